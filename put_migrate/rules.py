@@ -1,0 +1,159 @@
+"""Finding records and the catalogue of rule codes.
+
+Codes are stable: PM1xx are rewrites that were applied (informational), PM2xx are calls left untouched for a human,
+PM3xx are file-level problems. A code is never reused for another meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    REWRITTEN = "rewritten"  # the call was migrated
+    MANUAL = "manual"  # the call was left as it was and needs a human
+    ERROR = "error"  # the file could not be processed
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One call (or file) the codemod rewrote or left alone, with the reason."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    severity: Severity = Severity.MANUAL
+
+    def format(self) -> str:
+        return f"{self.path}:{self.line}:{self.column + 1}: {self.code} {self.message}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A stable rule code: what happened to a call, and what a human should do about it."""
+
+    code: str
+    title: str
+    advice: str
+    severity: Severity = Severity.MANUAL
+
+
+_RULES = [
+    # PM1xx: rewritten (informational).
+    Rule("PM101", "self.log call migrated to self.put", "Nothing to do.", Severity.REWRITTEN),
+    Rule("PM102", "self.log_dict call migrated to self.put", "Nothing to do.", Severity.REWRITTEN),
+    Rule("PM103", "Callback log call migrated to the callback's self.put", "Nothing to do.", Severity.REWRITTEN),
+    # PM2xx: left as it was for a human.
+    Rule("PM201", "call uses *args or **kwargs", "Write the arguments out, or migrate the call by hand."),
+    Rule(
+        "PM202",
+        "an option value is not a literal",
+        "Use a literal True/False (or string) for the option, or migrate the call by hand for each case.",
+    ),
+    Rule(
+        "PM203",
+        "on_step/on_epoch are computed at run time",
+        "Split the call per case (an if/else with literal on_step/on_epoch), then run the codemod again.",
+    ),
+    Rule(
+        "PM204",
+        "the metric name is not a literal string",
+        "Use a literal name (ModelCheckpoint/EarlyStopping monitor strings depend on it), or migrate by hand.",
+    ),
+    Rule(
+        "PM205",
+        "log call in a method that is not a Lightning hook",
+        "Lightning takes the defaults from the hook that calls this helper at run time; inline the call in the "
+        "hook, or pass on_step/on_epoch explicitly and migrate by hand.",
+    ),
+    Rule(
+        "PM206",
+        "log call in a hook where Lightning forbids logging",
+        "Lightning raises here; remove the call or move it to an allowed hook.",
+    ),
+    Rule("PM207", "the class overrides log or log_dict", "Migrate the class by hand; its log is not Lightning's."),
+    Rule(
+        "PM208",
+        "Metric value whose step value cannot be found",
+        "Call the metric (self.metric(...)) as a statement in the same hook, before the log call, at the same or "
+        "an enclosing block level; or log the metric with on_step=False.",
+    ),
+    Rule(
+        "PM209",
+        "reduce_fx is not one of Lightning's reductions",
+        "Lightning raises for it; use 'mean', 'sum', 'max' or 'min'.",
+    ),
+    Rule(
+        "PM210",
+        "log call is not a statement of its own",
+        "Put the call on its own line (not inside an expression, a lambda or a line with ';').",
+    ),
+    Rule(
+        "PM211",
+        "batch size cannot be found",
+        "This hook has no batch parameter; pass batch_size= to the call, then run the codemod again.",
+    ),
+    Rule(
+        "PM212",
+        "__init__ has no plain super().__init__() call",
+        "Add super().__init__(...) as a statement of __init__, then run the codemod again.",
+    ),
+    Rule(
+        "PM213",
+        "on_step/on_epoch combination Lightning rejects",
+        "Lightning raises for it (both False, or on_step=True in an epoch-level hook); fix the call.",
+    ),
+    Rule(
+        "PM214",
+        "the same name is aggregated from several places",
+        "Lightning averages or overwrites these values in ways a per-call rewrite cannot reproduce; give each "
+        "call its own name, or migrate by hand.",
+    ),
+    Rule(
+        "PM215",
+        "log_dict argument is not a literal dict or a known MetricCollection",
+        "Use a dict literal with literal keys, or a MetricCollection built in __init__ with literal keys, "
+        "prefix and postfix.",
+    ),
+    Rule(
+        "PM216",
+        "value type Lightning rejects",
+        "Lightning raises for str, dict, list and similar values; fix the call.",
+    ),
+    Rule(
+        "PM217",
+        "dataloader_idx case not supported",
+        "Step values with several eval dataloaders and add_dataloader_idx=False are not migrated yet; migrate "
+        "by hand.",
+    ),
+    Rule(
+        "PM218",
+        "log call in a nested function, lambda or class",
+        "Move the call into the hook itself.",
+    ),
+    Rule(
+        "PM219",
+        "epoch value logged in a loop of an epoch-level hook",
+        "The compute hook runs before this hook; log once per hook call, or migrate by hand.",
+    ),
+    Rule(
+        "PM220",
+        "the class is migrated partly",
+        "Other calls in the class were left for a human; this call was left too so that the class stays "
+        "consistent.",
+    ),
+]
+
+RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
+
+
+def make_finding(path: str, line: int, column: int, code: str, detail: str = "") -> Finding:
+    """A ``Finding`` for rule ``code``; ``detail`` says what exactly was found in this call."""
+    rule = RULES[code]
+    message = rule.title if not detail else f"{rule.title}: {detail}"
+    if rule.severity is Severity.MANUAL:
+        message = f"{message}. {rule.advice}"
+    return Finding(path, line, column, code, message, rule.severity)

@@ -1,0 +1,10 @@
+"""Runtime for migrated code: ``PutMixin.put`` hands finished values to the trainer, which only routes them.
+
+Imports neither ``lightning.pytorch`` nor ``pytorch_lightning``: the router attaches to whichever one the
+trainer comes from. Aggregators live in ``shim.metrics`` (needs torchmetrics); the side-by-side equivalence
+harness in ``shim.testing``.
+"""
+
+from shim.put import DESTINATIONS, PutData, PutMixin
+
+__all__ = ["DESTINATIONS", "PutData", "PutMixin"]

@@ -1,0 +1,141 @@
+"""Epoch aggregators that reproduce ``self.log``'s reductions bit for bit (semantics §3.2, §3.5).
+
+Why not torchmetrics' ``MeanMetric``/``SumMetric``: their NaN handling either drops NaNs (Lightning propagates
+them), costs a host sync on every ``update`` on GPU (``'warn'``, ``'ignore'``, ``'error'``, ``float('nan')``), or,
+for ``MeanMetric(nan_strategy='disable')`` in torchmetrics 1.9, silently replaces the weights with ones
+(torchmetrics #3434). They also cast float64 input to float32, where Lightning keeps float64. These classes are
+torchmetrics ``Metric``s with Lightning's arithmetic: no NaN checks, no host sync, weights kept, f64 kept.
+
+``sync_on_compute`` is the old ``sync_dist``. Mean syncs Σv·w and Σw with a sum, which is exact; Lightning
+averages both and, on gloo, truncates the averaged count to an integer (semantics §5: 8.625 where the true mean is
+7.667). States are not persistent, so adding an aggregator does not change ``state_dict()`` keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+
+from shim._warnings import warn_once
+
+
+def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
+    """The value as ``_ResultMetric.update`` sees it: float32/float64 kept, anything else -> default float dtype."""
+    if not isinstance(value, Tensor):
+        return torch.tensor(value, dtype=torch.get_default_dtype(), device=metric.device)
+    value = value.detach()
+    if not torch.is_floating_point(value):
+        warn_once(
+            f"{type(metric).__name__}: a {value.dtype} value was aggregated; converting it to"
+            f" {torch.get_default_dtype()} as self.log does."
+        )
+    if value.dtype not in (torch.float32, torch.float64):
+        value = value.to(torch.get_default_dtype())
+    return value
+
+
+class _Aggregator(Metric):
+    full_state_update = False
+    higher_is_better = None
+
+    def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
+        # torchmetrics' default is sync_on_compute=True; self.log's default (sync_dist=False) is rank-local.
+        super().__init__(sync_on_compute=sync_on_compute, **kwargs)
+
+
+class Mean(_Aggregator):
+    """Weighted mean: ``update(value, weight)`` with ``weight`` the batch size; ``compute() = Σv·w / Σw``."""
+
+    def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
+        super().__init__(sync_on_compute=sync_on_compute, **kwargs)
+        self.add_state("weighted_sum", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("weight", torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, value: Any, weight: Any = 1) -> None:
+        value = _as_float_tensor(self, value)
+        # `+` rather than `+=` promotes to float64 as Lightning does (RES:232-235).
+        self.weighted_sum = self.weighted_sum + value * weight
+        self.weight = self.weight + weight
+
+    def compute(self) -> Tensor:
+        return self.weighted_sum / self.weight
+
+
+class Sum(_Aggregator):
+    """Sum of the values; weights (batch sizes) do not apply, as with ``reduce_fx='sum'``."""
+
+    def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
+        super().__init__(sync_on_compute=sync_on_compute, **kwargs)
+        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, value: Any) -> None:
+        self.total = self.total + _as_float_tensor(self, value)
+
+    def compute(self) -> Tensor:
+        return self.total
+
+
+class Max(_Aggregator):
+    """Largest value; NaN propagates (``torch.max``), as with ``reduce_fx='max'``."""
+
+    full_state_update = True
+
+    def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
+        super().__init__(sync_on_compute=sync_on_compute, **kwargs)
+        self.add_state("extreme", torch.tensor(float("-inf")), dist_reduce_fx="max")
+
+    def update(self, value: Any) -> None:
+        self.extreme = torch.max(self.extreme, _as_float_tensor(self, value))
+
+    def compute(self) -> Tensor:
+        return self.extreme
+
+
+class Min(_Aggregator):
+    """Smallest value; NaN propagates (``torch.min``), as with ``reduce_fx='min'``."""
+
+    full_state_update = True
+
+    def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
+        super().__init__(sync_on_compute=sync_on_compute, **kwargs)
+        self.add_state("extreme", torch.tensor(float("inf")), dist_reduce_fx="min")
+
+    def update(self, value: Any) -> None:
+        self.extreme = torch.min(self.extreme, _as_float_tensor(self, value))
+
+    def compute(self) -> Tensor:
+        return self.extreme
+
+
+class PerDataloader(torch.nn.Module):
+    """One aggregator per eval dataloader, created on first use on the device of the module that owns it.
+
+    ``self.val_loss = PerDataloader(Mean)``; ``self.val_loss[dataloader_idx].update(loss, weight=n)`` in
+    ``validation_step``; ``for suffix, agg in self.val_loss.items(self.trainer)`` in the compute hook, where
+    ``suffix`` is ``"/dataloader_idx_N"`` exactly when Lightning would add it (several dataloaders, sequential).
+    """
+
+    def __init__(self, factory: Callable[[], Metric]) -> None:
+        super().__init__()
+        self.factory = factory
+        self.per_index = torch.nn.ModuleDict()
+        self._device_probe: Tensor
+        # A buffer follows .to(device); new aggregators are created where it lives. Not persistent: no new keys.
+        self.register_buffer("_device_probe", torch.zeros(()), persistent=False)
+
+    def __getitem__(self, dataloader_idx: int) -> Metric:
+        key = str(dataloader_idx)
+        if key not in self.per_index:
+            self.per_index[key] = self.factory().to(self._device_probe.device)
+        return self.per_index[key]  # type: ignore[return-value]
+
+    def items(self, trainer: Any) -> Iterator[tuple[str, Metric]]:
+        from shim.routing import dataloader_suffixes_apply
+
+        several = dataloader_suffixes_apply(trainer)
+        for key, aggregator in self.per_index.items():
+            yield (f"/dataloader_idx_{key}" if several else ""), aggregator  # type: ignore[misc]

@@ -1,0 +1,190 @@
+"""``PutMixin`` and ``PutData``: hand finished values to the trainer, which only routes them.
+
+This follows Lightning RFC #11715. Aggregation and sync are the caller's (torchmetrics, ``shim.metrics``);
+``put`` converts the value the way ``self.log`` does and hands a ``PutData`` record to the trainer's router.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+DESTINATIONS = ("callbacks", "loggers", "progress_bar")
+
+
+@dataclass
+class PutData:
+    """One value handed to the trainer.
+
+    ``step`` is the trainer's logging step when the value was put (``None`` outside a trainer); ``hook`` is the
+    Lightning hook that was running; ``dataloader_idx`` is the eval dataloader it belongs to, if any.
+    """
+
+    name: str
+    value: Tensor
+    destinations: frozenset[str]
+    timestamp: float = field(default_factory=time.time)
+    step: int | None = None
+    hook: str | None = None
+    dataloader_idx: int | None = None
+
+
+def _check_destinations(name: str, destinations: Iterable[str] | str | None) -> frozenset[str]:
+    if destinations is None:
+        return frozenset(DESTINATIONS)
+    if isinstance(destinations, str):
+        destinations = (destinations,)
+    chosen = frozenset(destinations)
+    unknown = sorted(chosen.difference(DESTINATIONS))
+    if unknown:
+        raise ValueError(
+            f"put({name!r}): unknown destination(s) {unknown}; valid destinations are {list(DESTINATIONS)}"
+        )
+    return chosen
+
+
+def to_put_tensor(name: str, value: Any, device: torch.device | None) -> Tensor:
+    """Convert a value as ``LightningModule.log`` does (semantics §3.1), without a host sync."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(
+                f"put({name!r}): the tensor must have a single element, got shape {tuple(value.shape)};"
+                f" reduce it first, e.g. put({name!r}, value.mean())"
+            )
+        # clone: Lightning stores a copy, so later in-place updates (optimizer steps, strategy.reduce) don't leak in.
+        value = value.detach().clone().squeeze()
+    elif isinstance(value, numbers.Number) and not isinstance(value, complex):
+        value = torch.tensor(value, device=device, dtype=torch.get_default_dtype())
+    else:
+        if isinstance(value, (Mapping, str, bytes)):
+            hint = "put_dict() takes a mapping" if isinstance(value, Mapping) else "strings cannot be put"
+        else:
+            hint = "put takes a number or a single-element tensor"
+        raise TypeError(f"put({name!r}): {type(value).__name__} values cannot be put ({hint})")
+    # Lightning's _ResultMetric.update: non-float -> default float dtype, f16/bf16 -> default dtype, f32/f64 kept.
+    if value.dtype not in (torch.float32, torch.float64):
+        value = value.to(torch.get_default_dtype())
+    return value
+
+
+def _lightning_kind(cls: type) -> str | None:
+    """'module' or 'callback' when ``cls`` derives from Lightning's LightningModule or Callback, else None.
+
+    Checked by name so that neither ``lightning.pytorch`` nor ``pytorch_lightning`` has to be imported.
+    """
+    for klass in cls.__mro__:
+        package = klass.__module__.split(".core", 1)[0].split(".callbacks", 1)[0]
+        if package not in ("lightning.pytorch", "pytorch_lightning"):
+            continue
+        if klass.__name__ == "LightningModule":
+            return "module"
+        if klass.__name__ == "Callback":
+            return "callback"
+    return None
+
+
+class _ModuleLogSlot:
+    """``Callback.log``: Lightning assigns the module's bound ``log`` to every callback at the start of each run
+    (``_CallbackConnector._attach_model_logging_functions``). Catching that assignment tells a callback which
+    module and trainer it serves, without relying on user hooks calling ``super()``."""
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        try:
+            return obj.__dict__["_put_module_log"]
+        except KeyError:
+            raise AttributeError("log") from None
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_put_module_log"] = value
+        module = getattr(value, "__self__", None)
+        obj.__dict__["_put_module"] = module
+        trainer = getattr(module, "_trainer", None)
+        if trainer is not None:
+            from shim import routing
+
+            routing.attach(trainer)
+
+
+class _TrainerSeam(property):
+    """LightningModule.trainer, plus attaching the router whenever Lightning sets it."""
+
+
+def _install_trainer_seam(cls: type) -> None:
+    """Make ``module.trainer = trainer`` (done by Lightning at every fit/validate/test) attach the router."""
+    base = next(k.__dict__["trainer"] for k in cls.__mro__[1:] if "trainer" in k.__dict__)
+
+    def set_trainer(self: Any, trainer: Any) -> None:
+        base.__set__(self, trainer)
+        if trainer is not None:
+            from shim import routing
+
+            routing.attach(trainer)
+
+    cls.trainer = _TrainerSeam(base.fget, set_trainer, doc=base.__doc__)  # type: ignore[attr-defined]
+
+
+class PutMixin:
+    """Adds ``put``/``put_dict`` to a LightningModule or a Callback: ``class Model(PutMixin, pl.LightningModule)``.
+
+    Destinations are ``"callbacks"`` (``trainer.callback_metrics``: ModelCheckpoint, EarlyStopping, schedulers),
+    ``"loggers"`` (merged into Lightning's own logger calls) and ``"progress_bar"``; ``None`` means all three.
+
+    Epoch aggregates are computed in the compute hooks, which the router calls where Lightning computes
+    ``self.log`` epoch values: after the epoch's last batch, before any ``on_*_epoch_end`` hook (callbacks' too).
+    A LightningModule defines ``on_{train,validation,test}_epoch_compute(self)``; a Callback defines them with
+    ``(self, trainer, pl_module)``.
+    """
+
+    put_records: list[PutData]
+    _put_kind: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls._put_kind = _lightning_kind(cls)
+        if kind == "module" and not any(isinstance(k.__dict__.get("trainer"), _TrainerSeam) for k in cls.__mro__):
+            _install_trainer_seam(cls)
+        elif kind == "callback" and not any("log" in k.__dict__ for k in cls.__mro__):
+            cls.log = _ModuleLogSlot()  # type: ignore[attr-defined]
+
+    # -- the RFC's API ------------------------------------------------------------------------------------------
+
+    def put(self, name: str, value: Any, destinations: Iterable[str] | str | None = None) -> None:
+        """Hand ``value`` to the trainer under ``name`` for ``destinations`` (default: all)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"put: the name must be a non-empty string, got {name!r}")
+        chosen = _check_destinations(name, destinations)
+        module = self._put_lightning_module()
+        device = getattr(module, "device", None)
+        record = PutData(name=name, value=to_put_tensor(name, value, device), destinations=chosen)
+        trainer = getattr(module, "_trainer", None)
+        if trainer is not None:
+            from shim import routing
+
+            if routing.route(trainer, module, record):
+                return
+        # Outside a trainer (unit tests of a step method, say) the record is kept for inspection.
+        self.__dict__.setdefault("put_records", []).append(record)
+
+    def put_dict(self, mapping: Mapping[str, Any], destinations: Iterable[str] | str | None = None) -> None:
+        """``put`` every item of ``mapping``."""
+        if not isinstance(mapping, Mapping):
+            raise TypeError(f"put_dict takes a mapping of names to values, got {type(mapping).__name__}")
+        for name, value in mapping.items():
+            self.put(name, value, destinations)
+
+    # -- where the trainer is -----------------------------------------------------------------------------------
+
+    def _put_lightning_module(self) -> Any:
+        if "_put_module" in self.__dict__:  # a Callback, after Lightning attached it to a run
+            return self.__dict__["_put_module"]
+        if self._put_kind == "module":
+            return self
+        return None

@@ -1,0 +1,249 @@
+"""Trainer-side routing of ``put`` records: the one module that touches Lightning internals.
+
+Tested against lightning 2.6.6 and pytorch_lightning 2.6.6 (the same code under two package names); the
+supported range is declared in pyproject.toml. Private Lightning APIs used here, and nowhere else in ``shim``:
+
+- ``trainer._logger_connector`` (``_LoggerConnector``): its class is swapped, per trainer instance, for a subclass
+  that overrides ``metrics``, ``callback_metrics``, ``logged_metrics``, ``progress_bar_metrics``, ``log_metrics``,
+  ``reset_results``, ``epoch_end_reached``, ``_evaluation_epoch_end`` and ``on_epoch_end``, and reads
+  ``_first_loop_iter``, ``_callback_metrics``, ``_logged_metrics``, ``_progress_bar_metrics``;
+- ``trainer._results`` (the active ``_ResultCollection``: its identity, ``training`` and ``dataloader_idx``),
+  ``trainer._active_loop._logged_outputs`` (eval loop), ``trainer.fit_loop.epoch_loop._batches_that_stepped``;
+- ``LightningModule._current_fx_name`` and ``_FxValidator.functions`` (which hooks may log, and how).
+
+Design (semantics §6): a put record is an extra entry of the active result collection. Lightning builds every
+logger call, ``callback_metrics``, ``progress_bar_metrics`` and ``validate()``/``test()`` result from
+``_LoggerConnector.metrics``; merging the records there keeps Lightning's grouping, steps, ``epoch`` key,
+``log_every_n_steps`` gating, accumulation skips and sanity-check silence. The router itself never reduces,
+syncs or computes: it stores tensors and converts them to Python numbers only when a destination consumes them,
+all values of one call in one transfer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections import defaultdict
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from shim.put import PutData, PutMixin
+
+_DATALOADER_SUFFIX = re.compile(r"/dataloader_idx_(\d+)$")
+_ROUTING_CLASSES: dict[type, type] = {}
+
+
+class _Records:
+    """Put records of one result collection: step records (batch hooks) and epoch records (epoch hooks)."""
+
+    __slots__ = ("step", "epoch")
+
+    def __init__(self) -> None:
+        self.step: dict[tuple[str, int | None], PutData] = {}
+        self.epoch: dict[str, PutData] = {}
+
+
+def to_python(tensors: dict[str, Tensor]) -> dict[str, float]:
+    """Python floats for tensors, with one device-to-host transfer per device instead of one ``.item()`` each."""
+    keys_by_device: dict[torch.device, list[str]] = defaultdict(list)
+    for key, value in tensors.items():
+        keys_by_device[value.device].append(key)
+    out: dict[str, float] = {}
+    for keys in keys_by_device.values():
+        # float64 holds every float32/float64 value exactly, so the floats equal Lightning's per-key .item().
+        stacked = torch.stack([tensors[k].detach().reshape(()).to(torch.float64) for k in keys])
+        out.update(zip(keys, stacked.tolist()))
+    return out
+
+
+class _RoutingConnector:
+    """Mixed into the trainer's ``_LoggerConnector`` class by ``attach``."""
+
+    _put_records: dict[int, _Records]
+
+    # -- records ------------------------------------------------------------------------------------------------
+
+    def _put_add(self, results: Any, record: PutData, is_step: bool) -> None:
+        records = self._put_records.get(id(results))
+        if records is None:
+            records = self._put_records[id(results)] = _Records()
+        if is_step:
+            records.step[(record.name, record.dataloader_idx)] = record
+        else:
+            records.epoch[record.name] = record
+
+    def _put_merge(self, metrics: dict[str, dict[str, Any]]) -> None:
+        results = self.trainer._results
+        records = self._put_records.get(id(results)) if results is not None else None
+        if not records:
+            return
+        on_step = self._first_loop_iter is not None
+        if on_step:
+            # Eval step values belong to the dataloader that is running (_ResultCollection.valid_items).
+            chosen = [r for (_, dl), r in records.step.items() if results.training or dl == results.dataloader_idx]
+        else:
+            chosen = list(records.epoch.values())
+        for record in chosen:
+            destinations = record.destinations
+            if "loggers" in destinations and (on_step or record.dataloader_idx == results.dataloader_idx):
+                metrics["log"][record.name] = record.value
+            if "callbacks" in destinations:
+                metrics["callback"][record.name] = record.value
+            if "progress_bar" in destinations:
+                metrics["pbar"][record.name] = record.value  # converted when read (progress_bar_metrics)
+
+    # -- Lightning's extraction points --------------------------------------------------------------------------
+
+    @property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        metrics = super().metrics  # type: ignore[misc]
+        self._put_merge(metrics)
+        return metrics
+
+    # Lightning skips extraction when its own collection is empty (``if self.trainer._results:``); a module that
+    # only puts has an empty collection, so these check for ``None`` instead.
+    @property
+    def callback_metrics(self) -> dict[str, Tensor]:
+        if self.trainer._results is not None:
+            self._callback_metrics.update(self.metrics["callback"])
+        return self._callback_metrics
+
+    @property
+    def logged_metrics(self) -> dict[str, Tensor]:
+        if self.trainer._results is not None:
+            self._logged_metrics.update(self.metrics["log"])
+        return self._logged_metrics
+
+    @property
+    def progress_bar_metrics(self) -> dict[str, float]:
+        if self.trainer._results is not None:
+            self._progress_bar_metrics.update(self.metrics["pbar"])
+        pending = {k: v for k, v in self._progress_bar_metrics.items() if isinstance(v, Tensor)}
+        if pending:
+            self._progress_bar_metrics.update(to_python(pending))
+        return self._progress_bar_metrics
+
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        if not self.trainer.loggers or not metrics:
+            return
+        tensors = {k: v for k, v in metrics.items() if isinstance(v, Tensor)}
+        super().log_metrics({**metrics, **to_python(tensors)}, step)  # type: ignore[misc]
+        # Lightning keeps tensors in logged_metrics; the floats above were only for the loggers.
+        self._logged_metrics.update(tensors)
+
+    def reset_results(self) -> None:
+        results = self.trainer._results
+        if results is not None:
+            self._put_records.pop(id(results), None)
+        super().reset_results()  # type: ignore[misc]
+
+    # -- compute hooks: where Lightning computes self.log epoch aggregates ------------------------------------
+
+    def epoch_end_reached(self) -> None:
+        super().epoch_end_reached()  # type: ignore[misc]
+        if self.trainer.training:
+            self._put_call_compute_hooks("on_train_epoch_compute", "on_train_epoch_end")
+
+    def _evaluation_epoch_end(self) -> None:
+        super()._evaluation_epoch_end()  # type: ignore[misc]
+        if self.trainer.testing:
+            self._put_call_compute_hooks("on_test_epoch_compute", "on_test_epoch_end")
+        else:
+            self._put_call_compute_hooks("on_validation_epoch_compute", "on_validation_epoch_end")
+
+    def _put_call_compute_hooks(self, hook: str, epoch_end_fx: str) -> None:
+        trainer = self.trainer
+        module = trainer.lightning_module
+        previous_fx = module._current_fx_name
+        # Puts and logs in compute hooks count as made in the stage's epoch-end hook (epoch records, weight 1).
+        module._current_fx_name = epoch_end_fx
+        try:
+            for callback in trainer.callbacks:
+                if isinstance(callback, PutMixin) and callable(getattr(callback, hook, None)):
+                    getattr(callback, hook)(trainer, module)
+            if callable(getattr(module, hook, None)):
+                getattr(module, hook)()
+        finally:
+            module._current_fx_name = previous_fx
+
+    def on_epoch_end(self) -> None:
+        super().on_epoch_end()  # type: ignore[misc]
+        results = self.trainer._results
+        if results is not None and not results.training and not self.trainer.sanity_checking:
+            self._put_fill_dataloader_outputs(results)
+
+    def _put_fill_dataloader_outputs(self, results: Any) -> None:
+        """Give ``name/dataloader_idx_N`` epoch records to dataloader N's entry of validate()/test() results.
+
+        The eval loop built those per-dataloader dicts before the epoch-end hooks ran; Lightning's own values of
+        dataloader N are in entry N only, and the epoch-end logger call is the union of the entries.
+        """
+        records = self._put_records.get(id(results))
+        outputs = getattr(self.trainer._active_loop, "_logged_outputs", None)
+        if not records or outputs is None:
+            return
+        for record in records.epoch.values():
+            idx = record.dataloader_idx
+            if idx is not None and idx < len(outputs) and "loggers" in record.destinations:
+                outputs[idx][record.name] = record.value
+
+
+def attach(trainer: Any) -> _RoutingConnector:
+    """Install the router on ``trainer`` (idempotent) and return its logger connector."""
+    connector = trainer._logger_connector
+    if not isinstance(connector, _RoutingConnector):
+        base = type(connector)
+        routing_class = _ROUTING_CLASSES.get(base)
+        if routing_class is None:
+            routing_class = _ROUTING_CLASSES[base] = type(f"PutRouting{base.__name__}", (_RoutingConnector, base), {})
+        connector.__class__ = routing_class
+        connector._put_records = {}
+    return connector
+
+
+_FX_TABLES: dict[type, dict[str, Any]] = {}
+
+
+def _fx_table(connector: Any) -> dict[str, Any]:
+    """``_FxValidator.functions`` of the Lightning package the trainer comes from."""
+    table = _FX_TABLES.get(type(connector))
+    if table is None:
+        module = type(connector).__mro__[2].__module__  # the Lightning connector class behind the routing mixin
+        package = module.rsplit(".", 1)[0]
+        table = importlib.import_module(f"{package}.fx_validator")._FxValidator.functions
+        _FX_TABLES[type(connector)] = table
+    return table
+
+
+def route(trainer: Any, module: Any, record: PutData) -> bool:
+    """Hand ``record`` to ``trainer``'s router; False when no hook is running (the caller keeps the record)."""
+    fx = getattr(module, "_current_fx_name", None)
+    if fx is None:
+        return False
+    if trainer.barebones:
+        return True  # Lightning drops self.log under Trainer(barebones=True) too
+    connector = attach(trainer)
+    options = _fx_table(connector).get(fx, ...)
+    if options is ... or options is None:
+        raise ValueError(
+            f"put({record.name!r}) inside `{fx}`: Lightning does not log in this hook, so there is no logger call"
+            " or epoch to attach the value to. Put it from a batch or epoch hook instead."
+        )
+    results = trainer._results
+    is_step = tuple(options["allowed_on_step"]) == (False, True)  # batch hooks; epoch hooks only allow on_step=False
+    if is_step:
+        record.dataloader_idx = results.dataloader_idx
+    elif not results.training and (match := _DATALOADER_SUFFIX.search(record.name)):
+        record.dataloader_idx = int(match.group(1))
+    record.hook = fx
+    record.step = trainer.fit_loop.epoch_loop._batches_that_stepped
+    connector._put_add(results, record, is_step)
+    return True
+
+
+def dataloader_suffixes_apply(trainer: Any) -> bool:
+    """Whether Lightning adds ``/dataloader_idx_N`` in the running eval loop (EVL:420-427)."""
+    loop = trainer._active_loop
+    return bool(loop is not None and getattr(loop, "_is_sequential", False) and loop.num_dataloaders > 1)

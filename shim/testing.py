@@ -1,0 +1,294 @@
+"""Side-by-side equivalence harness: train an original and a migrated module the same way and diff what the
+trainer saw.
+
+    from shim.testing import assert_same_training
+    assert_same_training(OriginalModel, MigratedModel, trainer_kwargs={"max_epochs": 2})
+
+Recorded per run: every logger call (step and values, from a recording logger and read back from CSVLogger's
+file), ``callback_metrics`` and ``progress_bar_metrics`` at callback hook boundaries, ModelCheckpoint best score
+and file name, EarlyStopping stop epoch, ``validate()``/``test()`` results, final weights, state_dict keys.
+Under ``strategy="ddp_spawn"`` each rank records its own run; all ranks are compared.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+_SNAPSHOT_HOOKS = (
+    "on_train_start",
+    "on_train_epoch_start",
+    "on_train_batch_end",
+    "on_train_epoch_end",
+    "on_validation_start",
+    "on_validation_batch_end",
+    "on_validation_epoch_end",
+    "on_validation_end",
+    "on_test_batch_end",
+    "on_test_epoch_end",
+    "on_test_end",
+    "on_train_end",
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().double().item() if value.numel() == 1 else value.detach().cpu().tolist()
+    return value
+
+
+def _plain_dict(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in sorted(metrics.items())}
+
+
+@dataclass
+class RunRecord:
+    """What the trainer exposed during one run (one rank)."""
+
+    logger_calls: list[tuple[int | None, dict[str, Any]]] = field(default_factory=list)
+    csv_rows: list[dict[str, str]] = field(default_factory=list)
+    snapshots: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+    checkpoint: dict[str, Any] = field(default_factory=dict)
+    early_stopping: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, list[float]] = field(default_factory=dict)
+    state_dict_keys: list[str] = field(default_factory=list)
+    final_callback_metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunRecord:
+        data = json.loads(text)
+        data["logger_calls"] = [(s, m) for s, m in data["logger_calls"]]
+        data["snapshots"] = [tuple(s) for s in data["snapshots"]]
+        return cls(**data)
+
+
+def lightning_package(module_class: type) -> str:
+    """``"lightning.pytorch"`` or ``"pytorch_lightning"``: the package ``module_class`` derives from."""
+    for klass in module_class.__mro__:
+        if klass.__name__ == "LightningModule":
+            return klass.__module__.split(".core", 1)[0]
+    raise TypeError(f"{module_class.__qualname__} is not a LightningModule")
+
+
+def _recording_callbacks(pl: Any, record: RunRecord) -> list[Any]:
+    class RecordingLogger(pl.loggers.Logger):
+        """Receives every logger call on every rank (not rank-zero-only), like a custom user logger."""
+
+        @property
+        def name(self) -> str:
+            return "recording"
+
+        @property
+        def version(self) -> int:
+            return 0
+
+        def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+            record.logger_calls.append((step, _plain_dict(metrics)))
+
+    class Snapshots(pl.Callback):
+        pass
+
+    def make_snapshot(hook: str) -> Callable[..., None]:
+        def snapshot(self: Any, trainer: Any, *args: Any) -> None:
+            label = f"{hook} epoch={trainer.current_epoch} step={trainer.global_step}"
+            if trainer.sanity_checking:
+                label += " sanity"
+            record.snapshots.append(
+                (label, _plain_dict(trainer.callback_metrics), _plain_dict(trainer.progress_bar_metrics))
+            )
+
+        return snapshot
+
+    for hook in _SNAPSHOT_HOOKS:
+        setattr(Snapshots, hook, make_snapshot(hook))
+    return [RecordingLogger(), Snapshots()]
+
+
+def _finite_or_str(value: Any) -> Any:
+    value = _plain(value)
+    return value if not (isinstance(value, float) and math.isnan(value)) else "nan"
+
+
+def record_run(
+    module_factory: Callable[[], Any],
+    *,
+    trainer_kwargs: dict[str, Any] | None = None,
+    callbacks: Callable[[], Sequence[Any]] | None = None,
+    stages: Sequence[str] = ("fit",),
+    seed: int = 0,
+    workdir: str | os.PathLike[str] | None = None,
+) -> RunRecord | list[RunRecord]:
+    """Train a fresh module from ``module_factory`` and record what the trainer exposed.
+
+    ``stages`` are Trainer methods run in order (``"fit"``, ``"validate"``, ``"test"``). Returns one record, or
+    one per rank for a ``ddp_spawn`` strategy.
+    """
+    module_class = type(module_factory()) if not isinstance(module_factory, type) else module_factory
+    package = lightning_package(module_class)
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="put-migrate-run-"))
+    kwargs = dict(trainer_kwargs or {})
+    spec = _RunSpec(module_factory, package, kwargs, callbacks, tuple(stages), seed, str(workdir))
+    if kwargs.get("strategy") == "ddp_spawn":
+        import torch.multiprocessing as mp
+
+        devices = int(kwargs.get("devices", 2))
+        mp.start_processes(_run_rank, args=(spec,), nprocs=devices, start_method="spawn")
+        return [RunRecord.from_json((workdir / f"rank{r}.json").read_text()) for r in range(devices)]
+    return _run(spec, rank=None)
+
+
+@dataclass(frozen=True)
+class _RunSpec:
+    module_factory: Callable[[], Any]
+    package: str
+    trainer_kwargs: dict[str, Any]
+    callbacks: Callable[[], Sequence[Any]] | None
+    stages: tuple[str, ...]
+    seed: int
+    workdir: str
+
+
+def _run_rank(rank: int, spec: _RunSpec) -> None:
+    record = _run(spec, rank=rank)
+    Path(spec.workdir, f"rank{rank}.json").write_text(record.to_json())
+
+
+def _run(spec: _RunSpec, rank: int | None) -> RunRecord:
+    pl = importlib.import_module(spec.package)
+    record = RunRecord()
+    kwargs = dict(spec.trainer_kwargs)
+    if rank is not None:
+        # Each spawned process is one rank of a 2-process gloo run; the trainer joins it through env vars.
+        kwargs["strategy"] = pl.strategies.DDPStrategy(process_group_backend="gloo")
+        kwargs.setdefault("devices", 2)
+        os.environ.update(
+            MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("PUT_MIGRATE_PORT", "29517"),
+            WORLD_SIZE=str(kwargs["devices"]), RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0",
+        )
+    pl.seed_everything(spec.seed, verbose=False)
+    module = spec.module_factory()
+    user_callbacks = list(spec.callbacks()) if spec.callbacks else []
+    recording_logger, snapshots = _recording_callbacks(pl, record)
+    csv_logger = pl.loggers.CSVLogger(spec.workdir, name="csv", version=f"rank{rank or 0}")
+    kwargs.setdefault("accelerator", "cpu")
+    kwargs.setdefault("enable_model_summary", False)
+    kwargs.setdefault("enable_progress_bar", True)
+    kwargs.setdefault("default_root_dir", spec.workdir)
+    trainer = pl.Trainer(logger=[recording_logger, csv_logger], callbacks=[snapshots, *user_callbacks], **kwargs)
+    for stage in spec.stages:
+        out = getattr(trainer, stage)(module)
+        if stage in ("validate", "test"):
+            record.results[stage] = [{k: _finite_or_str(v) for k, v in sorted(d.items())} for d in out]
+    for callback in trainer.callbacks:
+        if isinstance(callback, pl.callbacks.ModelCheckpoint):
+            record.checkpoint = {
+                "best_model_score": _finite_or_str(callback.best_model_score),
+                "best_model_file": Path(callback.best_model_path).name,
+                "kth_value": _finite_or_str(callback.kth_value),
+            }
+        if isinstance(callback, pl.callbacks.EarlyStopping):
+            record.early_stopping = {
+                "stopped_epoch": callback.stopped_epoch,
+                "wait_count": callback.wait_count,
+                "best_score": _finite_or_str(callback.best_score),
+            }
+    csv_file = Path(csv_logger.log_dir, "metrics.csv")
+    if csv_file.exists() and (rank or 0) == 0:
+        with csv_file.open() as handle:
+            record.csv_rows = [dict(row) for row in csv.DictReader(handle)]
+    state = module.state_dict()
+    record.state_dict_keys = sorted(state)
+    record.weights = {k: v.detach().cpu().double().flatten().tolist() for k, v in sorted(state.items())}
+    record.final_callback_metrics = _plain_dict(trainer.callback_metrics)
+    return record
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _describe_dict_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
+    parts = []
+    if only := sorted(a.keys() - b.keys()):
+        parts.append(f"only in the original: {only}")
+    if only := sorted(b.keys() - a.keys()):
+        parts.append(f"only in the migrated: {only}")
+    for key in sorted(a.keys() & b.keys()):
+        if not _same(a[key], b[key]):
+            parts.append(f"{key!r}: original {a[key]!r}, migrated {b[key]!r}")
+    return "; ".join(parts)
+
+
+def differences(original: RunRecord, migrated: RunRecord) -> list[str]:
+    """Plain-words differences between two runs, most telling first (empty when they match)."""
+    out: list[str] = []
+    a_calls, b_calls = original.logger_calls, migrated.logger_calls
+    for i, (ca, cb) in enumerate(zip(a_calls, b_calls)):
+        if not _same(ca, cb):
+            detail = _describe_dict_difference(ca[1], cb[1]) if ca[0] == cb[0] else f"step {ca[0]} vs {cb[0]}"
+            out.append(f"logger call #{i} (step {ca[0]}) differs: {detail}")
+            break
+    if len(a_calls) != len(b_calls):
+        out.append(f"the original made {len(a_calls)} logger calls, the migrated {len(b_calls)}")
+    for (label_a, cb_a, pb_a), (label_b, cb_b, pb_b) in zip(original.snapshots, migrated.snapshots):
+        if label_a != label_b:
+            out.append(f"hook sequence differs: {label_a!r} vs {label_b!r}")
+            break
+        if not _same(cb_a, cb_b):
+            out.append(f"callback_metrics at {label_a} differ: {_describe_dict_difference(cb_a, cb_b)}")
+            break
+        if not _same(pb_a, pb_b):
+            out.append(f"progress_bar_metrics at {label_a} differ: {_describe_dict_difference(pb_a, pb_b)}")
+            break
+    if len(original.snapshots) != len(migrated.snapshots):
+        out.append(f"{len(original.snapshots)} hook snapshots vs {len(migrated.snapshots)}")
+    for name in ("final_callback_metrics", "csv_rows", "results", "checkpoint", "early_stopping", "state_dict_keys"):
+        a, b = getattr(original, name), getattr(migrated, name)
+        if not _same(a, b):
+            out.append(f"{name.replace('_', ' ')} differ: original {a!r}, migrated {b!r}")
+    if not _same(original.weights, migrated.weights):
+        keys = [k for k in original.weights if not _same(original.weights.get(k), migrated.weights.get(k))]
+        out.append(f"final weights differ: {keys or sorted(set(migrated.weights) - set(original.weights))}")
+    return out
+
+
+def assert_same_training(
+    original: Callable[[], Any],
+    migrated: Callable[[], Any],
+    **run_kwargs: Any,
+) -> tuple[RunRecord | list[RunRecord], RunRecord | list[RunRecord]]:
+    """Train both with the same seed and settings; raise ``AssertionError`` naming the first difference."""
+    with tempfile.TemporaryDirectory(prefix="put-migrate-eq-") as tmp:
+        a = record_run(original, workdir=Path(tmp, "original"), **run_kwargs)
+        b = record_run(migrated, workdir=Path(tmp, "migrated"), **run_kwargs)
+    pairs = list(zip(a, b)) if isinstance(a, list) else [(a, b)]
+    problems = []
+    for rank, (ra, rb) in enumerate(pairs):
+        prefix = f"rank {rank}: " if len(pairs) > 1 else ""
+        problems += [prefix + p for p in differences(ra, rb)]
+    if problems:
+        raise AssertionError("migrated training differs from the original:\n  " + "\n  ".join(problems))
+    return a, b
