@@ -5,6 +5,6 @@ trainer comes from. Aggregators live in ``shim.metrics`` (needs torchmetrics); t
 harness in ``shim.testing``.
 """
 
-from shim.put import DESTINATIONS, PutData, PutMixin
+from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix
 
-__all__ = ["DESTINATIONS", "PutData", "PutMixin"]
+__all__ = ["DESTINATIONS", "PutData", "PutMixin", "dataloader_suffix"]

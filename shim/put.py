@@ -188,3 +188,10 @@ class PutMixin:
         if self._put_kind == "module":
             return self
         return None
+
+
+def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:
+    """``"/dataloader_idx_N"`` when Lightning would add it to a name logged from an eval hook, else ``""``."""
+    from shim import routing
+
+    return f"/dataloader_idx_{dataloader_idx}" if routing.dataloader_suffixes_apply(trainer) else ""

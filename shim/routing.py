@@ -5,10 +5,10 @@ supported range is declared in pyproject.toml. Private Lightning APIs used here,
 
 - ``trainer._logger_connector`` (``_LoggerConnector``): its class is swapped, per trainer instance, for a subclass
   that overrides ``metrics``, ``callback_metrics``, ``logged_metrics``, ``progress_bar_metrics``, ``log_metrics``,
-  ``reset_results``, ``epoch_end_reached``, ``_evaluation_epoch_end`` and ``on_epoch_end``, and reads
+  ``reset_results``, ``epoch_end_reached``, ``on_batch_start`` and ``update_eval_epoch_metrics``, and reads
   ``_first_loop_iter``, ``_callback_metrics``, ``_logged_metrics``, ``_progress_bar_metrics``;
 - ``trainer._results`` (the active ``_ResultCollection``: its identity, ``training`` and ``dataloader_idx``),
-  ``trainer._active_loop._logged_outputs`` (eval loop), ``trainer.fit_loop.epoch_loop._batches_that_stepped``;
+  ``trainer._active_loop`` (``_is_sequential``, ``num_dataloaders``), ``trainer.fit_loop.epoch_loop._batches_that_stepped``;
 - ``LightningModule._current_fx_name`` and ``_FxValidator.functions`` (which hooks may log, and how).
 
 Design (semantics §6): a put record is an extra entry of the active result collection. Lightning builds every
@@ -62,6 +62,7 @@ class _RoutingConnector:
     """Mixed into the trainer's ``_LoggerConnector`` class by ``attach``."""
 
     _put_records: dict[int, _Records]
+    _put_eval_compute_due: bool
 
     # -- records ------------------------------------------------------------------------------------------------
 
@@ -86,8 +87,10 @@ class _RoutingConnector:
         else:
             chosen = list(records.epoch.values())
         for record in chosen:
+            if not on_step and record.dataloader_idx != results.dataloader_idx:
+                continue  # as _ResultCollection.valid_items: another dataloader's epoch value
             destinations = record.destinations
-            if "loggers" in destinations and (on_step or record.dataloader_idx == results.dataloader_idx):
+            if "loggers" in destinations:
                 metrics["log"][record.name] = record.value
             if "callbacks" in destinations:
                 metrics["callback"][record.name] = record.value
@@ -146,12 +149,21 @@ class _RoutingConnector:
         if self.trainer.training:
             self._put_call_compute_hooks("on_train_epoch_compute", "on_train_epoch_end")
 
-    def _evaluation_epoch_end(self) -> None:
-        super()._evaluation_epoch_end()  # type: ignore[misc]
-        if self.trainer.testing:
-            self._put_call_compute_hooks("on_test_epoch_compute", "on_test_epoch_end")
-        else:
-            self._put_call_compute_hooks("on_validation_epoch_compute", "on_validation_epoch_end")
+    def on_batch_start(self, *args: Any, **kwargs: Any) -> None:
+        super().on_batch_start(*args, **kwargs)  # type: ignore[misc]
+        self._put_eval_compute_due = not self.trainer.training
+
+    def update_eval_epoch_metrics(self) -> dict[str, Any]:
+        # Called when each eval dataloader is done (EVL:383-386), then once more after on_*_epoch_end. Lightning
+        # computes a dataloader's epoch values at the first of these calls and stores them (not during the sanity
+        # check), so the compute hooks run there: once per dataloader that ran batches.
+        if self._put_eval_compute_due:
+            self._put_eval_compute_due = False
+            if self.trainer.testing:
+                self._put_call_compute_hooks("on_test_epoch_compute", "on_test_epoch_end")
+            else:
+                self._put_call_compute_hooks("on_validation_epoch_compute", "on_validation_epoch_end")
+        return super().update_eval_epoch_metrics()  # type: ignore[misc]
 
     def _put_call_compute_hooks(self, hook: str, epoch_end_fx: str) -> None:
         trainer = self.trainer
@@ -168,28 +180,6 @@ class _RoutingConnector:
         finally:
             module._current_fx_name = previous_fx
 
-    def on_epoch_end(self) -> None:
-        super().on_epoch_end()  # type: ignore[misc]
-        results = self.trainer._results
-        if results is not None and not results.training and not self.trainer.sanity_checking:
-            self._put_fill_dataloader_outputs(results)
-
-    def _put_fill_dataloader_outputs(self, results: Any) -> None:
-        """Give ``name/dataloader_idx_N`` epoch records to dataloader N's entry of validate()/test() results.
-
-        The eval loop built those per-dataloader dicts before the epoch-end hooks ran; Lightning's own values of
-        dataloader N are in entry N only, and the epoch-end logger call is the union of the entries.
-        """
-        records = self._put_records.get(id(results))
-        outputs = getattr(self.trainer._active_loop, "_logged_outputs", None)
-        if not records or outputs is None:
-            return
-        for record in records.epoch.values():
-            idx = record.dataloader_idx
-            if idx is not None and idx < len(outputs) and "loggers" in record.destinations:
-                outputs[idx][record.name] = record.value
-
-
 def attach(trainer: Any) -> _RoutingConnector:
     """Install the router on ``trainer`` (idempotent) and return its logger connector."""
     connector = trainer._logger_connector
@@ -200,6 +190,7 @@ def attach(trainer: Any) -> _RoutingConnector:
             routing_class = _ROUTING_CLASSES[base] = type(f"PutRouting{base.__name__}", (_RoutingConnector, base), {})
         connector.__class__ = routing_class
         connector._put_records = {}
+        connector._put_eval_compute_due = False
     return connector
 
 
