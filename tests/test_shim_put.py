@@ -1,0 +1,145 @@
+"""PutMixin.put: value conversion, errors, records outside a trainer, package independence."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import lightning.pytorch as pl
+import numpy as np
+import pytest
+import pytorch_lightning
+import torch
+
+from shim import PutData, PutMixin
+from shim.metrics import Max, Mean, Min, Sum
+
+
+class Module(PutMixin, pl.LightningModule):
+    pass
+
+
+def test_put_outside_a_trainer_keeps_the_record():
+    module = Module()
+    module.put("loss", torch.tensor([2.0], requires_grad=True))
+    module.put_dict({"a": 1, "b": np.float64(0.5)}, destinations="loggers")
+    records = module.put_records
+    assert [r.name for r in records] == ["loss", "a", "b"]
+    assert isinstance(records[0], PutData) and records[0].destinations == {"callbacks", "loggers", "progress_bar"}
+    assert records[0].value.shape == () and not records[0].value.requires_grad
+    assert records[1].value.dtype == torch.float32 and records[2].value.dtype == torch.float32
+    assert records[2].destinations == {"loggers"}
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype"),
+    [
+        (torch.tensor(3), torch.float32),
+        (torch.tensor(True), torch.float32),
+        (torch.tensor(1.0, dtype=torch.float16), torch.float32),
+        (torch.tensor(1.0, dtype=torch.bfloat16), torch.float32),
+        (torch.tensor(1.0, dtype=torch.float64), torch.float64),
+        (np.float64(1.5), torch.float32),
+        (True, torch.float32),
+    ],
+)
+def test_value_dtypes_follow_self_log(value, dtype):
+    module = Module()
+    module.put("x", value)
+    assert module.put_records[-1].value.dtype == dtype
+
+
+def test_put_copies_the_tensor():
+    module = Module()
+    value = torch.tensor(1.0)
+    module.put("x", value)
+    value.add_(1)  # an in-place update after the put (an optimizer step, strategy.reduce) must not leak in
+    assert module.put_records[0].value.item() == 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (("s", "text"), TypeError, "put('s'): str values cannot be put"),
+        (("d", {"a": 1}), TypeError, "put_dict"),
+        (("t", torch.ones(3)), ValueError, "single element"),
+        (("", 1.0), ValueError, "non-empty string"),
+        (("x", 1.0, ["logger"]), ValueError, "valid destinations are ['callbacks', 'loggers', 'progress_bar']"),
+    ],
+)
+def test_bad_input_names_the_put(args, error, message):
+    with pytest.raises(error) as excinfo:
+        Module().put(*args)
+    assert message in str(excinfo.value)
+
+
+def test_put_in_a_hook_where_lightning_cannot_log_is_an_error():
+    class Bad(PutMixin, pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(1, 1)
+
+        def training_step(self, batch, batch_idx):
+            return self.layer(batch[0]).sum()
+
+        def on_fit_start(self):
+            self.put("x", 1.0)
+
+        def train_dataloader(self):
+            return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(2, 1)))
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    trainer = pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    with pytest.raises(ValueError, match="inside `on_fit_start`"):
+        trainer.fit(Bad())
+
+
+def test_works_with_pytorch_lightning_package():
+    class Classic(PutMixin, pytorch_lightning.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(1, 1)
+
+        def training_step(self, batch, batch_idx):
+            loss = self.layer(batch[0]).sum()
+            self.put("loss", loss)
+            return loss
+
+        def train_dataloader(self):
+            return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4, 1)), batch_size=2)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    trainer = pytorch_lightning.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    trainer.fit(Classic())
+    assert "loss" in trainer.callback_metrics
+
+
+def test_importing_shim_imports_no_lightning_package():
+    code = "import shim, sys; print(any(m in sys.modules for m in ('lightning', 'pytorch_lightning')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_aggregators_match_lightning_arithmetic_and_keep_nan():
+    mean, total, high, low = Mean(), Sum(), Max(), Min()
+    for value, weight in [(3.0, 4), (1.0, 4), (4.0, 4), (2.0, 2)]:
+        mean.update(torch.tensor(value), weight=weight)
+        total.update(torch.tensor(value))
+        high.update(torch.tensor(value))
+        low.update(torch.tensor(value))
+    # semantics §3.2: weighted mean 36/14, sum 10, max 4, min 1
+    assert mean.compute() == torch.tensor(36.0) / torch.tensor(14.0)
+    assert (total.compute().item(), high.compute().item(), low.compute().item()) == (10.0, 4.0, 1.0)
+    mean.update(torch.tensor(float("nan")))
+    assert torch.isnan(mean.compute())
+    assert Mean().state_dict() == {} and Sum().state_dict() == {}
+
+
+def test_mean_keeps_float64_like_lightning():
+    mean = Mean()
+    mean.update(torch.tensor(1.0, dtype=torch.float64), weight=2)
+    assert mean.compute().dtype == torch.float64
