@@ -41,6 +41,55 @@ _SNAPSHOT_HOOKS = (
 )
 
 
+@dataclass(frozen=True)
+class FileModuleFactory:
+    """Build ``class_name`` from the Python file at ``path``; picklable, so DDP ranks can load it themselves."""
+
+    path: str
+    class_name: str
+
+    def load(self) -> Any:
+        return load_file(self.path)
+
+    def __call__(self) -> Any:
+        return getattr(self.load(), self.class_name)()
+
+
+_LOADED: dict[str, Any] = {}
+
+
+def load_file(path: str | os.PathLike[str]) -> Any:
+    """Import a Python file by path (once per process) and return the module object."""
+    key = str(Path(path).resolve())
+    if key not in _LOADED:
+        import importlib.util
+        import sys
+
+        name = "put_migrate_loaded_" + str(abs(hash(key)))
+        spec = importlib.util.spec_from_file_location(name, key)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # classes must be findable by module name (pickling, dataclasses)
+        spec.loader.exec_module(module)
+        _LOADED[key] = module
+    return _LOADED[key]
+
+
+def trainable_class_name(module: Any) -> str | None:
+    """The LightningModule a file defines that can train on its own (last one wins), or None."""
+    found = None
+    for name, obj in vars(module).items():
+        if (
+            isinstance(obj, type)
+            and obj.__module__ == module.__name__
+            and any(k.__name__ == "LightningModule" for k in obj.__mro__)
+            and callable(getattr(obj, "training_step", None))
+            and "train_dataloader" in {n for k in obj.__mro__ if k.__name__ != "LightningModule" for n in vars(k)}
+        ):
+            found = name
+    return found
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().double().item() if value.numel() == 1 else value.detach().cpu().tolist()
@@ -140,7 +189,12 @@ def record_run(
     ``stages`` are Trainer methods run in order (``"fit"``, ``"validate"``, ``"test"``). Returns one record, or
     one per rank for a ``ddp_spawn`` strategy.
     """
-    module_class = type(module_factory()) if not isinstance(module_factory, type) else module_factory
+    if isinstance(module_factory, type):
+        module_class = module_factory
+    elif isinstance(module_factory, FileModuleFactory):
+        module_class = getattr(module_factory.load(), module_factory.class_name)
+    else:
+        module_class = type(module_factory())
     package = lightning_package(module_class)
     workdir = Path(workdir or tempfile.mkdtemp(prefix="put-migrate-run-"))
     kwargs = dict(trainer_kwargs or {})
