@@ -183,11 +183,12 @@ def record_run(
     stages: Sequence[str] = ("fit",),
     seed: int = 0,
     workdir: str | os.PathLike[str] | None = None,
+    ckpt_path: str | None = None,
 ) -> RunRecord | list[RunRecord]:
     """Train a fresh module from ``module_factory`` and record what the trainer exposed.
 
-    ``stages`` are Trainer methods run in order (``"fit"``, ``"validate"``, ``"test"``). Returns one record, or
-    one per rank for a ``ddp_spawn`` strategy.
+    ``stages`` are Trainer methods run in order (``"fit"``, ``"validate"``, ``"test"``); ``ckpt_path`` resumes the
+    first ``fit`` from a checkpoint. Returns one record, or one per rank for a ``ddp_spawn`` strategy.
     """
     if isinstance(module_factory, type):
         module_class = module_factory
@@ -198,7 +199,7 @@ def record_run(
     package = lightning_package(module_class)
     workdir = Path(workdir or tempfile.mkdtemp(prefix="put-migrate-run-"))
     kwargs = dict(trainer_kwargs or {})
-    spec = _RunSpec(module_factory, package, kwargs, callbacks, tuple(stages), seed, str(workdir))
+    spec = _RunSpec(module_factory, package, kwargs, callbacks, tuple(stages), seed, str(workdir), ckpt_path)
     if kwargs.get("strategy") == "ddp_spawn":
         import torch.multiprocessing as mp
 
@@ -217,6 +218,7 @@ class _RunSpec:
     stages: tuple[str, ...]
     seed: int
     workdir: str
+    ckpt_path: str | None = None
 
 
 def _run_rank(rank: int, spec: _RunSpec) -> None:
@@ -246,8 +248,9 @@ def _run(spec: _RunSpec, rank: int | None) -> RunRecord:
     kwargs.setdefault("enable_progress_bar", True)
     kwargs.setdefault("default_root_dir", spec.workdir)
     trainer = pl.Trainer(logger=[recording_logger, csv_logger], callbacks=[snapshots, *user_callbacks], **kwargs)
-    for stage in spec.stages:
-        out = getattr(trainer, stage)(module)
+    for i, stage in enumerate(spec.stages):
+        resume = {"ckpt_path": spec.ckpt_path} if stage == "fit" and spec.ckpt_path and i == 0 else {}
+        out = getattr(trainer, stage)(module, **resume)
         if stage in ("validate", "test"):
             record.results[stage] = [{k: _finite_or_str(v) for k, v in sorted(d.items())} for d in out]
     for callback in trainer.callbacks:
