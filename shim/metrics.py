@@ -57,9 +57,14 @@ class Mean(_Aggregator):
 
     def update(self, value: Any, weight: Any = 1) -> None:
         value = _as_float_tensor(self, value)
-        # `+` rather than `+=` promotes to float64 as Lightning does (RES:232-235).
-        self.weighted_sum = self.weighted_sum + value * weight
-        self.weight = self.weight + weight
+        if value.dtype == self.weighted_sum.dtype:
+            # In place: rebinding a state goes through nn.Module.__setattr__, the slowest part of an update.
+            self.weighted_sum.add_(value * weight)
+            self.weight.add_(weight)
+        else:
+            # float64 input promotes the sum to float64, as Lightning's `value + v * bs` does (RES:232-235).
+            self.weighted_sum = self.weighted_sum + value * weight
+            self.weight = self.weight + weight
 
     def compute(self) -> Tensor:
         return self.weighted_sum / self.weight
@@ -73,7 +78,11 @@ class Sum(_Aggregator):
         self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
 
     def update(self, value: Any) -> None:
-        self.total = self.total + _as_float_tensor(self, value)
+        value = _as_float_tensor(self, value)
+        if value.dtype == self.total.dtype:
+            self.total.add_(value)
+        else:
+            self.total = self.total + value
 
     def compute(self) -> Tensor:
         return self.total
@@ -89,7 +98,11 @@ class Max(_Aggregator):
         self.add_state("extreme", torch.tensor(float("-inf")), dist_reduce_fx="max")
 
     def update(self, value: Any) -> None:
-        self.extreme = torch.max(self.extreme, _as_float_tensor(self, value))
+        value = _as_float_tensor(self, value)
+        if value.dtype == self.extreme.dtype:
+            torch.maximum(self.extreme, value, out=self.extreme)
+        else:
+            self.extreme = torch.max(self.extreme, value)
 
     def compute(self) -> Tensor:
         return self.extreme
@@ -105,7 +118,11 @@ class Min(_Aggregator):
         self.add_state("extreme", torch.tensor(float("inf")), dist_reduce_fx="min")
 
     def update(self, value: Any) -> None:
-        self.extreme = torch.min(self.extreme, _as_float_tensor(self, value))
+        value = _as_float_tensor(self, value)
+        if value.dtype == self.extreme.dtype:
+            torch.minimum(self.extreme, value, out=self.extreme)
+        else:
+            self.extreme = torch.min(self.extreme, value)
 
     def compute(self) -> Tensor:
         return self.extreme

@@ -35,32 +35,45 @@ class PutData:
     dataloader_idx: int | None = None
 
 
+_ALL_DESTINATIONS = frozenset(DESTINATIONS)
+_CHECKED: dict[tuple[str, ...], frozenset[str]] = {}
+
+
 def _check_destinations(name: str, destinations: Iterable[str] | str | None) -> frozenset[str]:
     if destinations is None:
-        return frozenset(DESTINATIONS)
-    if isinstance(destinations, str):
-        destinations = (destinations,)
-    chosen = frozenset(destinations)
-    unknown = sorted(chosen.difference(DESTINATIONS))
-    if unknown:
-        raise ValueError(
-            f"put({name!r}): unknown destination(s) {unknown}; valid destinations are {list(DESTINATIONS)}"
-        )
+        return _ALL_DESTINATIONS
+    key = (destinations,) if isinstance(destinations, str) else tuple(destinations)
+    chosen = _CHECKED.get(key)  # put() is on the training hot path: check each spelling once
+    if chosen is None:
+        unknown = sorted(set(key).difference(DESTINATIONS))
+        if unknown:
+            raise ValueError(
+                f"put({name!r}): unknown destination(s) {unknown}; valid destinations are {list(DESTINATIONS)}"
+            )
+        chosen = _CHECKED[key] = frozenset(key)
     return chosen
 
 
-def to_put_tensor(name: str, value: Any, device: torch.device | None) -> Tensor:
-    """Convert a value as ``LightningModule.log`` does (semantics §3.1), without a host sync."""
+def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
+    """Convert a value as ``LightningModule.log`` does (semantics §3.1), without a host sync.
+
+    Numbers become tensors on ``module``'s device (the LightningModule; None outside a trainer)."""
     if isinstance(value, Tensor):
         if value.numel() != 1:
             raise ValueError(
                 f"put({name!r}): the tensor must have a single element, got shape {tuple(value.shape)};"
                 f" reduce it first, e.g. put({name!r}, value.mean())"
             )
-        # clone: Lightning stores a copy, so later in-place updates (optimizer steps, strategy.reduce) don't leak in.
-        value = value.detach().clone().squeeze()
+        if value.grad_fn is None or value._is_view():
+            # A leaf (parameter, buffer, user tensor) or a view may be updated in place after the put (optimizer
+            # step, strategy.reduce): copy it, as Lightning does. A fresh autograd result owns its storage.
+            value = value.detach().clone()
+        else:
+            value = value.detach()
+        if value.dim():
+            value = value.squeeze()
     elif isinstance(value, numbers.Number) and not isinstance(value, complex):
-        value = torch.tensor(value, device=device, dtype=torch.get_default_dtype())
+        value = torch.tensor(value, device=getattr(module, "device", None), dtype=torch.get_default_dtype())
     else:
         if isinstance(value, (Mapping, str, bytes)):
             hint = "put_dict() takes a mapping" if isinstance(value, Mapping) else "strings cannot be put"
@@ -162,8 +175,7 @@ class PutMixin:
             raise ValueError(f"put: the name must be a non-empty string, got {name!r}")
         chosen = _check_destinations(name, destinations)
         module = self._put_lightning_module()
-        device = getattr(module, "device", None)
-        record = PutData(name=name, value=to_put_tensor(name, value, device), destinations=chosen)
+        record = PutData(name=name, value=to_put_tensor(name, value, module), destinations=chosen)
         trainer = getattr(module, "_trainer", None)
         if trainer is not None:
             from shim import routing

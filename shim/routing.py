@@ -194,36 +194,39 @@ def attach(trainer: Any) -> _RoutingConnector:
     return connector
 
 
-_FX_TABLES: dict[type, dict[str, Any]] = {}
+_STEP_HOOKS: dict[tuple[type, str], bool | None] = {}
 
 
-def _fx_table(connector: Any) -> dict[str, Any]:
-    """``_FxValidator.functions`` of the Lightning package the trainer comes from."""
-    table = _FX_TABLES.get(type(connector))
-    if table is None:
+def _is_step_hook(connector: Any, fx: str) -> bool | None:
+    """True for batch hooks, False for epoch-level hooks, None where Lightning forbids logging.
+
+    Read from ``_FxValidator.functions`` of the trainer's own Lightning package: batch hooks allow
+    ``on_step=True``, epoch-level hooks only ``on_step=False``. Cached: put() is on the hot path.
+    """
+    key = (type(connector), fx)
+    if key not in _STEP_HOOKS:
         module = type(connector).__mro__[2].__module__  # the Lightning connector class behind the routing mixin
-        package = module.rsplit(".", 1)[0]
-        table = importlib.import_module(f"{package}.fx_validator")._FxValidator.functions
-        _FX_TABLES[type(connector)] = table
-    return table
+        table = importlib.import_module(f"{module.rsplit('.', 1)[0]}.fx_validator")._FxValidator.functions
+        options = table.get(fx)
+        _STEP_HOOKS[key] = None if options is None else tuple(options["allowed_on_step"]) == (False, True)
+    return _STEP_HOOKS[key]
 
 
 def route(trainer: Any, module: Any, record: PutData) -> bool:
     """Hand ``record`` to ``trainer``'s router; False when no hook is running (the caller keeps the record)."""
-    fx = getattr(module, "_current_fx_name", None)
+    fx = module._current_fx_name
     if fx is None:
         return False
     if trainer.barebones:
         return True  # Lightning drops self.log under Trainer(barebones=True) too
     connector = attach(trainer)
-    options = _fx_table(connector).get(fx, ...)
-    if options is ... or options is None:
+    is_step = _is_step_hook(connector, fx)
+    if is_step is None:
         raise ValueError(
             f"put({record.name!r}) inside `{fx}`: Lightning does not log in this hook, so there is no logger call"
             " or epoch to attach the value to. Put it from a batch or epoch hook instead."
         )
     results = trainer._results
-    is_step = tuple(options["allowed_on_step"]) == (False, True)  # batch hooks; epoch hooks only allow on_step=False
     if is_step:
         record.dataloader_idx = results.dataloader_idx
     elif not results.training and (match := _DATALOADER_SUFFIX.search(record.name)):

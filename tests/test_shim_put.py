@@ -57,6 +57,15 @@ def test_put_copies_the_tensor():
     assert module.put_records[0].value.item() == 1.0
 
 
+def test_put_copies_views_of_parameters():
+    module = Module()
+    weight = torch.nn.Parameter(torch.tensor([2.0]))
+    module.put("w", weight.squeeze())  # a view with a grad_fn, sharing the parameter's storage
+    with torch.no_grad():
+        weight.add_(1)
+    assert module.put_records[0].value.item() == 2.0
+
+
 @pytest.mark.parametrize(
     ("args", "error", "message"),
     [
