@@ -403,3 +403,46 @@ class PutDDP(PutMixin, DDPBase):
         if self.val_ns.update_called:
             self.put("val_ns", self.val_ns.compute(), CB_LOG)
         self.val_ns.reset()
+
+
+# -- Lightning's gloo count truncation (docs/known-differences.md) -------------------------------------------------
+
+
+class UnevenRanks(Base):
+    """Rank r logs 10*r + batch_idx with batch size r + 1 over 3 batches (semantics §5, ``s_bs``)."""
+
+    def train_dataloader(self):
+        return DataLoader(list(range(3)), batch_size=None)
+
+    def value_and_size(self, batch_idx):
+        rank = self.global_rank
+        return torch.tensor(10.0 * rank + batch_idx), rank + 1
+
+    def training_step(self, batch, batch_idx):
+        return self.layer(torch.ones(1, 4)).sum() * 0.0
+
+    def val_dataloader(self):
+        return None
+
+
+class LogUnevenRanks(UnevenRanks):
+    def training_step(self, batch, batch_idx):
+        value, size = self.value_and_size(batch_idx)
+        self.log("s_bs", value, on_step=False, on_epoch=True, sync_dist=True, batch_size=size)
+        return super().training_step(batch, batch_idx)
+
+
+class PutUnevenRanks(PutMixin, UnevenRanks):
+    def __init__(self) -> None:
+        super().__init__()
+        self.s_bs = Mean(sync_on_compute=True)
+
+    def training_step(self, batch, batch_idx):
+        value, size = self.value_and_size(batch_idx)
+        self.s_bs.update(value, weight=size)
+        return super().training_step(batch, batch_idx)
+
+    def on_train_epoch_compute(self):
+        if self.s_bs.update_called:
+            self.put("s_bs", self.s_bs.compute(), CB_LOG)
+        self.s_bs.reset()
