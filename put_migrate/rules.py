@@ -141,9 +141,10 @@ _RULES = [
     ),
     Rule(
         "PM220",
-        "the class is migrated partly",
-        "Other calls in the class were left for a human; this call was left too so that the class stays "
-        "consistent.",
+        "value is an attribute of unknown type",
+        "The value is `self.x` (never assigned in this class) or `pl_module.x`: it may be a torchmetrics Metric "
+        "defined elsewhere, which needs compute/reset code. Assign it in this class, log a tensor, or migrate by "
+        "hand.",
     ),
 ]
 

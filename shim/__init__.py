@@ -6,5 +6,6 @@ harness in ``shim.testing``.
 """
 
 from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix
+from shim.sync import reduce_step_values
 
-__all__ = ["DESTINATIONS", "PutData", "PutMixin", "dataloader_suffix"]
+__all__ = ["DESTINATIONS", "PutData", "PutMixin", "dataloader_suffix", "reduce_step_values"]

@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch.utilities.data import extract_batch_size
 from torch.utils.data import DataLoader, TensorDataset
 
-from shim import PutMixin, dataloader_suffix
+from shim import PutMixin, dataloader_suffix, reduce_step_values
 from shim.metrics import Max, Mean, PerDataloader, Sum
 
 ALL = ["callbacks", "loggers", "progress_bar"]
@@ -446,3 +446,61 @@ class PutUnevenRanks(PutMixin, UnevenRanks):
         if self.s_bs.update_called:
             self.put("s_bs", self.s_bs.compute(), CB_LOG)
         self.s_bs.reset()
+
+
+# -- counting collectives in each DDP rank (issue 7) ---------------------------------------------------------------
+
+
+class CollectiveCounter(pl.Callback):
+    """Counts torch.distributed collectives per training step and in the epoch end; writes them per rank."""
+
+    NAMES = ("all_reduce", "all_gather", "all_gather_into_tensor", "barrier", "broadcast", "reduce", "gather")
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = out_dir
+        self.count = 0
+        self.per_step: list[int] = []
+        self.mark = 0
+
+    def setup(self, trainer, pl_module, stage):
+        import torch.distributed as dist
+
+        for name in self.NAMES:
+            original = getattr(dist, name)
+
+            def counting(*args, _original=original, **kwargs):
+                self.count += 1
+                return _original(*args, **kwargs)
+
+            setattr(dist, name, counting)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.mark = self.count
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.per_step.append(self.count - self.mark)
+
+    def on_train_end(self, trainer, pl_module):
+        import json
+        from pathlib import Path
+
+        Path(self.out_dir, f"rank{trainer.global_rank}.json").write_text(
+            json.dumps({"per_step": self.per_step, "total": self.count})
+        )
+
+
+class LogTwoSynced(DDPBase):
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(batch)
+        self.log("s_loss", loss, sync_dist=True)
+        self.log("s_doubled", loss * 2, sync_dist=True)
+        return loss
+
+
+class PutTwoSyncedPacked(PutMixin, DDPBase):
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(batch)
+        s_loss, s_doubled = reduce_step_values(self.trainer, loss, loss * 2, reduce_op="mean")
+        self.put("s_loss", s_loss, CB_LOG)
+        self.put("s_doubled", s_doubled, CB_LOG)
+        return loss

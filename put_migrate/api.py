@@ -1,0 +1,407 @@
+"""The three layers of the codemod, each usable (and tested) without the next (Fixit's shape, see STYLE.md).
+
+- ``migrate_source`` (``put_migrate.transform``): text in, text and findings out.
+- ``migrate_bytes``: a file's bytes in; adds encodings, opt-out comments, the pre-filter and the safety checks.
+- ``migrate_file``: adds reading, the diff, and the atomic write.
+- ``migrate_paths``: adds discovery, the dirty-tree guard and a process pool.
+
+Results cross process boundaries as plain data (``FileResult``), never as exceptions: an exception on one file is
+turned into an error result for that file and the run goes on.
+
+Opt-out comments:
+
+- ``# put-migrate: skip-file`` on one of the first 10 lines: the file is not parsed or touched (status ``skipped``).
+- ``# put-migrate: skip`` on the line where a ``.log(``/``.log_dict(`` call starts (the line holding ``.log(``):
+  that call is left as it is and reported as PM001. It is done here, around the transform, by renaming the
+  ``log`` attribute of the marked calls to a placeholder before the transform runs and back afterwards, so the
+  transform never sees them and nothing is parsed twice (``tokenize`` finds the comments and names, and only in
+  files that carry the marker).
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import os
+import tokenize
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+import libcst
+
+from put_migrate import safety
+from put_migrate.discover import _display_path, discover_files, has_skip_file_marker, may_contain_log_call
+from put_migrate.rules import Finding, Severity
+
+# File-level codes (PM3xx, see rules.py) and the opt-out code. They live here until rules.py catalogues them.
+SKIPPED_BY_COMMENT = "PM001"  # a call carrying `# put-migrate: skip` (informational; Severity.MANUAL for now)
+SYNTAX_ERROR = "PM301"  # the file does not parse
+UNREADABLE = "PM302"  # cannot be read: I/O error, binary, undecodable
+UNSAFE_TO_WRITE = "PM303"  # would not survive a rewrite byte for byte (round trip, re-parse, encoding)
+DIRTY_FILE = "PM304"  # has uncommitted changes and --allow-dirty was not given
+INTERNAL_ERROR = "PM305"  # the codemod raised on this file
+TOO_DEEP = "PM306"  # nested too deeply for the parser
+
+# Codes whose findings never make the run fail (they record a decision the user took).
+INFORMATIONAL_CODES = frozenset({SKIPPED_BY_COMMENT})
+
+SKIP_LINE_MARKER = "put-migrate: skip"
+_PLACEHOLDER = "__put_migrate_skipped_{}__"  # `log` -> `__put_migrate_skipped_log__`
+_LOG_NAMES = ("log", "log_dict")
+
+DEBUG_ENV = "PUT_MIGRATE_DEBUG"
+
+
+class Mode(str, Enum):
+    WRITE = "write"  # rewrite files in place
+    CHECK = "check"  # report what would change, write nothing
+    DIFF = "diff"  # like CHECK, and produce a unified diff
+
+
+class FileStatus(str, Enum):
+    CHANGED = "changed"  # rewritten (or, in check/diff mode, would be)
+    UNCHANGED = "unchanged"  # nothing to rewrite (including files the pre-filter never parsed)
+    SKIPPED = "skipped"  # opted out with `# put-migrate: skip-file`
+    ERROR = "error"  # could not be processed; `reason` says why, `findings` holds one PM3xx finding
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file. Plain data: it crosses process boundaries."""
+
+    path: str  # as shown to the user (relative to the current folder when below it)
+    status: FileStatus
+    findings: tuple[Finding, ...] = ()
+    reason: str = ""  # why a file was skipped or failed
+    diff: bytes = b""  # unified diff (Mode.DIFF), in the file's own encoding
+    parsed: bool = False  # the file went past the pre-filter
+    written: bool = False
+    detail: str = ""  # a traceback, for --verbose / PUT_MIGRATE_DEBUG
+
+    @property
+    def changed(self) -> bool:
+        return self.status is FileStatus.CHANGED
+
+
+def _error(path: str, code: str, reason: str, line: int = 1, column: int = 0, detail: str = "") -> FileResult:
+    finding = Finding(path=path, line=line, column=column, code=code, message=reason, severity=Severity.ERROR)
+    return FileResult(path=path, status=FileStatus.ERROR, findings=(finding,), reason=reason, detail=detail)
+
+
+# --- layer 1: the transform, with the per-line opt-out around it ------------------------------------------------
+
+
+def _migrate_source(text: str, path: str):
+    """The transform (imported late so that the rest of the package works while it is being written)."""
+    from put_migrate.transform import migrate_source
+
+    return migrate_source(text, path)
+
+
+@dataclass(frozen=True)
+class _Mask:
+    offset: int  # character offset of the `log`/`log_dict` name in the text
+    name: str
+    line: int  # 1-based
+    column: int  # 0-based, of the call's receiver (`self` in `self.log(`)
+
+
+def _find_skipped_calls(text: str) -> list[_Mask]:
+    """`.log(`/`.log_dict(` calls that start on a line carrying `# put-migrate: skip`."""
+    if SKIP_LINE_MARKER not in text:
+        return []
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))  # raises on untokenizable text
+    marked = {
+        tok.start[0]
+        for tok in tokens
+        if tok.type == tokenize.COMMENT and tok.string.lstrip("#").strip().startswith(SKIP_LINE_MARKER)
+        and not tok.string.lstrip("#").strip().startswith(SKIP_LINE_MARKER + "-file")
+    }
+    if not marked:
+        return []
+    line_starts = [0]
+    for index, char in enumerate(text):
+        if char == "\n":
+            line_starts.append(index + 1)
+    masks = []
+    significant = [t for t in tokens if t.type not in (tokenize.NL, tokenize.COMMENT)]
+    for i, tok in enumerate(significant[1:-1], start=1):
+        if (
+            tok.type == tokenize.NAME
+            and tok.string in _LOG_NAMES
+            and tok.start[0] in marked
+            and significant[i - 1].string == "."
+            and significant[i + 1].string == "("
+        ):
+            receiver = significant[i - 2] if i >= 2 else significant[i - 1]
+            column = receiver.start[1] if receiver.type == tokenize.NAME and receiver.start[0] == tok.start[0] else (
+                significant[i - 1].start[1]
+            )
+            row, col = tok.start
+            masks.append(_Mask(offset=line_starts[row - 1] + col, name=tok.string, line=row, column=column))
+    return masks
+
+
+def migrate_text(text: str, path: str = "<string>") -> tuple[str, list[Finding]]:
+    """The transform, honouring `# put-migrate: skip` lines. Returns the new text and the findings, sorted.
+
+    Raises libcst.ParserSyntaxError for unparsable text and safety.UnsafeFile when the skip comments cannot be
+    honoured safely.
+    """
+    try:
+        masks = _find_skipped_calls(text)
+    except (tokenize.TokenError, SyntaxError) as exc:
+        # libcst will most likely reject the file too; if it does not, we cannot honour its skip comments.
+        libcst.parse_module(text)
+        raise safety.UnsafeFile(f"cannot find `# {SKIP_LINE_MARKER}` comments: {exc}") from None
+    if masks and any(_PLACEHOLDER.format(name) in text for name in _LOG_NAMES):
+        raise safety.UnsafeFile("the file already contains put-migrate's placeholder names")
+    masked = text
+    for mask in sorted(masks, key=lambda m: m.offset, reverse=True):
+        masked = masked[: mask.offset] + _PLACEHOLDER.format(mask.name) + masked[mask.offset + len(mask.name) :]
+    result = _migrate_source(masked, path)
+    new_text = result.source
+    findings = list(result.findings)
+    if masks:
+        for name in _LOG_NAMES:
+            expected = sum(1 for m in masks if m.name == name)
+            placeholder = _PLACEHOLDER.format(name)
+            if new_text.count(placeholder) != expected:
+                raise safety.UnsafeFile("the transform changed a call marked `# put-migrate: skip`; not rewritten")
+            new_text = new_text.replace(placeholder, name)
+        findings.extend(
+            Finding(
+                path=path,
+                line=m.line,
+                column=m.column,
+                code=SKIPPED_BY_COMMENT,
+                message=f"`.{m.name}(...)` left as it is (`# {SKIP_LINE_MARKER}` comment)",
+                severity=Severity.MANUAL,
+            )
+            for m in masks
+        )
+    return new_text, sorted(findings)
+
+
+# --- layer 2: bytes -----------------------------------------------------------------------------------------------
+
+
+def unified_diff(old: bytes, new: bytes, path: str) -> bytes:
+    """A unified diff `git apply` accepts (a/ and b/ prefixes), in the bytes of the file's own encoding."""
+    name = os.fsencode(path)
+    lines = difflib.diff_bytes(
+        difflib.unified_diff, _split_lines(old), _split_lines(new), b"a/" + name, b"b/" + name, b"", b"", n=3
+    )
+    out = bytearray()
+    for line in lines:
+        out += line
+        if not line.endswith(b"\n"):  # the last line of a file that does not end with a newline
+            out += b"\n\\ No newline at end of file\n"
+    return bytes(out)
+
+
+def _split_lines(data: bytes) -> list[bytes]:
+    """Lines as git sees them: split after each b"\\n" only (a CR stays part of its line)."""
+    lines = data.split(b"\n")
+    result = [line + b"\n" for line in lines[:-1]]
+    if lines[-1]:
+        result.append(lines[-1])
+    return result
+
+
+def migrate_bytes(data: bytes, path: str = "<string>", *, mode: Mode = Mode.WRITE) -> tuple[FileResult, bytes]:
+    """Migrate a file's content. Returns the result and the new bytes (== data when nothing changes).
+
+    Never raises for a problem with the file itself: those become an error result.
+    """
+    try:
+        source = safety.decode_source(data)
+    except safety.UnsafeFile as exc:
+        return _error(path, UNREADABLE, str(exc)), data
+    if has_skip_file_marker(source.text):
+        return FileResult(path=path, status=FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"), data
+    if not may_contain_log_call(source.text):
+        return FileResult(path=path, status=FileStatus.UNCHANGED), data
+    try:
+        safety.check_parser_limits(source.text, path)
+        with safety.recursion_limit():
+            new_text, findings = migrate_text(source.text, path)
+            new_data = data
+            if new_text != source.text:
+                safety.check_round_trip(source.text)
+                safety.check_parses(new_text)
+                new_data = source.encode(new_text)
+    except libcst.ParserSyntaxError as exc:
+        return _error(path, SYNTAX_ERROR, f"syntax error: {exc.message}", exc.editor_line, exc.editor_column - 1), data
+    except SyntaxError as exc:  # from CPython's parser in check_parser_limits
+        return _error(path, SYNTAX_ERROR, f"syntax error: {exc.msg}", exc.lineno or 1, max((exc.offset or 1) - 1, 0)), data
+    except safety.UnsafeFile as exc:
+        return _error(path, UNSAFE_TO_WRITE, str(exc)), data
+    except RecursionError:
+        return _error(path, TOO_DEEP, "nested too deeply to be parsed safely; not rewritten"), data
+    except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return _error(path, INTERNAL_ERROR, message, detail=traceback.format_exc()), data
+    changed = new_data != data
+    result = FileResult(
+        path=path,
+        status=FileStatus.CHANGED if changed else FileStatus.UNCHANGED,
+        findings=tuple(findings),
+        parsed=True,
+        diff=unified_diff(data, new_data, path) if changed and mode is Mode.DIFF else b"",
+    )
+    return result, new_data
+
+
+# --- layer 3: one file on disk ------------------------------------------------------------------------------------
+
+
+def migrate_file(
+    path: str | Path, *, mode: Mode = Mode.WRITE, may_write: bool = True, display: str | None = None
+) -> FileResult:
+    """Migrate one file on disk; in Mode.WRITE (and when may_write) rewrite it atomically."""
+    shown = display if display is not None else _display_path(Path(path))
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return _error(shown, UNREADABLE, f"cannot read: {exc.strerror or exc}")
+    result, new_data = migrate_bytes(data, shown, mode=mode)
+    if mode is not Mode.WRITE or not result.changed:
+        return result
+    if not may_write:
+        return _error(shown, DIRTY_FILE, "has uncommitted changes; commit them or pass --allow-dirty")
+    try:
+        safety.atomic_write(Path(path), new_data)
+    except OSError as exc:
+        return _error(shown, UNREADABLE, f"cannot write: {exc.strerror or exc}")
+    return replace(result, written=True)
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    display: str
+    mode: Mode
+    may_write: bool
+
+
+def _run_task(task: _Task) -> FileResult:
+    """Worker entry point: never raises."""
+    try:
+        return migrate_file(task.path, mode=task.mode, may_write=task.may_write, display=task.display)
+    except Exception as exc:  # noqa: BLE001 - migrate_file already catches; this is the last line of defence
+        return _error(task.display, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",
+                      detail=traceback.format_exc())
+
+
+# --- layer 4: many files -----------------------------------------------------------------------------------------
+
+SERIAL_BELOW = 8  # fewer files than this are processed in the calling process: a pool costs more than it saves
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass
+class RunOptions:
+    mode: Mode = Mode.WRITE
+    jobs: int | None = None  # None: one per core
+    excludes: Sequence[str] = ()
+    allow_dirty: bool = False
+    on_file: Callable[[FileResult], None] | None = field(default=None, repr=False)
+
+
+def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[_Task]:
+    """Discover the files and decide, per file, whether it may be written. Raises FileNotFoundError."""
+    files = discover_files(paths, options.excludes)
+    dirty: set[Path] = set()
+    if options.mode is Mode.WRITE and not options.allow_dirty:
+        dirty = safety.dirty_files(files)
+    return [
+        _Task(path=str(f), display=_display_path(f), mode=options.mode, may_write=f.resolve() not in dirty)
+        for f in files
+    ]
+
+
+def run_tasks(tasks: Sequence[_Task], jobs: int | None = None) -> Iterator[FileResult]:
+    """Process tasks, in order, serially or in a process pool."""
+    jobs = default_jobs() if not jobs or jobs < 1 else jobs
+    if jobs == 1 or len(tasks) < SERIAL_BELOW:
+        for task in tasks:
+            yield _run_task(task)
+        return
+    _preload_transform()  # once here, so forked workers inherit it instead of each importing it
+    done = 0
+    chunksize = max(1, min(32, len(tasks) // (jobs * 8)))
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+            for result in pool.map(_run_task, tasks, chunksize=chunksize):
+                done += 1
+                yield result
+    except BrokenProcessPool:
+        # A worker died (e.g. a C stack overflow in the parser); the files not yet reported cannot be trusted.
+        for task in tasks[done:]:
+            yield _error(task.display, INTERNAL_ERROR, "a worker process died while this file was being processed")
+
+
+def _preload_transform() -> None:
+    try:
+        import put_migrate.transform  # noqa: F401
+    except Exception:  # noqa: BLE001 - reported per file, by the workers
+        pass
+
+
+def migrate_paths(paths: Iterable[str | Path], options: RunOptions | None = None) -> list[FileResult]:
+    """Discover files under paths and migrate them. Raises FileNotFoundError for a missing path."""
+    options = options or RunOptions()
+    results = []
+    for result in run_tasks(plan_tasks(paths, options), options.jobs):
+        if options.on_file is not None:
+            options.on_file(result)
+        results.append(result)
+    return results
+
+
+EXIT_OK = 0  # nothing left to do
+EXIT_PENDING = 1  # changes pending (check/diff), or calls left for a human
+EXIT_ERROR = 2  # usage error, or a file that could not be read, parsed or written
+
+
+def exit_code(results: Sequence[FileResult], mode: Mode) -> int:
+    """The process exit status for a run's results (see docs/cli.md)."""
+    if any(r.status is FileStatus.ERROR for r in results):
+        return EXIT_ERROR
+    if mode is not Mode.WRITE and any(r.changed for r in results):
+        return EXIT_PENDING
+    if any(
+        f.severity is Severity.MANUAL and f.code not in INFORMATIONAL_CODES for r in results for f in r.findings
+    ):
+        return EXIT_PENDING
+    return EXIT_OK
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+__all__ = [
+    "FileResult",
+    "FileStatus",
+    "Mode",
+    "RunOptions",
+    "migrate_bytes",
+    "migrate_file",
+    "migrate_paths",
+    "migrate_text",
+    "plan_tasks",
+    "run_tasks",
+    "unified_diff",
+    "exit_code",
+    "INFORMATIONAL_CODES",
+]

@@ -1,0 +1,203 @@
+"""The ``put-migrate`` command: parse options, call ``put_migrate.api``, print, exit. Nothing else lives here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from put_migrate import __version__, api, report
+from put_migrate.rules import Severity
+
+PROGRESS_FROM = 200  # show a progress bar (stderr on a terminal only) for at least this many files
+
+EPILOG = """\b
+Examples:
+  put-migrate src/                       rewrite every *.py file under src/ in place
+  put-migrate --check .                  exit 1 if any file would change, write nothing
+  put-migrate --diff . > migrate.patch   print a patch (git apply migrate.patch), write nothing
+  put-migrate --check --report put-migrate.sarif --format sarif .
+  put-migrate - --stdin-filename model.py < model.py
+
+\b
+Opt out with `# put-migrate: skip` on the line where a .log( call starts, or
+`# put-migrate: skip-file` in the first 10 lines of a file.
+
+\b
+Exit status: 0 nothing left to do; 1 changes pending (--check/--diff) or calls
+left for manual review; 2 usage error, or a file that could not be read, parsed
+or written.
+"""
+
+
+def _colour_diff(diff: bytes) -> bytes:
+    out = []
+    for line in diff.splitlines(keepends=True):
+        body, end = (line[:-1], line[-1:]) if line.endswith(b"\n") else (line, b"")
+        if line.startswith((b"+++", b"---")):
+            out.append(b"\x1b[1m" + body + b"\x1b[0m" + end)
+        elif line.startswith(b"@@"):
+            out.append(b"\x1b[36m" + body + b"\x1b[0m" + end)
+        elif line.startswith(b"+"):
+            out.append(b"\x1b[32m" + body + b"\x1b[0m" + end)
+        elif line.startswith(b"-"):
+            out.append(b"\x1b[31m" + body + b"\x1b[0m" + end)
+        else:
+            out.append(line)
+    return b"".join(out)
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Printer:
+    """Per-file lines on stderr, the diff on stdout."""
+
+    def __init__(self, mode: api.Mode, verbose: bool, quiet: bool, colour: bool) -> None:
+        self.mode, self.verbose, self.quiet, self.colour = mode, verbose, quiet, colour
+        self.stdout = click.get_binary_stream("stdout")
+        self.lines: list[str] = []  # deferred while a progress bar owns stderr
+
+    def file_done(self, result: api.FileResult) -> None:
+        if result.diff:
+            self.stdout.write(_colour_diff(result.diff) if self.colour else result.diff)
+            self.stdout.flush()
+        if result.changed and not self.quiet and self.mode is not api.Mode.DIFF:
+            self.lines.append(f"{'rewrote' if result.written else 'would rewrite'} {result.path}")
+        for finding in result.findings:
+            if finding.severity is Severity.ERROR:
+                self.lines.append(finding.format())
+            elif self.quiet:
+                continue
+            elif finding.severity is Severity.MANUAL or self.verbose:
+                self.lines.append(finding.format())
+        if result.detail and (self.verbose or api.debug_enabled()):
+            self.lines.append(result.detail.rstrip("\n"))
+
+    def flush(self) -> None:
+        for line in self.lines:
+            click.echo(line, err=True)
+        self.lines.clear()
+
+
+class _Failure(click.ClickException):
+    """An error that is not the user's usage but still ends the run with exit status 2."""
+
+    exit_code = api.EXIT_ERROR
+
+
+def _write_report(path: str, fmt: str, results) -> None:
+    text = report.render_report(results, fmt)
+    if path == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _Failure(f"cannot write the report {path}: {exc.strerror or exc}") from None
+
+
+def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
+    if fmt or not report_path:
+        return fmt
+    if report_path.endswith(".sarif") or report_path.endswith(".sarif.json"):
+        return "sarif"
+    return "json"
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change.")
+@click.option("--diff", is_flag=True, help="Write nothing; print a unified diff (git apply accepts it); exit 1 if any.")
+@click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (repeatable).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
+@click.option("--allow-dirty", is_flag=True, help="Rewrite files that have uncommitted git changes.")
+@click.option("--stdin-filename", metavar="PATH", help="Name of the file read from stdin (`-`), for messages.")
+@click.option("--report", "report_path", metavar="FILE", help="Write a report of every call found (`-`: stdout).")
+@click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(report.FORMATS),
+    help="Report format [default: sarif for *.sarif, else json].",
+)
+@click.option("--color/--no-color", "colour", default=None, help="Colour the diff [default: when stdout is a terminal].")
+@click.option("-v", "--verbose", is_flag=True, help="Also list rewritten calls, and tracebacks of internal errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors (and the diff).")
+@click.version_option(__version__, "-V", "--version", prog_name="put-migrate")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    check: bool,
+    diff: bool,
+    excludes: tuple[str, ...],
+    jobs: int | None,
+    allow_dirty: bool,
+    stdin_filename: str | None,
+    report_path: str | None,
+    report_format: str | None,
+    colour: bool | None,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Rewrite Lightning `self.log(...)` calls into torchmetrics aggregation plus `self.put(...)`.
+
+    PATHS are files and folders (searched for *.py, honouring .gitignore); `-` reads stdin and writes the result to
+    stdout.
+    """
+    if not paths:
+        raise click.UsageError("no PATH given (use `.` for the current folder, `-` for stdin)")
+    if report_format and not report_path:
+        raise click.UsageError("--format needs --report FILE")
+    mode = api.Mode.DIFF if diff else api.Mode.CHECK if check else api.Mode.WRITE
+    report_format = _infer_format(report_path, report_format)
+    stdout = click.get_binary_stream("stdout")
+    if colour is None:
+        colour = _is_tty(sys.stdout)
+    printer = _Printer(mode, verbose, quiet, colour)
+
+    if "-" in paths:
+        if len(paths) > 1:
+            raise click.UsageError("`-` (stdin) cannot be combined with other paths")
+        data = click.get_binary_stream("stdin").read()
+        name = stdin_filename or "-"
+        result, new_data = api.migrate_bytes(data, name, mode=mode)
+        if mode is api.Mode.WRITE:
+            stdout.write(new_data)
+            stdout.flush()
+        results = [result]
+        printer.file_done(result)
+    else:
+        options = api.RunOptions(mode=mode, jobs=jobs, excludes=excludes, allow_dirty=allow_dirty)
+        try:
+            tasks = api.plan_tasks(paths, options)
+        except FileNotFoundError as exc:
+            raise click.UsageError(f"no such file or folder: {exc}") from None
+        results = []
+        show_progress = len(tasks) >= PROGRESS_FROM and _is_tty(sys.stderr) and not quiet
+        if show_progress:
+            with click.progressbar(length=len(tasks), label="put-migrate", file=sys.stderr) as bar:
+                for result in api.run_tasks(tasks, jobs):
+                    results.append(result)
+                    printer.file_done(result)
+                    bar.update(1)
+        else:
+            for result in api.run_tasks(tasks, jobs):
+                results.append(result)
+                printer.file_done(result)
+                printer.flush()
+    printer.flush()
+
+    if report_path:
+        _write_report(report_path, report_format or "json", results)
+    if not quiet or any(r.status is api.FileStatus.ERROR for r in results):
+        click.echo(report.format_summary(report.summarize(results), mode), err=True)
+    ctx.exit(api.exit_code(results, mode))

@@ -1,0 +1,186 @@
+"""Which files to look at, and which of them are worth parsing.
+
+Discovery (``discover_files``):
+
+- A file named on the command line is taken as it is (whatever its suffix), unless an ``--exclude`` glob matches.
+- A folder is searched for ``*.py`` files. Inside a git work tree the list comes from
+  ``git ls-files --cached --others --exclude-standard`` (so ``.gitignore`` is honoured); outside one, or when git is
+  missing, or when the folder itself is git-ignored (the user named it, so they mean it), from a walk.
+- Below a named folder, folders named like tool or environment caches are never entered (``SKIPPED_DIRS``, and
+  any folder holding a ``pyvenv.cfg``). The named folder itself may be one of them (``put-migrate .venv/lib``).
+- ``--exclude GLOB`` (``fnmatch``; ``*`` also matches ``/``) drops a path when it matches the path relative to the
+  current folder, its file name, the name of any folder it sits in, or the relative path of such a folder
+  (``--exclude src/legacy`` drops everything below it).
+
+Pre-filter (``may_contain_log_call``): a file is parsed only when its text contains ``X.log(`` or
+``X.log_dict(`` where ``X`` is not a well-known maths module (``torch.log(x)``, ``np.log(x)``, ...), and the word
+``lightning`` (the transform only migrates classes whose Lightning base the file itself imports, from
+``lightning`` or ``pytorch_lightning``: see ``lightning_classes.py``; drop that test if it ever resolves bases
+across files).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        "node_modules",
+        "site-packages",
+        "build",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".eggs",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    }
+)
+
+SKIP_FILE_MARKER = "# put-migrate: skip-file"
+SKIP_FILE_LINES = 10  # the marker counts only within the first lines of a file
+
+# `<receiver>.log(` / `<receiver>.log_dict(`; the receiver is empty for `foo().log(` and `x[0].log(`.
+_LOG_CALL = re.compile(r"(\w*)\s*\.\s*log(?:_dict)?\s*\(")
+# Receivers whose `.log(` is a logarithm, never Lightning's logger.
+_MATHS_RECEIVERS = frozenset(
+    {"torch", "math", "cmath", "np", "numpy", "jnp", "jax", "sympy", "sp", "mpmath", "tf", "F", "scipy", "special"}
+)
+
+
+def may_contain_log_call(text: str) -> bool:
+    """Cheap test: can this text contain a Lightning ``.log(``/``.log_dict(`` call? False means certainly not."""
+    if ".log" not in text or "lightning" not in text:
+        return False
+    return any(match.group(1) not in _MATHS_RECEIVERS for match in _LOG_CALL.finditer(text))
+
+
+def has_skip_file_marker(text: str) -> bool:
+    """``# put-migrate: skip-file`` on one of the first SKIP_FILE_LINES lines opts the whole file out."""
+    head = text.split("\n", SKIP_FILE_LINES)[:SKIP_FILE_LINES]
+    return any(SKIP_FILE_MARKER in line for line in head)
+
+
+def is_excluded(path: Path, excludes: Sequence[str], cwd: Path | None = None) -> bool:
+    """True when an --exclude glob matches the path relative to cwd, its name, or one of its folders' names."""
+    if not excludes:
+        return False
+    rel = _display_path(path, cwd)
+    parts = Path(rel).parts
+    folders = ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
+    candidates = [rel, path.name, *parts[:-1], *folders]
+    return any(fnmatch.fnmatchcase(c, pattern.rstrip("/")) for pattern in excludes for c in candidates)
+
+
+def _display_path(path: Path, cwd: Path | None = None) -> str:
+    cwd = cwd or Path.cwd()
+    try:
+        return Path(os.path.relpath(path, cwd)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+
+
+def _skipped_below(root: Path, path: Path) -> bool:
+    """True when a folder between root (excluded) and path is one we never enter."""
+    try:
+        parts = path.relative_to(root).parts[:-1]
+    except ValueError:
+        return False
+    return any(part in SKIPPED_DIRS for part in parts)
+
+
+def _git_list(folder: Path) -> list[Path] | None:
+    """``*.py`` files under folder as git sees them (tracked + untracked, minus ignored), or None outside git."""
+    try:
+        inside = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, check=False
+        )
+        if inside.returncode != 0 or inside.stdout.strip() != b"true":
+            return None
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", "--no-index", "."], cwd=folder, capture_output=True, check=False
+        )
+        if ignored.returncode == 0:  # the folder itself is ignored: the user named it, walk it
+            return None
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            cwd=folder,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:  # git is not installed
+        return None
+    if listed.returncode != 0:
+        return None
+    files = []
+    for raw in listed.stdout.split(b"\0"):
+        if raw.endswith(b".py"):
+            path = folder / os.fsdecode(raw)
+            if path.is_file():  # --cached lists files deleted from the work tree; submodules are folders
+                files.append(path)
+    return files
+
+
+def _walk(folder: Path) -> list[Path]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in SKIPPED_DIRS and not (here / d / "pyvenv.cfg").exists()
+        )
+        files.extend(here / f for f in sorted(filenames) if f.endswith(".py"))
+    return files
+
+
+def _in_virtualenv(root: Path, path: Path) -> bool:
+    """A folder between root and path (both excluded) holds a pyvenv.cfg."""
+    parent = path.parent
+    while parent != root and root in parent.parents:
+        if (parent / "pyvenv.cfg").exists():
+            return True
+        parent = parent.parent
+    return False
+
+
+def discover_files(paths: Iterable[str | Path], excludes: Sequence[str] = ()) -> list[Path]:
+    """The files to process for the given command-line paths, each once, in a stable order.
+
+    Raises FileNotFoundError for a path that does not exist.
+    """
+    seen: set[Path] = set()
+    found: list[Path] = []
+
+    def add(path: Path) -> None:
+        key = path.resolve()
+        if key not in seen and not is_excluded(path, excludes):
+            seen.add(key)
+            found.append(path)
+
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            add(path)
+        elif path.is_dir():
+            listed = _git_list(path)
+            if listed is None:
+                candidates = _walk(path)
+            else:
+                candidates = [
+                    p for p in sorted(listed) if not _skipped_below(path, p) and not _in_virtualenv(path, p)
+                ]
+            for candidate in candidates:
+                add(candidate)
+        else:
+            raise FileNotFoundError(str(raw))
+    return found

@@ -1,0 +1,141 @@
+"""Find the Lightning classes of one module: LightningModule and Callback subclasses, through any import alias.
+
+Only what the file itself imports is resolved (``import lightning.pytorch as pl``, ``import lightning as L``,
+``from pytorch_lightning import LightningModule as LM``, ``from lightning.pytorch.callbacks import Callback``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+import libcst as cst
+
+Kind = Literal["module", "callback"]
+
+_PACKAGES = ("lightning.pytorch", "pytorch_lightning")
+_MODULE_PATHS = ("LightningModule", "core.LightningModule", "core.module.LightningModule")
+_CALLBACK_PATHS = ("Callback", "callbacks.Callback", "callbacks.callback.Callback")
+
+BASES: dict[str, tuple[Kind, str]] = {}
+for _package in _PACKAGES:
+    for _path in _MODULE_PATHS:
+        BASES[f"{_package}.{_path}"] = ("module", _package)
+    for _path in _CALLBACK_PATHS:
+        BASES[f"{_package}.{_path}"] = ("callback", _package)
+# ``import lightning as L``: ``L.LightningModule`` and ``L.Callback`` are the lightning.pytorch classes.
+BASES["lightning.LightningModule"] = ("module", "lightning.pytorch")
+BASES["lightning.Callback"] = ("callback", "lightning.pytorch")
+
+
+def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = dotted_name(node.value)
+        return None if head is None else f"{head}.{node.attr.value}"
+    return None
+
+
+@dataclass
+class ImportMap:
+    """Local name -> fully qualified name, for the module's top-level imports."""
+
+    names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, module: cst.Module) -> "ImportMap":
+        result = cls()
+        for statement in module.body:
+            for small in _small_statements(statement):
+                result._add(small)
+        return result
+
+    def _add(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted_name(alias.name)
+                if full is None:
+                    continue
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.names[alias.asname.name.value] = full
+                else:  # ``import a.b`` binds ``a``
+                    self.names[full.split(".")[0]] = full.split(".")[0]
+        elif isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
+            module = dotted_name(node.module)
+            if module is None or isinstance(node.names, cst.ImportStar):
+                return
+            for alias in node.names:
+                imported = dotted_name(alias.name)
+                local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else imported
+                if imported and local:
+                    self.names[local] = f"{module}.{imported}"
+
+    def qualify(self, node: cst.BaseExpression) -> Optional[str]:
+        """The qualified name an expression refers to, if its head is an imported name."""
+        name = dotted_name(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head not in self.names:
+            return None
+        return self.names[head] + (f".{rest}" if rest else "")
+
+
+def _small_statements(statement: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(statement, cst.SimpleStatementLine):
+        return list(statement.body)
+    # Imports guarded by ``try``/``if`` (e.g. ``try: import lightning.pytorch as pl except ImportError: ...``).
+    if isinstance(statement, (cst.Try, cst.If)):
+        found: list[cst.CSTNode] = []
+        for block in _blocks(statement):
+            for inner in block.body:
+                found.extend(_small_statements(inner))
+        return found
+    return []
+
+
+def _blocks(node: cst.CSTNode) -> list[cst.IndentedBlock]:
+    found: list[cst.IndentedBlock] = []
+    for child in node.children:
+        if isinstance(child, cst.IndentedBlock):
+            found.append(child)
+        elif not isinstance(child, cst.BaseStatement):
+            found.extend(_blocks(child))
+        elif isinstance(child, (cst.If,)):  # elif chains
+            found.extend(_blocks(child))
+    return found
+
+
+@dataclass(frozen=True)
+class LightningClass:
+    node: cst.ClassDef = field(compare=False, repr=False)
+    name: str
+    kind: Kind
+    package: str  # "lightning.pytorch" or "pytorch_lightning": where extract_batch_size comes from
+
+
+def lightning_classes(module: cst.Module, imports: ImportMap) -> list[LightningClass]:
+    """Top-level classes whose bases include a LightningModule or a Callback."""
+    found = []
+    for statement in module.body:
+        if not isinstance(statement, cst.ClassDef):
+            continue
+        for base in statement.bases:
+            if base.keyword is not None:
+                continue
+            qualified = imports.qualify(base.value)
+            if qualified in BASES:
+                kind, package = BASES[qualified]
+                found.append(LightningClass(statement, statement.name.value, kind, package))
+                break
+    return found
+
+
+def uses_torchmetrics(imports: ImportMap, callee: cst.BaseExpression) -> Optional[str]:
+    """The qualified name of a torchmetrics callable (``torchmetrics.classification.Accuracy``), else None."""
+    qualified = imports.qualify(callee)
+    if qualified is not None and (qualified == "torchmetrics" or qualified.startswith("torchmetrics.")):
+        return qualified
+    return None

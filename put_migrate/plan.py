@@ -1,0 +1,605 @@
+"""Decide, as data, how one Lightning class is migrated: a ``MigrationPlan`` built from its ``LogCall`` records.
+
+The plan holds generated statements as source text (rendered by ``render.py``), keyed by the statement they replace,
+plus the scaffolding: aggregator attributes for ``__init__``, compute-hook bodies, Metric resets, imports, bases.
+A call that cannot be migrated with certainty gets a ``Finding`` and is left exactly as it was.
+See docs/design/generated-code.md (the contract) and docs/argument-mapping.md.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from dataclasses import dataclass, field, replace
+from typing import Optional
+
+import libcst as cst
+
+from put_migrate.analyze import ClassAnalysis, LogCall, MetricInfo, _code
+from put_migrate.hooks import COMPUTE_HOOKS, METRIC_RESET_HOOKS, RESERVED_ATTRIBUTES
+from put_migrate.rules import Finding, make_finding
+
+_AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
+_DESTINATION_ORDER = ("callbacks", "loggers", "progress_bar")
+
+
+@dataclass
+class Aggregator:
+    attr: str
+    stage: str
+    name: str
+    kind: str  # Mean / Sum / Max / Min
+    sync: bool
+    group: Optional[str]
+    per_dataloader: bool
+    forked: bool
+    destinations: tuple[str, ...]
+    hook: str  # the hook whose calls update it (Lightning keys results by hook and name)
+
+    def signature(self) -> tuple:
+        return (self.kind, self.sync, self.group, self.per_dataloader, self.forked, self.destinations, self.hook)
+
+    def constructor(self) -> str:
+        args = []
+        if self.sync:
+            args.append("sync_on_compute=True")
+        if self.group is not None:
+            args.append(f"process_group={self.group}")
+        if not self.per_dataloader:
+            return f"{self.kind}({', '.join(args)})"
+        if args:
+            return f"PerDataloader(lambda: {self.kind}({', '.join(args)}))"
+        return f"PerDataloader({self.kind})"
+
+
+@dataclass
+class MigrationPlan:
+    analysis: ClassAnalysis
+    # id(original SimpleStatementLine) -> statements (source text) that replace it; [] removes it.
+    replacements: dict[int, list[str]] = field(default_factory=dict)
+    init_statements: list[str] = field(default_factory=list)
+    # hook name -> statements appended to it (the method is created when the class has none).
+    hook_additions: dict[str, list[str]] = field(default_factory=dict)
+    # hook name -> name of the method after which a newly created hook is placed.
+    hook_anchors: dict[str, str] = field(default_factory=dict)
+    imports: set[tuple[str, str]] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)
+    # (stage, name) of Metric values that already have their compute-hook statements.
+    computed: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.replacements)
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _destinations(*, callbacks: bool, loggers: bool, progress_bar: bool) -> tuple[str, ...]:
+    chosen = {"callbacks": callbacks, "loggers": loggers, "progress_bar": progress_bar}
+    return tuple(d for d in _DESTINATION_ORDER if chosen[d])
+
+
+def _dest_code(destinations: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_quote(d) for d in destinations) + "]"
+
+
+def identifier(name: str) -> str:
+    """``"val/loss"`` -> ``val_loss``."""
+    ident = re.sub(r"\W+", "_", name).strip("_") or "metric"
+    if ident[0].isdigit():
+        ident = f"m_{ident}"
+    if keyword.iskeyword(ident):
+        ident += "_"
+    return ident
+
+
+def _is_simple(node: cst.BaseExpression) -> bool:
+    """An expression that can be written several times without evaluating anything twice."""
+    if isinstance(node, (cst.Name, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.Attribute):
+        return _is_simple(node.value) and not isinstance(node.value, (cst.Integer, cst.Float))
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return isinstance(node.expression, (cst.Integer, cst.Float))
+    return False
+
+
+def _atom(node: cst.BaseExpression) -> str:
+    code = _code(node)
+    if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or node.lpar:
+        return code
+    return f"({code})"
+
+
+def _plain(node: cst.BaseExpression) -> str:
+    """Source of an expression, safe on the right of ``=`` (multi-line expressions get parentheses)."""
+    code = _code(node)
+    return f"({code})" if "\n" in code and not node.lpar else code
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # ``x.attr``: only ``x`` is a name in scope
+        return False
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    visitor = _Names()
+    node.visit(visitor)
+    return visitor.names
+
+
+class _Planner:
+    def __init__(self, analysis: ClassAnalysis, path: str, indent: str) -> None:
+        self.analysis = analysis
+        self.path = path
+        self.indent = indent
+        self.cls = analysis.cls
+        self.callback = analysis.cls.kind == "callback"
+        self.taken_attrs = set(analysis.used_names) | RESERVED_ATTRIBUTES
+        self.local_names: dict[int, set[str]] = {}  # id(function) -> names in use
+
+    # -- names ------------------------------------------------------------------------------------------------
+    def new_attr(self, name: str, reduce: str) -> str:
+        base = identifier(name)
+        candidates = [base, f"{base}_{reduce}"] + [f"{base}_{n}" for n in range(2, 100)]
+        for candidate in candidates:
+            if candidate not in self.taken_attrs:
+                self.taken_attrs.add(candidate)
+                return candidate
+        raise AssertionError("no free attribute name")
+
+    def new_local(self, scope_key: int, scope_names: set[str], base: str) -> str:
+        taken = self.local_names.setdefault(scope_key, set(scope_names))
+        base = identifier(base)
+        for candidate in [base, f"{base}_value"] + [f"{base}_{n}" for n in range(2, 100)]:
+            if candidate not in taken and candidate not in ("self",) and not keyword.iskeyword(candidate):
+                taken.add(candidate)
+                return candidate
+        raise AssertionError("no free local name")
+
+    def local_in(self, function: cst.FunctionDef, base: str) -> str:
+        return self.new_local(id(function), _names_in(function), base)
+
+    # -- the plan ---------------------------------------------------------------------------------------------
+    def plan(self) -> MigrationPlan:
+        calls = self._check_conflicts(list(self.analysis.calls))
+        while True:
+            plan = MigrationPlan(self.analysis)
+            self.taken_attrs = set(self.analysis.used_names) | RESERVED_ATTRIBUTES
+            self.local_names = {}
+            retry = self._build(plan, calls)
+            if retry is None:
+                return plan
+            calls = retry
+
+    def _check_conflicts(self, calls: list[LogCall]) -> list[LogCall]:
+        """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one."""
+        groups: dict[tuple[str, str], list[LogCall]] = {}
+        for call in calls:
+            if call.problem is not None or call.spec is None or not call.on_epoch:
+                continue
+            for item in call.items:
+                groups.setdefault((call.spec.stage, item.name), []).append(call)
+        bad: dict[int, str] = {}
+        for (stage, name), members in groups.items():
+            hooks = {c.hook for c in members}
+            options = {(c.on_step, c.on_epoch, c.reduce, c.sync, c.prog_bar, c.logger) for c in members}
+            if len(hooks) > 1:
+                for c in members:
+                    bad[id(c)] = f"{name!r} is logged on_epoch from {', '.join(sorted(hooks))}"
+            elif len(options) > 1:
+                for c in members:
+                    bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
+            elif members[0].spec is not None and members[0].spec.kind == "epoch" and len(members) > 1:
+                for c in members:
+                    bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
+        return [replace(c, problem=("PM214", bad[id(c)])) if id(c) in bad else c for c in calls]
+
+    def _build(self, plan: MigrationPlan, calls: list[LogCall]) -> Optional[list[LogCall]]:
+        aggregators: dict[tuple[str, str], Aggregator] = {}
+        compute: dict[str, list[str]] = {}  # stage -> compute-hook statements
+        compute_order: list[str] = []
+        resets: dict[str, list[str]] = {}
+        anchors: dict[str, str] = {}
+        done: list[LogCall] = []
+        for call in calls:
+            if call.problem is not None:
+                continue
+            try:
+                statements = self._rewrite(call, plan, aggregators, compute, compute_order, resets)
+            except _Leave as leave:
+                index = calls.index(call)
+                calls = list(calls)
+                calls[index] = replace(call, problem=(leave.code, leave.detail))
+                return calls
+            plan.replacements[id(call.statement)] = statements
+            done.append(call)
+            assert call.spec is not None
+            # New compute hooks go after the last step hook of their stage that logs (else its last hook).
+            if call.spec.kind != "epoch" or call.spec.stage not in anchors:
+                anchors[call.spec.stage] = call.hook
+
+        if any(aggregators.values()):
+            plan.init_statements = [f"self.{a.attr} = {a.constructor()}" for a in aggregators.values()]
+            problem = self._init_problem()
+            if problem is not None:
+                needing = {a.hook for a in aggregators.values()}
+                return [
+                    replace(c, problem=("PM212", problem))
+                    if c.problem is None and c.on_epoch and c.hook in needing and c.spec and c.spec.kind != "epoch"
+                    else c
+                    for c in calls
+                ]
+        for stage in compute_order:
+            hook = COMPUTE_HOOKS[stage]  # type: ignore[index]
+            plan.hook_additions[hook] = compute[stage]
+            plan.hook_anchors[hook] = anchors[stage]
+        for stage, statements in resets.items():
+            hook = METRIC_RESET_HOOKS[stage]  # type: ignore[index]
+            plan.hook_additions.setdefault(hook, []).extend(statements)
+            plan.hook_anchors[hook] = COMPUTE_HOOKS[stage] if stage in compute else anchors[stage]  # type: ignore
+        for call in calls:
+            if call.problem is not None:
+                code, detail = call.problem
+                plan.findings.append(make_finding(self.path, call.line, call.column, code, detail))
+            else:
+                code = "PM103" if self.callback else ("PM102" if call.method == "log_dict" else "PM101")
+                names = ", ".join(repr(i.name) for i in call.items)
+                plan.findings.append(make_finding(self.path, call.line, call.column, code, names))
+        if plan.replacements:
+            plan.imports.add(("shim", "PutMixin"))
+        return None
+
+    def _init_problem(self) -> Optional[str]:
+        init = self.analysis.methods.get("__init__")
+        if init is None:
+            return None
+        if _super_init_index(init) is None:
+            return "aggregators are created after super().__init__()"
+        return None
+
+    # -- one call ---------------------------------------------------------------------------------------------
+    def _rewrite(self, call, plan, aggregators, compute, compute_order, resets) -> list[str]:
+        spec = call.spec
+        assert spec is not None and call.statement is not None
+        stage = spec.stage
+        out: list[str] = []
+        step_dests = _destinations(callbacks=stage == "train", loggers=call.logger, progress_bar=call.prog_bar)
+        epoch_dests = _destinations(callbacks=True, loggers=call.logger, progress_bar=call.prog_bar)
+        per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
+        if per_dataloader and call.on_step:
+            raise _Leave("PM217", f"step values in `{call.hook}` with a dataloader_idx parameter")
+        if spec.kind == "epoch" and call.in_loop:
+            raise _Leave("PM219", f"in a loop in `{call.hook}`")
+        collection_forward: Optional[str] = None
+        for item in call.items:
+            if item.metric is not None:
+                if item.metric.collection:
+                    collection_forward = self._collection_item(
+                        call, item, out, plan, compute, compute_order, resets, step_dests, epoch_dests,
+                        collection_forward,
+                    )
+                else:
+                    self._metric_item(call, item, out, plan, compute, compute_order, resets, step_dests, epoch_dests)
+                continue
+            self._tensor_item(call, item, out, plan, aggregators, compute, compute_order, step_dests, epoch_dests)
+        return out
+
+    def _put(self, name: str, value: str, destinations: tuple[str, ...]) -> str:
+        return f"self.put({_quote(name)}, {value}, {_dest_code(destinations)})"
+
+    def _reduced(self, call: LogCall, value: cst.BaseExpression) -> str:
+        """A step value with sync_dist: Lightning's in-place reduce of a clone (RES:225, §5)."""
+        group = f", group={_code(call.sync_group)}" if call.sync_group is not None else ""
+        return f'{call.trainer}.strategy.reduce({_atom(value)}.detach().clone(){group}, reduce_op="{call.reduce}")'
+
+    def _tensor_item(self, call, item, out, plan, aggregators, compute, compute_order, step_dests, epoch_dests):
+        spec = call.spec
+        stage = spec.stage
+        value = item.value
+        if call.sync and isinstance(value, (cst.Integer, cst.Float)):
+            raise _Leave("PM216", "a number literal with sync_dist=True (there is nothing to reduce)")
+        direct_epoch = call.on_epoch and spec.kind == "epoch"
+        uses = 0
+        if call.on_step:
+            uses += 2 if (call.forked and stage == "train") else 1
+        if call.on_epoch:
+            uses += 1
+        if uses > 1 and not _is_simple(value):
+            local = self.local_in(call.function, item.name)
+            out.append(f"{local} = {_plain(value)}")
+            value = cst.Name(local)
+        value_code = _code(value) if "\n" not in _code(value) else _plain(value)
+
+        if call.on_step:
+            step_value = value_code
+            if call.sync:
+                local = self.local_in(call.function, f"{item.name}_step" if call.forked else item.name)
+                out.append(f"{local} = {self._reduced(call, value)}")
+                step_value = local
+            if call.forked:
+                out.append(self._put(f"{item.name}_step", step_value, step_dests))
+                if stage == "train":
+                    out.append(self._put(item.name, step_value, ("callbacks",)))
+            else:
+                out.append(self._put(item.name, step_value, step_dests))
+        if not call.on_epoch:
+            return
+        if direct_epoch:
+            # A mean over one value with weight 1 is the value itself (contract: epoch-level hooks).
+            epoch_value = value_code
+            if call.sync:
+                epoch_value = self.local_in(call.function, item.name)
+                out.append(f"{epoch_value} = {self._reduced(call, value)}")
+            out.append(self._put(item.name, epoch_value, epoch_dests))
+            return
+
+        if call.sync_group is not None and call.sync:
+            # The aggregator is built in __init__, where the group expression of a hook may not exist yet.
+            raise _Leave("PM202", f"sync_dist_group={_code(call.sync_group)} for an epoch value")
+        per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
+        key = (stage, item.name)
+        kind = _AGGREGATORS[call.reduce]
+        group = _code(call.sync_group) if call.sync_group is not None and call.sync else None
+        wanted = Aggregator(
+            "", stage, item.name, kind, call.sync, group, per_dataloader, call.forked, epoch_dests, call.hook
+        )
+        aggregator = aggregators.get(key)
+        if aggregator is None:
+            wanted.attr = self.new_attr(item.name, call.reduce)
+            aggregator = aggregators[key] = wanted
+            self._add_compute(stage, compute, compute_order, self._aggregator_compute(aggregator))
+            plan.imports.add(("shim.metrics", kind))
+            if per_dataloader:
+                plan.imports.add(("shim.metrics", "PerDataloader"))
+        elif aggregator.signature() != wanted.signature():
+            raise _Leave("PM214", f"{item.name!r} is logged with different options")
+        target = f"self.{aggregator.attr}"
+        if per_dataloader:
+            target += f"[{call.dataloader_idx_param}]"
+        if kind != "Mean":
+            out.append(f"{target}.update({value_code})")
+            return
+        if call.batch_size is not None:
+            weight = _code(call.batch_size)
+        elif call.batch_param is not None:
+            weight = f"extract_batch_size({call.batch_param})"
+            plan.imports.add((f"{self.cls.package}.utilities.data", "extract_batch_size"))
+        else:
+            weight = None
+        out.append(f"{target}.update({value_code}, weight={weight})" if weight else f"{target}.update({value_code})")
+
+    def _add_compute(self, stage, compute, compute_order, statements: list[str]) -> None:
+        if stage not in compute:
+            compute[stage] = []
+            compute_order.append(stage)
+        compute[stage].extend(statements)
+
+    def _aggregator_compute(self, agg: Aggregator) -> list[str]:
+        i = self.indent
+        if agg.per_dataloader:
+            # Lightning adds "/dataloader_idx_N" only with several eval dataloaders (§2); PerDataloader knows.
+            trainer = "trainer" if self.callback else "self.trainer"
+            value = "value" if agg.forked else "aggregator.compute()"
+            body = [f"{i}{i}value = aggregator.compute()"] if agg.forked else []
+            name = f"{agg.name}_epoch" if agg.forked else agg.name
+            body.append(f"{i}{i}self.put(f{_quote(name + '{suffix}')}, {value}, {_dest_code(agg.destinations)})")
+            if agg.forked:
+                body.append(f"{i}{i}self.put(f{_quote(agg.name + '{suffix}')}, value, {_dest_code(('callbacks',))})")
+            return [
+                f"for suffix, aggregator in self.{agg.attr}.items({trainer}):\n"
+                f"{i}if aggregator.update_called:\n" + "\n".join(body) + f"\n{i}aggregator.reset()"
+            ]
+        return self._guarded_compute(
+            f"self.{agg.attr}", agg.name, agg.forked, agg.destinations, reset=True, local_base=agg.attr
+        )
+
+    def _guarded_compute(self, target, name, forked, destinations, *, reset, local_base, guard=None) -> list[str]:
+        i = self.indent
+        lines = [f"if {guard or target}.update_called:"]
+        if forked:
+            hook_scope = -1  # one namespace per class for compute-hook locals
+            local = self.new_local(hook_scope, set(), local_base)
+            lines.append(f"{i}{local} = {target}.compute()")
+            lines.append(f"{i}{self._put(f'{name}_epoch', local, destinations)}")
+            lines.append(f"{i}{self._put(name, local, ('callbacks',))}")
+        else:
+            lines.append(f"{i}{self._put(name, f'{target}.compute()', destinations)}")
+        statements = ["\n".join(lines)]
+        if reset:
+            statements.append(f"{target}.reset()")
+        return statements
+
+    # -- Metric objects (§3.4) --------------------------------------------------------------------------------
+    def _metric_item(self, call, item, out, plan, compute, compute_order, resets, step_dests, epoch_dests):
+        spec = call.spec
+        stage = spec.stage
+        attr = item.metric.attr
+        target = f"self.{attr}"
+        if call.on_step:
+            step_value = self._forward_value(call, attr, plan)
+            if step_value is not None:
+                if call.forked:
+                    out.append(self._put(f"{item.name}_step", step_value, step_dests))
+                    if stage == "train":
+                        out.append(self._put(item.name, step_value, ("callbacks",)))
+                else:
+                    out.append(self._put(item.name, step_value, step_dests))
+        if call.on_epoch:
+            if spec.kind == "epoch":
+                out.append(self._put(item.name, f"{target}.compute()", epoch_dests))
+            else:
+                statements = self._guarded_compute(
+                    target, item.name, call.forked, epoch_dests, reset=False, local_base=attr
+                )
+                if (stage, item.name) not in plan.computed:
+                    plan.computed.add((stage, item.name))
+                    self._add_compute(stage, compute, compute_order, statements)
+        self._add_reset(plan, resets, stage, f"{target}.reset()")
+
+    def _collection_item(self, call, item, out, plan, compute, compute_order, resets, step_dests, epoch_dests,
+                         forward_local):
+        spec = call.spec
+        stage = spec.stage
+        info: MetricInfo = item.metric
+        member = f"self.{info.attr}[{_quote(item.collection_key)}]"
+        if call.on_step:
+            if forward_local is None:
+                forward_local = self._forward_value(call, info.attr, plan) or ""
+            if forward_local:
+                step_value = f"{forward_local}[{_quote(item.name)}]"
+                if call.forked:
+                    out.append(self._put(f"{item.name}_step", step_value, step_dests))
+                    if stage == "train":
+                        out.append(self._put(item.name, step_value, ("callbacks",)))
+                else:
+                    out.append(self._put(item.name, step_value, step_dests))
+        if call.on_epoch:
+            if spec.kind == "epoch":
+                out.append(self._put(item.name, f"{member}.compute()", epoch_dests))
+            else:
+                if (stage, item.name) not in plan.computed:
+                    plan.computed.add((stage, item.name))
+                    statements = self._guarded_compute(
+                        member, item.name, call.forked, epoch_dests, reset=False,
+                        local_base=identifier(item.name),
+                    )
+                    self._add_compute(stage, compute, compute_order, statements)
+        self._add_reset(plan, resets, stage, f"self.{info.attr}.reset()")
+        return forward_local
+
+    def _add_reset(self, plan, resets, stage, statement: str) -> None:
+        bucket = resets.setdefault(stage, [])
+        if statement not in bucket:
+            bucket.append(statement)
+
+    def _forward_value(self, call: LogCall, attr: str, plan: MigrationPlan) -> Optional[str]:
+        """The local holding the last ``self.<attr>(...)`` result before the call, or None if only update()."""
+        function = call.function
+        forwards = _calls_of(function, attr)
+        path = _block_path(list(function.body.body), call.statement)
+        candidates: list[cst.SimpleStatementLine] = []
+        for body, index in path or []:
+            for statement in body[:index]:
+                if _forward_statement(statement, attr):
+                    candidates.append(statement)
+        if not forwards:
+            if _calls_of(function, f"{attr}.update"):
+                return None  # Lightning has no step value when only update() ran (§3.4)
+            raise _Leave("PM208", f"no self.{attr}(...) or self.{attr}.update(...) in `{call.hook}`")
+        if len(candidates) != len(forwards):
+            raise _Leave("PM208", f"a self.{attr}(...) call in `{call.hook}` is not a statement before the log call")
+        last = candidates[-1]
+        small = last.body[0]
+        if isinstance(small, cst.Assign):
+            target = small.targets[0].target
+            assert isinstance(target, cst.Name)
+            return target.value
+        key = id(last)
+        if key in plan.replacements:  # already rewritten for another log call
+            rewritten = plan.replacements[key][0]
+            return rewritten.split(" = ", 1)[0]
+        local = self.local_in(function, attr)
+        code = _code(last.body[0])
+        plan.replacements[key] = [f"{local} = {code.strip()}"]
+        return local
+
+
+class _Leave(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+def _calls_of(function: cst.FunctionDef, dotted: str) -> list[cst.Call]:
+    """Calls of ``self.<dotted>(...)`` in the function."""
+    found: list[cst.Call] = []
+    wanted = f"self.{dotted}"
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            from put_migrate.lightning_classes import dotted_name
+
+            if dotted_name(node.func) == wanted:
+                found.append(node)
+
+    function.body.visit(Visitor())
+    return found
+
+
+def _forward_statement(statement: cst.BaseStatement, attr: str) -> bool:
+    from put_migrate.lightning_classes import dotted_name
+
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Expr):
+        value = small.value
+    elif isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        value = small.value
+    else:
+        return False
+    return isinstance(value, cst.Call) and dotted_name(value.func) == f"self.{attr}"
+
+
+def _sub_blocks(node: cst.CSTNode) -> list[cst.IndentedBlock]:
+    found: list[cst.IndentedBlock] = []
+    for child in node.children:
+        if isinstance(child, cst.IndentedBlock):
+            found.append(child)
+        elif isinstance(child, cst.BaseStatement) and not isinstance(child, cst.If):
+            continue
+        else:
+            found.extend(_sub_blocks(child))
+    return found
+
+
+def _block_path(body: list[cst.BaseStatement], target: cst.CSTNode) -> Optional[list[tuple[list, int]]]:
+    """[(block body, index), ...] from the function body down to the block that holds ``target``."""
+    for index, statement in enumerate(body):
+        if statement is target:
+            return [(body, index)]
+        if isinstance(statement, cst.BaseCompoundStatement):
+            for block in _sub_blocks(statement):
+                inner = _block_path(list(block.body), target)
+                if inner is not None:
+                    return [(body, index)] + inner
+    return None
+
+
+def _super_init_index(init: cst.FunctionDef) -> Optional[int]:
+    """Index of the ``super().__init__(...)`` statement in ``__init__``'s body."""
+    from put_migrate.lightning_classes import dotted_name
+
+    if isinstance(init.body, cst.IndentedBlock):
+        body = [s.body[0] if isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1 else None
+                for s in init.body.body]
+    else:  # ``def __init__(self): super().__init__()`` (render.py splits the line first)
+        body = list(init.body.body)
+    for index, small in enumerate(body):
+        if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
+            continue
+        func = small.value.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "__init__"
+            and isinstance(func.value, cst.Call)
+            and dotted_name(func.value.func) == "super"
+        ):
+            return index
+    return None
+
+
+def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = "    ") -> MigrationPlan:
+    return _Planner(analysis, path, indent).plan()

@@ -1,0 +1,204 @@
+"""File-level promises: how a file is read, checked and written.
+
+Every function here is about bytes on disk, not about Lightning. The rules (pyupgrade's and black's, see
+STYLE.md):
+
+- A file is read as bytes; its encoding comes from the BOM or the PEP 263 cookie (``tokenize.detect_encoding``),
+  and the same encoding (BOM included) is used to write it back.
+- Binary files (NUL bytes) and files that do not decode are reported and never touched.
+- Line endings are never translated: text is decoded from bytes without universal newlines, and libcst keeps the
+  newline of every existing line. Lines the codemod adds use the file's first line ending.
+- A file whose libcst round trip (parse -> code) is not identical to its text is skipped: a rewrite of it could
+  change lines we did not mean to touch (libcst does not round-trip, e.g., a lone ``\\r`` ending the file).
+- The new text is parsed again before it is written, and writes are atomic (temp file in the same folder,
+  permissions kept, ``os.replace``).
+- Inside a git work tree, files with uncommitted changes are not rewritten unless the caller allows it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import tokenize
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst
+
+# How deep libcst may recurse in a worker. Python's default (1000) is hit by deeply nested expressions; more than
+# this risks overflowing the C stack, so a file deeper than that is reported (RecursionError), not processed.
+RECURSION_LIMIT = 6000
+
+
+class UnsafeFile(Exception):
+    """The file cannot be processed safely; the message says why (it is shown to the user)."""
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A file's text together with what is needed to write it back byte for byte."""
+
+    text: str  # decoded, BOM removed, line endings untouched
+    encoding: str  # codec name as detect_encoding reports it ("utf-8-sig" when there was a BOM)
+
+    def encode(self, text: str) -> bytes:
+        """Encode new text the way the original was encoded (the utf-8-sig codec writes the BOM back)."""
+        try:
+            return text.encode(self.encoding)
+        except UnicodeEncodeError as exc:
+            raise UnsafeFile(f"the new text cannot be encoded as {self.encoding}: {exc}") from None
+
+
+def decode_source(data: bytes) -> SourceText:
+    """Decode a Python file's bytes as the interpreter would, or raise UnsafeFile."""
+    if b"\0" in data:
+        raise UnsafeFile("binary file (contains NUL bytes)")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # undecodable UTF-8, an unknown codec in the cookie, a BOM contradicting it
+        raise UnsafeFile(f"not valid UTF-8, or no usable encoding declaration ({exc})") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise UnsafeFile(f"not valid {encoding}: {exc}") from None
+    # utf-8-sig strips the BOM while decoding; any other codec must not leave one behind in the text.
+    if text.startswith("\ufeff"):
+        raise UnsafeFile("byte order mark with a non-UTF-8 encoding")
+    return SourceText(text=text, encoding=encoding)
+
+
+# libcst's native parser overflows its stack (a segfault, not an exception) on very deep bracket nesting (~2000)
+# and on very long expressions on one line (~10,000 operands). CPython itself refuses more than 200 nested
+# brackets, and no hand-written line is this long.
+MAX_BRACKET_DEPTH = 200
+MAX_LINE_LENGTH = 20_000
+
+
+def check_parser_limits(text: str, path: str = "<string>") -> None:
+    """Raise UnsafeFile (or SyntaxError, from CPython) for text that could crash libcst's parser.
+
+    The bracket count ignores strings and comments, so a deep count is confirmed with CPython's own parser,
+    which is protected against deep input and refuses real nesting beyond 200 levels.
+    """
+    if max(map(len, text.split("\n")), default=0) > MAX_LINE_LENGTH:
+        raise UnsafeFile(f"a line longer than {MAX_LINE_LENGTH} characters; not parsed (libcst could crash)")
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif char in ")]}":
+            depth -= 1
+    if deepest > MAX_BRACKET_DEPTH:
+        compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST; raises SyntaxError
+
+
+def check_round_trip(text: str) -> None:
+    """Raise UnsafeFile when libcst would not give the text back unchanged (parse -> code)."""
+    module = libcst.parse_module(text)
+    if module.code != text:
+        raise UnsafeFile("libcst does not reproduce this file exactly (unusual line endings?); not rewritten")
+
+
+def check_parses(text: str) -> None:
+    """The new text must be valid Python before it replaces the old one (libcst is the judge, like the input)."""
+    try:
+        libcst.parse_module(text)
+    except libcst.ParserSyntaxError as exc:
+        raise UnsafeFile(f"the rewritten file does not parse ({exc.message}); not written") from None
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace path's content with data atomically, keeping its permission bits."""
+    path = Path(path)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".put-migrate.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise
+
+
+@contextmanager
+def recursion_limit(limit: int = RECURSION_LIMIT) -> Iterator[None]:
+    """Raise the interpreter's recursion limit for the duration (never lower it), then restore it."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+# --- git -------------------------------------------------------------------------------------------------------
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes] | None:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except (OSError, ValueError):  # git not installed, or cwd gone
+        return None
+
+
+def git_toplevel(path: Path) -> Path | None:
+    """The root of the git work tree containing path (a file or a folder), or None outside git."""
+    folder = path if path.is_dir() else path.parent
+    proc = _git(["rev-parse", "--show-toplevel"], folder)
+    if proc is None or proc.returncode != 0:
+        return None
+    out = proc.stdout.decode(errors="surrogateescape").strip()
+    return Path(out).resolve() if out else None
+
+
+def dirty_files(paths: Iterable[Path]) -> set[Path]:
+    """Resolved paths, among those given, that have uncommitted changes in their git work tree.
+
+    Modified, staged, added, renamed and untracked files all count: for each of them the last commit does not
+    hold the current content, so a rewrite could not be undone with git. Files outside any work tree never count.
+    """
+    by_root: dict[Path, list[Path]] = {}
+    roots: dict[Path, Path | None] = {}
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved.parent not in roots:
+            roots[resolved.parent] = git_toplevel(resolved.parent)
+        root = roots[resolved.parent]
+        if root is not None:
+            by_root.setdefault(root, []).append(resolved)
+    dirty: set[Path] = set()
+    for root, files in by_root.items():
+        proc = _git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=no"], root)
+        if proc is None or proc.returncode != 0:
+            continue
+        changed: set[Path] = set()
+        entries = proc.stdout.split(b"\0")
+        i = 0
+        while i < len(entries):
+            entry = entries[i]
+            i += 1
+            if len(entry) < 4:
+                continue
+            status, name = entry[:2], entry[3:]
+            if status[:1] in (b"R", b"C"):  # the next entry is the source path of a rename/copy
+                i += 1
+            changed.add((root / os.fsdecode(name)).resolve())
+        dirty.update(f for f in files if f in changed)
+    return dirty
+

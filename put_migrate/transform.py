@@ -1,0 +1,53 @@
+"""``migrate_source``: text in, migrated text and findings out. The layer the API, the CLI and the codemod share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from put_migrate.analyze import analyze_class
+from put_migrate.lightning_classes import ImportMap, lightning_classes
+from put_migrate.plan import plan_class
+from put_migrate.render import render
+from put_migrate.rules import Finding
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    source: str  # the new text (== the input text when nothing changed)
+    findings: list[Finding] = field(default_factory=list)  # one per call rewritten or left
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.findings) and any(f.severity.value == "rewritten" for f in self.findings)
+
+
+def might_log(source: str) -> bool:
+    """Cheap pre-filter: no ``.log`` text, no log call (``self.log``, ``pl_module.log_dict`` ...)."""
+    return ".log" in source
+
+
+def migrate_module(
+    module: cst.Module, path: str = "<string>", context: CodemodContext | None = None
+) -> tuple[cst.Module, list[Finding]]:
+    imports = ImportMap.of(module)
+    classes = lightning_classes(module, imports)
+    if not classes:
+        return module, []
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # same nodes: no deep copy
+    positions = wrapper.resolve(PositionProvider)
+    plans = [plan_class(analyze_class(cls, imports, positions), path, module.default_indent) for cls in classes]
+    findings = sorted(f for plan in plans for f in plan.findings)
+    return render(module, plans, context), findings
+
+
+def migrate_source(source: str, path: str = "<string>") -> MigrationResult:
+    """Migrate one file's text. Raises ``libcst.ParserSyntaxError`` when it does not parse."""
+    if not might_log(source):
+        return MigrationResult(source, [])
+    module = cst.parse_module(source)
+    new, findings = migrate_module(module, path)
+    return MigrationResult(new.code if new is not module else source, findings)

@@ -1,0 +1,202 @@
+"""The api layers with a fake transform: encodings, opt-outs, errors as data, the pool, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from put_migrate import api
+from put_migrate.api import FileStatus, Mode, RunOptions
+from put_migrate.rules import Severity
+from tests.test_cli_support import LIGHTNING_MODULE, NO_LOG, fake_transform, init_repo  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fake_transform")
+
+LOGGING = "import lightning\nclass M:\n    def f(self):\n        self.log('a', 1)\n"
+
+
+def test_unchanged_file_without_log_calls_is_not_parsed(monkeypatch):
+    def boom(*_):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(api, "_migrate_source", boom)
+    result, data = api.migrate_bytes(NO_LOG.encode(), "n.py")
+    assert result.status is FileStatus.UNCHANGED and not result.parsed and data == NO_LOG.encode()
+
+
+def test_changed_file_and_findings():
+    result, data = api.migrate_bytes(LOGGING.encode(), "m.py")
+    assert result.status is FileStatus.CHANGED and result.parsed
+    assert data == LOGGING.replace("self.log(", "self.put(").encode()
+    assert [(f.line, f.code, f.severity) for f in result.findings] == [(4, "PM101", Severity.REWRITTEN)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        LOGGING.replace("\n", "\r\n").encode(),
+        b"\xef\xbb\xbf" + LOGGING.encode(),
+        b"# -*- coding: latin-1 -*-\n" + LOGGING.replace("'a'", "'caf\xe9'").encode("latin-1"),
+        b"x = 1\r\ny = 2\n" + LOGGING.encode(),  # mixed endings: every existing line keeps its own
+        LOGGING.rstrip("\n").encode(),  # no newline at the end
+    ],
+    ids=["crlf", "bom", "latin-1", "mixed", "no-final-newline"],
+)
+def test_encoding_bom_and_line_endings_are_kept(data):
+    result, new = api.migrate_bytes(data, "m.py")
+    assert result.status is FileStatus.CHANGED
+    assert new == data.replace(b"self.log(", b"self.put(")
+
+
+def test_syntax_error_is_reported_with_its_position():
+    result, data = api.migrate_bytes(b"x = 1\nimport lightning\ndef f(:\n    self.log('a', 1)\n", "bad.py")
+    assert result.status is FileStatus.ERROR and data.startswith(b"x = 1")
+    (finding,) = result.findings
+    assert finding.code == api.SYNTAX_ERROR and finding.line in (3, 4) and finding.severity is Severity.ERROR
+    assert "syntax error" in result.reason
+
+
+@pytest.mark.parametrize(("data", "code"), [(b"self.log(1)\0", api.UNREADABLE), (b"self.log('\xff')\n", api.UNREADABLE)])
+def test_binary_and_undecodable_files_are_reported(data, code):
+    result, new = api.migrate_bytes(data, "b.py")
+    assert result.status is FileStatus.ERROR and result.findings[0].code == code and new == data
+
+
+def test_recursion_error_is_reported(monkeypatch):
+    def recurse(source, path):
+        return recurse(source, path)
+
+    monkeypatch.setattr(api, "_migrate_source", recurse)
+    result, _ = api.migrate_bytes(LOGGING.encode(), "m.py")
+    assert result.status is FileStatus.ERROR and result.findings[0].code == api.TOO_DEEP
+
+
+def test_an_exception_in_the_transform_becomes_an_error_result(monkeypatch):
+    def crash(source, path):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(api, "_migrate_source", crash)
+    result, _ = api.migrate_bytes(LOGGING.encode(), "m.py")
+    assert result.status is FileStatus.ERROR and result.findings[0].code == api.INTERNAL_ERROR
+    assert "KeyError" in result.reason and "Traceback" in result.detail
+
+
+@pytest.mark.parametrize(
+    ("expression", "code"),
+    [
+        ("[" * 3000 + "]" * 3000, api.SYNTAX_ERROR),  # CPython refuses it; libcst's parser would crash
+        ("'" + "[" * 300 + "'", None),  # brackets in a string are not nesting
+        (" + ".join(["a"] * 10000), api.UNSAFE_TO_WRITE),  # so long a line libcst's parser would crash
+    ],
+    ids=["nested", "string", "long-line"],
+)
+def test_deep_files_are_reported_never_crash(expression, code):
+    result, _ = api.migrate_bytes(f"import lightning\nx = {expression}\nself.log('a', x)\n".encode(), "deep.py")
+    if code is None:
+        assert result.status is FileStatus.CHANGED
+    else:
+        assert result.status is FileStatus.ERROR and result.findings[0].code == code
+
+
+def test_round_trip_failure_is_not_rewritten():
+    data = LOGGING.encode() + b"x = 1\r"  # libcst does not reproduce a lone CR at the end
+    result, new = api.migrate_bytes(data, "m.py")
+    assert result.status is FileStatus.ERROR and result.findings[0].code == api.UNSAFE_TO_WRITE and new == data
+
+
+def test_skip_file_comment():
+    data = ("# put-migrate: skip-file\n" + LOGGING).encode()
+    result, new = api.migrate_bytes(data, "m.py")
+    assert result.status is FileStatus.SKIPPED and new == data and "skip-file" in result.reason
+
+
+def test_skip_line_comment_leaves_that_call_and_reports_pm001():
+    text = (
+        "import lightning.pytorch as pl\n"
+        "class M:\n"
+        "    def f(self):\n"
+        "        self.log('a', 1)\n"
+        "        self.log('b', 2)  # put-migrate: skip\n"
+        "        self.log(  # put-migrate: skip\n"
+        "            'c', 3)\n"
+        "        x = 'self.log(  # put-migrate: skip'\n"
+    )
+    result, new = api.migrate_bytes(text.encode(), "m.py")
+    assert new.decode() == text.replace("self.log('a'", "self.put('a'").replace("x = 'self.log(", "x = 'self.put(")
+    codes = [(f.line, f.column, f.code) for f in result.findings]
+    assert codes == [(4, 8, "PM101"), (5, 8, "PM001"), (6, 8, "PM001"), (8, 13, "PM101")]
+    assert api.exit_code([result], Mode.WRITE) == 0  # a skip comment is a decision, not pending work
+
+
+def test_a_transform_that_touches_a_skipped_call_makes_the_file_fail(monkeypatch):
+    def greedy(source, path):
+        from tests.test_cli_support import FakeResult
+
+        return FakeResult(source=source.replace("__put_migrate_skipped_log__", "put"))
+
+    monkeypatch.setattr(api, "_migrate_source", greedy)
+    result, _ = api.migrate_bytes(b"import lightning\nself.log('b', 2)  # put-migrate: skip\n", "m.py")
+    assert result.status is FileStatus.ERROR and result.findings[0].code == api.UNSAFE_TO_WRITE
+
+
+def test_unified_diff_applies_with_git_apply(tmp_path):
+    repo = init_repo(tmp_path / "repo")
+    cases = {
+        "crlf.py": LOGGING.replace("\n", "\r\n").encode(),
+        "bom.py": b"\xef\xbb\xbf" + LOGGING.encode(),
+        "eof.py": LOGGING.rstrip("\n").encode(),
+    }
+    patch = b""
+    for name, data in cases.items():
+        (repo / name).write_bytes(data)
+        patch += api.unified_diff(data, data.replace(b"self.log(", b"self.put("), name)
+    (tmp_path / "p.diff").write_bytes(patch)
+    subprocess.run(["git", "apply", "--check", str(tmp_path / "p.diff")], cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "apply", str(tmp_path / "p.diff")], cwd=repo, check=True, capture_output=True)
+    for name, data in cases.items():
+        assert (repo / name).read_bytes() == data.replace(b"self.log(", b"self.put(")
+
+
+def test_migrate_file_write_check_and_diff(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(LOGGING)
+    assert api.migrate_file(path, mode=Mode.CHECK).changed and path.read_text() == LOGGING
+    diff = api.migrate_file(path, mode=Mode.DIFF, display="m.py").diff
+    assert b"-        self.log('a', 1)\n+        self.put('a', 1)\n" in diff and path.read_text() == LOGGING
+    refused = api.migrate_file(path, may_write=False)
+    assert refused.status is FileStatus.ERROR and refused.findings[0].code == api.DIRTY_FILE
+    assert path.read_text() == LOGGING
+    written = api.migrate_file(path)
+    assert written.written and path.read_text() == LOGGING.replace("self.log(", "self.put(")
+    assert api.migrate_file(path).status is FileStatus.UNCHANGED  # idempotent
+
+
+def test_unreadable_path_is_an_error(tmp_path):
+    result = api.migrate_file(tmp_path / "missing.py")
+    assert result.status is FileStatus.ERROR and result.findings[0].code == api.UNREADABLE
+
+
+def test_pool_and_serial_give_the_same_results(tmp_path):
+    for i in range(12):
+        body = LOGGING if i % 3 else NO_LOG
+        (tmp_path / f"f{i:02}.py").write_text(body + f"\nN = {i}\n")
+    (tmp_path / "bad.py").write_text("import lightning\ndef f(:\n    self.log('a', 1)\n")
+    serial = api.migrate_paths([tmp_path], RunOptions(mode=Mode.CHECK, jobs=1))
+    pooled = api.migrate_paths([tmp_path], RunOptions(mode=Mode.CHECK, jobs=2))
+    assert serial == pooled
+    assert [r.status for r in pooled].count(FileStatus.CHANGED) == 8
+    assert api.exit_code(pooled, Mode.CHECK) == 2
+
+
+def test_exit_codes():
+    changed = api.FileResult("a.py", FileStatus.CHANGED)
+    ok = api.FileResult("b.py", FileStatus.UNCHANGED)
+    manual, _ = api.migrate_bytes(b"import lightning\nself.log_dict({'a': 1})\n", "c.py")
+    error, _ = api.migrate_bytes(b"import lightning\ndef f(:\n self.log(1)\n", "d.py")
+    assert api.exit_code([ok], Mode.CHECK) == 0
+    assert api.exit_code([ok, changed], Mode.WRITE) == 0
+    assert api.exit_code([ok, changed], Mode.CHECK) == 1
+    assert api.exit_code([ok, changed], Mode.DIFF) == 1
+    assert api.exit_code([manual], Mode.WRITE) == 1
+    assert api.exit_code([manual, error, changed], Mode.CHECK) == 2

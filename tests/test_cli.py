@@ -1,0 +1,231 @@
+"""The put-migrate command through click's CliRunner (fake transform: these tests are about plumbing)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from put_migrate import __version__
+from put_migrate.cli import main
+from tests.test_cli_support import (  # noqa: F401
+    NO_LOG,
+    commit_all,
+    fake_transform,
+    git,
+    init_repo,
+    tree_hashes,
+)
+
+pytestmark = pytest.mark.usefixtures("fake_transform")
+
+LOGGING = "import lightning\nclass M:\n    def f(self):\n        self.log('a', 1)\n"
+MANUAL = "import lightning\nclass M:\n    def f(self):\n        self.log_dict({'a': 1})\n"
+
+
+def run(*args: str, input: bytes | None = None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "model.py").write_text(LOGGING)
+    (tmp_path / "pkg" / "crlf.py").write_bytes(LOGGING.replace("\n", "\r\n").encode())
+    (tmp_path / "pkg" / "bom.py").write_bytes(b"\xef\xbb\xbf" + LOGGING.encode())
+    (tmp_path / "pkg" / "latin.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n" + LOGGING.replace("'a'", "'caf\xe9'").encode("latin-1")
+    )
+    (tmp_path / "pkg" / "plain.py").write_text(NO_LOG)
+    return tmp_path
+
+
+def test_version_and_help():
+    assert run("--version").output.strip() == f"put-migrate, version {__version__}"
+    result = run("--help")
+    assert result.exit_code == 0 and "Examples:" in result.output and "--check" in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["--format", "json", "x.py"], ["missing.py"], ["-", "x.py"], ["--jobs", "0", "."]]
+)
+def test_usage_errors_exit_2(tree, args):
+    assert run(*args).exit_code == 2
+
+
+def test_check_writes_nothing_and_exits_1(tree):
+    before = tree_hashes(tree)
+    result = run("--check", ".")
+    assert result.exit_code == 1
+    assert tree_hashes(tree) == before
+    assert "would rewrite pkg/model.py" in result.stderr
+    assert "5 files scanned (4 parsed): 4 would change, 1 unchanged, 0 skipped" in result.stderr
+
+
+def test_write_then_idempotent(tree):
+    result = run(".")
+    assert result.exit_code == 0, result.output
+    assert (tree / "pkg" / "model.py").read_text() == LOGGING.replace("self.log(", "self.put(")
+    # CRLF, BOM and latin-1 with its cookie are kept
+    assert (tree / "pkg" / "crlf.py").read_bytes() == LOGGING.replace("\n", "\r\n").replace("log(", "put(").encode()
+    assert (tree / "pkg" / "bom.py").read_bytes().startswith(b"\xef\xbb\xbfimport lightning\nclass M:\n")
+    assert (tree / "pkg" / "latin.py").read_bytes().endswith("self.put('caf\xe9', 1)\n".encode("latin-1"))
+    after = tree_hashes(tree)
+    second = run(".")
+    assert second.exit_code == 0 and tree_hashes(tree) == after
+    assert run("--check", ".").exit_code == 0
+
+
+def test_diff_applies_with_git_apply(tree):
+    repo = init_repo(tree)
+    commit_all(repo)
+    before = tree_hashes(tree)
+    result = run("--diff", "--no-color", ".")
+    assert result.exit_code == 1
+    assert tree_hashes(tree) == before
+    patch = result.stdout_bytes
+    assert patch.startswith(b"--- a/pkg/") and b"\x1b[" not in patch
+    (tree / ".." / "p.diff").write_bytes(patch)
+    git(repo, "apply", str((tree / ".." / "p.diff").resolve()))
+    assert run("--check", ".").exit_code == 0  # the patch is the whole migration
+
+
+def test_diff_colour_on_request(tree):
+    assert b"\x1b[32m+" in run("--diff", "--color", "pkg/model.py").stdout_bytes
+
+
+def test_check_and_diff_together_print_the_diff(tree):
+    result = run("--check", "--diff", "pkg/model.py")
+    assert result.exit_code == 1 and result.stdout_bytes.startswith(b"--- a/pkg/model.py")
+
+
+def test_syntax_error_among_good_files(tree):
+    (tree / "pkg" / "broken.py").write_text("import lightning\ndef f(:\n    self.log('a', 1)\n")
+    result = run(".")
+    assert result.exit_code == 2
+    assert "pkg/broken.py:" in result.stderr and "PM301" in result.stderr
+    assert (tree / "pkg" / "model.py").read_text() == LOGGING.replace("self.log(", "self.put(")
+    assert (tree / "pkg" / "broken.py").read_text() == "import lightning\ndef f(:\n    self.log('a', 1)\n"
+
+
+def test_binary_file_is_reported_not_touched(tree):
+    (tree / "pkg" / "blob.py").write_bytes(b"self.log(\0)")
+    result = run(".")
+    assert result.exit_code == 2 and "binary" in result.stderr
+    assert (tree / "pkg" / "blob.py").read_bytes() == b"self.log(\0)"
+
+
+def test_internal_error_is_reported_without_traceback(tree, monkeypatch):
+    from put_migrate import api
+
+    def crash(source, path):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(api, "_migrate_source", crash)
+    result = run("pkg/model.py")
+    assert result.exit_code == 2 and "kaboom" in result.stderr and "Traceback" not in result.stderr
+    assert "Traceback" in run("--verbose", "pkg/model.py").stderr
+    monkeypatch.setenv("PUT_MIGRATE_DEBUG", "1")
+    assert "Traceback" in run("pkg/model.py").stderr
+
+
+def test_manual_calls_exit_1_even_when_written(tree):
+    (tree / "pkg" / "manual.py").write_text(MANUAL)
+    result = run("pkg/manual.py")
+    assert result.exit_code == 1
+    assert "pkg/manual.py:4:9: PM201" in result.stderr
+    assert "calls left for manual review: 1 (PM201: 1)" in result.stderr
+
+
+def test_jobs_2_each_file_independent(tree):
+    for i in range(10):
+        (tree / f"f{i}.py").write_text(LOGGING if i % 2 else MANUAL)
+    result = run("-j", "2", "--report", "r.json", ".")
+    assert result.exit_code == 1
+    for i in range(10):
+        expected = LOGGING.replace("self.log(", "self.put(") if i % 2 else MANUAL
+        assert (tree / f"f{i}.py").read_text() == expected
+    findings = json.loads((tree / "r.json").read_text())["findings"]
+    assert sorted({f["file"] for f in findings if f["code"] == "PM201"}) == [f"f{i}.py" for i in range(0, 10, 2)]
+
+
+def test_stdin_mode():
+    result = run("-", "--stdin-filename", "m.py", input=LOGGING.encode())
+    assert result.exit_code == 0 and result.stdout_bytes == LOGGING.replace("self.log(", "self.put(").encode()
+    unchanged = run("-", input=NO_LOG.encode())
+    assert unchanged.exit_code == 0 and unchanged.stdout_bytes == NO_LOG.encode()
+    check = run("--check", "-", input=LOGGING.encode())
+    assert check.exit_code == 1 and check.stdout_bytes == b""
+    diff = run("--diff", "-", "--stdin-filename", "src/m.py", input=LOGGING.encode())
+    assert diff.exit_code == 1 and diff.stdout_bytes.startswith(b"--- a/src/m.py\n+++ b/src/m.py\n")
+    bad = run("-", "--stdin-filename", "bad.py", input=b"import lightning\ndef f(:\n self.log(1)\n")
+    assert bad.exit_code == 2 and "bad.py:" in bad.stderr and bad.stdout_bytes == b"import lightning\ndef f(:\n self.log(1)\n"
+
+
+def test_gitignore_and_exclude(tree):
+    repo = init_repo(tree)
+    (tree / ".gitignore").write_text("ignored/\n")
+    (tree / "ignored").mkdir()
+    (tree / "ignored" / "gen.py").write_text(LOGGING)
+    (tree / "vendored").mkdir()
+    (tree / "vendored" / "v.py").write_text(LOGGING)
+    commit_all(repo)
+    result = run("--check", "--exclude", "vendored", "--exclude", "*/latin.py", ".")
+    assert "ignored/gen.py" not in result.stderr and "vendored" not in result.stderr
+    assert "latin.py" not in result.stderr and "would rewrite pkg/model.py" in result.stderr
+
+
+def test_dirty_tree_guard(tree):
+    repo = init_repo(tree)
+    commit_all(repo)
+    (tree / "pkg" / "model.py").write_text(LOGGING + "\n# edited\n")
+    result = run(".")
+    assert result.exit_code == 2 and "PM304" in result.stderr and "--allow-dirty" in result.stderr
+    assert (tree / "pkg" / "model.py").read_text() == LOGGING + "\n# edited\n"  # refused
+    assert (tree / "pkg" / "crlf.py").read_bytes().count(b"self.put(") == 1  # clean files are written
+    assert run("--check", ".").exit_code == 1  # check/diff are always allowed
+    assert run("--allow-dirty", ".").exit_code == 0
+    assert "self.put(" in (tree / "pkg" / "model.py").read_text()
+
+
+def test_outside_git_files_are_written(tree):
+    assert run("pkg/model.py").exit_code == 0
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("json", "r.json"), ("sarif", "r.sarif"), ("github", "r.txt")])
+def test_report_option(tree, fmt, name):
+    result = run("--check", "--report", name, "--format", fmt, ".")
+    assert result.exit_code == 1
+    text = (tree / name).read_text()
+    if fmt == "github":
+        assert text.count("::notice file=pkg/") == 4
+    else:
+        assert json.loads(text)
+
+
+def test_report_format_inferred_from_the_name(tree):
+    run("--check", "--report", "out.sarif", ".")
+    assert json.loads((tree / "out.sarif").read_text())["version"] == "2.1.0"
+
+
+def test_skip_comments_end_to_end(tree):
+    (tree / "pkg" / "model.py").write_text(LOGGING.replace("1)\n", "1)  # put-migrate: skip\n"))
+    (tree / "pkg" / "crlf.py").write_text("# put-migrate: skip-file\n" + LOGGING)
+    result = run("--check", "pkg/model.py", "pkg/crlf.py")
+    assert result.exit_code == 0
+    assert "PM001" in result.stderr and "skipped pkg/crlf.py: `# put-migrate: skip-file` comment" in result.stderr
+
+
+def test_quiet(tree):
+    result = run("--check", "-q", ".")
+    assert result.exit_code == 1 and result.stderr == ""
+
+
+def test_unwritable_report_is_a_usage_error(tree):
+    result = run("--check", "--report", str(Path("no/such/dir/r.json")), ".")
+    assert result.exit_code == 2
+    assert "cannot write the report" in result.stderr

@@ -1,0 +1,100 @@
+"""Discovery (.gitignore, skipped folders, --exclude) and the pre-filter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from put_migrate.discover import discover_files, has_skip_file_marker, is_excluded, may_contain_log_call
+from tests.test_cli_support import commit_all, init_repo
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("self.log('a', 1)", True),
+        ("self.log_dict({'a': 1})", True),
+        ("pl_module.log ( 'a', 1)", True),
+        ("self.trainer.model.log('a', x)", True),
+        ("get()[0].log('a', x)", True),
+        ("torch.log(x) + math.log(2) + np.log(y)", False),
+        ("logger.info('x'); self.logger", False),
+        ("x = 1", False),
+        ("self.logging(x)", False),
+    ],
+)
+def test_pre_filter(text, expected):
+    assert may_contain_log_call("import lightning.pytorch as pl\n" + text) is expected
+    assert may_contain_log_call("import pytorch_lightning as pl\n" + text) is expected
+    assert may_contain_log_call(text) is False  # no Lightning import: the transform has nothing to migrate
+
+
+def test_skip_file_marker_counts_in_the_first_ten_lines_only():
+    assert has_skip_file_marker("# put-migrate: skip-file\nx = 1\n")
+    assert has_skip_file_marker("\n" * 9 + "x = 1  # put-migrate: skip-file\n")
+    assert not has_skip_file_marker("\n" * 10 + "# put-migrate: skip-file\n")
+    assert not has_skip_file_marker("x = 1  # put-migrate: skip\n")
+
+
+def _touch(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n")
+
+
+def _names(files, root):
+    return sorted(p.resolve().relative_to(root.resolve()).as_posix() for p in files)
+
+
+def test_walk_skips_tool_and_environment_folders(tmp_path):
+    _touch(
+        tmp_path,
+        "a.py",
+        "pkg/b.py",
+        "pkg/notes.txt",
+        "build/c.py",
+        "__pycache__/d.py",
+        ".git/e.py",
+        "node_modules/f.py",
+        "lib/site-packages/g.py",
+        "env/h.py",
+        ".venv/i.py",
+    )
+    (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    assert _names(discover_files([tmp_path]), tmp_path) == ["a.py", "pkg/b.py"]
+
+
+def test_a_named_folder_may_itself_be_a_skipped_one(tmp_path):
+    _touch(tmp_path, "site-packages/torch/a.py", "site-packages/torch/__pycache__/b.py")
+    assert _names(discover_files([tmp_path / "site-packages" / "torch"]), tmp_path) == ["site-packages/torch/a.py"]
+
+
+def test_git_work_tree_honours_gitignore(tmp_path):
+    repo = init_repo(tmp_path / "repo")
+    _touch(repo, "tracked.py", "generated/out.py", "new.py", "ignored.py", "venv/x.py", "sub/deleted.py")
+    (repo / ".gitignore").write_text("generated/\nignored.py\n")
+    commit_all(repo)
+    (repo / "sub" / "deleted.py").unlink()
+    found = _names(discover_files([repo]), repo)
+    assert found == ["new.py", "tracked.py"]
+    # a git-ignored folder named explicitly is walked
+    assert _names(discover_files([repo / "generated"]), repo) == ["generated/out.py"]
+    # an explicitly named file is always taken
+    assert _names(discover_files([repo / "ignored.py"]), repo) == ["ignored.py"]
+
+
+def test_exclude_globs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _touch(tmp_path, "src/a.py", "src/a_pb2.py", "src/legacy/b.py", "tests/test_a.py")
+    assert _names(discover_files(["."], ["*_pb2.py", "legacy", "tests/*"]), tmp_path) == ["src/a.py"]
+    assert _names(discover_files(["src/a_pb2.py"], ["*_pb2.py"]), tmp_path) == []
+    assert is_excluded(Path("src/legacy/b.py"), ["src/legacy/"])
+
+
+def test_each_file_once_and_missing_paths_raise(tmp_path):
+    _touch(tmp_path, "a.py")
+    assert len(discover_files([tmp_path, tmp_path / "a.py"])) == 1
+    with pytest.raises(FileNotFoundError):
+        discover_files([tmp_path / "missing"])
