@@ -38,8 +38,8 @@ from put_migrate import safety
 from put_migrate.discover import _display_path, discover_files, has_skip_file_marker, may_contain_log_call
 from put_migrate.rules import Finding, Severity
 
-# File-level codes (PM3xx, see rules.py) and the opt-out code. They live here until rules.py catalogues them.
-SKIPPED_BY_COMMENT = "PM001"  # a call carrying `# put-migrate: skip` (informational; Severity.MANUAL for now)
+# File-level codes (PM3xx) and the opt-out code; rules.py catalogues their messages and advice.
+SKIPPED_BY_COMMENT = "PM001"  # a call carrying `# put-migrate: skip` (Severity.SKIPPED)
 SYNTAX_ERROR = "PM301"  # the file does not parse
 UNREADABLE = "PM302"  # cannot be read: I/O error, binary, undecodable
 UNSAFE_TO_WRITE = "PM303"  # would not survive a rewrite byte for byte (round trip, re-parse, encoding)
@@ -181,7 +181,7 @@ def migrate_text(text: str, path: str = "<string>") -> tuple[str, list[Finding]]
                 column=m.column,
                 code=SKIPPED_BY_COMMENT,
                 message=f"`.{m.name}(...)` left as it is (`# {SKIP_LINE_MARKER}` comment)",
-                severity=Severity.MANUAL,
+                severity=Severity.SKIPPED,
             )
             for m in masks
         )

@@ -8,7 +8,7 @@ finding                    json         github command  sarif
 =========================  ===========  ==============  ======
 call rewritten             "rewritten"  ``notice``      note
 call left for a human      "manual"     ``warning``     warning
-``# put-migrate: skip``    "manual"     ``notice``      note
+``# put-migrate: skip``    "skipped"    ``notice``      note
 file not processed (PM3x)  "error"      ``error``       error
 =========================  ===========  ==============  ======
 """

@@ -14,6 +14,7 @@ class Severity(str, Enum):
     REWRITTEN = "rewritten"  # the call was migrated
     MANUAL = "manual"  # the call was left as it was and needs a human
     ERROR = "error"  # the file could not be processed
+    SKIPPED = "skipped"  # left as it was because the user asked (`# put-migrate: skip`); never fails a run
 
 
 @dataclass(frozen=True, order=True)
@@ -42,6 +43,13 @@ class Rule:
 
 
 _RULES = [
+    # PM0xx: the user's own decisions.
+    Rule(
+        "PM001",
+        "call skipped by a `# put-migrate: skip` comment",
+        "Nothing to do: the call stays a self.log call, which keeps working beside put.",
+        Severity.SKIPPED,
+    ),
     # PM1xx: rewritten (informational).
     Rule("PM101", "self.log call migrated to self.put", "Nothing to do.", Severity.REWRITTEN),
     Rule("PM102", "self.log_dict call migrated to self.put", "Nothing to do.", Severity.REWRITTEN),
@@ -145,6 +153,33 @@ _RULES = [
         "The value is `self.x` (never assigned in this class) or `pl_module.x`: it may be a torchmetrics Metric "
         "defined elsewhere, which needs compute/reset code. Assign it in this class, log a tensor, or migrate by "
         "hand.",
+    ),
+    # PM3xx: file-level problems; the file is left byte for byte as it was.
+    Rule("PM301", "the file does not parse", "Fix the syntax error at the reported line, then run again.", Severity.ERROR),
+    Rule(
+        "PM302",
+        "the file cannot be read as Python text",
+        "Binary, undecodable (check its coding cookie) or unreadable: check the file.",
+        Severity.ERROR,
+    ),
+    Rule(
+        "PM303",
+        "the file would not survive a rewrite byte for byte",
+        "Its parse does not round-trip exactly, or the rewrite did not re-parse: migrate it by hand, and report it.",
+        Severity.ERROR,
+    ),
+    Rule(
+        "PM304",
+        "the file has uncommitted changes",
+        "Commit or stash them so the rewrite can be reviewed and reverted, or pass --allow-dirty.",
+        Severity.ERROR,
+    ),
+    Rule("PM305", "the codemod failed on this file", "Run with --verbose and report the traceback.", Severity.ERROR),
+    Rule(
+        "PM306",
+        "the file is nested too deeply or has too long a line for the parser",
+        "Migrate it by hand.",
+        Severity.ERROR,
     ),
 ]
 
