@@ -123,7 +123,7 @@ class _ModuleLogSlot:
         if trainer is not None:
             from shim import routing
 
-            routing.attach(trainer)
+            routing.start_run(trainer)
 
 
 class _TrainerSeam(property):
@@ -139,7 +139,7 @@ def _install_trainer_seam(cls: type) -> None:
         if trainer is not None:
             from shim import routing
 
-            routing.attach(trainer)
+            routing.start_run(trainer)
 
     cls.trainer = _TrainerSeam(base.fget, set_trainer, doc=base.__doc__)  # type: ignore[attr-defined]
 

@@ -63,6 +63,7 @@ class _RoutingConnector:
 
     _put_records: dict[int, _Records]
     _put_eval_compute_due: bool
+    _put_callbacks_placed: bool = False
 
     # -- records ------------------------------------------------------------------------------------------------
 
@@ -152,6 +153,22 @@ class _RoutingConnector:
     def on_batch_start(self, *args: Any, **kwargs: Any) -> None:
         super().on_batch_start(*args, **kwargs)  # type: ignore[misc]
         self._put_eval_compute_due = not self.trainer.training
+        if not self._put_callbacks_placed:
+            self._put_place_callback_aggregators()
+
+    def _put_place_callback_aggregators(self) -> None:
+        """Move PutMixin callbacks' aggregators to the module's device, once per run.
+
+        A Callback is not a submodule of the LightningModule, so the strategy's ``.to(device)`` never reaches the
+        Metrics it owns; by the first batch the module is where it will train.
+        """
+        self._put_callbacks_placed = True
+        device = self.trainer.lightning_module.device
+        for callback in self.trainer.callbacks:
+            if isinstance(callback, PutMixin):
+                for value in vars(callback).values():
+                    if isinstance(value, torch.nn.Module):
+                        value.to(device)
 
     def update_eval_epoch_metrics(self) -> dict[str, Any]:
         # Called when each eval dataloader is done (EVL:383-386), then once more after on_*_epoch_end. Lightning
@@ -192,6 +209,11 @@ def attach(trainer: Any) -> _RoutingConnector:
         connector._put_records = {}
         connector._put_eval_compute_due = False
     return connector
+
+
+def start_run(trainer: Any) -> None:
+    """A fit/validate/test run is starting on ``trainer`` (Lightning just attached the module or a callback)."""
+    attach(trainer)._put_callbacks_placed = False
 
 
 _STEP_HOOKS: dict[tuple[type, str], bool | None] = {}

@@ -152,3 +152,47 @@ def test_mean_keeps_float64_like_lightning():
     mean = Mean()
     mean.update(torch.tensor(1.0, dtype=torch.float64), weight=2)
     assert mean.compute().dtype == torch.float64
+
+
+def test_callback_aggregators_follow_the_module_device(monkeypatch):
+    """A Callback is not a submodule: the router moves its aggregators where the module trains, once per run."""
+    from shim import routing
+
+    moved = []
+
+    class Agg(Sum):
+        def _apply(self, fn, *args, **kwargs):
+            moved.append(fn)
+            return super()._apply(fn, *args, **kwargs)
+
+    class Cb(PutMixin, pl.Callback):
+        def __init__(self):
+            self.total = Agg()
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            self.total.update(outputs["loss"])
+
+        def on_train_epoch_compute(self, trainer, pl_module):
+            if self.total.update_called:
+                self.put("total", self.total.compute(), ["callbacks"])
+            self.total.reset()
+
+    class Tiny(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(1, 1)
+
+        def training_step(self, batch, batch_idx):
+            return self.layer(batch[0]).sum()
+
+        def train_dataloader(self):
+            return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4, 1)), batch_size=2)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    trainer = pl.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         callbacks=[Cb()])
+    trainer.fit(Tiny())
+    assert len(moved) == 1  # one placement per run, not per batch
+    assert "total" in trainer.callback_metrics
