@@ -7,8 +7,12 @@ stamp=.venv/.put-migrate-stamp
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+pip_install() {
+  # This machine's pip configuration names local indexes that may be absent; those warnings are noise.
+  .venv/bin/python -m pip install -q "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+}
+pip_install --upgrade pip
 # torch first, pinned: the local CPU wheel. Anything else would pull CUDA packages (gigabytes).
-.venv/bin/python -m pip install -q "torch==2.13.0"
-.venv/bin/python -m pip install -q -e ".[runtime,classic,dev]"
+pip_install "torch==2.13.0"
+pip_install -e ".[runtime,classic,dev]"
 echo "$want" > "$stamp"
