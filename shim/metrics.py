@@ -150,31 +150,62 @@ class Min(_Aggregator):
         return self.extreme
 
 
-class PerDataloader(torch.nn.Module):
-    """One aggregator per eval dataloader, created on first use on the device of the module that owns it.
+class _LazyAggregators(torch.nn.Module):
+    """Aggregators created on first use, on the device of the module that owns this container.
+
+    Created aggregators are submodules (``.to(device)`` and DDP see them); their states are not persistent and a
+    non-persistent buffer tracks the device, so ``state_dict()`` keys do not change as aggregators appear.
+    """
+
+    def __init__(self, factory: Callable[[], Metric]) -> None:
+        super().__init__()
+        self.factory = factory
+        self.aggregators = torch.nn.ModuleDict()
+        self._keys: dict[Any, str] = {}  # user key -> submodule name (ModuleDict names cannot hold "." or "/")
+        self._device_probe: Tensor
+        self.register_buffer("_device_probe", torch.zeros(()), persistent=False)
+
+    def _aggregator(self, key: Any) -> Metric:
+        name = self._keys.get(key)
+        if name is None:
+            name = self._keys[key] = f"a{len(self._keys)}"
+            self.aggregators[name] = self.factory().to(self._device_probe.device)
+        return self.aggregators[name]  # type: ignore[return-value]
+
+    def _items(self) -> Iterator[tuple[Any, Metric]]:
+        # Insertion order: the same on every rank when every rank runs the same code, as sync requires.
+        for key, name in self._keys.items():
+            yield key, self.aggregators[name]  # type: ignore[misc]
+
+
+class PerDataloader(_LazyAggregators):
+    """One aggregator per eval dataloader.
 
     ``self.val_loss = PerDataloader(Mean)``; ``self.val_loss[dataloader_idx].update(loss, weight=n)`` in
     ``validation_step``; ``for suffix, agg in self.val_loss.items(self.trainer)`` in the compute hook, where
     ``suffix`` is ``"/dataloader_idx_N"`` exactly when Lightning would add it (several dataloaders, sequential).
     """
 
-    def __init__(self, factory: Callable[[], Metric]) -> None:
-        super().__init__()
-        self.factory = factory
-        self.per_index = torch.nn.ModuleDict()
-        self._device_probe: Tensor
-        # A buffer follows .to(device); new aggregators are created where it lives. Not persistent: no new keys.
-        self.register_buffer("_device_probe", torch.zeros(()), persistent=False)
-
     def __getitem__(self, dataloader_idx: int) -> Metric:
-        key = str(dataloader_idx)
-        if key not in self.per_index:
-            self.per_index[key] = self.factory().to(self._device_probe.device)
-        return self.per_index[key]  # type: ignore[return-value]
+        return self._aggregator(int(dataloader_idx))
 
     def items(self, trainer: Any) -> Iterator[tuple[str, Metric]]:
         from shim.routing import dataloader_suffixes_apply
 
         several = dataloader_suffixes_apply(trainer)
-        for key, aggregator in self.per_index.items():
-            yield (f"/dataloader_idx_{key}" if several else ""), aggregator  # type: ignore[misc]
+        for idx, aggregator in self._items():
+            yield (f"/dataloader_idx_{idx}" if several else ""), aggregator
+
+
+class Keyed(_LazyAggregators):
+    """One aggregator per name, for ``log_dict`` of a mapping whose keys are only known at run time.
+
+    ``self.val_metrics = Keyed(Mean)``; ``for name, value in metrics.items(): self.val_metrics[name].update(value)``
+    at the log site; ``for name, agg in self.val_metrics.items(): ...`` in the compute hook.
+    """
+
+    def __getitem__(self, name: str) -> Metric:
+        return self._aggregator(name)
+
+    def items(self) -> Iterator[tuple[str, Metric]]:
+        return self._items()

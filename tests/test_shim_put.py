@@ -196,3 +196,25 @@ def test_callback_aggregators_follow_the_module_device(monkeypatch):
     trainer.fit(Tiny())
     assert len(moved) == 1  # one placement per run, not per batch
     assert "total" in trainer.callback_metrics
+
+
+def test_lazy_aggregators_keep_state_dict_keys_and_follow_device():
+    from shim.metrics import Keyed, PerDataloader
+
+    class Holder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(1, 1)
+            self.per_key = Keyed(Mean)
+            self.per_dl = PerDataloader(Sum)
+
+    holder = Holder()
+    keys = set(holder.state_dict())
+    holder.per_key["val/acc"].update(torch.tensor(1.0), weight=2)
+    holder.per_key["val/acc"].update(torch.tensor(4.0), weight=1)
+    holder.per_key["val.loss"].update(torch.tensor(3.0))
+    holder.per_dl[1].update(torch.tensor(5.0))
+    assert set(holder.state_dict()) == keys  # old checkpoints still load strictly
+    assert [(k, a.compute().item()) for k, a in holder.per_key.items()] == [("val/acc", 2.0), ("val.loss", 3.0)]
+    holder.per_key["late"]  # created after construction: still a registered submodule, so .to()/DDP reach it
+    assert isinstance(dict(holder.named_modules())["per_key.aggregators.a2"], Mean)
