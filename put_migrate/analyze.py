@@ -7,6 +7,7 @@ when the call cannot be read with certainty, the rule code of the problem.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
@@ -44,6 +45,9 @@ _REDUCE_CALLABLES = {
 _REDUCE_BUILTINS = {"sum": "sum", "max": "max", "min": "min"}
 
 Problem = tuple[str, str]  # (rule code, detail)
+
+# Attributes holding a ModuleDict/ModuleList of metrics, for the class being analysed.
+_CONTAINERS: ContextVar[frozenset[str]] = ContextVar("_CONTAINERS", default=frozenset())
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,11 @@ class LogCall:
     trainer: str = "self.trainer"  # how to reach the Trainer in this hook
     in_loop: bool = False
     problem: Optional[Problem] = None
+    # The helper method the call is in, when a hook reaches it through ``self.<helper>(...)`` (``hook`` is then the
+    # calling hook, the one Lightning sees as running), and the names bound to literal strings in this variant
+    # (helper parameters, ``for`` variables over literal tuples) that its name depends on.
+    via: Optional[str] = None
+    bindings: tuple[tuple[str, str], ...] = ()
 
     @property
     def forked(self) -> bool:
@@ -134,8 +143,19 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     used |= attrs.names
     assigned = _assigned_self_attributes(cls.node)
     metrics = _find_metrics(cls.node, imports)
-
     overrides_log = "log" in methods or "log_dict" in methods
+    containers: frozenset[str] = frozenset()
+    if cls.inherited is not None:  # what project base classes bring (repository index)
+        for attr, collection in cls.inherited.metrics:
+            if attr not in metrics and attr not in assigned:
+                metrics[attr] = MetricInfo(attr, collection=collection)  # keys unknown: log_dict of it is PM215
+        assigned |= cls.inherited.assigned
+        used |= cls.inherited.assigned | cls.inherited.methods
+        overrides_log = overrides_log or bool({"log", "log_dict"} & cls.inherited.methods)
+        containers = cls.inherited.metric_containers
+    assigned = set(assigned)
+    _CONTAINERS.set(containers)
+    callers = _helper_callers(cls, methods)
     calls: list[LogCall] = []
     for name, function in methods.items():
         receivers = {"self"}
@@ -145,12 +165,275 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
         finder = _CallFinder(receivers)
         function.body.visit(finder)
         for found in finder.found:
-            call = _read_call(found, function, cls, imports, metrics, positions, assigned)
-            if overrides_log:
-                call = _with_problem(call, ("PM207", f"{cls.name} defines its own log/log_dict"))
-            calls.append(call)
+            for call in _read_variants(found, function, cls, imports, metrics, positions, assigned, callers):
+                if overrides_log:
+                    call = _with_problem(call, ("PM207", f"{cls.name} defines its own log/log_dict"))
+                calls.append(call)
     calls.sort(key=lambda c: (c.line, c.column))
     return ClassAnalysis(cls, calls, metrics, used, methods)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Who runs a log statement: the hook itself, or the hooks that call the helper it is in
+
+
+@dataclass(frozen=True)
+class _Context:
+    """One way a log statement runs: under which hook, and what is known there about the function's names."""
+
+    hook: str  # the hook Lightning sees as running (``_current_fx_name``)
+    hook_function: cst.FunctionDef = field(compare=False, repr=False)
+    env: tuple[tuple[str, str], ...] = ()  # names of the logging function bound to literal strings
+    batch_name: Optional[str] = None  # the logging function's name for the hook's batch, when it has it
+    batch_problem: Optional[str] = None  # why the batch cannot be used (PM211 detail)
+    dataloader_idx_name: Optional[str] = None  # the logging function's name for the hook's dataloader_idx
+    dataloader_idx_missing: bool = False  # the hook has a dataloader_idx the helper does not receive
+    via: Optional[str] = None  # the helper, when the statement is in one
+    in_loop: bool = False  # the helper call sits in a loop of the hook
+
+
+@dataclass(frozen=True)
+class _HelperCall:
+    hook: str
+    hook_function: cst.FunctionDef = field(compare=False, repr=False)
+    call: Optional[cst.Call] = field(compare=False, repr=False)
+    in_loop: bool = False
+    problem: Optional[str] = None  # why this caller cannot be followed (PM205 detail)
+
+
+def _helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> dict[str, list[_HelperCall]]:
+    """For each method, the ``self.<method>(...)`` calls that reach it (the intra-class call graph, one level).
+
+    A caller that is not a Lightning hook, or any other use of ``self.<method>`` (passed around, called from a
+    nested function), is recorded with a problem: Lightning would take the defaults from a hook we cannot see.
+    """
+    found: dict[str, list[_HelperCall]] = {}
+    if cls.kind != "module":  # Callback helpers would also need the pl_module and trainer parameters mapped
+        return found
+
+    class Visitor(cst.CSTVisitor):
+        def __init__(self, hook: str, function: cst.FunctionDef) -> None:
+            self.hook, self.function = hook, function
+            self.nested = 0
+            self.loops = 0
+            self.calls: set[int] = set()
+
+        def _enter(self, node: cst.CSTNode) -> None:
+            self.nested += 1
+
+        def _leave(self, node: cst.CSTNode) -> None:
+            self.nested -= 1
+
+        visit_FunctionDef = visit_Lambda = visit_ClassDef = _enter  # type: ignore[assignment]
+        leave_FunctionDef = leave_Lambda = leave_ClassDef = _leave  # type: ignore[assignment]
+
+        def visit_For(self, node: cst.For) -> None:
+            self.loops += 1
+
+        def leave_For(self, node: cst.For) -> None:
+            self.loops -= 1
+
+        def visit_While(self, node: cst.While) -> None:
+            self.loops += 1
+
+        def leave_While(self, node: cst.While) -> None:
+            self.loops -= 1
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and dotted_name(func.value) == "self"
+                and func.attr.value in methods
+                and self.nested == 0
+            ):
+                self.calls.add(id(func))
+                spec = HOOKS.get(self.hook)
+                problem = None
+                if spec is None:
+                    problem = f"called from `{self.hook}`, which is not a Lightning hook that may log"
+                found.setdefault(func.attr.value, []).append(
+                    _HelperCall(self.hook, self.function, node, self.loops > 0, problem)
+                )
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if dotted_name(node.value) == "self" and node.attr.value in methods and id(node) not in self.calls:
+                # visit_Call runs before the callee's Attribute is visited, so a call's func is already known.
+                found.setdefault(node.attr.value, []).append(
+                    _HelperCall(self.hook, self.function, None, False, f"`self.{node.attr.value}` is used in `{self.hook}` other than as a direct call")
+                )
+
+    for name, function in methods.items():
+        function.body.visit(Visitor(name, function))
+    return found
+
+
+def _hook_context(function: cst.FunctionDef, cls: LightningClass) -> _Context:
+    hook = function.name.value
+    spec = HOOKS.get(hook)
+    params = _positional_params(function)
+    offset = 1 if cls.kind == "module" else 3  # self (, trainer, pl_module)
+    batch_name = dataloader_idx_name = None
+    batch_problem = None
+    if spec is not None and spec.batch_param is not None:
+        index = spec.batch_param + offset
+        batch_name = params[index] if index < len(params) else None
+        if batch_name == "dataloader_iter":
+            batch_name = None
+        elif batch_name is not None and _assigns_name(function, batch_name):
+            batch_problem = f"`{batch_name}` is reassigned in `{hook}`"
+    if spec is not None and spec.dataloader_idx_param is not None:
+        index = spec.dataloader_idx_param + offset
+        dataloader_idx_name = params[index] if index < len(params) else None
+    return _Context(hook, function, (), batch_name, batch_problem, dataloader_idx_name)
+
+
+def _helper_context(helper: cst.FunctionDef, caller: _HelperCall, cls: LightningClass) -> tuple[Optional[_Context], Optional[str]]:
+    """The context of a helper's statements when ``caller`` runs it; or the reason it cannot be known."""
+    if caller.problem is not None or caller.call is None:
+        return None, caller.problem
+    hook_ctx = _hook_context(caller.hook_function, cls)
+    params = [*helper.params.posonly_params, *helper.params.params]
+    if not params or params[0].name.value != "self":
+        return None, f"`{helper.name.value}` is not a plain method"
+    bound: dict[str, cst.BaseExpression] = {}
+    positional = [p.name.value for p in params[1:]]
+    keyword_only = {p.name.value for p in helper.params.kwonly_params}
+    for index, arg in enumerate(caller.call.args):
+        if arg.star:
+            return None, f"`{caller.hook}` calls `{helper.name.value}` with `{arg.star}`"
+        if arg.keyword is None:
+            if index >= len(positional):
+                return None, f"`{caller.hook}` calls `{helper.name.value}` with too many arguments"
+            bound[positional[index]] = arg.value
+        elif arg.keyword.value in positional or arg.keyword.value in keyword_only:
+            bound[arg.keyword.value] = arg.value
+        else:
+            return None, f"`{caller.hook}` calls `{helper.name.value}` with an unknown argument"
+    for param in [*params[1:], *helper.params.kwonly_params]:  # literal defaults count as literal arguments
+        if param.name.value not in bound and param.default is not None:
+            bound[param.name.value] = param.default
+    env = []
+    batch_name = dataloader_idx_name = None
+    for name, expression in bound.items():
+        if _assigns_name(helper, name):
+            continue
+        text = _literal_str(expression)
+        if text is not None:
+            env.append((name, text))
+        elif isinstance(expression, cst.Name):
+            if expression.value == hook_ctx.batch_name:
+                batch_name = name
+            if expression.value == hook_ctx.dataloader_idx_name:
+                dataloader_idx_name = name
+    batch_problem = hook_ctx.batch_problem
+    if hook_ctx.batch_name is not None and batch_name is None and batch_problem is None:
+        batch_problem = f"`{caller.hook}` does not pass `{hook_ctx.batch_name}` to `{helper.name.value}`"
+    return _Context(
+        caller.hook,
+        caller.hook_function,
+        tuple(sorted(env)),
+        batch_name,
+        batch_problem,
+        dataloader_idx_name,
+        hook_ctx.dataloader_idx_name is not None and dataloader_idx_name is None,
+        helper.name.value,
+        caller.in_loop,
+    ), None
+
+
+_MAX_VARIANTS = 32
+
+
+def _literal_loops(found: _Found, function: cst.FunctionDef, name_node: Optional[cst.BaseExpression]):
+    """Enclosing ``for v in ("a", "b"):`` loops whose variable the name uses: (variable, values) each."""
+    if name_node is None:
+        return [], found.in_loop
+    used = _names_in_expression(name_node)
+    literal: list[tuple[str, tuple[str, ...]]] = []
+    other = False
+    for loop in found.loops:
+        values = None
+        if (
+            isinstance(loop, cst.For)
+            and loop.asynchronous is None
+            and isinstance(loop.target, cst.Name)
+            and loop.target.value in used
+            and isinstance(loop.iter, (cst.Tuple, cst.List))
+            and loop.orelse is None
+        ):
+            texts = [None if isinstance(el, cst.StarredElement) else _literal_str(el.value) for el in loop.iter.elements]
+            if texts and all(t is not None for t in texts) and not _assigns_name(loop.body, loop.target.value):
+                values = tuple(t for t in texts if t is not None)
+        if values is None:
+            other = True
+        else:
+            literal.append((loop.target.value, values))
+    return literal, other
+
+
+def _names_in_expression(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            names.add(n.value)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)
+            return False
+
+    node.visit(Visitor())
+    return names
+
+
+def _read_variants(found, function, cls, imports, metrics, positions, assigned, callers) -> list[LogCall]:
+    """One ``LogCall`` per way the statement runs (caller hook x literal loop values), or one with a problem."""
+    hook = function.name.value
+    contexts: list[_Context] = []
+    if hook in HOOKS or hook in FORBIDDEN_HOOKS or cls.kind != "module":
+        contexts.append(_hook_context(function, cls))
+    else:
+        reached = callers.get(hook, [])
+        problem = None
+        if not reached:
+            problem = f"`{hook}` is not called from any hook of {cls.name}"
+        for caller in reached:
+            context, why = _helper_context(function, caller, cls)
+            if context is None:
+                problem = problem or why
+            else:
+                contexts.append(context)
+        if problem is not None:
+            call = _read_call(found, function, _Context(hook, function), cls, imports, metrics, positions, assigned)
+            if call.problem is None or call.problem[0] == "PM205":
+                call = replace(call, problem=("PM205", problem))
+            return [call]
+    name_node = _name_argument(found)
+    loops, other_loops = _literal_loops(found, function, name_node)
+    variants: list[_Context] = []
+    for context in contexts:
+        expanded = [context]
+        for variable, values in loops:
+            expanded = [
+                replace(c, env=tuple(sorted({**dict(c.env), variable: value}.items())))
+                for c in expanded
+                for value in values
+            ]
+        for c in expanded:
+            variants.append(replace(c, in_loop=c.in_loop or other_loops))
+    if len(variants) > _MAX_VARIANTS:
+        call = _read_call(found, function, contexts[0], cls, imports, metrics, positions, assigned)
+        return [_with_problem(call, ("PM204", f"{len(variants)} combinations of names"))]
+    return [_read_call(found, function, c, cls, imports, metrics, positions, assigned) for c in variants]
+
+
+def _name_argument(found: _Found) -> Optional[cst.BaseExpression]:
+    """The expression naming what is logged (``name`` of log); None for log_dict or when it cannot be bound."""
+    if found.method != "log":
+        return None
+    args, problem = _bind_args(found.call, LOG_PARAMS)
+    return None if problem else args.get("name")
 
 
 class _SelfAttributes(cst.CSTVisitor):
@@ -219,6 +502,7 @@ class _Found:
     statement: Optional[cst.SimpleStatementLine]
     in_loop: bool
     nested: bool
+    loops: tuple[cst.CSTNode, ...] = ()
 
 
 class _CallFinder(cst.CSTVisitor):
@@ -227,21 +511,21 @@ class _CallFinder(cst.CSTVisitor):
     def __init__(self, receivers: set[str]) -> None:
         self.receivers = receivers
         self.found: list[_Found] = []
-        self.loops = 0
+        self.loops: list[cst.CSTNode] = []
         self.nested = 0
         self.lines: list[cst.SimpleStatementLine] = []
 
     def visit_For(self, node: cst.For) -> None:
-        self.loops += 1
+        self.loops.append(node)
 
     def leave_For(self, node: cst.For) -> None:
-        self.loops -= 1
+        self.loops.pop()
 
     def visit_While(self, node: cst.While) -> None:
-        self.loops += 1
+        self.loops.append(node)
 
     def leave_While(self, node: cst.While) -> None:
-        self.loops -= 1
+        self.loops.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.nested += 1
@@ -279,7 +563,10 @@ class _CallFinder(cst.CSTVisitor):
             if len(line.body) == 1 and isinstance(line.body[0], cst.Expr) and line.body[0].value is node:
                 statement = line
         self.found.append(
-            _Found(node, func.attr.value, func.value.value, statement, self.loops > 0, self.nested > 0)
+            _Found(
+                node, func.attr.value, func.value.value, statement, bool(self.loops), self.nested > 0,
+                tuple(self.loops),
+            )
         )
 
 
@@ -333,6 +620,47 @@ def _literal_str(node: Optional[cst.BaseExpression]) -> Optional[str]:
     return None
 
 
+def _literal_name(node: Optional[cst.BaseExpression], env: dict[str, str]) -> Optional[str]:
+    """A name whose every part is known: literal strings, and names bound to literal strings in ``env``
+    (``f"{stage}_loss"``, ``stage + "_loss"``, ``"val_" + key``)."""
+    if node is None:
+        return None
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = _literal_name(node.left, env), _literal_name(node.right, env)
+        return None if left is None or right is None else left + right
+    if isinstance(node, cst.Name):
+        return env.get(node.value)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        left, right = _literal_name(node.left, env), _literal_name(node.right, env)
+        return None if left is None or right is None else left + right
+    if isinstance(node, cst.FormattedString):
+        if "b" in node.prefix.lower():
+            return None
+        raw = "r" in node.prefix.lower()
+        text = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                if "\\" in part.value and not raw:
+                    return None  # escapes: not worth decoding here
+                text.append(part.value.replace("{{", "{").replace("}}", "}"))
+            elif (
+                isinstance(part, cst.FormattedStringExpression)
+                and part.format_spec is None
+                and part.conversion in (None, "s")
+                and part.equal is None
+                and isinstance(part.expression, cst.Name)
+                and part.expression.value in env
+            ):
+                text.append(env[part.expression.value])
+            else:
+                return None
+        return "".join(text)
+    return None
+
+
 def _code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
@@ -340,18 +668,19 @@ def _code(node: cst.CSTNode) -> str:
 def _read_call(
     found: _Found,
     function: cst.FunctionDef,
+    context: _Context,
     cls: LightningClass,
     imports: ImportMap,
     metrics: dict[str, MetricInfo],
     positions: dict[cst.CSTNode, CodeRange],
     assigned: set[str],
 ) -> LogCall:
-    hook = function.name.value
+    hook = context.hook
     spec = HOOKS.get(hook)
     start = positions[found.call].start
-    params = _positional_params(function)
-    offset = 1 if cls.kind == "module" else 3  # self (, trainer, pl_module)
-    trainer = "self.trainer" if cls.kind == "module" else (params[1] if len(params) > 1 else "trainer")
+    hook_params = _positional_params(context.hook_function)
+    trainer = "self.trainer" if cls.kind == "module" else (hook_params[1] if len(hook_params) > 1 else "trainer")
+    env = dict(context.env)
     base = LogCall(
         call=found.call,
         statement=found.statement,
@@ -363,14 +692,15 @@ def _read_call(
         line=start.line,
         column=start.column,
         trainer=trainer,
-        in_loop=found.in_loop,
+        in_loop=context.in_loop,
+        via=context.via,
     )
 
     def problem(code: str, detail: str) -> LogCall:
         return _with_problem(base, (code, detail))
 
     if found.nested:
-        return problem("PM218", f"inside `{hook}`")
+        return problem("PM218", f"inside `{function.name.value}`")
     if found.statement is None:
         return problem("PM210", "its value is used or it shares its line")
     names = LOG_PARAMS if found.method == "log" else LOG_DICT_PARAMS
@@ -378,7 +708,7 @@ def _read_call(
     if bind_problem:
         return problem(*bind_problem)
     if hook in FORBIDDEN_HOOKS:
-        return problem("PM206", f"`{hook}`")
+        return problem("PM206", f"`{hook}`" if context.via is None else f"`{hook}` (through `{context.via}`)")
     if spec is None:
         return problem("PM205", f"`{hook}`")
 
@@ -407,7 +737,7 @@ def _read_call(
     reduce = "mean"
     if "reduce_fx" in args:
         reduce_node = args["reduce_fx"]
-        text = _literal_str(reduce_node)
+        text = _literal_name(reduce_node, env)
         qualified = imports.qualify(reduce_node)
         if text is not None and text.lower() in _REDUCE_STRINGS:
             reduce = _REDUCE_STRINGS[text.lower()]
@@ -420,12 +750,14 @@ def _read_call(
 
     # Names and values.
     items: list[LogItem] = []
+    used: set[str] = set()  # names of ``env`` the logged names depend on
     if found.method == "log":
         if "name" not in args or "value" not in args:
             return problem("PM201", "name or value missing")
-        name = _literal_str(args["name"])
+        name = _literal_name(args["name"], env)
         if name is None:
             return problem("PM204", _code(args["name"]))
+        used.update(_names_in_expression(args["name"]))
         value = args["value"]
         bad = _bad_value(value, metrics)
         if bad:
@@ -441,10 +773,11 @@ def _read_call(
         dictionary = args.get("dictionary")
         if isinstance(dictionary, cst.Dict):
             for element in dictionary.elements:
-                key = _literal_str(element.key) if isinstance(element, cst.DictElement) else None
+                key = _literal_name(element.key, env) if isinstance(element, cst.DictElement) else None
                 if key is None:
                     return problem("PM215", "a key is not a literal string")
                 assert isinstance(element, cst.DictElement)
+                used.update(_names_in_expression(element.key))
                 bad = _bad_value(element.value, metrics)
                 if bad:
                     return problem("PM216", bad)
@@ -474,19 +807,17 @@ def _read_call(
     batch_param = None
     needs_weight = on_epoch and reduce == "mean" and batch_size is None and any(i.metric is None for i in items)
     if needs_weight and spec.kind != "epoch":
-        index = (spec.batch_param if spec.batch_param is not None else -10) + offset
-        candidate = params[index] if 0 <= index < len(params) else None
-        if spec.kind == "step_other" or candidate is None or candidate == "dataloader_iter":
+        if spec.kind == "step_other" or (context.batch_name is None and context.batch_problem is None):
             return problem("PM211", f"`{hook}` has no batch parameter")
-        if _assigns_name(function, candidate):
-            return problem("PM211", f"`{candidate}` is reassigned in `{hook}`")
-        batch_param = candidate
+        if context.batch_problem is not None:
+            return problem("PM211", context.batch_problem)
+        assert context.batch_name is not None
+        if context.via is not None and _assigns_name(function, context.batch_name):
+            return problem("PM211", f"`{context.batch_name}` is reassigned in `{context.via}`")
+        batch_param = context.batch_name
 
-    dataloader_idx_param = None
-    if spec.dataloader_idx_param is not None:
-        index = spec.dataloader_idx_param + offset
-        if index < len(params):
-            dataloader_idx_param = params[index]
+    if context.dataloader_idx_missing and options.get("add_dataloader_idx", True):
+        return problem("PM217", f"`{hook}` does not pass its dataloader_idx to `{context.via}`")
 
     sync_group = args.get("sync_dist_group")
     if sync_group is not None and _is_none(sync_group):
@@ -506,12 +837,17 @@ def _read_call(
         add_dataloader_idx=bool(options.get("add_dataloader_idx", True)),
         batch_size=batch_size,
         batch_param=batch_param,
-        dataloader_idx_param=dataloader_idx_param,
+        dataloader_idx_param=context.dataloader_idx_name,
+        bindings=context.env,
     )
 
 
 def _unknown_attribute(value: cst.BaseExpression, receiver: str, assigned: set[str]) -> Optional[str]:
-    """``self.x`` never assigned in the class, or ``pl_module.x``: possibly a Metric we cannot see."""
+    """``self.x`` never assigned in the class, or ``pl_module.x``: possibly a Metric we cannot see; or an item of a
+    ``ModuleDict``/``ModuleList`` of metrics that a base class builds."""
+    if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Attribute):
+        if dotted_name(value.value.value) == "self" and value.value.attr.value in _CONTAINERS.get():
+            return _code(value)
     if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
         owner = value.value.value
         if owner == receiver and (receiver != "self" or value.attr.value not in assigned):
@@ -568,7 +904,7 @@ def _metric_of(value: cst.BaseExpression, metrics: dict[str, MetricInfo], receiv
     return None
 
 
-def _assigns_name(function: cst.FunctionDef, name: str) -> bool:
+def _assigns_name(node: cst.CSTNode, name: str) -> bool:
     class Visitor(cst.CSTVisitor):
         found = False
 
@@ -580,5 +916,5 @@ def _assigns_name(function: cst.FunctionDef, name: str) -> bool:
             if isinstance(node.target, cst.Name) and node.target.value == name:
                 Visitor.found = True
 
-    function.body.visit(Visitor())
+    node.visit(Visitor())
     return Visitor.found

@@ -96,11 +96,21 @@ def _error(path: str, code: str, reason: str, line: int = 1, column: int = 0, de
 # --- layer 1: the transform, with the per-line opt-out around it ------------------------------------------------
 
 
+# The repository index of the running ``migrate_paths`` (``put_migrate.index``): set in this process before a
+# serial run, and in each worker by the pool's initializer. None: each file is indexed alone.
+_INDEX = None
+
+
+def _set_index(index) -> None:
+    global _INDEX
+    _INDEX = index
+
+
 def _migrate_source(text: str, path: str):
     """The transform (imported late so that the rest of the package works while it is being written)."""
     from put_migrate.transform import migrate_source
 
-    return migrate_source(text, path)
+    return migrate_source(text, path, index=_INDEX)
 
 
 @dataclass(frozen=True)
@@ -225,7 +235,7 @@ def migrate_bytes(data: bytes, path: str = "<string>", *, mode: Mode = Mode.WRIT
         return _error(path, UNREADABLE, str(exc)), data
     if has_skip_file_marker(source.text):
         return FileResult(path=path, status=FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"), data
-    if not may_contain_log_call(source.text):
+    if not may_contain_log_call(source.text, _INDEX.name_pattern() if _INDEX is not None else None):
         return FileResult(path=path, status=FileStatus.UNCHANGED), data
     try:
         safety.check_parser_limits(source.text, path)
@@ -329,18 +339,40 @@ def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[_Task]:
     ]
 
 
-def run_tasks(tasks: Sequence[_Task], jobs: int | None = None) -> Iterator[FileResult]:
-    """Process tasks, in order, serially or in a process pool."""
+def _worth_parsing(task: _Task, index) -> bool:
+    """The pre-filter, read ahead: a pool is started only when enough files will be parsed."""
+    try:
+        text = Path(task.path).read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return True
+    return may_contain_log_call(text, index.name_pattern() if index is not None else None)
+
+
+def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> Iterator[FileResult]:
+    """Process tasks, in order, serially or in a process pool; with ``index`` (else one built from the tasks'
+    files: the repository pass), subclasses of project classes of other files are migrated too."""
     jobs = default_jobs() if not jobs or jobs < 1 else jobs
-    if jobs == 1 or len(tasks) < SERIAL_BELOW:
-        for task in tasks:
-            yield _run_task(task)
+    if index is None and len(tasks) > 1:
+        from put_migrate.index import build_index
+
+        index = build_index(Path(task.path) for task in tasks)  # the serial first pass
+    candidates = [t for t in tasks if _worth_parsing(t, index)]
+    if jobs == 1 or len(candidates) < SERIAL_BELOW:
+        previous = _INDEX
+        _set_index(index)
+        try:
+            for task in tasks:
+                yield _run_task(task)
+        finally:
+            _set_index(previous)
         return
     _preload_transform()  # once here, so forked workers inherit it instead of each importing it
     done = 0
     chunksize = max(1, min(32, len(tasks) // (jobs * 8)))
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(jobs, len(candidates)), initializer=_set_index, initargs=(index,)
+        ) as pool:
             for result in pool.map(_run_task, tasks, chunksize=chunksize):
                 done += 1
                 yield result

@@ -14,9 +14,8 @@ Discovery (``discover_files``):
 
 Pre-filter (``may_contain_log_call``): a file is parsed only when its text contains ``X.log(`` or
 ``X.log_dict(`` where ``X`` is not a well-known maths module (``torch.log(x)``, ``np.log(x)``, ...), and the word
-``lightning`` (the transform only migrates classes whose Lightning base the file itself imports, from
-``lightning`` or ``pytorch_lightning``: see ``lightning_classes.py``; drop that test if it ever resolves bases
-across files).
+``lightning``, or the name of a Lightning class of the project found by the repository index (``index.py``):
+a subclass of a project base class defined in another file need not mention ``lightning``.
 """
 
 from __future__ import annotations
@@ -59,9 +58,14 @@ _MATHS_RECEIVERS = frozenset(
 )
 
 
-def may_contain_log_call(text: str) -> bool:
-    """Cheap test: can this text contain a Lightning ``.log(``/``.log_dict(`` call? False means certainly not."""
-    if ".log" not in text or "lightning" not in text:
+def may_contain_log_call(text: str, lightning_names: "re.Pattern[str] | None" = None) -> bool:
+    """Cheap test: can this text contain a Lightning ``.log(``/``.log_dict(`` call? False means certainly not.
+
+    ``lightning_names`` matches the names of the project's Lightning classes (``RepositoryIndex.name_pattern``):
+    a file whose classes derive from them need not mention ``lightning``."""
+    if ".log" not in text:
+        return False
+    if "lightning" not in text and (lightning_names is None or not lightning_names.search(text)):
         return False
     return any(match.group(1) not in _MATHS_RECEIVERS for match in _LOG_CALL.finditer(text))
 

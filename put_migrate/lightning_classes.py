@@ -109,15 +109,31 @@ def _blocks(node: cst.CSTNode) -> list[cst.IndentedBlock]:
 
 
 @dataclass(frozen=True)
+class Inherited:
+    """What the project classes above a class bring (from the repository index)."""
+
+    methods: frozenset[str] = frozenset()
+    metrics: tuple[tuple[str, bool], ...] = ()  # (attribute, is a MetricCollection)
+    metric_containers: frozenset[str] = frozenset()
+    assigned: frozenset[str] = frozenset()
+    put_mixin: bool = False  # an ancestor already has PutMixin
+    logs: bool = False  # an ancestor has log calls (it may get compute hooks when it is migrated)
+    same_file: frozenset[str] = frozenset()  # names of the ancestors defined in the same file
+
+
+@dataclass(frozen=True)
 class LightningClass:
     node: cst.ClassDef = field(compare=False, repr=False)
     name: str
     kind: Kind
     package: str  # "lightning.pytorch" or "pytorch_lightning": where extract_batch_size comes from
+    # Set when the class is a Lightning class through project classes (``class Child(Base)``).
+    inherited: Optional[Inherited] = None
 
 
-def lightning_classes(module: cst.Module, imports: ImportMap) -> list[LightningClass]:
-    """Top-level classes whose bases include a LightningModule or a Callback."""
+def lightning_classes(module: cst.Module, imports: ImportMap, index=None, module_key: str = "") -> list[LightningClass]:
+    """Top-level classes whose bases include a LightningModule or a Callback, directly or (with a
+    ``RepositoryIndex``) through project classes of this or other files."""
     found = []
     for statement in module.body:
         if not isinstance(statement, cst.ClassDef):
@@ -130,6 +146,23 @@ def lightning_classes(module: cst.Module, imports: ImportMap) -> list[LightningC
                 kind, package = BASES[qualified]
                 found.append(LightningClass(statement, statement.name.value, kind, package))
                 break
+        else:
+            indexed = index.classes.get(f"{module_key}.{statement.name.value}") if index is not None else None
+            resolved = index.lightning_kind(indexed) if indexed is not None else None
+            if resolved is not None:
+                ancestors = index.ancestors(indexed)
+                inherited = Inherited(
+                    methods=frozenset().union(*(a.methods for a in ancestors)),
+                    metrics=tuple(m for a in ancestors for m in a.metrics),
+                    metric_containers=frozenset().union(*(a.metric_containers for a in ancestors)),
+                    assigned=frozenset().union(*(a.assigned for a in ancestors)),
+                    put_mixin=any(a.has_put_mixin for a in ancestors),
+                    logs=any(a.logs for a in ancestors),
+                    same_file=frozenset(
+                        a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key
+                    ),
+                )
+                found.append(LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited))
     return found
 
 

@@ -67,6 +67,13 @@ class MigrationPlan:
     findings: list[Finding] = field(default_factory=list)
     # (stage, name) of Metric values that already have their compute-hook statements.
     computed: set[tuple[str, str]] = field(default_factory=set)
+    # Replacements that are one ``if``/``elif`` chain choosing between the variants of a statement; neighbours
+    # with the same conditions are merged by the renderer.
+    dispatches: set[int] = field(default_factory=set)
+    # New hooks that must first call the base class's (a class derived from a project class).
+    super_calls: set[str] = field(default_factory=set)
+    # id(a statement of a function's body) -> statements inserted before it (``batch_size = ...``).
+    insertions: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def changes(self) -> bool:
@@ -75,6 +82,11 @@ class MigrationPlan:
 
 def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
+
+
+def _braces(text: str) -> str:
+    """Literal text inside an f-string."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _destinations(*, callbacks: bool, loggers: bool, progress_bar: bool) -> tuple[str, ...]:
@@ -132,6 +144,24 @@ class _Names(cst.CSTVisitor):
         return False
 
 
+def _indent(code: str, indent: str) -> str:
+    return "\n".join((indent + line) if line.strip() else line for line in code.split("\n"))
+
+
+def _same_fate(calls: list[LogCall]) -> list[LogCall]:
+    """Variants of one log statement are migrated together or left together (with the first problem found)."""
+    problems: dict[int, tuple[str, str]] = {}
+    for call in calls:
+        if call.problem is not None and call.statement is not None:
+            problems.setdefault(id(call.statement), call.problem)
+    return [
+        replace(c, problem=problems[id(c.statement)])
+        if c.problem is None and c.statement is not None and id(c.statement) in problems
+        else c
+        for c in calls
+    ]
+
+
 def _names_in(node: cst.CSTNode) -> set[str]:
     visitor = _Names()
     node.visit(visitor)
@@ -172,7 +202,7 @@ class _Planner:
 
     # -- the plan ---------------------------------------------------------------------------------------------
     def plan(self) -> MigrationPlan:
-        calls = self._check_conflicts(list(self.analysis.calls))
+        calls = _same_fate(self._check_conflicts(list(self.analysis.calls)))
         while True:
             plan = MigrationPlan(self.analysis)
             self.taken_attrs = set(self.analysis.used_names) | RESERVED_ATTRIBUTES
@@ -180,7 +210,7 @@ class _Planner:
             retry = self._build(plan, calls)
             if retry is None:
                 return plan
-            calls = retry
+            calls = _same_fate(retry)
 
     def _check_conflicts(self, calls: list[LogCall]) -> list[LogCall]:
         """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one."""
@@ -211,24 +241,24 @@ class _Planner:
         compute_order: list[str] = []
         resets: dict[str, list[str]] = {}
         anchors: dict[str, str] = {}
-        done: list[LogCall] = []
+        statements_of: dict[int, list[LogCall]] = {}  # the variants of each log statement, in order
         for call in calls:
-            if call.problem is not None:
-                continue
+            if call.problem is None:
+                statements_of.setdefault(id(call.statement), []).append(call)
+        for key, members in statements_of.items():
             try:
-                statements = self._rewrite(call, plan, aggregators, compute, compute_order, resets)
+                plan.replacements[key] = self._rewrite_variants(
+                    members, plan, aggregators, compute, compute_order, resets
+                )
             except _Leave as leave:
-                index = calls.index(call)
-                calls = list(calls)
-                calls[index] = replace(call, problem=(leave.code, leave.detail))
-                return calls
-            plan.replacements[id(call.statement)] = statements
-            done.append(call)
-            assert call.spec is not None
-            # New compute hooks go after the last step hook of their stage that logs (else its last hook).
-            if call.spec.kind != "epoch" or call.spec.stage not in anchors:
-                anchors[call.spec.stage] = call.hook
+                return [replace(c, problem=(leave.code, leave.detail)) if id(c.statement) == key else c for c in calls]
+            for call in members:
+                assert call.spec is not None
+                # New compute hooks go after the last step hook of their stage that logs (else its last hook).
+                if call.spec.kind != "epoch" or call.spec.stage not in anchors:
+                    anchors[call.spec.stage] = call.hook
 
+        self._hoist_batch_size(plan, calls)
         if any(aggregators.values()):
             plan.init_statements = [f"self.{a.attr} = {a.constructor()}" for a in aggregators.values()]
             problem = self._init_problem()
@@ -240,6 +270,25 @@ class _Planner:
                     else c
                     for c in calls
                 ]
+        inherited = self.cls.inherited
+        if inherited is not None:
+            for stage in compute_order:
+                hook = COMPUTE_HOOKS[stage]  # type: ignore[index]
+                if hook in self.analysis.methods:
+                    continue
+                if hook in inherited.methods:
+                    plan.super_calls.add(hook)
+                elif inherited.logs:
+                    detail = f"{hook} would override the one the base class gets when it is migrated"
+                    return [
+                        replace(c, problem=("PM221", detail))
+                        if c.problem is None and c.spec is not None and c.spec.stage == stage and c.on_epoch
+                        and (c.spec.kind != "epoch")
+                        else c
+                        for c in calls
+                    ]
+            for stage in resets:
+                plan.super_calls.add(METRIC_RESET_HOOKS[stage])  # type: ignore[index]
         for stage in compute_order:
             hook = COMPUTE_HOOKS[stage]  # type: ignore[index]
             plan.hook_additions[hook] = compute[stage]
@@ -248,17 +297,48 @@ class _Planner:
             hook = METRIC_RESET_HOOKS[stage]  # type: ignore[index]
             plan.hook_additions.setdefault(hook, []).extend(statements)
             plan.hook_anchors[hook] = COMPUTE_HOOKS[stage] if stage in compute else anchors[stage]  # type: ignore
+        reported: dict[tuple[int, int], list[LogCall]] = {}  # one finding per call in the source
         for call in calls:
+            reported.setdefault((call.line, call.column), []).append(call)
+        for (line, column), members in reported.items():
+            call = members[0]
             if call.problem is not None:
                 code, detail = call.problem
-                plan.findings.append(make_finding(self.path, call.line, call.column, code, detail))
+                plan.findings.append(make_finding(self.path, line, column, code, detail))
             else:
                 code = "PM103" if self.callback else ("PM102" if call.method == "log_dict" else "PM101")
-                names = ", ".join(repr(i.name) for i in call.items)
-                plan.findings.append(make_finding(self.path, call.line, call.column, code, names))
+                names = list(dict.fromkeys(repr(i.name) for c in members for i in c.items))
+                plan.findings.append(make_finding(self.path, line, column, code, ", ".join(names)))
         if plan.replacements:
             plan.imports.add(("shim", "PutMixin"))
         return None
+
+    def _hoist_batch_size(self, plan: MigrationPlan, calls: list[LogCall]) -> None:
+        """Lightning infers the batch size once per batch: a function with two or more updates weighted by
+        ``extract_batch_size(batch)`` gets one ``batch_size = extract_batch_size(batch)`` before the first of them."""
+        by_function: dict[int, list[LogCall]] = {}
+        for call in calls:
+            if call.problem is None and call.batch_param is not None and id(call.statement) in plan.replacements:
+                by_function.setdefault(id(call.function), []).append(call)
+        for members in by_function.values():
+            function = members[0].function
+            params = {c.batch_param for c in members}
+            if len(params) != 1 or not isinstance(function.body, cst.IndentedBlock):
+                continue
+            param = params.pop()
+            needle = f"extract_batch_size({param})"
+            keys = list(dict.fromkeys(id(c.statement) for c in members))
+            if sum("\n".join(plan.replacements[k]).count(needle) for k in keys) < 2:
+                continue
+            first = min(members, key=lambda c: (c.line, c.column))
+            path = _block_path(list(function.body.body), first.statement)
+            if not path:
+                continue
+            top_body, top_index = path[0]
+            local = self.local_in(function, "batch_size")
+            for key in keys:
+                plan.replacements[key] = [code.replace(needle, local) for code in plan.replacements[key]]
+            plan.insertions.setdefault(id(top_body[top_index]), []).append(f"{local} = {needle}")
 
     def _init_problem(self) -> Optional[str]:
         init = self.analysis.methods.get("__init__")
@@ -267,6 +347,78 @@ class _Planner:
         if _super_init_index(init) is None:
             return "aggregators are created after super().__init__()"
         return None
+
+    # -- one statement, one or several variants ---------------------------------------------------------------
+    def _rewrite_variants(self, members, plan, aggregators, compute, compute_order, resets) -> list[str]:
+        """The code for one log statement. A statement that runs in several ways (a helper reached from several
+        hooks or with several literal arguments, a loop over literal names) gets one branch per distinct rewrite,
+        chosen by the literal argument that tells them apart, else by the trainer's running stage."""
+        scope = id(members[0].function)
+        before = set(self.local_names[scope]) if scope in self.local_names else None
+        taken: set[str] = set()
+        codes: list[list[str]] = []
+        for call in members:
+            if before is None:
+                self.local_names.pop(scope, None)
+            else:
+                self.local_names[scope] = set(before)  # branches may reuse a local name
+            codes.append(self._rewrite(call, plan, aggregators, compute, compute_order, resets))
+            taken |= self.local_names.get(scope, set())
+        if taken:
+            self.local_names[scope] = taken
+        groups: list[tuple[list[LogCall], list[str]]] = []
+        for call, code in zip(members, codes):
+            for group_calls, group_code in groups:
+                if group_code == code:
+                    group_calls.append(call)
+                    break
+            else:
+                groups.append(([call], code))
+        if len(groups) == 1:
+            return groups[0][1]
+        plan.dispatches.add(id(members[0].statement))
+        return [self._dispatch(groups)]
+
+    def _dispatch(self, groups: list[tuple[list[LogCall], list[str]]]) -> str:
+        members = [call for group_calls, _ in groups for call in group_calls]
+        variables = set.intersection(*(set(dict(c.bindings)) for c in members))
+        for variable in sorted(variables):
+            values = [{dict(c.bindings)[variable] for c in group_calls} for group_calls, _ in groups]
+            if sum(len(v) for v in values) == len(set().union(*values)):
+                branches = []
+                for value_set, (_, code) in zip(values, groups):
+                    ordered = sorted(value_set)
+                    if len(ordered) == 1:
+                        condition = f"{variable} == {_quote(ordered[0])}"
+                    else:
+                        condition = f"{variable} in ({', '.join(_quote(v) for v in ordered)})"
+                    branches.append((condition, code))
+                return self._if_chain(branches)
+        stages = [{c.spec.stage for c in group_calls} for group_calls, _ in groups]
+        if all(len(s) == 1 for s in stages) and len({next(iter(s)) for s in stages}) == len(groups):
+            # The hook that runs decides the stage; Trainer.training/testing tell it (validation: also sanity check).
+            trainer = members[0].trainer
+            conditions = {"train": f"{trainer}.training", "test": f"{trainer}.testing", "validation": None}
+            order = sorted(range(len(groups)), key=lambda i: ("train", "test", "validation").index(next(iter(stages[i]))))
+            branches = [(conditions[next(iter(stages[i]))], groups[i][1]) for i in order]
+            branches = [(c if index < len(branches) - 1 else None, code) for index, (c, code) in enumerate(branches)]
+            return self._if_chain(branches)
+        hooks = sorted({c.hook for c in members})
+        raise _Leave(
+            "PM205",
+            f"`{members[0].via}` logs differently for {', '.join(hooks)}, and no literal argument tells the callers "
+            "apart",
+        )
+
+    def _if_chain(self, branches: list[tuple[Optional[str], list[str]]]) -> str:
+        lines = []
+        for index, (condition, codes) in enumerate(branches):
+            if condition is None:
+                lines.append("else:")
+            else:
+                lines.append(f"{'if' if index == 0 else 'elif'} {condition}:")
+            lines.extend(_indent(code, self.indent) for code in (codes or ["pass"]))
+        return "\n".join(lines)
 
     # -- one call ---------------------------------------------------------------------------------------------
     def _rewrite(self, call, plan, aggregators, compute, compute_order, resets) -> list[str]:
@@ -277,8 +429,9 @@ class _Planner:
         step_dests = _destinations(callbacks=stage == "train", loggers=call.logger, progress_bar=call.prog_bar)
         epoch_dests = _destinations(callbacks=True, loggers=call.logger, progress_bar=call.prog_bar)
         per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
-        if per_dataloader and call.on_step:
-            raise _Leave("PM217", f"step values in `{call.hook}` with a dataloader_idx parameter")
+        if per_dataloader and any(item.metric is not None for item in call.items):
+            # One Metric object for every dataloader: Lightning computes it per dataloader key as it goes (§2).
+            raise _Leave("PM217", f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx")
         if spec.kind == "epoch" and call.in_loop:
             raise _Leave("PM219", f"in a loop in `{call.hook}`")
         collection_forward: Optional[str] = None
@@ -295,8 +448,19 @@ class _Planner:
             self._tensor_item(call, item, out, plan, aggregators, compute, compute_order, step_dests, epoch_dests)
         return out
 
-    def _put(self, name: str, value: str, destinations: tuple[str, ...]) -> str:
-        return f"self.put({_quote(name)}, {value}, {_dest_code(destinations)})"
+    def _put(self, name: str, value: str, destinations: tuple[str, ...], suffix: Optional[str] = None) -> str:
+        """``self.put("name", ...)``; with ``suffix`` (an expression) the name is an f-string ending with it."""
+        if suffix is None:
+            return f"self.put({_quote(name)}, {value}, {_dest_code(destinations)})"
+        name_code = "f" + _quote(_braces(name) + "{" + suffix + "}")
+        return f"self.put({name_code}, {value}, {_dest_code(destinations)})"
+
+    def _step_suffix(self, call: LogCall, plan: MigrationPlan) -> Optional[str]:
+        """Eval step names get "/dataloader_idx_N" exactly when Lightning adds it (several dataloaders, §2)."""
+        if call.dataloader_idx_param is None or not call.add_dataloader_idx:
+            return None
+        plan.imports.add(("shim", "dataloader_suffix"))
+        return f"dataloader_suffix({call.trainer}, {call.dataloader_idx_param})"
 
     def _reduced(self, call: LogCall, value: cst.BaseExpression) -> str:
         """A step value with sync_dist: Lightning's in-place reduce of a clone (RES:225, §5)."""
@@ -327,12 +491,13 @@ class _Planner:
                 local = self.local_in(call.function, f"{item.name}_step" if call.forked else item.name)
                 out.append(f"{local} = {self._reduced(call, value)}")
                 step_value = local
+            suffix = self._step_suffix(call, plan)
             if call.forked:
-                out.append(self._put(f"{item.name}_step", step_value, step_dests))
+                out.append(self._put(f"{item.name}_step", step_value, step_dests, suffix))
                 if stage == "train":
                     out.append(self._put(item.name, step_value, ("callbacks",)))
             else:
-                out.append(self._put(item.name, step_value, step_dests))
+                out.append(self._put(item.name, step_value, step_dests, suffix))
         if not call.on_epoch:
             return
         if direct_epoch:
@@ -393,9 +558,9 @@ class _Planner:
             value = "value" if agg.forked else "aggregator.compute()"
             body = [f"{i}{i}value = aggregator.compute()"] if agg.forked else []
             name = f"{agg.name}_epoch" if agg.forked else agg.name
-            body.append(f"{i}{i}self.put(f{_quote(name + '{suffix}')}, {value}, {_dest_code(agg.destinations)})")
+            body.append(f"{i}{i}{self._put(name, value, agg.destinations, 'suffix')}")
             if agg.forked:
-                body.append(f"{i}{i}self.put(f{_quote(agg.name + '{suffix}')}, value, {_dest_code(('callbacks',))})")
+                body.append(f"{i}{i}{self._put(agg.name, 'value', ('callbacks',), 'suffix')}")
             return [
                 f"for suffix, aggregator in self.{agg.attr}.items({trainer}):\n"
                 f"{i}if aggregator.update_called:\n" + "\n".join(body) + f"\n{i}aggregator.reset()"

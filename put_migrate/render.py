@@ -24,11 +24,37 @@ class PlanRenderer(cst.CSTTransformer):
         self.replacements: dict[int, list[str]] = {}
         # Placeholders for removed statements, by id; the dict keeps them alive so that an id is never reused.
         self.removed: dict[int, cst.SimpleStatementLine] = {}
+        self.dispatch_keys: set[int] = set()
+        self.dispatches: dict[int, cst.If] = {}  # generated if/elif chains, by id (kept alive)
+        self.module = module
+        self.derived = False
+        self.added_mixin = False
+        self.insertions: dict[int, list[str]] = {}
         for plan in self.plans.values():
             self.replacements.update(plan.replacements)
+            self.dispatch_keys |= plan.dispatches
+            self.insertions.update(plan.insertions)
 
     def _statement(self, code: str) -> cst.BaseStatement:
         return cst.parse_statement(code + "\n", config=self.config)
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        result = super().on_leave(original_node, updated_node)
+        codes = self.insertions.get(id(original_node))
+        if not codes or isinstance(result, cst.RemovalSentinel):
+            return result
+        following = list(result.nodes) if isinstance(result, cst.FlattenSentinel) else [result]
+        inserted = [self._statement(code) for code in codes]
+        head = following[0]
+        # The new statement takes the place (and the comments above) of the one it precedes.
+        inserted[0] = inserted[0].with_changes(leading_lines=head.leading_lines)
+        following[0] = head.with_changes(leading_lines=[])
+        if self.dispatches.get(id(head)) is head:
+            self.dispatches[id(following[0])] = following[0]
+        if self.removed.get(id(head)) is head:  # keep the placeholder's identity for leave_IndentedBlock
+            following[0] = head
+            inserted[0] = inserted[0].with_changes(leading_lines=[])
+        return cst.FlattenSentinel([*inserted, *following])
 
     # -- statements -------------------------------------------------------------------------------------------
     def leave_SimpleStatementLine(
@@ -50,9 +76,12 @@ class PlanRenderer(cst.CSTTransformer):
         else:
             first = first.with_changes(leading_lines=original_node.leading_lines)
         statements[0] = first
+        if id(original_node) in self.dispatch_keys and isinstance(first, cst.If):
+            self.dispatches[id(first)] = first
         return cst.FlattenSentinel(statements)
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        updated_node = self._merge_dispatches(updated_node)
         if not any(self.removed.get(id(statement)) is statement for statement in updated_node.body):
             return updated_node
         body: list[cst.BaseStatement] = []
@@ -72,23 +101,77 @@ class PlanRenderer(cst.CSTTransformer):
             body.append(cst.SimpleStatementLine([cst.Pass()], leading_lines=carried))
         return updated_node.with_changes(body=body)
 
+    def _merge_dispatches(self, block: cst.IndentedBlock) -> cst.IndentedBlock:
+        """Neighbouring generated ``if stage == "train": ... elif ...`` chains with the same conditions: one chain."""
+        if not any(self.dispatches.get(id(s)) is s for s in block.body):
+            return block
+        body: list[cst.BaseStatement] = []
+        for statement in block.body:
+            previous = body[-1] if body else None
+            if (
+                previous is not None
+                and self.dispatches.get(id(previous)) is previous
+                and self.dispatches.get(id(statement)) is statement
+                and not any(line.comment for line in statement.leading_lines)
+                and self._conditions(previous) == self._conditions(statement)
+            ):
+                assert isinstance(previous, cst.If) and isinstance(statement, cst.If)
+                merged = _merge_chains(previous, statement)
+                self.dispatches[id(merged)] = merged
+                body[-1] = merged
+            else:
+                body.append(statement)
+        return block.with_changes(body=body)
+
+    def _conditions(self, node: cst.If) -> list[str]:
+        found: list[str] = []
+        current: object = node
+        while isinstance(current, cst.If):
+            found.append(self.module.code_for_node(current.test))
+            current = current.orelse
+        if isinstance(current, cst.Else):
+            found.append("else")
+        return found
+
     # -- classes ----------------------------------------------------------------------------------------------
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         plan = self.plans.get(id(original_node))
         if plan is None:
             return updated_node
-        node = self._add_mixin(updated_node)
+        cls = plan.analysis.cls
+        node = self._add_mixin(updated_node, cls)
         body = list(node.body.body)
+        self.derived = cls.inherited is not None
         if plan.init_statements:
-            body = self._with_init(body, plan.init_statements, plan.analysis.cls.kind)
+            body = self._with_init(body, plan.init_statements, cls.kind)
         for hook, codes in plan.hook_additions.items():
-            body = self._with_hook(body, hook, codes, plan.hook_anchors.get(hook), plan.analysis.cls.kind)
+            if hook in plan.super_calls and not any(
+                isinstance(s, cst.FunctionDef) and s.name.value == hook for s in body
+            ):
+                args = "" if cls.kind == "module" else "trainer, pl_module"
+                codes = [f"super().{hook}({args})", *codes]
+            body = self._with_hook(body, hook, codes, plan.hook_anchors.get(hook), cls.kind)
         return node.with_changes(body=node.body.with_changes(body=body))
 
-    def _add_mixin(self, node: cst.ClassDef) -> cst.ClassDef:
+    def _add_mixin(self, node: cst.ClassDef, cls) -> cst.ClassDef:
         if any(isinstance(b.value, cst.Name) and b.value.value == "PutMixin" for b in node.bases):
             return node
+        if cls.inherited is not None:
+            # Derived from a project class: PutMixin goes last, which gives a valid MRO whether or not the base
+            # gets PutMixin (first) in the same run; nothing when a base already has it.
+            migrated_here = {p.analysis.cls.name for p in self.plans.values()}
+            if cls.inherited.put_mixin or cls.inherited.same_file & migrated_here:
+                return node
+            bases = list(node.bases)
+            last = max(i for i, b in enumerate(bases) if b.keyword is None and not b.star)
+            comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            bases[last] = bases[last].with_changes(comma=comma)
+            mixin = cst.Arg(cst.Name("PutMixin"), comma=bases[last + 1 :] and comma or cst.MaybeSentinel.DEFAULT)
+            bases.insert(last + 1, mixin)
+            self.added_mixin = True
+            return node.with_changes(bases=bases)
         mixin = cst.Arg(cst.Name("PutMixin"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        self.added_mixin = True
         return node.with_changes(bases=[mixin, *node.bases])
 
     def _method(self, name: str, codes: list[str], kind: str) -> cst.FunctionDef:
@@ -112,9 +195,13 @@ class PlanRenderer(cst.CSTTransformer):
                 inner[at + 1 : at + 1] = statements
                 body[index] = statement.with_changes(body=statement.body.with_changes(body=inner))
                 return body
-        init = self._method("__init__", ["super().__init__()", *codes], kind)
-        if kind == "callback":
-            init = self._method("__init__", ["super().__init__()", *codes], "module")
+        init = self._method("__init__", ["super().__init__()", *codes], "module")
+        if self.derived:  # the base class's __init__ may take arguments
+            init = self._statement(
+                "def __init__(self, *args, **kwargs):\n"
+                + "\n".join(_indent_code(c, self.indent) for c in ["super().__init__(*args, **kwargs)", *codes])
+            )
+            assert isinstance(init, cst.FunctionDef)
         first = next((i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)), len(body))
         init = init.with_changes(leading_lines=[cst.EmptyLine(indent=False)] if first > 0 else [])
         if first < len(body):
@@ -156,6 +243,22 @@ class PlanRenderer(cst.CSTTransformer):
         return function.with_changes(body=block.with_changes(body=inner))
 
 
+def _merge_chains(first: cst.If, second: cst.If) -> cst.If:
+    def joined(a: cst.BaseSuite, b: cst.BaseSuite) -> cst.BaseSuite:
+        assert isinstance(a, cst.IndentedBlock) and isinstance(b, cst.IndentedBlock)
+        statements = [s for s in [*a.body, *b.body] if not _is_pass(s)] or [a.body[0]]
+        return a.with_changes(body=statements)
+
+    orelse = first.orelse
+    if isinstance(orelse, cst.If):
+        assert isinstance(second.orelse, cst.If)
+        orelse = _merge_chains(orelse, second.orelse)
+    elif isinstance(orelse, cst.Else):
+        assert isinstance(second.orelse, cst.Else)
+        orelse = orelse.with_changes(body=joined(orelse.body, second.orelse.body))
+    return first.with_changes(body=joined(first.body, second.body), orelse=orelse)
+
+
 def _is_pass(statement: cst.BaseStatement) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
@@ -168,9 +271,12 @@ def render(module: cst.Module, plans: Sequence[MigrationPlan], context: CodemodC
     """The module with every plan applied; imports are added with libcst's ``AddImportsVisitor``."""
     if not any(plan.changes for plan in plans):
         return module
-    new = module.visit(PlanRenderer(plans, module))
+    renderer = PlanRenderer(plans, module)
+    new = module.visit(renderer)
     context = context or CodemodContext()
     imports = sorted({imp for plan in plans if plan.changes for imp in plan.imports})
+    if not renderer.added_mixin:  # every migrated class inherits PutMixin already
+        imports = [imp for imp in imports if imp != ("shim", "PutMixin")]
     for module_name, obj in imports:
         AddImportsVisitor.add_needed_import(context, module_name, obj)
     return AddImportsVisitor(context).transform_module(new)

@@ -134,8 +134,9 @@ _RULES = [
     Rule(
         "PM217",
         "dataloader_idx case not supported",
-        "Step values with several eval dataloaders and add_dataloader_idx=False are not migrated yet; migrate "
-        "by hand.",
+        "A Metric object logged from a hook that takes dataloader_idx is computed per dataloader as Lightning "
+        "goes (without a reset in between), or the hook does not pass dataloader_idx to the helper that logs; "
+        "migrate by hand.",
     ),
     Rule(
         "PM218",
@@ -153,6 +154,12 @@ _RULES = [
         "The value is `self.x` (never assigned in this class) or `pl_module.x`: it may be a torchmetrics Metric "
         "defined elsewhere, which needs compute/reset code. Assign it in this class, log a tensor, or migrate by "
         "hand.",
+    ),
+    Rule(
+        "PM221",
+        "a project base class may define the same compute hook",
+        "The class derives from a project class that logs but has no compute hook yet: migrate the base class "
+        "first (run the codemod on both files), then run it again so this class's hook calls super().",
     ),
     # PM3xx: file-level problems; the file is left byte for byte as it was.
     Rule("PM301", "the file does not parse", "Fix the syntax error at the reported line, then run again.", Severity.ERROR),

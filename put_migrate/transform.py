@@ -31,10 +31,23 @@ def might_log(source: str) -> bool:
 
 
 def migrate_module(
-    module: cst.Module, path: str = "<string>", context: CodemodContext | None = None
+    module: cst.Module,
+    path: str = "<string>",
+    context: CodemodContext | None = None,
+    index=None,
+    source: str | None = None,
 ) -> tuple[cst.Module, list[Finding]]:
+    """Migrate a parsed module. ``index`` (``put_migrate.index.RepositoryIndex``) makes subclasses of project
+    classes of other files known; without it, the module is indexed alone (same-file base classes)."""
+    from pathlib import Path
+
+    from put_migrate.index import RepositoryIndex, index_source, module_name
+
     imports = ImportMap.of(module)
-    classes = lightning_classes(module, imports)
+    if index is None:
+        index = RepositoryIndex()
+        index_source(index, source if source is not None else module.code, Path(path))
+    classes = lightning_classes(module, imports, index, module_name(Path(path)))
     if not classes:
         return module, []
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # same nodes: no deep copy
@@ -44,10 +57,10 @@ def migrate_module(
     return render(module, plans, context), findings
 
 
-def migrate_source(source: str, path: str = "<string>") -> MigrationResult:
+def migrate_source(source: str, path: str = "<string>", index=None) -> MigrationResult:
     """Migrate one file's text. Raises ``libcst.ParserSyntaxError`` when it does not parse."""
     if not might_log(source):
         return MigrationResult(source, [])
     module = cst.parse_module(source)
-    new, findings = migrate_module(module, path)
+    new, findings = migrate_module(module, path, index=index, source=source)
     return MigrationResult(new.code if new is not module else source, findings)

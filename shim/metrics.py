@@ -24,10 +24,17 @@ from shim._warnings import warn_once
 
 
 def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
-    """The value as ``_ResultMetric.update`` sees it: float32/float64 kept, anything else -> default float dtype."""
+    """The value as ``_ResultMetric.update`` sees it: one element, squeezed; float32/float64 kept, anything else
+    -> default float dtype."""
     if not isinstance(value, Tensor):
         return torch.tensor(value, dtype=torch.get_default_dtype(), device=metric.device)
     value = value.detach()
+    if value.dim():
+        if value.numel() != 1:
+            raise ValueError(
+                f"{type(metric).__name__}.update: the value must have a single element, got shape {tuple(value.shape)}"
+            )
+        value = value.squeeze()
     if not torch.is_floating_point(value):
         warn_once(
             f"{type(metric).__name__}: a {value.dtype} value was aggregated; converting it to"
@@ -36,6 +43,12 @@ def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
     if value.dtype not in (torch.float32, torch.float64):
         value = value.to(torch.get_default_dtype())
     return value
+
+
+def _in_place_ok(state: Tensor, value: Tensor) -> bool:
+    """Whether ``state`` can be updated in place: same dtype (else Lightning's `+` promotes), and not an inference
+    tensor outside inference mode (a reset inside ``trainer.validate()`` makes states under ``inference_mode``)."""
+    return value.dtype == state.dtype and (torch.is_inference_mode_enabled() or not state.is_inference())
 
 
 class _Aggregator(Metric):
@@ -79,7 +92,7 @@ class Mean(_Aggregator):
 
     def update(self, value: Any, weight: Any = 1) -> None:
         value = _as_float_tensor(self, value)
-        if value.dtype == self.weighted_sum.dtype:
+        if _in_place_ok(self.weighted_sum, value) and _in_place_ok(self.weight, value):
             # In place: rebinding a state goes through nn.Module.__setattr__, the slowest part of an update.
             self.weighted_sum.add_(value * weight)
             self.weight.add_(weight)
@@ -101,7 +114,7 @@ class Sum(_Aggregator):
 
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
-        if value.dtype == self.total.dtype:
+        if _in_place_ok(self.total, value):
             self.total.add_(value)
         else:
             self.total = self.total + value
@@ -121,7 +134,7 @@ class Max(_Aggregator):
 
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
-        if value.dtype == self.extreme.dtype:
+        if _in_place_ok(self.extreme, value):
             torch.maximum(self.extreme, value, out=self.extreme)
         else:
             self.extreme = torch.max(self.extreme, value)
@@ -141,7 +154,7 @@ class Min(_Aggregator):
 
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
-        if value.dtype == self.extreme.dtype:
+        if _in_place_ok(self.extreme, value):
             torch.minimum(self.extreme, value, out=self.extreme)
         else:
             self.extreme = torch.min(self.extreme, value)

@@ -218,3 +218,18 @@ def test_lazy_aggregators_keep_state_dict_keys_and_follow_device():
     assert [(k, a.compute().item()) for k, a in holder.per_key.items()] == [("val/acc", 2.0), ("val.loss", 3.0)]
     holder.per_key["late"]  # created after construction: still a registered submodule, so .to()/DDP reach it
     assert isinstance(dict(holder.named_modules())["per_key.aggregators.a2"], Mean)
+
+
+def test_aggregators_survive_inference_mode_resets_and_squeeze():
+    mean, high = Mean(), Max()
+    with torch.inference_mode():  # trainer.validate(): the compute hook resets under inference mode
+        mean.update(torch.tensor([1.0]), weight=2)
+        high.update(torch.tensor([[3.0]]))
+        mean.reset()
+        high.reset()
+    mean.update(torch.tensor([2.0]), weight=3)  # then training updates outside it
+    high.update(torch.tensor(5.0))
+    assert mean.compute().item() == 2.0 and mean.compute().shape == ()
+    assert high.compute().item() == 5.0
+    with pytest.raises(ValueError, match="single element"):
+        mean.update(torch.ones(2))

@@ -1,0 +1,223 @@
+"""The repository pass: every LightningModule and Callback class of the given files, across files and modules.
+
+``build_index(files)`` reads the files serially, before the parallel rewrite, and records per class: its bases
+(resolved through the file's imports, relative imports included, to dotted names), the methods it defines, the
+attributes it assigns a torchmetrics ``Metric`` (anywhere in the class: ``__init__``, ``setup()``,
+``configure_metrics()``, inside ``ModuleDict``/``ModuleList``), whether it already has ``PutMixin`` and whether it
+logs. A class is a Lightning class when a chain of indexed project classes leads to a Lightning base
+(``lightning_classes.BASES``). The transform then migrates subclasses of project base classes too.
+
+It uses Python's ``ast`` (several times faster than libcst; nothing is rewritten here) on the files that can
+matter only: those that mention ``lightning``, then, until nothing new turns up, those that mention the name of a
+class found so far. A dotted module name is taken from the file's path; an import matches an indexed class when
+its dotted name ends with the class's (so ``src/pkg/base.py`` answers ``pkg.base.Base`` and ``base.Base``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from put_migrate.lightning_classes import BASES, Kind
+
+_METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
+
+
+@dataclass(frozen=True)
+class IndexedClass:
+    key: str  # dotted module + "." + class name
+    bases: tuple[str, ...]  # dotted names of the bases (Lightning's or project classes), unresolved ones dropped
+    methods: frozenset[str]
+    metrics: tuple[tuple[str, bool], ...]  # (attribute, is a MetricCollection)
+    metric_containers: frozenset[str]  # attributes holding a ModuleDict/ModuleList of metrics
+    assigned: frozenset[str]  # every self.<attr> assigned in the class
+    has_put_mixin: bool
+    logs: bool
+
+
+@dataclass
+class RepositoryIndex:
+    classes: dict[str, IndexedClass] = field(default_factory=dict)
+    _by_suffix: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, cls: IndexedClass) -> None:
+        self.classes[cls.key] = cls
+        parts = cls.key.split(".")
+        for start in range(len(parts) - 1):
+            self._by_suffix.setdefault(".".join(parts[start:]), []).append(cls.key)
+
+    def find(self, dotted: str) -> Optional[IndexedClass]:
+        """The one indexed class a dotted name refers to (None when unknown or ambiguous)."""
+        if dotted in self.classes:
+            return self.classes[dotted]
+        keys = self._by_suffix.get(dotted, [])
+        if len(set(keys)) == 1:
+            return self.classes[keys[0]]
+        # ``import pkg.base`` written from a root above the one the key was taken from: match the longest tail.
+        parts = dotted.split(".")
+        for start in range(1, len(parts) - 1):
+            keys = self._by_suffix.get(".".join(parts[start:]), [])
+            if len(set(keys)) == 1:
+                return self.classes[keys[0]]
+        return None
+
+    def ancestors(self, cls: IndexedClass) -> list[IndexedClass]:
+        """Project classes above ``cls`` (nearest first), each once."""
+        seen: set[str] = set()
+        order: list[IndexedClass] = []
+        todo = list(cls.bases)
+        while todo:
+            base = self.find(todo.pop(0))
+            if base is None or base.key in seen or base.key == cls.key:
+                continue
+            seen.add(base.key)
+            order.append(base)
+            todo.extend(base.bases)
+        return order
+
+    def lightning_kind(self, cls: IndexedClass) -> Optional[tuple[Kind, str]]:
+        for candidate in [cls, *self.ancestors(cls)]:
+            for base in candidate.bases:
+                if base in BASES:
+                    return BASES[base]
+        return None
+
+    def name_pattern(self) -> "Optional[re.Pattern[str]]":
+        """A regex finding any indexed Lightning class name (for the text pre-filter); None when there is none."""
+        if not hasattr(self, "_pattern"):
+            names = self.lightning_names()
+            self._pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names))) + r")\b") if names else None
+        return self._pattern
+
+    def lightning_names(self) -> set[str]:
+        """Short names of the indexed Lightning classes (what the text pre-filter looks for)."""
+        return {key.rsplit(".", 1)[1] for key, cls in self.classes.items() if self.lightning_kind(cls)}
+
+
+def module_name(path: Path) -> str:
+    """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative)."""
+    parts = list(path.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    parts = [p for p in parts if p not in ("", ".", "/") and not p.endswith(":\\")]
+    while parts and parts[0] == "..":
+        parts.pop(0)
+    return ".".join(p for p in parts if p.isidentifier()) or path.stem
+
+
+class _ClassReader:
+    def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
+        self.module = module
+        self.is_package = is_package
+        self.imports: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.imports[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".")[0]
+                        self.imports[head] = head
+            elif isinstance(node, ast.ImportFrom):
+                base = self._from_module(node)
+                if base is None:
+                    continue
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+        self.local_classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+
+    def _from_module(self, node: ast.ImportFrom) -> Optional[str]:
+        if not node.level:
+            return node.module
+        package = self.module.split(".") if self.is_package else self.module.split(".")[:-1]
+        if node.level - 1 > len(package):
+            return None
+        package = package[: len(package) - (node.level - 1)]
+        return ".".join([*package, *([node.module] if node.module else [])])
+
+    def qualify(self, node: ast.expr) -> Optional[str]:
+        if isinstance(node, ast.Name):
+            if node.id in self.imports:
+                return self.imports[node.id]
+            if node.id in self.local_classes:
+                return f"{self.module}.{node.id}"
+            return None
+        if isinstance(node, ast.Attribute):
+            head = self.qualify(node.value)
+            return None if head is None else f"{head}.{node.attr}"
+        return None
+
+    def is_torchmetrics(self, node: ast.expr) -> Optional[str]:
+        qualified = self.qualify(node.func) if isinstance(node, ast.Call) else None
+        if qualified and (qualified == "torchmetrics" or qualified.startswith("torchmetrics.")):
+            return qualified
+        return None
+
+    def read(self, node: ast.ClassDef) -> IndexedClass:
+        bases = tuple(q for q in (self.qualify(b) for b in node.bases) if q is not None)
+        methods = frozenset(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        metrics: dict[str, bool] = {}
+        containers: set[str] = set()
+        assigned: set[str] = set()
+        logs = False
+        for inner in ast.walk(node):
+            if isinstance(inner, (ast.Assign, ast.AnnAssign)):
+                targets = inner.targets if isinstance(inner, ast.Assign) else [inner.target]
+                for target in targets:
+                    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                            and target.value.id == "self"):
+                        continue
+                    assigned.add(target.attr)
+                    value = inner.value
+                    qualified = self.is_torchmetrics(value) if value is not None else None
+                    if qualified:
+                        metrics[target.attr] = qualified.endswith("MetricCollection")
+                    elif isinstance(value, ast.Call) and (self.qualify(value.func) or "").split(".")[-1] in _METRIC_CONTAINERS:
+                        if any(self.is_torchmetrics(n) for n in ast.walk(value) if isinstance(n, ast.Call)):
+                            containers.add(target.attr)
+            elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
+                if inner.func.attr in ("log", "log_dict"):
+                    logs = True
+        has_mixin = any(isinstance(b, ast.Name) and b.id == "PutMixin" for b in node.bases)
+        return IndexedClass(
+            f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
+            frozenset(assigned), has_mixin, logs,
+        )
+
+
+def index_source(index: RepositoryIndex, text: str, path: Path) -> None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return  # reported by the rewrite pass
+    reader = _ClassReader(tree, module_name(path), path.name == "__init__.py")
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            index.add(reader.read(node))
+
+
+def build_index(files: Iterable[Path]) -> RepositoryIndex:
+    """Index the classes of ``files`` that are, or may lead to, Lightning classes (serial; cheap pre-filters)."""
+    index = RepositoryIndex()
+    texts: dict[Path, str] = {}
+    for path in files:
+        try:
+            texts[Path(path)] = Path(path).read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            continue
+    pending = {p: t for p, t in texts.items() if "class " in t}
+    wanted = [p for p, t in pending.items() if "lightning" in t]
+    while wanted:
+        for path in wanted:
+            index_source(index, pending.pop(path), path)
+        names = index.lightning_names()
+        if not names or not pending:
+            break
+        pattern = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names))) + r")\b")
+        wanted = [p for p, t in pending.items() if pattern.search(t)]
+    return index
