@@ -192,6 +192,17 @@ class PutMixin:
         for name, value in mapping.items():
             self.put(name, value, destinations)
 
+    # -- compute hooks: no-ops, so that an override can always call super() ----------------------------------------
+
+    def on_train_epoch_compute(self, *args: Any) -> None:
+        """Compute, put and reset train epoch aggregates (module: ``()``; callback: ``(trainer, pl_module)``)."""
+
+    def on_validation_epoch_compute(self, *args: Any) -> None:
+        """Compute, put and reset validation epoch aggregates; called once per validation dataloader."""
+
+    def on_test_epoch_compute(self, *args: Any) -> None:
+        """Compute, put and reset test epoch aggregates; called once per test dataloader."""
+
     # -- where the trainer is -----------------------------------------------------------------------------------
 
     def _put_lightning_module(self) -> Any:
