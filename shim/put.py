@@ -18,7 +18,7 @@ from torch import Tensor
 DESTINATIONS = ("callbacks", "loggers", "progress_bar")
 
 
-@dataclass
+@dataclass(slots=True)
 class PutData:
     """One value handed to the trainer.
 

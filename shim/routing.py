@@ -62,10 +62,21 @@ class _RoutingConnector:
     """Mixed into the trainer's ``_LoggerConnector`` class by ``attach``."""
 
     _put_records: dict[int, _Records]
+    _put_results_by_state: dict[tuple[Any, Any], Any]
     _put_eval_compute_due: bool
     _put_callbacks_placed: bool = False
 
     # -- records ------------------------------------------------------------------------------------------------
+
+    def _put_active_results(self) -> Any:
+        """``trainer._results``, cached per (trainer function, running stage): put() is on the hot path, and each
+        loop owns one result collection for its whole life (TEL:92, EVL:75), so the pair decides the collection."""
+        state = self.trainer.state
+        key = (state.fn, state.stage)
+        cache = self._put_results_by_state
+        if key not in cache:
+            cache[key] = self.trainer._results
+        return cache[key]
 
     def _put_add(self, results: Any, record: PutData, is_step: bool) -> None:
         records = self._put_records.get(id(results))
@@ -207,6 +218,7 @@ def attach(trainer: Any) -> _RoutingConnector:
             routing_class = _ROUTING_CLASSES[base] = type(f"PutRouting{base.__name__}", (_RoutingConnector, base), {})
         connector.__class__ = routing_class
         connector._put_records = {}
+        connector._put_results_by_state = {}
         connector._put_eval_compute_due = False
     return connector
 
@@ -248,7 +260,7 @@ def route(trainer: Any, module: Any, record: PutData) -> bool:
             f"put({record.name!r}) inside `{fx}`: Lightning does not log in this hook, so there is no logger call"
             " or epoch to attach the value to. Put it from a batch or epoch hook instead."
         )
-    results = trainer._results
+    results = connector._put_active_results()
     if is_step:
         record.dataloader_idx = results.dataloader_idx
     elif not results.training and (match := _DATALOADER_SUFFIX.search(record.name)):
