@@ -69,6 +69,7 @@ class LogItem:
     value: cst.BaseExpression = field(compare=False, repr=False)
     metric: Optional[MetricInfo] = None  # the value is ``self.<metric>`` (or one entry of a MetricCollection)
     collection_key: Optional[str] = None  # the entry's key in the MetricCollection, without prefix/postfix
+    dynamic: bool = False  # ``value`` is a whole mapping whose keys are only known at run time (``log_dict(d)``)
 
 
 @dataclass(frozen=True)
@@ -771,7 +772,10 @@ def _read_call(
         items.append(LogItem(name, value, metric))
     else:
         dictionary = args.get("dictionary")
-        if isinstance(dictionary, cst.Dict):
+        literal_keys = isinstance(dictionary, cst.Dict) and all(
+            isinstance(e, cst.DictElement) and _literal_name(e.key, env) is not None for e in dictionary.elements
+        )
+        if isinstance(dictionary, cst.Dict) and literal_keys:
             for element in dictionary.elements:
                 key = _literal_name(element.key, env) if isinstance(element, cst.DictElement) else None
                 if key is None:
@@ -790,9 +794,19 @@ def _read_call(
                 items.append(LogItem(key, element.value, metric))
         else:
             collection = _metric_of(dictionary, metrics, found.receiver) if dictionary is not None else None
-            if collection is None or not collection.collection or collection.keys is None:
+            if collection is None and dictionary is not None:
+                dynamic_problem = _dynamic_mapping_problem(dictionary, metrics, found.receiver, assigned)
+                if dynamic_problem is not None:
+                    return problem(*dynamic_problem)
+                if options.get("sync_dist", False) and not options.get("rank_zero_only", False):
+                    return problem("PM215", f"{_code(dictionary)} with sync_dist=True")
+                if context.dataloader_idx_name is not None and options.get("add_dataloader_idx", True):
+                    return problem("PM215", f"{_code(dictionary)} in `{hook}`, which takes a dataloader_idx")
+                items.append(LogItem(f"<{_code(dictionary)}>", dictionary, dynamic=True))
+                collection = None
+            elif collection is None or not collection.collection or collection.keys is None:
                 return problem("PM215", _code(dictionary) if dictionary is not None else "no argument")
-            for key in collection.keys:
+            for key in collection.keys if collection is not None else ():
                 items.append(LogItem(f"{collection.prefix}{key}{collection.postfix}", dictionary, collection, key))
         if len({item.name for item in items}) != len(items):
             return problem("PM215", "repeated key")
@@ -895,6 +909,30 @@ def _bad_value(value: cst.BaseExpression, metrics: dict[str, MetricInfo]) -> Opt
         return "a sequence"
     if _is_none(value):
         return "None"
+    return None
+
+
+def _dynamic_mapping_problem(
+    mapping: cst.BaseExpression, metrics: dict[str, MetricInfo], receiver: str, assigned: set[str]
+) -> Optional[Problem]:
+    """Why ``log_dict(mapping)`` of run-time keys cannot be migrated, or None (its values are put as they are)."""
+    if isinstance(mapping, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple,
+                            cst.Set, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.Integer, cst.Float)):
+        return ("PM216", "log_dict takes a mapping")
+    if isinstance(mapping, cst.Dict):
+        for element in mapping.elements:
+            if not isinstance(element, cst.DictElement):
+                return ("PM215", "a ** entry")
+            if _metric_of(element.value, metrics, receiver) is not None:
+                return ("PM215", f"a Metric under a non-literal key: {_code(element.key)}")
+            bad = _bad_value(element.value, metrics)
+            if bad:
+                return ("PM216", bad)
+    if isinstance(mapping, cst.DictComp) and _metric_of(mapping.value, metrics, receiver) is not None:
+        return ("PM215", f"a Metric under a non-literal key: {_code(mapping.key)}")
+    unknown = _unknown_attribute(mapping, receiver, assigned)
+    if unknown:
+        return ("PM220", unknown)
     return None
 
 

@@ -58,7 +58,7 @@ _MATHS_RECEIVERS = frozenset(
 )
 
 
-def may_contain_log_call(text: str, lightning_names: "re.Pattern[str] | None" = None) -> bool:
+def may_contain_log_call(text: str, lightning_names=None) -> bool:
     """Cheap test: can this text contain a Lightning ``.log(``/``.log_dict(`` call? False means certainly not.
 
     ``lightning_names`` matches the names of the project's Lightning classes (``RepositoryIndex.name_pattern``):

@@ -36,11 +36,15 @@ class Aggregator:
     forked: bool
     destinations: tuple[str, ...]
     hook: str  # the hook whose calls update it (Lightning keys results by hook and name)
+    keyed: bool = False  # one aggregator per run-time name (``log_dict`` of a mapping): ``Keyed(Mean)``
 
     def signature(self) -> tuple:
-        return (self.kind, self.sync, self.group, self.per_dataloader, self.forked, self.destinations, self.hook)
+        return (self.kind, self.sync, self.group, self.per_dataloader, self.forked, self.destinations, self.hook,
+                self.keyed)
 
     def constructor(self) -> str:
+        if self.keyed:
+            return f"Keyed({self.kind})"  # sync_dist and dataloader_idx cases are left (PM215)
         args = []
         if self.sync:
             args.append("sync_on_compute=True")
@@ -119,13 +123,6 @@ def _is_simple(node: cst.BaseExpression) -> bool:
     return False
 
 
-def _atom(node: cst.BaseExpression) -> str:
-    code = _code(node)
-    if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or node.lpar:
-        return code
-    return f"({code})"
-
-
 def _plain(node: cst.BaseExpression) -> str:
     """Source of an expression, safe on the right of ``=`` (multi-line expressions get parentheses)."""
     code = _code(node)
@@ -177,6 +174,10 @@ class _Planner:
         self.callback = analysis.cls.kind == "callback"
         self.taken_attrs = set(analysis.used_names) | RESERVED_ATTRIBUTES
         self.local_names: dict[int, set[str]] = {}  # id(function) -> names in use
+        # id(statement) -> (function, its code) for statements that are only synced values with one reduction.
+        self.packables: dict[int, tuple[cst.FunctionDef, _SyncedItem]] = {}
+        self._packable: Optional[_SyncedItem] = None
+        self.loop_names: dict[int, tuple[str, str]] = {}  # id(function) -> loop variables over run-time mappings
 
     # -- names ------------------------------------------------------------------------------------------------
     def new_attr(self, name: str, reduce: str) -> str:
@@ -207,6 +208,8 @@ class _Planner:
             plan = MigrationPlan(self.analysis)
             self.taken_attrs = set(self.analysis.used_names) | RESERVED_ATTRIBUTES
             self.local_names = {}
+            self.packables = {}
+            self.loop_names = {}
             retry = self._build(plan, calls)
             if retry is None:
                 return plan
@@ -258,6 +261,7 @@ class _Planner:
                 if call.spec.kind != "epoch" or call.spec.stage not in anchors:
                     anchors[call.spec.stage] = call.hook
 
+        self._pack_statements(plan)
         self._hoist_batch_size(plan, calls)
         if any(aggregators.values()):
             plan.init_statements = [f"self.{a.attr} = {a.constructor()}" for a in aggregators.values()]
@@ -313,6 +317,43 @@ class _Planner:
             plan.imports.add(("shim", "PutMixin"))
         return None
 
+    def _pack_statements(self, plan: MigrationPlan) -> None:
+        """Neighbouring statements that only log synced values with the same op and group share one reduction
+        (``a, b = reduce_step_values(self.trainer, x, y)``): one collective where Lightning runs one per value.
+        The first statement evaluates every value, as the originals would in turn; the others keep their puts."""
+        by_function: dict[int, list[int]] = {}
+        functions: dict[int, cst.FunctionDef] = {}
+        for key, (function, _) in self.packables.items():
+            by_function.setdefault(id(function), []).append(key)
+            functions[id(function)] = function
+        for function_id, keys in by_function.items():
+            if len(keys) < 2:
+                continue
+            positions = _statement_positions(functions[function_id])
+            ordered = sorted((positions[k], k) for k in keys if k in positions)
+            runs: list[list[int]] = []
+            for (block, index), key in ordered:
+                if runs:
+                    (last_block, last_index), last_key = positions[runs[-1][-1]], runs[-1][-1]
+                    if (
+                        last_block == block
+                        and last_index == index - 1
+                        and self.packables[last_key][1].reduction.key == self.packables[key][1].reduction.key
+                    ):
+                        runs[-1].append(key)
+                        continue
+                runs.append([key])
+            for run in runs:
+                if len(run) < 2:
+                    continue
+                items = [self.packables[key][1] for key in run]
+                merged = items[0]
+                for item in items[1:]:
+                    merged = self._merge(merged, item, functions[function_id])
+                plan.replacements[run[0]] = [*merged.pre, merged.reduction.code(), *items[0].post]
+                for key, item in zip(run[1:], items[1:]):
+                    plan.replacements[key] = list(item.post)
+
     def _hoist_batch_size(self, plan: MigrationPlan, calls: list[LogCall]) -> None:
         """Lightning infers the batch size once per batch: a function with two or more updates weighted by
         ``extract_batch_size(batch)`` gets one ``batch_size = extract_batch_size(batch)`` before the first of them."""
@@ -357,12 +398,14 @@ class _Planner:
         before = set(self.local_names[scope]) if scope in self.local_names else None
         taken: set[str] = set()
         codes: list[list[str]] = []
+        packables = []
         for call in members:
             if before is None:
                 self.local_names.pop(scope, None)
             else:
                 self.local_names[scope] = set(before)  # branches may reuse a local name
             codes.append(self._rewrite(call, plan, aggregators, compute, compute_order, resets))
+            packables.append(self._packable)
             taken |= self.local_names.get(scope, set())
         if taken:
             self.local_names[scope] = taken
@@ -375,6 +418,8 @@ class _Planner:
             else:
                 groups.append(([call], code))
         if len(groups) == 1:
+            if packables[0] is not None:
+                self.packables[id(members[0].statement)] = (members[0].function, packables[0])
             return groups[0][1]
         plan.dispatches.add(id(members[0].statement))
         return [self._dispatch(groups)]
@@ -445,8 +490,13 @@ class _Planner:
                 else:
                     self._metric_item(call, item, out, plan, compute, compute_order, resets, step_dests, epoch_dests)
                 continue
+            if item.dynamic:
+                self._mapping_item(call, item, out, plan, aggregators, compute, compute_order, step_dests, epoch_dests)
+                continue
             self._tensor_item(call, item, out, plan, aggregators, compute, compute_order, step_dests, epoch_dests)
-        return out
+        packed = self._pack(out, call.function)
+        self._packable = packed[0] if len(packed) == 1 and isinstance(packed[0], _SyncedItem) else None
+        return _lines(packed)
 
     def _put(self, name: str, value: str, destinations: tuple[str, ...], suffix: Optional[str] = None) -> str:
         """``self.put("name", ...)``; with ``suffix`` (an expression) the name is an f-string ending with it."""
@@ -462,69 +512,150 @@ class _Planner:
         plan.imports.add(("shim", "dataloader_suffix"))
         return f"dataloader_suffix({call.trainer}, {call.dataloader_idx_param})"
 
-    def _reduced(self, call: LogCall, value: cst.BaseExpression) -> str:
-        """A step value with sync_dist: Lightning's in-place reduce of a clone (RES:225, §5)."""
-        group = f", group={_code(call.sync_group)}" if call.sync_group is not None else ""
-        return f'{call.trainer}.strategy.reduce({_atom(value)}.detach().clone(){group}, reduce_op="{call.reduce}")'
+    def _reduction(self, call: LogCall, plan: MigrationPlan, local: str, value: cst.BaseExpression) -> _StepReduction:
+        """A value with sync_dist reduced across ranks as Lightning's ``strategy.reduce`` of a clone does (RES:225,
+        §5), through ``shim.reduce_step_values`` (numbers too; several values packed into one collective)."""
+        plan.imports.add(("shim", "reduce_step_values"))
+        group = _code(call.sync_group) if call.sync_group is not None else None
+        return _StepReduction(call.trainer, call.reduce, group, (local,), (_code(value),), (_is_simple(value),))
+
+    def _pack(self, entries: list, function: cst.FunctionDef) -> list:
+        """Consecutive synced items with the same trainer, op and group share one reduction."""
+        packed: list = []
+        for entry in entries:
+            previous = packed[-1] if packed else None
+            if (
+                isinstance(entry, _SyncedItem)
+                and isinstance(previous, _SyncedItem)
+                and previous.reduction.key == entry.reduction.key
+            ):
+                packed[-1] = self._merge(previous, entry, function)
+            else:
+                packed.append(entry)
+        return packed
+
+    def _merge(self, first: _SyncedItem, second: _SyncedItem, function: cst.FunctionDef) -> _SyncedItem:
+        """``first`` and ``second`` reduced together. The values keep their order of evaluation: when ``second``
+        binds its value first (it is used again), ``first``'s expressions are bound before it."""
+        if second.pre and not all(first.reduction.simple):
+            pre = list(first.pre)
+            values = list(first.reduction.values)
+            for index, (value, simple) in enumerate(zip(first.reduction.values, first.reduction.simple)):
+                if not simple:
+                    local = self.local_in(function, first.reduction.locals[index])
+                    pre.append(f"{local} = {value if chr(10) not in value else f'({value})'}")
+                    values[index] = local
+            reduction = replace(
+                first.reduction, values=tuple(values), simple=tuple(True for _ in values)
+            )
+            first = _SyncedItem(tuple(pre), reduction, first.post)
+        return first.merged(second)
 
     def _tensor_item(self, call, item, out, plan, aggregators, compute, compute_order, step_dests, epoch_dests):
         spec = call.spec
         stage = spec.stage
         value = item.value
-        if call.sync and isinstance(value, (cst.Integer, cst.Float)):
-            raise _Leave("PM216", "a number literal with sync_dist=True (there is nothing to reduce)")
         direct_epoch = call.on_epoch and spec.kind == "epoch"
         uses = 0
         if call.on_step:
             uses += 2 if (call.forked and stage == "train") else 1
         if call.on_epoch:
             uses += 1
+        pre: list[str] = []
         if uses > 1 and not _is_simple(value):
             local = self.local_in(call.function, item.name)
-            out.append(f"{local} = {_plain(value)}")
+            pre.append(f"{local} = {_plain(value)}")
             value = cst.Name(local)
         value_code = _code(value) if "\n" not in _code(value) else _plain(value)
+        reduction: Optional[_StepReduction] = None
+        lines: list[str] = []
 
         if call.on_step:
             step_value = value_code
             if call.sync:
                 local = self.local_in(call.function, f"{item.name}_step" if call.forked else item.name)
-                out.append(f"{local} = {self._reduced(call, value)}")
+                reduction = self._reduction(call, plan, local, value)
                 step_value = local
             suffix = self._step_suffix(call, plan)
             if call.forked:
-                out.append(self._put(f"{item.name}_step", step_value, step_dests, suffix))
+                lines.append(self._put(f"{item.name}_step", step_value, step_dests, suffix))
                 if stage == "train":
-                    out.append(self._put(item.name, step_value, ("callbacks",)))
+                    lines.append(self._put(item.name, step_value, ("callbacks",)))
             else:
-                out.append(self._put(item.name, step_value, step_dests, suffix))
-        if not call.on_epoch:
-            return
-        if direct_epoch:
+                lines.append(self._put(item.name, step_value, step_dests, suffix))
+        if call.on_epoch and direct_epoch:
             # A mean over one value with weight 1 is the value itself (contract: epoch-level hooks).
             epoch_value = value_code
             if call.sync:
                 epoch_value = self.local_in(call.function, item.name)
-                out.append(f"{epoch_value} = {self._reduced(call, value)}")
-            out.append(self._put(item.name, epoch_value, epoch_dests))
-            return
+                reduction = self._reduction(call, plan, epoch_value, value)
+            lines.append(self._put(item.name, epoch_value, epoch_dests))
+        elif call.on_epoch:
+            self._epoch_update(call, item, value_code, lines, plan, aggregators, compute, compute_order, epoch_dests)
+        if reduction is None:
+            out.extend(pre + lines)
+        else:
+            out.append(_SyncedItem(tuple(pre), reduction, tuple(lines)))
 
+    def _mapping_item(self, call, item, out, plan, aggregators, compute, compute_order, step_dests, epoch_dests):
+        """``log_dict(d)`` of names known only at run time: ``put_dict`` for step-only and epoch-level values, else
+        a loop over ``d.items()`` with the step puts and per-name aggregators (``shim.metrics.Keyed``)."""
+        spec = call.spec
+        mapping = item.value
+        if not call.on_epoch or spec.kind == "epoch":
+            dests = step_dests if not call.on_epoch else epoch_dests
+            out.append(f"self.put_dict({_code(mapping)}, {_dest_code(dests)})")
+            return
+        if not _is_simple(mapping):
+            local = self.local_in(call.function, _mapping_base(mapping))
+            out.append(f"{local} = {_plain(mapping)}")
+            mapping_code = local
+        else:
+            mapping_code = _code(mapping)
+        # Every loop rebinds its variables first, so all the loops of a function share one pair of free names.
+        loop = self.loop_names.get(id(call.function))
+        if loop is None:
+            loop = self.loop_names[id(call.function)] = (
+                self.local_in(call.function, "name"), self.local_in(call.function, "value")
+            )
+        name, value = loop
+        body: list[str] = []
+        if call.on_step:
+            if call.forked:
+                body.append(f"self.put(f\"{{{name}}}_step\", {value}, {_dest_code(step_dests)})")
+                if spec.stage == "train":
+                    body.append(f"self.put({name}, {value}, {_dest_code(('callbacks',))})")
+            else:
+                body.append(f"self.put({name}, {value}, {_dest_code(step_dests)})")
+        self._epoch_update(
+            call, item, value, body, plan, aggregators, compute, compute_order, epoch_dests,
+            key=name, base=_mapping_base(mapping),
+        )
+        out.append(f"for {name}, {value} in {mapping_code}.items():\n" + "\n".join(_indent(b, self.indent) for b in body))
+
+    def _epoch_update(self, call, item, value_code, out, plan, aggregators, compute, compute_order, epoch_dests,
+                      key=None, base=None):
+        """The aggregator update of an epoch value; ``key`` (an expression) selects a ``Keyed`` aggregator's name."""
+        stage = call.spec.stage
         if call.sync_group is not None and call.sync:
             # The aggregator is built in __init__, where the group expression of a hook may not exist yet.
             raise _Leave("PM202", f"sync_dist_group={_code(call.sync_group)} for an epoch value")
         per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
-        key = (stage, item.name)
+        slot = (stage, item.name)
         kind = _AGGREGATORS[call.reduce]
         group = _code(call.sync_group) if call.sync_group is not None and call.sync else None
         wanted = Aggregator(
-            "", stage, item.name, kind, call.sync, group, per_dataloader, call.forked, epoch_dests, call.hook
+            "", stage, item.name, kind, call.sync, group, per_dataloader, call.forked, epoch_dests, call.hook,
+            keyed=key is not None,
         )
-        aggregator = aggregators.get(key)
+        aggregator = aggregators.get(slot)
         if aggregator is None:
-            wanted.attr = self.new_attr(item.name, call.reduce)
-            aggregator = aggregators[key] = wanted
+            wanted.attr = self.new_attr(base or item.name, call.reduce)
+            aggregator = aggregators[slot] = wanted
             self._add_compute(stage, compute, compute_order, self._aggregator_compute(aggregator))
             plan.imports.add(("shim.metrics", kind))
+            if wanted.keyed:
+                plan.imports.add(("shim.metrics", "Keyed"))
             if per_dataloader:
                 plan.imports.add(("shim.metrics", "PerDataloader"))
         elif aggregator.signature() != wanted.signature():
@@ -532,6 +663,8 @@ class _Planner:
         target = f"self.{aggregator.attr}"
         if per_dataloader:
             target += f"[{call.dataloader_idx_param}]"
+        if key is not None:
+            target += f"[{key}]"
         if kind != "Mean":
             out.append(f"{target}.update({value_code})")
             return
@@ -552,6 +685,17 @@ class _Planner:
 
     def _aggregator_compute(self, agg: Aggregator) -> list[str]:
         i = self.indent
+        if agg.keyed:
+            body = [f"{i}{i}value = aggregator.compute()"] if agg.forked else []
+            value = "value" if agg.forked else "aggregator.compute()"
+            name = 'f"{name}_epoch"' if agg.forked else "name"
+            body.append(f"{i}{i}self.put({name}, {value}, {_dest_code(agg.destinations)})")
+            if agg.forked:
+                body.append(f"{i}{i}self.put(name, value, {_dest_code(('callbacks',))})")
+            return [
+                f"for name, aggregator in self.{agg.attr}.items():\n"
+                f"{i}if aggregator.update_called:\n" + "\n".join(body) + f"\n{i}aggregator.reset()"
+            ]
         if agg.per_dataloader:
             # Lightning adds "/dataloader_idx_N" only with several eval dataloaders (§2); PerDataloader knows.
             trainer = "trainer" if self.callback else "self.trainer"
@@ -678,6 +822,76 @@ class _Planner:
         code = _code(last.body[0])
         plan.replacements[key] = [f"{local} = {code.strip()}"]
         return local
+
+
+@dataclass(frozen=True)
+class _StepReduction:
+    """One ``reduce_step_values`` call: the values of one or more synced step values with the same op and group."""
+
+    trainer: str
+    reduce_op: str
+    group: Optional[str]
+    locals: tuple[str, ...]
+    values: tuple[str, ...]
+    simple: tuple[bool, ...]  # per value: a name, attribute or number (evaluating it again, later, is harmless)
+
+    @property
+    def key(self) -> tuple:
+        return (self.trainer, self.reduce_op, self.group)
+
+    def code(self) -> str:
+        group = f", group={self.group}" if self.group is not None else ""
+        targets = ", ".join(self.locals) if len(self.locals) > 1 else f"({self.locals[0]},)"
+        values = ", ".join(self.values)
+        return f'{targets} = reduce_step_values({self.trainer}, {values}, reduce_op="{self.reduce_op}"{group})'
+
+
+@dataclass(frozen=True)
+class _SyncedItem:
+    """The code of synced values: bindings, one packed reduction, then puts and updates of the reduced locals
+    (which evaluate nothing of the user's, so later values may be evaluated before them)."""
+
+    pre: tuple[str, ...]
+    reduction: _StepReduction
+    post: tuple[str, ...]
+
+    def merged(self, other: "_SyncedItem") -> "_SyncedItem":
+        reduction = replace(
+            self.reduction,
+            locals=self.reduction.locals + other.reduction.locals,
+            values=self.reduction.values + other.reduction.values,
+            simple=self.reduction.simple + other.reduction.simple,
+        )
+        return _SyncedItem(self.pre + other.pre, reduction, self.post + other.post)
+
+    def lines(self) -> list[str]:
+        return [*self.pre, self.reduction.code(), *self.post]
+
+
+def _lines(entries: list) -> list[str]:
+    return [line for e in entries for line in (e.lines() if isinstance(e, _SyncedItem) else [e])]
+
+
+def _mapping_base(mapping: cst.BaseExpression) -> str:
+    """A name for what a mapping holds: ``metrics`` for ``metrics`` or ``self.compute_metrics(x)``."""
+    from put_migrate.lightning_classes import dotted_name
+
+    node = mapping.func if isinstance(mapping, cst.Call) else mapping
+    dotted = dotted_name(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+    return identifier(dotted.split(".")[-1]) if dotted else "metrics"
+
+
+def _statement_positions(function: cst.FunctionDef) -> dict[int, tuple[int, int]]:
+    """id(statement) -> (id(the block holding it), index in that block), for every block of the function."""
+    positions: dict[int, tuple[int, int]] = {}
+
+    class Visitor(cst.CSTVisitor):
+        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            for index, statement in enumerate(node.body):
+                positions[id(statement)] = (id(node), index)
+
+    function.visit(Visitor())
+    return positions
 
 
 class _Leave(Exception):

@@ -21,7 +21,7 @@ GOLDEN_INPUTS = [p for p in (ROOT / "fixtures").rglob("*.in.py") if p.with_name(
 INPUTS = "\n".join(p.read_text() for p in GOLDEN_INPUTS)
 OUTPUTS = "\n".join(p.with_name(p.name.replace(".in.py", ".out.py")).read_text() for p in GOLDEN_INPUTS)
 KEYWORDS = [n for n in inspect.signature(pl.LightningModule.log).parameters if n not in ("self", "name", "value")]
-CONSTRUCTS = ["Mean(", "Sum(", "Max(", "Min(", "PerDataloader(", "extract_batch_size(", "strategy.reduce(",
+CONSTRUCTS = ["Mean(", "Sum(", "Max(", "Min(", "PerDataloader(", "extract_batch_size(", "reduce_step_values(",
               "sync_on_compute=True", "update_called", ".compute()", ".reset()"]
 
 
