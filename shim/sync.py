@@ -20,13 +20,20 @@ def reduce_step_values(trainer: Any, *values: Any, reduce_op: str = "mean", grou
     process this is a copy.
     """
     tensors = [
-        v.detach().reshape(()) if isinstance(v, Tensor) else torch.tensor(float(v), device=trainer.strategy.root_device)
+        v.detach().reshape(()) if isinstance(v, Tensor) else torch.tensor(v, dtype=torch.get_default_dtype(),
+                                                                          device=trainer.strategy.root_device)
         for v in values
     ]
-    dtype = torch.promote_types(tensors[0].dtype, torch.float32)
-    for t in tensors[1:]:
-        dtype = torch.promote_types(dtype, t.dtype)
-    # stack copies, so the in-place reduce never touches the caller's tensors (Lightning clones for that reason).
-    packed = torch.stack([t.to(dtype) for t in tensors])
-    reduced = trainer.strategy.reduce(packed, group=group, reduce_op=reduce_op)
-    return tuple(reduced.unbind(0))
+    # self.log reduces each value in its own dtype (float32 stays float32 beside a float64); one pack per dtype.
+    positions: dict[torch.dtype, list[int]] = {}
+    for i, t in enumerate(tensors):
+        dtype = t.dtype if t.dtype in (torch.float32, torch.float64) else torch.get_default_dtype()
+        positions.setdefault(dtype, []).append(i)
+    out: list[Tensor] = [torch.empty(())] * len(tensors)
+    for dtype, indices in positions.items():
+        # stack copies, so the in-place reduce never touches the caller's tensors (Lightning clones for that reason).
+        packed = torch.stack([tensors[i].to(dtype) for i in indices])
+        reduced = trainer.strategy.reduce(packed, group=group, reduce_op=reduce_op)
+        for i, value in zip(indices, reduced.unbind(0)):
+            out[i] = value
+    return tuple(out)

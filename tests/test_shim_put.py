@@ -233,3 +233,23 @@ def test_aggregators_survive_inference_mode_resets_and_squeeze():
     assert high.compute().item() == 5.0
     with pytest.raises(ValueError, match="single element"):
         mean.update(torch.ones(2))
+
+
+def test_reduce_step_values_keeps_each_dtype_and_leaves_inputs_alone():
+    from types import SimpleNamespace
+
+    from shim import reduce_step_values
+
+    calls = []
+
+    def reduce(tensor, group=None, reduce_op="mean"):
+        calls.append(tensor.dtype)
+        return tensor.mul_(2)  # in place, as DDP's reduce is
+
+    trainer = SimpleNamespace(strategy=SimpleNamespace(reduce=reduce, root_device=torch.device("cpu")))
+    a, b = torch.tensor(1.0), torch.tensor(2.0, dtype=torch.float64)
+    ra, rb, rc, rd = reduce_step_values(trainer, a, b, 3, torch.tensor([4]), reduce_op="mean")
+    assert (ra.dtype, rb.dtype, rc.dtype, rd.dtype) == (torch.float32, torch.float64, torch.float32, torch.float32)
+    assert (ra.item(), rb.item(), rc.item(), rd.item()) == (2.0, 4.0, 6.0, 8.0)
+    assert (a.item(), b.item()) == (1.0, 2.0)
+    assert sorted(map(str, calls)) == ["torch.float32", "torch.float64"]  # one collective per dtype
