@@ -229,6 +229,8 @@ def migrate_bytes(data: bytes, path: str = "<string>", *, mode: Mode = Mode.WRIT
 
     Never raises for a problem with the file itself: those become an error result.
     """
+    if str(path).endswith(".ipynb"):
+        return _migrate_notebook_bytes(data, path, mode)
     try:
         source = safety.decode_source(data)
     except safety.UnsafeFile as exc:
@@ -262,6 +264,64 @@ def migrate_bytes(data: bytes, path: str = "<string>", *, mode: Mode = Mode.WRIT
         path=path,
         status=FileStatus.CHANGED if changed else FileStatus.UNCHANGED,
         findings=tuple(findings),
+        parsed=True,
+        diff=unified_diff(data, new_data, path) if changed and mode is Mode.DIFF else b"",
+    )
+    return result, new_data
+
+
+def _migrate_notebook_bytes(data: bytes, path: str, mode: Mode) -> tuple[FileResult, bytes]:
+    """A Jupyter notebook: its code cells (without IPython syntax) migrated as one module (``notebook.py``)."""
+    from put_migrate import notebook as nb
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _error(path, UNREADABLE, f"a notebook must be UTF-8: {exc.reason}"), data
+    try:
+        book = nb.split_notebook(text)
+    except nb.NotebookError as exc:
+        return _error(path, UNREADABLE, str(exc)), data
+    code = book.text
+    if book.cells:
+        first = book.document["cells"][book.cells[0]]
+        if has_skip_file_marker(nb._cell_source(first)):
+            return FileResult(path=path, status=FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"), data
+    if not code or not may_contain_log_call(code, _INDEX.name_pattern() if _INDEX is not None else None):
+        return FileResult(path=path, status=FileStatus.UNCHANGED), data
+
+    def in_cells(finding: Finding) -> Finding:
+        cell, line = book.cell_and_line(finding.line)
+        return replace(finding, line=line, message=f"[cell {cell}] {finding.message}")
+
+    try:
+        safety.check_parser_limits(code, path)
+        with safety.recursion_limit():
+            new_code, findings = migrate_text(code, path)
+            new_data = data
+            if new_code != code:
+                safety.check_round_trip(code)
+                safety.check_parses(new_code)
+                new_data = nb.join_notebook(book, new_code).encode("utf-8")
+    except libcst.ParserSyntaxError as exc:
+        cell, line = book.cell_and_line(exc.editor_line)
+        return _error(path, SYNTAX_ERROR, f"[cell {cell}] syntax error: {exc.message}", line, exc.editor_column - 1), data
+    except SyntaxError as exc:
+        cell, line = book.cell_and_line(exc.lineno or 1)
+        return _error(path, SYNTAX_ERROR, f"[cell {cell}] syntax error: {exc.msg}", line,
+                      max((exc.offset or 1) - 1, 0)), data
+    except (safety.UnsafeFile, nb.NotebookError) as exc:
+        return _error(path, UNSAFE_TO_WRITE, str(exc)), data
+    except RecursionError:
+        return _error(path, TOO_DEEP, "nested too deeply to be parsed safely; not rewritten"), data
+    except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return _error(path, INTERNAL_ERROR, message, detail=traceback.format_exc()), data
+    changed = new_data != data
+    result = FileResult(
+        path=path,
+        status=FileStatus.CHANGED if changed else FileStatus.UNCHANGED,
+        findings=tuple(sorted(in_cells(f) for f in findings)),
         parsed=True,
         diff=unified_diff(data, new_data, path) if changed and mode is Mode.DIFF else b"",
     )

@@ -3,7 +3,8 @@
 Discovery (``discover_files``):
 
 - A file named on the command line is taken as it is (whatever its suffix), unless an ``--exclude`` glob matches.
-- A folder is searched for ``*.py`` files. Inside a git work tree the list comes from
+- A folder is searched for ``*.py`` files and Jupyter notebooks (``*.ipynb``, see ``notebook.py``). Inside a git
+  work tree the list comes from
   ``git ls-files --cached --others --exclude-standard`` (so ``.gitignore`` is honoured); outside one, or when git is
   missing, or when the folder itself is git-ignored (the user named it, so they mean it), from a walk.
 - Below a named folder, folders named like tool or environment caches are never entered (``SKIPPED_DIRS``, and
@@ -15,7 +16,8 @@ Discovery (``discover_files``):
 Pre-filter (``may_contain_log_call``): a file is parsed only when its text contains ``X.log(`` or
 ``X.log_dict(`` where ``X`` is not a well-known maths module (``torch.log(x)``, ``np.log(x)``, ...), and the word
 ``lightning``, or the name of a Lightning class of the project found by the repository index (``index.py``):
-a subclass of a project base class defined in another file need not mention ``lightning``.
+a subclass of a project base class defined in another file need not mention ``lightning``; or a method named like a
+Lightning hook (``def training_step(``): its class may derive from a base that cannot be resolved (PM222).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ SKIPPED_DIRS = frozenset(
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
+        ".ipynb_checkpoints",
     }
 )
 
@@ -58,6 +61,16 @@ _MATHS_RECEIVERS = frozenset(
 )
 
 
+def _hook_def_pattern() -> "re.Pattern[str]":
+    from put_migrate.hooks import HOOKS
+
+    return re.compile(r"\bdef[ \t]+(?:" + "|".join(sorted(HOOKS)) + r")[ \t]*\(")
+
+
+# A method named like a Lightning hook: a class whose base is not known may still be a LightningModule (PM222).
+_HOOK_DEF = _hook_def_pattern()
+
+
 def may_contain_log_call(text: str, lightning_names=None) -> bool:
     """Cheap test: can this text contain a Lightning ``.log(``/``.log_dict(`` call? False means certainly not.
 
@@ -65,7 +78,11 @@ def may_contain_log_call(text: str, lightning_names=None) -> bool:
     a file whose classes derive from them need not mention ``lightning``."""
     if ".log" not in text:
         return False
-    if "lightning" not in text and (lightning_names is None or not lightning_names.search(text)):
+    if (
+        "lightning" not in text
+        and (lightning_names is None or not lightning_names.search(text))
+        and not _HOOK_DEF.search(text)
+    ):
         return False
     return any(match.group(1) not in _MATHS_RECEIVERS for match in _LOG_CALL.finditer(text))
 
@@ -129,7 +146,7 @@ def _git_list(folder: Path) -> list[Path] | None:
         return None
     files = []
     for raw in listed.stdout.split(b"\0"):
-        if raw.endswith(b".py"):
+        if raw.endswith((b".py", b".ipynb")):
             path = folder / os.fsdecode(raw)
             if path.is_file():  # --cached lists files deleted from the work tree; submodules are folders
                 files.append(path)
@@ -143,7 +160,7 @@ def _walk(folder: Path) -> list[Path]:
         dirnames[:] = sorted(
             d for d in dirnames if d not in SKIPPED_DIRS and not (here / d / "pyvenv.cfg").exists()
         )
-        files.extend(here / f for f in sorted(filenames) if f.endswith(".py"))
+        files.extend(here / f for f in sorted(filenames) if f.endswith((".py", ".ipynb")))
     return files
 
 

@@ -43,12 +43,30 @@ class IndexedClass:
 class RepositoryIndex:
     classes: dict[str, IndexedClass] = field(default_factory=dict)
     _by_suffix: dict[str, list[str]] = field(default_factory=dict)
+    # Re-exports: module key -> {name bound by an import in that module: the dotted name it refers to}; star
+    # imports: module key -> the dotted modules it imports ``*`` from; ``__all__`` where it is a literal list.
+    exports: dict[str, dict[str, str]] = field(default_factory=dict)
+    star_imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    all_names: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Every module of the run -> the names of its top-level classes (a regex; for the PM222 safety net).
+    module_classes: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
         parts = cls.key.split(".")
         for start in range(len(parts) - 1):
             self._by_suffix.setdefault(".".join(parts[start:]), []).append(cls.key)
+
+    def overlay(self) -> "RepositoryIndex":
+        """A copy that can take more classes without changing this index (one file's view of the run)."""
+        return RepositoryIndex(
+            classes=dict(self.classes),
+            _by_suffix={k: list(v) for k, v in self._by_suffix.items()},
+            exports=dict(self.exports),
+            star_imports=dict(self.star_imports),
+            all_names=dict(self.all_names),
+            module_classes=dict(self.module_classes),
+        )
 
     def find(self, dotted: str) -> Optional[IndexedClass]:
         """The one indexed class a dotted name refers to (None when unknown or ambiguous)."""
@@ -63,7 +81,69 @@ class RepositoryIndex:
             keys = self._by_suffix.get(".".join(parts[start:]), [])
             if len(set(keys)) == 1:
                 return self.classes[keys[0]]
+        target = self.reexported(dotted)
+        return self.find(target) if target is not None else None
+
+    def reexported(self, dotted: str, _depth: int = 0) -> Optional[str]:
+        """What ``pkg.Base`` refers to when module ``pkg`` (its ``__init__.py``, or any indexed module) binds
+        ``Base`` by an import (``from pkg.base_module import Base``, ``from .base_module import Base``, or ``from
+        .base_module import *`` honouring that module's ``__all__``): the dotted name of the definition, followed
+        through chains of re-exports. None when ``dotted`` is not a re-export the index knows."""
+        if _depth > 16 or "." not in dotted:
+            return None
+        module, _, name = dotted.rpartition(".")
+        key = self._module_key(module)
+        if key is None:
+            return None
+        target = self.exports.get(key, {}).get(name)
+        if target is not None and target != dotted:
+            if self._defined(target):
+                return target
+            return self.reexported(target, _depth + 1) or target
+        for source in self.star_imports.get(key, ()):
+            source_key = self._module_key(source) or source
+            allowed = self.all_names.get(source_key)
+            if allowed is not None and name not in allowed:
+                continue
+            if allowed is None and name.startswith("_"):
+                continue
+            candidate = f"{source}.{name}"
+            if self._defined(candidate):
+                return candidate
+            deeper = self.reexported(candidate, _depth + 1)
+            if deeper is not None:
+                return deeper
         return None
+
+    def _defined(self, dotted: str) -> bool:
+        if dotted in self.classes or len(set(self._by_suffix.get(dotted, []))) == 1:
+            return True
+        module, _, name = dotted.rpartition(".")
+        key = self._module_key(module)
+        return key is not None and name in self.module_classes.get(key, frozenset())
+
+    def _module_key(self, module: str) -> Optional[str]:
+        """The module key (as taken from a path) that a dotted module name refers to: equal, or the one key
+        ending with it (``pkg`` -> ``src.pkg``), or the longest tail of it that is a key."""
+        known = self.exports.keys() | self.module_classes.keys()
+        if module in known:
+            return module
+        matches = [k for k in known if k.endswith("." + module)]
+        if len(matches) == 1:
+            return matches[0]
+        parts = module.split(".")
+        for start in range(1, len(parts)):
+            tail = ".".join(parts[start:])
+            if tail in known:
+                return tail
+        return None
+
+    def knows_class(self, dotted: str) -> bool:
+        """Whether ``dotted`` names a class defined in one of the run's files (directly or re-exported)."""
+        if self._defined(dotted):
+            return True
+        target = self.reexported(dotted)
+        return target is not None and self._defined(target)
 
     def ancestors(self, cls: IndexedClass) -> list[IndexedClass]:
         """Project classes above ``cls`` (nearest first), each once."""
@@ -137,6 +217,14 @@ class _ClassReader:
         self.module = module
         self.is_package = is_package
         self.imports: dict[str, str] = {}
+        self.star_imports: list[str] = []
+        self.all_names: Optional[frozenset[str]] = None
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__all__"]:
+                if isinstance(node.value, (ast.List, ast.Tuple)) and all(
+                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts
+                ):
+                    self.all_names = frozenset(e.value for e in node.value.elts)
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -152,6 +240,8 @@ class _ClassReader:
                 for alias in node.names:
                     if alias.name != "*":
                         self.imports[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+                    elif base:
+                        self.star_imports.append(base)
         self.local_classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
 
     def _from_module(self, node: ast.ImportFrom) -> Optional[str]:
@@ -219,9 +309,33 @@ def index_source(index: RepositoryIndex, text: str, path: Path) -> None:
     except (SyntaxError, ValueError):
         return  # reported by the rewrite pass
     reader = _ClassReader(tree, module_name(path), path.name == "__init__.py")
+    _record_exports(index, reader)
+    index.module_classes[reader.module] = frozenset(reader.local_classes)
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             index.add(reader.read(node))
+
+
+def _record_exports(index: RepositoryIndex, reader: "_ClassReader") -> None:
+    index.exports[reader.module] = dict(reader.imports)
+    if reader.star_imports:
+        index.star_imports[reader.module] = tuple(reader.star_imports)
+    if reader.all_names is not None:
+        index.all_names[reader.module] = reader.all_names
+
+
+def index_exports(index: RepositoryIndex, text: str, path: Path) -> None:
+    """Record only what a module re-exports (a package ``__init__.py``, a module a base name points into)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return
+    reader = _ClassReader(tree, module_name(path), path.name == "__init__.py")
+    _record_exports(index, reader)
+    index.module_classes[reader.module] = frozenset(reader.local_classes)
+
+
+_TOP_CLASS = re.compile(r"^class[ \t]+(\w+)", re.MULTILINE)
 
 
 def build_index(files: Iterable[Path]) -> RepositoryIndex:
@@ -233,6 +347,11 @@ def build_index(files: Iterable[Path]) -> RepositoryIndex:
             texts[Path(path)] = Path(path).read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
+    for path, text in texts.items():  # cheap: the top-level class names of every file (PM222's safety net)
+        index.module_classes.setdefault(module_name(path), frozenset(_TOP_CLASS.findall(text)))
+    for path, text in texts.items():  # packages re-export their classes (``from .base import Base``)
+        if path.name == "__init__.py" and "import" in text:
+            index_exports(index, text, path)
     pending = {p: t for p, t in texts.items() if "class " in t}
     wanted = [p for p, t in pending.items() if "lightning" in t]
     while wanted:
@@ -243,4 +362,39 @@ def build_index(files: Iterable[Path]) -> RepositoryIndex:
             break
         pattern = BaseNameMatcher(names)
         wanted = [p for p, t in pending.items() if pattern.search(t)]
+    _index_reexporting_modules(index, texts)
+    names = index.lightning_names()
+    if names:  # modules that import a Lightning class of the project may re-export it (``from pkg.models import``)
+        for path, text in texts.items():
+            key = module_name(path)
+            if key in index.exports or "import" not in text:
+                continue
+            if any(not names.isdisjoint(_WORD.findall(line)) for line in _IMPORT_LINE.findall(text)):
+                index_exports(index, text, path)
     return index
+
+
+_IMPORT_LINE = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+([^\n]*)", re.MULTILINE)
+
+
+def _index_exports_of(index: RepositoryIndex, texts: dict[Path, str], by_module: dict[str, Path], module: str) -> bool:
+    key = index._module_key(module)
+    if key is None or key in index.exports or key not in by_module:
+        return False
+    index_exports(index, texts[by_module[key]], by_module[key])
+    return True
+
+
+def _index_reexporting_modules(index: RepositoryIndex, texts: dict[Path, str]) -> None:
+    """Bases that name a module which is not a package but re-exports a class (``from pkg.models import Base``
+    where ``models.py`` imports it): read those modules' imports too, until nothing new turns up."""
+    by_module = {module_name(p): p for p in texts}
+    for _ in range(8):
+        grew = False
+        for cls in list(index.classes.values()):
+            for base in cls.bases:
+                if base in BASES or index.find(base) is not None or "." not in base:
+                    continue
+                grew |= _index_exports_of(index, texts, by_module, base.rpartition(".")[0])
+        if not grew:
+            return

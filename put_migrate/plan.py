@@ -274,23 +274,16 @@ class _Planner:
                     else c
                     for c in calls
                 ]
+        self._move_train_resets(resets, compute, compute_order)
         inherited = self.cls.inherited
         if inherited is not None:
+            # PutMixin has no-op compute hooks, so a new compute hook of a derived class can always start with
+            # super(): whatever an ancestor computes (now, or once it is migrated, in this run or a later one)
+            # still runs. (PM221, "migrate the base first and run again", is retired.)
             for stage in compute_order:
                 hook = COMPUTE_HOOKS[stage]  # type: ignore[index]
-                if hook in self.analysis.methods:
-                    continue
-                if hook in inherited.methods:
+                if hook not in self.analysis.methods:
                     plan.super_calls.add(hook)
-                elif inherited.logs:
-                    detail = f"{hook} would override the one the base class gets when it is migrated"
-                    return [
-                        replace(c, problem=("PM221", detail))
-                        if c.problem is None and c.spec is not None and c.spec.stage == stage and c.on_epoch
-                        and (c.spec.kind != "epoch")
-                        else c
-                        for c in calls
-                    ]
             for stage in resets:
                 plan.super_calls.add(METRIC_RESET_HOOKS[stage])  # type: ignore[index]
         for stage in compute_order:
@@ -316,6 +309,32 @@ class _Planner:
         if plan.replacements:
             plan.imports.add(("shim", "PutMixin"))
         return None
+
+    def _move_train_resets(self, resets, compute, compute_order) -> None:
+        """Train-stage Metric resets go at the end of the train compute hook, where the values were just consumed
+        (put), unless a reader may still need the Metric in ``on_train_epoch_end``.
+
+        Lightning resets logged Metrics after the train-epoch logger call, whatever the hooks do (§3.4). A reset
+        appended to the class's ``on_train_epoch_end`` is skipped when a subclass overrides that hook without
+        ``super()``; the compute hooks are generated, and a derived class's compute hook always calls ``super()``,
+        so a reset there always runs. Between the compute hook and Lightning's reset only the ``on_train_epoch_end``
+        hooks run: when this class's ``on_train_epoch_end`` (or a method it calls) touches the Metric, it must still
+        see the epoch's state, so the reset stays appended there, after the user's code."""
+        statements = resets.get("train")
+        if not statements:
+            return
+        read = _self_attributes_reached(self.analysis.methods, METRIC_RESET_HOOKS["train"])
+        moved = [s for s in statements if s.split(".")[1] not in read]
+        if not moved:
+            return
+        kept = [s for s in statements if s not in moved]
+        if kept:
+            resets["train"] = kept
+        else:
+            del resets["train"]
+        if "train" not in compute_order:
+            compute_order.append("train")
+        compute.setdefault("train", []).extend(moved)
 
     def _pack_statements(self, plan: MigrationPlan) -> None:
         """Neighbouring statements that only log synced values with the same op and group share one reduction
@@ -982,3 +1001,28 @@ def _super_init_index(init: cst.FunctionDef) -> Optional[int]:
 
 def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = "    ") -> MigrationPlan:
     return _Planner(analysis, path, indent).plan()
+
+
+def _self_attributes_reached(methods: dict[str, cst.FunctionDef], start: str) -> set[str]:
+    """``self.<name>`` attributes used in method ``start`` and in the methods of the class it calls, transitively."""
+    found: set[str] = set()
+    todo, seen = [start], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in methods:
+            continue
+        seen.add(name)
+        collector = _SelfNames()
+        methods[name].visit(collector)
+        found |= collector.names
+        todo.extend(collector.names & methods.keys())
+    return found
+
+
+class _SelfNames(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name) and node.value.value == "self":
+            self.names.add(node.attr.value)

@@ -155,11 +155,19 @@ _RULES = [
         "defined elsewhere, which needs compute/reset code. Assign it in this class, log a tensor, or migrate by "
         "hand.",
     ),
+    # Retired (kept so the code is never reused): a derived class's new compute hook now always starts with
+    # super().on_*_epoch_compute() (PutMixin has no-op defaults), so base and subclass migrate in one run.
     Rule(
         "PM221",
-        "a project base class may define the same compute hook",
-        "The class derives from a project class that logs but has no compute hook yet: migrate the base class "
-        "first (run the codemod on both files), then run it again so this class's hook calls super().",
+        "retired: a project base class may define the same compute hook",
+        "No longer produced: derived classes' compute hooks always call super() first.",
+    ),
+    Rule(
+        "PM222",
+        "class not recognised as a LightningModule or Callback",
+        "A base of the class could not be resolved (an imported name the files given to put-migrate do not "
+        "define), and the call sits in a method named like a Lightning hook. Run put-migrate on the folder that "
+        "defines that base too (the base and its subclasses in one run), or migrate the call by hand.",
     ),
     # PM3xx: file-level problems; the file is left byte for byte as it was.
     Rule("PM301", "the file does not parse", "Fix the syntax error at the reported line, then run again.", Severity.ERROR),
@@ -191,6 +199,9 @@ _RULES = [
 ]
 
 RULES: dict[str, Rule] = {rule.code: rule for rule in _RULES}
+
+# Codes kept in the catalogue (never reused) that the codemod no longer produces.
+RETIRED_CODES = frozenset({"PM221"})
 
 
 def make_finding(path: str, line: int, column: int, code: str, detail: str = "") -> Finding:

@@ -12,7 +12,8 @@ from put_migrate.analyze import analyze_class
 from put_migrate.lightning_classes import ImportMap, lightning_classes
 from put_migrate.plan import plan_class
 from put_migrate.render import render
-from put_migrate.rules import Finding
+from put_migrate.rules import Finding, make_finding
+from put_migrate.unresolved import CODE as UNRESOLVED_CODE, unresolved_classes
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,29 @@ def migrate_module(
     if index is None:
         index = RepositoryIndex()
         index_source(index, source if source is not None else module.code, Path(path))
-    classes = lightning_classes(module, imports, index, module_name(Path(path)))
-    if not classes:
+    module_key = module_name(Path(path))
+    if any(isinstance(s, cst.ClassDef) and s.bases and f"{module_key}.{s.name.value}" not in index.classes
+           for s in module.body):
+        # A file the repository pass did not read (its class headers name no Lightning class by its own name:
+        # an alias of a re-exported base): read it now, on top of the run's index.
+        index = index.overlay()
+        index_source(index, source if source is not None else module.code, Path(path))
+    classes = lightning_classes(module, imports, index, module_key)
+    unresolved = unresolved_classes(
+        module, imports, index, module_key, {c.name for c in classes}, Path(path).name == "__init__.py"
+    )
+    if not classes and not unresolved:
         return module, []
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # same nodes: no deep copy
     positions = wrapper.resolve(PositionProvider)
     plans = [plan_class(analyze_class(cls, imports, positions), path, module.default_indent) for cls in classes]
-    findings = sorted(f for plan in plans for f in plan.findings)
-    return render(module, plans, context), findings
+    findings = [f for plan in plans for f in plan.findings]
+    for statement, base, calls in unresolved:
+        for call, hook in calls:
+            start = positions[call].start
+            detail = f"`{statement.name.value}.{hook}`: its base `{base}` could not be resolved"
+            findings.append(make_finding(path, start.line, start.column, UNRESOLVED_CODE, detail))
+    return render(module, plans, context), sorted(findings)
 
 
 def migrate_source(source: str, path: str = "<string>", index=None) -> MigrationResult:

@@ -99,9 +99,12 @@ def test_subclass_in_another_file_is_migrated(tmp_path: Path) -> None:
 
 
 def test_file_alone_still_works(tmp_path: Path) -> None:
-    # Without the base class's file the class is not known to be a Lightning class: nothing changes.
+    # Without the base class's file the class is not known to be a Lightning class: nothing changes, but every log
+    # call in a hook is reported (PM222), never passed over in silence.
     result = migrate_source(MODEL, str(tmp_path / "model.py"))
-    assert result.source == MODEL and not result.findings
+    assert result.source == MODEL
+    assert [(f.code, f.line) for f in result.findings] == [("PM222", 9), ("PM222", 14), ("PM222", 15)]
+    assert "`Base`" in result.findings[0].message
 
 
 def test_subclass_of_migrated_base_gets_no_second_mixin(tmp_path: Path) -> None:
@@ -119,3 +122,147 @@ def test_pool_gets_the_index(tmp_path: Path) -> None:
     root = _tree(tmp_path, files)
     results = migrate_paths([root], RunOptions(mode=Mode.CHECK, jobs=2))
     assert sum(r.changed for r in results) == 10
+
+
+# --- re-exports through a package (``from pkg import Base``) ---------------------------------------------------
+
+REEXPORT_BASE = """\
+import lightning.pytorch as pl
+
+
+class Base(pl.LightningModule):
+    def configure_optimizers(self):
+        return None
+"""
+
+REEXPORT_MODEL = """\
+from pkg import Base
+
+
+class Model(Base):
+    def training_step(self, batch, batch_idx):
+        loss = batch.sum()
+        self.log("loss", loss)
+        return loss
+"""
+
+
+def _reexport_tree(tmp_path: Path, init: str, extra: dict[str, str] | None = None) -> Path:
+    return _tree(tmp_path, {"pkg/__init__.py": init, "pkg/base_module.py": REEXPORT_BASE,
+                            "pkg/model.py": REEXPORT_MODEL, **(extra or {})})
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "from pkg.base_module import Base\n",
+        "from .base_module import Base\n",
+        "from .base_module import Base as Base\n",
+        "from .base_module import *\n",
+        "from .base_module import *\n__all__ = ['Base']\n",
+    ],
+)
+def test_base_reexported_by_package_init(tmp_path: Path, init: str) -> None:
+    root = _reexport_tree(tmp_path, init)
+    results = migrate_paths([root / "pkg"], RunOptions(mode=Mode.CHECK, jobs=1))
+    model = next(r for r in results if r.path.endswith("model.py"))
+    assert model.changed
+    assert [f.code for f in model.findings] == ["PM101"]
+
+
+def test_star_reexport_honours_all(tmp_path: Path) -> None:
+    # ``__all__`` of the star-imported module does not list Base: ``pkg.Base`` is not that class.
+    base = REEXPORT_BASE.replace("import lightning.pytorch as pl\n", "import lightning.pytorch as pl\n__all__ = []\n")
+    root = _tree(tmp_path, {"pkg/__init__.py": "from .base_module import *\n", "pkg/base_module.py": base,
+                            "pkg/model.py": REEXPORT_MODEL})
+    results = migrate_paths([root / "pkg"], RunOptions(mode=Mode.CHECK, jobs=1))
+    model = next(r for r in results if r.path.endswith("model.py"))
+    assert not model.changed and [f.code for f in model.findings] == ["PM222"]
+
+
+def test_reexport_through_a_plain_module_and_an_alias(tmp_path: Path) -> None:
+    model = REEXPORT_MODEL.replace("from pkg import Base\n", "from pkg.models import Base as B\n").replace(
+        "class Model(Base)", "class Model(B)"
+    )
+    root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base_module.py": REEXPORT_BASE,
+                            "pkg/models.py": "from pkg.base_module import Base\n", "pkg/model.py": model})
+    results = migrate_paths([root / "pkg"], RunOptions(mode=Mode.CHECK, jobs=1))
+    found = next(r for r in results if r.path.endswith("model.py"))
+    assert found.changed and [f.code for f in found.findings] == ["PM101"]
+
+
+def test_index_resolves_reexports(tmp_path: Path) -> None:
+    root = _reexport_tree(tmp_path, "from .base_module import Base\n")
+    index = build_index(sorted((root / "pkg").rglob("*.py")))
+    model = next(c for k, c in index.classes.items() if k.endswith("model.Model"))
+    assert index.lightning_kind(model) == ("module", "lightning.pytorch")
+
+
+# --- PM222: log calls of classes whose bases cannot be resolved ------------------------------------------------
+
+UNRESOLVED = """\
+import torch
+from extlib import ExternalBase
+from .util import Helper
+
+
+class Unknown(ExternalBase):
+    def training_step(self, batch, batch_idx):
+        self.log("loss", batch.sum())
+
+    def helper(self):
+        self.log("not_a_hook", 1)
+
+
+class Derived(Unknown):
+    def on_validation_epoch_end(self):
+        self.log_dict({"a": 1.0})
+
+
+class FromProject(Helper):
+    def training_step(self, batch, batch_idx):
+        self.log("loss", batch.sum())
+
+
+class Plain(torch.nn.Module):
+    def training_step(self, batch, batch_idx):
+        self.log("loss", batch.sum())
+
+
+class NoBase:
+    def training_step(self, batch, batch_idx):
+        self.log("loss", batch.sum())
+"""
+
+
+def test_unresolved_base_is_reported_in_a_run(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/util.py": "class Helper:\n    pass\n",
+                            "pkg/other.py": UNRESOLVED})
+    results = migrate_paths([root / "pkg"], RunOptions(mode=Mode.CHECK, jobs=1))
+    other = next(r for r in results if r.path.endswith("other.py"))
+    assert not other.changed
+    assert [(f.code, f.line) for f in other.findings] == [("PM222", 8), ("PM222", 16)]
+    assert "`Unknown.training_step`: its base `ExternalBase` could not be resolved" in other.findings[0].message
+    assert "`Derived.on_validation_epoch_end`: its base `Unknown`" in other.findings[1].message
+
+
+def test_unresolved_base_alone_reports_relative_imports_too(tmp_path: Path) -> None:
+    result = migrate_source(UNRESOLVED, str(tmp_path / "pkg" / "other.py"))
+    assert result.source == UNRESOLVED
+    assert [(f.code, f.line) for f in result.findings] == [("PM222", 8), ("PM222", 16), ("PM222", 21)]
+
+
+def test_unresolved_base_fails_check_via_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from put_migrate.cli import main
+
+    root = _reexport_tree(tmp_path, "from .base_module import Base\n", {"pkg/other.py": UNRESOLVED})
+    runner = CliRunner()
+    result = runner.invoke(main, ["--check", str(root / "pkg")])
+    assert result.exit_code == 1
+    assert "PM222" in result.output
+    assert "would rewrite" in result.output and "model.py" in result.output

@@ -1,0 +1,185 @@
+"""PM222, the safety net: log calls in a hook of a class that is not known to be a Lightning class, because one
+of its bases could not be resolved.
+
+A class is migrated only when its bases lead to ``LightningModule`` or ``Callback`` (``lightning_classes``, the
+repository index). When a base is an imported name that neither the file nor the run's other files define (a base
+class in a folder that was not given, an installed package's class), the class may well be a LightningModule: a
+``self.log``/``self.log_dict`` call in one of its methods named like a Lightning hook (``hooks.HOOKS``) is then
+reported, never passed over in silence. Bases that resolve to known non-Lightning classes (the standard library,
+torch, numpy, torchmetrics, classes the run's files define that do not lead to Lightning) give no finding.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import libcst as cst
+
+from put_migrate.hooks import HOOKS
+from put_migrate.lightning_classes import BASES, ImportMap, dotted_name
+
+CODE = "PM222"
+
+# Packages whose classes are never LightningModules or Callbacks.
+KNOWN_ROOTS = frozenset(sys.stdlib_module_names) | frozenset(
+    {"torch", "torchmetrics", "numpy", "np", "typing_extensions", "pydantic", "attr", "attrs", "lightning_fabric",
+     "torchvision", "torchaudio", "transformers", "sklearn", "pandas", "scipy"}
+)
+_LIGHTNING_ROOTS = ("lightning", "pytorch_lightning")
+
+
+def _known_non_lightning(qualified: str) -> bool:
+    root = qualified.split(".")[0]
+    if root in _LIGHTNING_ROOTS:
+        # Lightning's other classes (LightningDataModule, ...) are known; its built-in callbacks (ModelCheckpoint,
+        # EarlyStopping, ...) are Callbacks put-migrate does not recognise as such: reported.
+        return ".callbacks." not in f".{qualified}." and not qualified.endswith("Callback")
+    return root in KNOWN_ROOTS
+
+
+def unresolved_base(
+    statement: cst.ClassDef, imports: ImportMap, index, module_key: str, local: dict[str, cst.ClassDef],
+    relative: Optional[dict[str, str]] = None, _seen: Optional[set[str]] = None,
+) -> Optional[str]:
+    """The first base of ``statement`` (as written) that cannot be resolved, else None."""
+    seen = _seen if _seen is not None else {statement.name.value}
+    for base in statement.bases:
+        if base.keyword is not None or base.star:
+            continue
+        written = dotted_name(base.value)
+        if written is None:  # Generic[T], a call: not an imported class name
+            continue
+        qualified = imports.qualify(base.value) or _qualify_relative(written, relative)
+        if qualified is None:
+            head = written.split(".")[0]
+            if head in local and head not in seen:  # a class of this file: its own bases decide
+                seen.add(head)
+                if unresolved_base(local[head], imports, index, module_key, local, relative, seen) is not None:
+                    return written
+            continue  # a builtin or a name bound otherwise: not an imported name
+        if qualified in BASES or _known_non_lightning(qualified):
+            continue
+        if index is not None:
+            indexed = index.find(qualified)
+            if indexed is not None:
+                if index.lightning_kind(indexed) is None and _indexed_unresolved(index, indexed):
+                    return written
+                continue
+            if index.knows_class(qualified):
+                continue
+        return written
+    return None
+
+
+def _indexed_unresolved(index, cls, depth: int = 0) -> bool:
+    """An indexed (non-Lightning) class with an imported base the index cannot resolve either."""
+    if depth > 16:
+        return False
+    for base in cls.bases:
+        if base in BASES or _known_non_lightning(base):
+            continue
+        found = index.find(base)
+        if found is not None:
+            if found.key != cls.key and _indexed_unresolved(index, found, depth + 1):
+                return True
+            continue
+        if not index.knows_class(base) and base.rpartition(".")[0] != cls.key.rpartition(".")[0]:
+            return True
+    return False
+
+
+class _HookLogCalls(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.calls: list[tuple[cst.Call, str]] = []
+        self.hook: Optional[str] = None
+        self.depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> Optional[bool]:
+        if self.depth == 0 and node.name.value in HOOKS:
+            self.hook = node.name.value
+        self.depth += 1
+        return None
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            self.hook = None
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
+        return False  # nested classes are not this class's hooks
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if (
+            self.hook is not None
+            and isinstance(func, cst.Attribute)
+            and func.attr.value in ("log", "log_dict")
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+        ):
+            self.calls.append((node, self.hook))
+
+
+def hook_log_calls(statement: cst.ClassDef) -> list[tuple[cst.Call, str]]:
+    visitor = _HookLogCalls()
+    for inner in statement.body.body:
+        if isinstance(inner, cst.FunctionDef):
+            inner.visit(visitor)
+    return visitor.calls
+
+
+def _qualify_relative(written: str, relative: Optional[dict[str, str]]) -> Optional[str]:
+    if not relative:
+        return None
+    head, _, rest = written.partition(".")
+    if head not in relative:
+        return None
+    return relative[head] + (f".{rest}" if rest else "")
+
+
+def relative_imports(module: cst.Module, module_key: str, is_package: bool) -> dict[str, str]:
+    """Names bound by top-level relative imports (``from .base import Base``), made dotted from the module key."""
+    found: dict[str, str] = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not (isinstance(small, cst.ImportFrom) and small.relative) or isinstance(small.names, cst.ImportStar):
+                continue
+            level = len(small.relative)
+            package = module_key.split(".") if is_package else module_key.split(".")[:-1]
+            if level - 1 > len(package):
+                continue
+            package = package[: len(package) - (level - 1)]
+            source = dotted_name(small.module) if small.module is not None else None
+            prefix = ".".join([*package, *([source] if source else [])])
+            for alias in small.names:
+                imported = dotted_name(alias.name)
+                if imported is None:
+                    continue
+                local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else imported
+                found[local] = f"{prefix}.{imported}" if prefix else imported
+    return found
+
+
+def unresolved_classes(
+    module: cst.Module, imports: ImportMap, index, module_key: str, migrated: set[str], is_package: bool = False
+):
+    """``(class, unresolved base, [(call, hook), ...])`` for the top-level classes of ``module`` that are not
+    migrated, log in a hook, and have a base that cannot be resolved."""
+    local = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
+    relative: Optional[dict[str, str]] = None
+    found = []
+    for name, statement in local.items():
+        if name in migrated or not statement.bases:
+            continue
+        calls = hook_log_calls(statement)
+        if not calls:
+            continue
+        if relative is None:
+            relative = relative_imports(module, module_key, is_package)
+        base = unresolved_base(statement, imports, index, module_key, local, relative)
+        if base is not None:
+            found.append((statement, base, calls))
+    return found
