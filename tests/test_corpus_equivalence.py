@@ -11,8 +11,6 @@ the worked example of docs/equivalence.md is run. Module-level settings a file m
 - ``CALLBACKS``: callables (classes, ``functools.partial``) building the callbacks of one run;
 - ``STAGES``: Trainer methods to run (default ``("fit",)``, plus ``"test"`` when the module has a ``test_step``);
 - ``DDP = True``: run as 2 processes on gloo (``strategy="ddp_spawn"``) instead of one process;
-- ``MIGRATION_PASSES = 2``: the file needs the codemod run twice (PM221: a base class in the same file is migrated
-  first); ``EXPECT_MANUAL`` then describes the first run, and the second must leave nothing for a human;
 - ``XFAIL = "<reason>"``: a known codemod/shim gap, marked ``xfail(strict=True)`` so a fix is noticed.
 """
 
@@ -97,11 +95,6 @@ def _migrate(path: Path, tmp_path: Path) -> tuple[Path, list]:
         f"line {f.line} {f.code} {f.message}" for f in result.findings if f.severity is Severity.MANUAL
     )
     assert result.changed, "the codemod rewrote nothing"
-    # PM221's documented workflow runs the codemod once more after the base class is migrated (docs/rules.md).
-    for _ in range(getattr(original, "MIGRATION_PASSES", 1) - 1):
-        result = migrate_source(result.source, str(path))
-        ast.parse(result.source)
-        assert not [f for f in result.findings if f.severity is Severity.MANUAL and f.code == "PM221"], "PM221 again"
     assert migrate_source(result.source, str(path)).source == result.source, "a second migration changed the text"
     # Every call gets exactly one finding (docs/rules.md): a call still in the output must be one left for a human.
     left = _log_calls(result.source)
