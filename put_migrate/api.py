@@ -93,6 +93,26 @@ def _error(path: str, code: str, reason: str, line: int = 1, column: int = 0, de
     return FileResult(path=path, status=FileStatus.ERROR, findings=(finding,), reason=reason, detail=detail)
 
 
+def _failure(path: str, exc: Exception, locate: Callable[[int], tuple[str, int]] | None = None) -> FileResult:
+    """The result for a file whose migration raised ``exc`` (called in the ``except`` block; the run goes on).
+
+    ``locate`` maps a line of the migrated text to a message prefix and a line of the file (notebook cells).
+    """
+    where = locate or (lambda line: ("", line))
+    if isinstance(exc, libcst.ParserSyntaxError):
+        prefix, line = where(exc.editor_line)
+        return _error(path, SYNTAX_ERROR, f"{prefix}syntax error: {exc.message}", line, exc.editor_column - 1)
+    if isinstance(exc, SyntaxError):  # from CPython's parser in check_parser_limits
+        prefix, line = where(exc.lineno or 1)
+        return _error(path, SYNTAX_ERROR, f"{prefix}syntax error: {exc.msg}", line, max((exc.offset or 1) - 1, 0))
+    if isinstance(exc, safety.UnsafeFile):
+        return _error(path, UNSAFE_TO_WRITE, str(exc))
+    if isinstance(exc, RecursionError):
+        return _error(path, TOO_DEEP, "nested too deeply to be parsed safely; not rewritten")
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    return _error(path, INTERNAL_ERROR, message, detail=traceback.format_exc())
+
+
 # --- layer 1: the transform, with the per-line opt-out around it ------------------------------------------------
 
 
@@ -248,17 +268,8 @@ def migrate_bytes(data: bytes, path: str = "<string>", *, mode: Mode = Mode.WRIT
                 safety.check_round_trip(source.text)
                 safety.check_parses(new_text)
                 new_data = source.encode(new_text)
-    except libcst.ParserSyntaxError as exc:
-        return _error(path, SYNTAX_ERROR, f"syntax error: {exc.message}", exc.editor_line, exc.editor_column - 1), data
-    except SyntaxError as exc:  # from CPython's parser in check_parser_limits
-        return _error(path, SYNTAX_ERROR, f"syntax error: {exc.msg}", exc.lineno or 1, max((exc.offset or 1) - 1, 0)), data
-    except safety.UnsafeFile as exc:
-        return _error(path, UNSAFE_TO_WRITE, str(exc)), data
-    except RecursionError:
-        return _error(path, TOO_DEEP, "nested too deeply to be parsed safely; not rewritten"), data
     except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        return _error(path, INTERNAL_ERROR, message, detail=traceback.format_exc()), data
+        return _failure(path, exc), data
     changed = new_data != data
     result = FileResult(
         path=path,
@@ -303,20 +314,15 @@ def _migrate_notebook_bytes(data: bytes, path: str, mode: Mode) -> tuple[FileRes
                 safety.check_round_trip(code)
                 safety.check_parses(new_code)
                 new_data = nb.join_notebook(book, new_code).encode("utf-8")
-    except libcst.ParserSyntaxError as exc:
-        cell, line = book.cell_and_line(exc.editor_line)
-        return _error(path, SYNTAX_ERROR, f"[cell {cell}] syntax error: {exc.message}", line, exc.editor_column - 1), data
-    except SyntaxError as exc:
-        cell, line = book.cell_and_line(exc.lineno or 1)
-        return _error(path, SYNTAX_ERROR, f"[cell {cell}] syntax error: {exc.msg}", line,
-                      max((exc.offset or 1) - 1, 0)), data
-    except (safety.UnsafeFile, nb.NotebookError) as exc:
+    except nb.NotebookError as exc:
         return _error(path, UNSAFE_TO_WRITE, str(exc)), data
-    except RecursionError:
-        return _error(path, TOO_DEEP, "nested too deeply to be parsed safely; not rewritten"), data
     except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
-        message = f"internal error: {type(exc).__name__}: {exc}"
-        return _error(path, INTERNAL_ERROR, message, detail=traceback.format_exc()), data
+
+        def in_cell(line: int) -> tuple[str, int]:
+            cell, cell_line = book.cell_and_line(line)
+            return f"[cell {cell}] ", cell_line
+
+        return _failure(path, exc, in_cell), data
     changed = new_data != data
     result = FileResult(
         path=path,

@@ -524,6 +524,17 @@ class _Planner:
         name_code = "f" + _quote(_braces(name) + "{" + suffix + "}")
         return f"self.put({name_code}, {value}, {_dest_code(destinations)})"
 
+    def _step_puts(self, name: str, value: str, forked: bool, stage: str, destinations: tuple[str, ...],
+                   suffix: Optional[str] = None) -> list[str]:
+        """The step part of a logged value (§2.1): a forked name is put as ``name_step``, and in the train stage
+        also as ``name`` for callbacks, which hold both."""
+        if not forked:
+            return [self._put(name, value, destinations, suffix)]
+        puts = [self._put(f"{name}_step", value, destinations, suffix)]
+        if stage == "train":
+            puts.append(self._put(name, value, ("callbacks",)))
+        return puts
+
     def _step_suffix(self, call: LogCall, plan: MigrationPlan) -> Optional[str]:
         """Eval step names get "/dataloader_idx_N" exactly when Lightning adds it (several dataloaders, §2)."""
         if call.dataloader_idx_param is None or not call.add_dataloader_idx:
@@ -596,12 +607,7 @@ class _Planner:
                 reduction = self._reduction(call, plan, local, value)
                 step_value = local
             suffix = self._step_suffix(call, plan)
-            if call.forked:
-                lines.append(self._put(f"{item.name}_step", step_value, step_dests, suffix))
-                if stage == "train":
-                    lines.append(self._put(item.name, step_value, ("callbacks",)))
-            else:
-                lines.append(self._put(item.name, step_value, step_dests, suffix))
+            lines += self._step_puts(item.name, step_value, call.forked, stage, step_dests, suffix)
         if call.on_epoch and direct_epoch:
             # A mean over one value with weight 1 is the value itself (contract: epoch-level hooks).
             epoch_value = value_code
@@ -757,12 +763,7 @@ class _Planner:
         if call.on_step:
             step_value = self._forward_value(call, attr, plan)
             if step_value is not None:
-                if call.forked:
-                    out.append(self._put(f"{item.name}_step", step_value, step_dests))
-                    if stage == "train":
-                        out.append(self._put(item.name, step_value, ("callbacks",)))
-                else:
-                    out.append(self._put(item.name, step_value, step_dests))
+                out += self._step_puts(item.name, step_value, call.forked, stage, step_dests)
         if call.on_epoch:
             if spec.kind == "epoch":
                 out.append(self._put(item.name, f"{target}.compute()", epoch_dests))
@@ -786,12 +787,7 @@ class _Planner:
                 forward_local = self._forward_value(call, info.attr, plan) or ""
             if forward_local:
                 step_value = f"{forward_local}[{_quote(item.name)}]"
-                if call.forked:
-                    out.append(self._put(f"{item.name}_step", step_value, step_dests))
-                    if stage == "train":
-                        out.append(self._put(item.name, step_value, ("callbacks",)))
-                else:
-                    out.append(self._put(item.name, step_value, step_dests))
+                out += self._step_puts(item.name, step_value, call.forked, stage, step_dests)
         if call.on_epoch:
             if spec.kind == "epoch":
                 out.append(self._put(item.name, f"{member}.compute()", epoch_dests))
