@@ -150,7 +150,7 @@ def main(
 ) -> None:
     """Rewrite Lightning `self.log(...)` calls into torchmetrics aggregation plus `self.put(...)`.
 
-    PATHS are files and folders (searched for *.py, honouring .gitignore); `-` reads stdin and writes the result to
+    PATHS are files and folders (searched for *.py and *.ipynb, honouring .gitignore); `-` reads stdin and writes the result to
     stdout.
     """
     if not paths:
