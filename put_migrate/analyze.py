@@ -146,6 +146,9 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     metrics = _find_metrics(cls.node, imports)
     overrides_log = "log" in methods or "log_dict" in methods
     containers: frozenset[str] = frozenset()
+    demo_methods, demo_attributes = cls.demo  # what a Lightning demo base (BoringModel) brings
+    assigned |= demo_attributes
+    used |= demo_methods | demo_attributes
     if cls.inherited is not None:  # what project base classes bring (repository index)
         for attr, collection in cls.inherited.metrics:
             if attr not in metrics and attr not in assigned:
@@ -798,8 +801,6 @@ def _read_call(
                 dynamic_problem = _dynamic_mapping_problem(dictionary, metrics, found.receiver, assigned)
                 if dynamic_problem is not None:
                     return problem(*dynamic_problem)
-                if options.get("sync_dist", False) and not options.get("rank_zero_only", False):
-                    return problem("PM215", f"{_code(dictionary)} with sync_dist=True")
                 if context.dataloader_idx_name is not None and options.get("add_dataloader_idx", True):
                     return problem("PM215", f"{_code(dictionary)} in `{hook}`, which takes a dataloader_idx")
                 items.append(LogItem(f"<{_code(dictionary)}>", dictionary, dynamic=True))

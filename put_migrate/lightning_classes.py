@@ -2,6 +2,7 @@
 
 Only what the file itself imports is resolved (``import lightning.pytorch as pl``, ``import lightning as L``,
 ``from pytorch_lightning import LightningModule as LM``, ``from lightning.pytorch.callbacks import Callback``).
+Lightning's demo modules (``lightning.pytorch.demos.BoringModel``, ``DemoModel``) count as LightningModules.
 """
 
 from __future__ import annotations
@@ -26,6 +27,30 @@ for _package in _PACKAGES:
 # ``import lightning as L``: ``L.LightningModule`` and ``L.Callback`` are the lightning.pytorch classes.
 BASES["lightning.LightningModule"] = ("module", "lightning.pytorch")
 BASES["lightning.Callback"] = ("callback", "lightning.pytorch")
+
+# Lightning's own demo LightningModules (``class M(BoringModel)``, the classic way to write a test or a repro).
+# Their members (methods, then attributes set in ``__init__``; Lightning 2.x) are what the class inherits: a new
+# aggregator attribute must not shadow them, and the attributes are known (not PM220).
+_DEMO_MEMBERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "BoringModel": (
+        frozenset({"forward", "loss", "step", "training_step", "validation_step", "test_step", "configure_optimizers",
+                   "train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader"}),
+        frozenset({"layer"}),
+    ),
+    "DemoModel": (frozenset({"forward", "training_step", "configure_optimizers"}), frozenset({"l1", "learning_rate"})),
+}
+DEMO_MEMBERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+for _package in _PACKAGES:
+    for _name, _members in _DEMO_MEMBERS.items():
+        for _path in (f"demos.{_name}", f"demos.boring_classes.{_name}"):
+            BASES[f"{_package}.{_path}"] = ("module", _package)
+            DEMO_MEMBERS[f"{_package}.{_path}"] = _members
+
+
+def demo_members(bases) -> tuple[frozenset[str], frozenset[str]]:
+    """(methods, attributes) that Lightning demo classes among ``bases`` (qualified names) bring."""
+    found = [DEMO_MEMBERS[b] for b in bases if b in DEMO_MEMBERS]
+    return frozenset().union(*(m for m, _ in found)), frozenset().union(*(a for _, a in found))
 
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
@@ -129,6 +154,8 @@ class LightningClass:
     package: str  # "lightning.pytorch" or "pytorch_lightning": where extract_batch_size comes from
     # Set when the class is a Lightning class through project classes (``class Child(Base)``).
     inherited: Optional[Inherited] = None
+    # Members of a Lightning demo base (``BoringModel``) above it: (methods, attributes).
+    demo: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 
 
 def lightning_classes(module: cst.Module, imports: ImportMap, index=None, module_key: str = "") -> list[LightningClass]:
@@ -144,7 +171,10 @@ def lightning_classes(module: cst.Module, imports: ImportMap, index=None, module
             qualified = imports.qualify(base.value)
             if qualified in BASES:
                 kind, package = BASES[qualified]
-                found.append(LightningClass(statement, statement.name.value, kind, package))
+                demo = demo_members(
+                    q for q in (imports.qualify(b.value) for b in statement.bases if b.keyword is None) if q
+                )
+                found.append(LightningClass(statement, statement.name.value, kind, package, demo=demo))
                 break
         else:
             indexed = index.classes.get(f"{module_key}.{statement.name.value}") if index is not None else None
@@ -162,7 +192,10 @@ def lightning_classes(module: cst.Module, imports: ImportMap, index=None, module
                         a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key
                     ),
                 )
-                found.append(LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited))
+                demo = demo_members(b for a in [indexed, *ancestors] for b in a.bases)
+                found.append(
+                    LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo)
+                )
     return found
 
 

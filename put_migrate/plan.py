@@ -44,7 +44,10 @@ class Aggregator:
 
     def constructor(self) -> str:
         if self.keyed:
-            return f"Keyed({self.kind})"  # sync_dist and dataloader_idx cases are left (PM215)
+            # dataloader_idx cases are left (PM215); a partial pickles (ddp_spawn), a lambda would not.
+            if self.sync:
+                return f"Keyed(functools.partial({self.kind}, sync_on_compute=True))"
+            return f"Keyed({self.kind})"
         args = []
         if self.sync:
             args.append("sync_on_compute=True")
@@ -627,7 +630,8 @@ class _Planner:
         a loop over ``d.items()`` with the step puts and per-name aggregators (``shim.metrics.Keyed``)."""
         spec = call.spec
         mapping = item.value
-        if not call.on_epoch or spec.kind == "epoch":
+        direct = not call.on_epoch or spec.kind == "epoch"
+        if direct and not call.sync:
             dests = step_dests if not call.on_epoch else epoch_dests
             out.append(f"self.put_dict({_code(mapping)}, {_dest_code(dests)})")
             return
@@ -644,19 +648,39 @@ class _Planner:
                 self.local_in(call.function, "name"), self.local_in(call.function, "value")
             )
         name, value = loop
-        body: list[str] = []
-        if call.on_step:
-            if call.forked:
-                body.append(f"self.put(f\"{{{name}}}_step\", {value}, {_dest_code(step_dests)})")
-                if spec.stage == "train":
-                    body.append(f"self.put({name}, {value}, {_dest_code(('callbacks',))})")
+        if call.sync and (direct or call.on_step):
+            # Lightning reduces each synced step value (and an epoch-level hook's value) as it is logged: one
+            # packed reduction of the mapping's values, zipped back with its keys (decisions 2-4, 17).
+            plan.imports.add(("shim", "reduce_step_values"))
+            group = f", group={_code(call.sync_group)}" if call.sync_group is not None else ""
+            reduced = (
+                f"zip({mapping_code}, reduce_step_values({call.trainer}, *{mapping_code}.values(), "
+                f"reduce_op={_quote(call.reduce)}{group}))"
+            )
+            if direct:
+                puts = [f"self.put({name}, {value}, {_dest_code(step_dests if not call.on_epoch else epoch_dests)})"]
             else:
-                body.append(f"self.put({name}, {value}, {_dest_code(step_dests)})")
+                puts = self._mapping_step_puts(call, name, value, step_dests)
+            out.append(f"for {name}, {value} in {reduced}:\n" + "\n".join(_indent(b, self.indent) for b in puts))
+            if direct:
+                return
+        body: list[str] = []
+        if call.on_step and not call.sync:
+            body += self._mapping_step_puts(call, name, value, step_dests)
         self._epoch_update(
             call, item, value, body, plan, aggregators, compute, compute_order, epoch_dests,
             key=name, base=_mapping_base(mapping),
         )
         out.append(f"for {name}, {value} in {mapping_code}.items():\n" + "\n".join(_indent(b, self.indent) for b in body))
+
+    def _mapping_step_puts(self, call, name: str, value: str, step_dests) -> list[str]:
+        """The step puts of one run-time name (loop variables ``name``, ``value``); forked names as in §2.1."""
+        if not call.forked:
+            return [f"self.put({name}, {value}, {_dest_code(step_dests)})"]
+        puts = [f"self.put(f\"{{{name}}}_step\", {value}, {_dest_code(step_dests)})"]
+        if call.spec.stage == "train":
+            puts.append(f"self.put({name}, {value}, {_dest_code(('callbacks',))})")
+        return puts
 
     def _epoch_update(self, call, item, value_code, out, plan, aggregators, compute, compute_order, epoch_dests,
                       key=None, base=None):
@@ -681,6 +705,8 @@ class _Planner:
             plan.imports.add(("shim.metrics", kind))
             if wanted.keyed:
                 plan.imports.add(("shim.metrics", "Keyed"))
+                if wanted.sync:
+                    plan.imports.add(("functools", ""))  # ``import functools``
             if per_dataloader:
                 plan.imports.add(("shim.metrics", "PerDataloader"))
         elif aggregator.signature() != wanted.signature():

@@ -278,5 +278,5 @@ def render(module: cst.Module, plans: Sequence[MigrationPlan], context: CodemodC
     if not renderer.added_mixin:  # every migrated class inherits PutMixin already
         imports = [imp for imp in imports if imp != ("shim", "PutMixin")]
     for module_name, obj in imports:
-        AddImportsVisitor.add_needed_import(context, module_name, obj)
+        AddImportsVisitor.add_needed_import(context, module_name, obj or None)  # "" -> ``import module``
     return AddImportsVisitor(context).transform_module(new)

@@ -266,3 +266,67 @@ def test_unresolved_base_fails_check_via_cli(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "PM222" in result.output
     assert "would rewrite" in result.output and "model.py" in result.output
+
+
+DEMO_BASE = '''
+from lightning.pytorch.demos import BoringModel
+
+
+class Base(BoringModel):
+    def helper(self):
+        return 1
+'''
+
+DEMO_CHILD = '''
+from pkg.base import Base
+
+
+class Child(Base):
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(self.layer(batch))
+        self.log("layer", self.layer.weight.sum(), on_step=False, on_epoch=True)
+        return loss
+'''
+
+
+def test_lightning_demo_base_across_files(tmp_path: Path) -> None:
+    # BoringModel is Lightning's own LightningModule: a project class derived from it is one, and so are its
+    # subclasses; BoringModel's `layer` is a known attribute (no PM220) that no aggregator may shadow.
+    root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": DEMO_BASE, "pkg/child.py": DEMO_CHILD})
+    index = build_index(sorted(root.rglob("*.py")))
+    (child,) = [c for key, c in index.classes.items() if key.endswith("pkg.child.Child")]
+    assert index.lightning_kind(child) == ("module", "lightning.pytorch")
+    results = migrate_paths([root], RunOptions(mode=Mode.DIFF, jobs=1))
+    result = next(r for r in results if r.path.endswith("child.py"))
+    assert result.changed and [f.code for f in result.findings] == ["PM101"], result
+    diff = result.diff.decode()
+    assert "+        self.layer_mean = Mean()" in diff
+    assert "+        self.layer_mean.update(self.layer.weight.sum(), weight=extract_batch_size(batch))" in diff
+
+
+@pytest.mark.parametrize(
+    ("imports", "base"),
+    [
+        ("from lightning.pytorch.demos.boring_classes import BoringModel", "BoringModel"),
+        ("from lightning.pytorch.demos import BoringModel", "BoringModel"),
+        ("from pytorch_lightning.demos.boring_classes import BoringModel", "BoringModel"),
+        ("import lightning.pytorch as pl", "pl.demos.boring_classes.BoringModel"),
+        ("import lightning as L", "L.pytorch.demos.BoringModel"),
+        ("from lightning.pytorch.demos.boring_classes import DemoModel", "DemoModel"),
+        ("from pytorch_lightning.demos import DemoModel as Demo", "Demo"),
+    ],
+)
+def test_lightning_demo_classes_are_modules(tmp_path: Path, imports: str, base: str) -> None:
+    source = f'''{imports}
+
+
+class Model({base}):
+    def training_step(self, batch, batch_idx):
+        loss = batch.sum()
+        self.log("l1", loss)
+        return loss
+'''
+    result = migrate_source(source, str(tmp_path / "model.py"))
+    assert [f.code for f in result.findings] == ["PM101"], result.findings
+    assert f"class Model(PutMixin, {base}):" in result.source
+    assert 'self.put("l1", loss, ["callbacks", "loggers"])' in result.source
