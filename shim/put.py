@@ -119,10 +119,10 @@ class _ModuleLogSlot:
         obj.__dict__["_put_module_log"] = value
         module = getattr(value, "__self__", None)
         obj.__dict__["_put_module"] = module
-        trainer = getattr(module, "_trainer", None)
-        if trainer is not None:
-            from shim import routing
+        from shim import routing
 
+        trainer = routing.trainer_of(module)
+        if trainer is not None:
             routing.start_run(trainer)
 
 
@@ -176,12 +176,11 @@ class PutMixin:
         chosen = _check_destinations(name, destinations)
         module = self._put_lightning_module()
         record = PutData(name=name, value=to_put_tensor(name, value, module), destinations=chosen)
-        trainer = getattr(module, "_trainer", None)
-        if trainer is not None:
-            from shim import routing
+        from shim import routing
 
-            if routing.route(trainer, module, record):
-                return
+        trainer = routing.trainer_of(module)
+        if trainer is not None and routing.route(trainer, module, record):
+            return
         # Outside a trainer (unit tests of a step method, say) the record is kept for inspection.
         self.__dict__.setdefault("put_records", []).append(record)
 

@@ -9,7 +9,7 @@ supported range is declared in pyproject.toml. Private Lightning APIs used here,
   ``_first_loop_iter``, ``_callback_metrics``, ``_logged_metrics``, ``_progress_bar_metrics``;
 - ``trainer._results`` (the active ``_ResultCollection``: its identity, ``training`` and ``dataloader_idx``),
   ``trainer._active_loop`` (``_is_sequential``, ``num_dataloaders``), ``trainer.fit_loop.epoch_loop._batches_that_stepped``;
-- ``LightningModule._current_fx_name`` and ``_FxValidator.functions`` (which hooks may log, and how).
+- ``LightningModule._current_fx_name``, ``LightningModule._trainer`` and ``_FxValidator.functions`` (which hooks may log, and how).
 
 Design (semantics §6): a put record is an extra entry of the active result collection. Lightning builds every
 logger call, ``callback_metrics``, ``progress_bar_metrics`` and ``validate()``/``test()`` result from
@@ -221,6 +221,11 @@ def attach(trainer: Any) -> _RoutingConnector:
         connector._put_results_by_state = {}
         connector._put_eval_compute_due = False
     return connector
+
+
+def trainer_of(module: Any) -> Any:
+    """The trainer a LightningModule is attached to, or None (``module.trainer`` raises when there is none)."""
+    return getattr(module, "_trainer", None)
 
 
 def start_run(trainer: Any) -> None:
