@@ -128,6 +128,8 @@ class ClassAnalysis:
 
 
 def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.CSTNode, CodeRange]) -> ClassAnalysis:
+    if cls.imports is not None:  # a class of a function body also sees the imports of its enclosing functions
+        imports = cls.imports
     methods: dict[str, cst.FunctionDef] = {}
     used: set[str] = set()
     for statement in cls.node.body.body:

@@ -249,6 +249,17 @@ def migrate_bytes(data: bytes, path: str = "<string>", *, mode: Mode = Mode.WRIT
 
     Never raises for a problem with the file itself: those become an error result.
     """
+    return _migrate_bytes(data, path, mode)
+
+
+# What ``run_tasks`` already knows of a file: its text (decoded as the index reads it) and the pre-filter's answer
+# for that text (``may_contain_log_call``). Used only where it is the very text being migrated.
+_Prefiltered = tuple[str, bool]
+
+
+def _migrate_bytes(
+    data: bytes, path: str, mode: Mode, prefiltered: _Prefiltered | None = None
+) -> tuple[FileResult, bytes]:
     if str(path).endswith(".ipynb"):
         return _migrate_notebook_bytes(data, path, mode)
     try:
@@ -257,7 +268,11 @@ def migrate_bytes(data: bytes, path: str = "<string>", *, mode: Mode = Mode.WRIT
         return _error(path, UNREADABLE, str(exc)), data
     if has_skip_file_marker(source.text):
         return FileResult(path=path, status=FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"), data
-    if not may_contain_log_call(source.text, _INDEX.name_pattern() if _INDEX is not None else None):
+    if prefiltered is not None and prefiltered[0] == source.text:
+        worth = prefiltered[1]
+    else:
+        worth = may_contain_log_call(source.text, _INDEX.name_pattern() if _INDEX is not None else None)
+    if not worth:
         return FileResult(path=path, status=FileStatus.UNCHANGED), data
     try:
         safety.check_parser_limits(source.text, path)
@@ -341,12 +356,25 @@ def migrate_file(
     path: str | Path, *, mode: Mode = Mode.WRITE, may_write: bool = True, display: str | None = None
 ) -> FileResult:
     """Migrate one file on disk; in Mode.WRITE (and when may_write) rewrite it atomically."""
+    return _migrate_file(path, mode, may_write, display)
+
+
+def _migrate_file(
+    path: str | Path,
+    mode: Mode,
+    may_write: bool,
+    display: str | None,
+    data: bytes | None = None,
+    prefiltered: _Prefiltered | None = None,
+) -> FileResult:
+    """``migrate_file``; ``data``: the file's bytes, already read (never in Mode.WRITE: files change as it runs)."""
     shown = display if display is not None else _display_path(Path(path))
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return _error(shown, UNREADABLE, f"cannot read: {exc.strerror or exc}")
-    result, new_data = migrate_bytes(data, shown, mode=mode)
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            return _error(shown, UNREADABLE, f"cannot read: {exc.strerror or exc}")
+    result, new_data = _migrate_bytes(data, shown, mode, prefiltered)
     if mode is not Mode.WRITE or not result.changed:
         return result
     if not may_write:
@@ -366,10 +394,10 @@ class _Task:
     may_write: bool
 
 
-def _run_task(task: _Task) -> FileResult:
+def _run_task(task: _Task, data: bytes | None = None, prefiltered: _Prefiltered | None = None) -> FileResult:
     """Worker entry point: never raises."""
     try:
-        return migrate_file(task.path, mode=task.mode, may_write=task.may_write, display=task.display)
+        return _migrate_file(task.path, task.mode, task.may_write, task.display, data, prefiltered)
     except Exception as exc:  # noqa: BLE001 - migrate_file already catches; this is the last line of defence
         return _error(task.display, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",
                       detail=traceback.format_exc())
@@ -399,49 +427,95 @@ def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[_Task]:
     dirty: set[Path] = set()
     if options.mode is Mode.WRITE and not options.allow_dirty:
         dirty = safety.dirty_files(files)
+    cwd = Path.cwd()
     return [
-        _Task(path=str(f), display=_display_path(f), mode=options.mode, may_write=f.resolve() not in dirty)
+        _Task(
+            path=str(f), display=_display_path(f, cwd), mode=options.mode, may_write=not dirty or f.resolve() not in dirty
+        )
         for f in files
     ]
 
 
-def _worth_parsing(task: _Task, index) -> bool:
+def _worth_parsing(task: _Task, index, text: str | None = None) -> bool:
     """The pre-filter, read ahead: a pool is started only when enough files will be parsed."""
-    try:
-        text = Path(task.path).read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return True
+    if text is None:
+        try:
+            text = Path(task.path).read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            return True
     return may_contain_log_call(text, index.name_pattern() if index is not None else None)
+
+
+def _read_ahead(tasks: Sequence[_Task]) -> dict[str, tuple[bytes, str]]:
+    """Each task's file, read once for the whole run: its bytes and its text as the index reads it (a file that
+    cannot be read is left out; it is read again, and reported, when its turn comes)."""
+    read: dict[str, tuple[bytes, str]] = {}
+    for task in tasks:
+        try:
+            data = Path(task.path).read_bytes()
+        except OSError:
+            continue
+        read[task.path] = (data, data.decode("utf-8", errors="replace"))
+    return read
 
 
 def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> Iterator[FileResult]:
     """Process tasks, in order, serially or in a process pool; with ``index`` (else one built from the tasks'
-    files: the repository pass), subclasses of project classes of other files are migrated too."""
+    files: the repository pass), subclasses of project classes of other files are migrated too.
+
+    Every file is read once, up front: the index, the pre-filter and (except in Mode.WRITE, where a file is read
+    again when its turn comes) the migration share that read. Only the files the pre-filter keeps go to the pool;
+    the others are settled in this process, with the pre-filter's answer."""
     jobs = default_jobs() if not jobs or jobs < 1 else jobs
+    read = _read_ahead(tasks)
     if index is None and len(tasks) > 1:
         from put_migrate.index import build_index
 
-        index = build_index(Path(task.path) for task in tasks)  # the serial first pass
-    candidates = [t for t in tasks if _worth_parsing(t, index)]
-    if jobs == 1 or len(candidates) < SERIAL_BELOW:
-        previous = _INDEX
-        _set_index(index)
-        try:
+        sources = {Path(path): text for path, (_, text) in read.items()}
+        index = build_index((Path(task.path) for task in tasks), sources)  # the serial first pass
+    prefiltered: dict[str, _Prefiltered] = {}
+    candidates = []
+    for task in tasks:
+        text = read[task.path][1] if task.path in read else None
+        worth = _worth_parsing(task, index, text)
+        if text is not None:
+            prefiltered[task.path] = (text, worth)
+        if worth:
+            candidates.append(task)
+
+    def run_here(task: _Task) -> FileResult:
+        entry = read.pop(task.path, None)  # the bytes are let go of as the files are done
+        data = entry[0] if entry is not None and task.mode is not Mode.WRITE else None
+        return _run_task(task, data, prefiltered.get(task.path))
+
+    previous = _INDEX
+    _set_index(index)
+    try:
+        if jobs == 1 or len(candidates) < SERIAL_BELOW:
             for task in tasks:
-                yield _run_task(task)
-        finally:
-            _set_index(previous)
-        return
+                yield run_here(task)
+            return
+        yield from _run_pool(tasks, candidates, jobs, index, run_here)
+    finally:
+        _set_index(previous)
+
+
+def _run_pool(
+    tasks: Sequence[_Task], candidates: list[_Task], jobs: int, index, run_here: Callable[[_Task], FileResult]
+) -> Iterator[FileResult]:
+    """The candidates in a process pool, the other tasks (the pre-filter rules them out) here; results in order."""
     _preload_transform()  # once here, so forked workers inherit it instead of each importing it
     done = 0
-    chunksize = max(1, min(32, len(tasks) // (jobs * 8)))
+    wanted = {id(task) for task in candidates}
+    chunksize = max(1, min(32, len(candidates) // (jobs * 8)))
     try:
         with ProcessPoolExecutor(
             max_workers=min(jobs, len(candidates)), initializer=_set_index, initargs=(index,)
         ) as pool:
-            for result in pool.map(_run_task, tasks, chunksize=chunksize):
+            results = pool.map(_run_task, candidates, chunksize=chunksize)
+            for task in tasks:
+                yield next(results) if id(task) in wanted else run_here(task)
                 done += 1
-                yield result
     except BrokenProcessPool:
         # A worker died (e.g. a C stack overflow in the parser); the files not yet reported cannot be trusted.
         for task in tasks[done:]:

@@ -69,6 +69,45 @@ def _hook_def_pattern() -> "re.Pattern[str]":
 
 # A method named like a Lightning hook: a class whose base is not known may still be a LightningModule (PM222).
 _HOOK_DEF = _hook_def_pattern()
+# The same searches, fast: patterns that start with a literal (``re`` skips ahead to it), and the rest checked in
+# Python where a match is found (``_has_hook_def``, ``_log_call_receivers``). A leading ``\b`` or ``\w*`` makes
+# ``re`` try every position of the text: tens of milliseconds for a large file.
+_HOOK_DEF_TAIL = re.compile(_HOOK_DEF.pattern[len(r"\b"):])
+_LOG_CALL_TAIL = re.compile(_LOG_CALL.pattern[len(r"(\w*)\s*"):])
+_RECEIVER = re.compile(r"(\w*)\s*\Z")  # what `(\w*)\s*` matches just before the dot of a `.log(`
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _has_hook_def(text: str) -> bool:
+    """``_HOOK_DEF.search(text) is not None``."""
+    position = 0
+    while True:
+        match = _HOOK_DEF_TAIL.search(text, position)
+        if match is None:
+            return False
+        start = match.start()
+        if start == 0 or not _WORD_CHAR.match(text, start - 1):
+            return True
+        position = start + 1
+
+
+def _log_call_receivers(text: str):
+    """``match.group(1) for match in _LOG_CALL.finditer(text)``: each match of ``_LOG_CALL`` starts right at the
+    ``\w*\s*`` before the dot of a match of its tail, and ends where that tail ends (with ``(``)."""
+    position = 0
+    while True:
+        match = _LOG_CALL_TAIL.search(text, position)
+        if match is None:
+            return
+        # The positions where `(\w*)\s*\Z` matches form one run just before the dot: look at the last 200
+        # characters first, and further back only when the run reaches their start.
+        dot = match.start()
+        window = max(position, dot - 200)
+        receiver = _RECEIVER.search(text, window, dot)
+        if receiver.start() == window and window > position:
+            receiver = _RECEIVER.search(text, position, dot)
+        yield receiver.group(1)
+        position = match.end()
 
 
 def may_contain_log_call(text: str, lightning_names=None) -> bool:
@@ -81,10 +120,10 @@ def may_contain_log_call(text: str, lightning_names=None) -> bool:
     if (
         "lightning" not in text
         and (lightning_names is None or not lightning_names.search(text))
-        and not _HOOK_DEF.search(text)
+        and not _has_hook_def(text)
     ):
         return False
-    return any(match.group(1) not in _MATHS_RECEIVERS for match in _LOG_CALL.finditer(text))
+    return any(receiver not in _MATHS_RECEIVERS for receiver in _log_call_receivers(text))
 
 
 def has_skip_file_marker(text: str) -> bool:

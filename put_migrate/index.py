@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -125,10 +126,10 @@ class RepositoryIndex:
     def _module_key(self, module: str) -> Optional[str]:
         """The module key (as taken from a path) that a dotted module name refers to: equal, or the one key
         ending with it (``pkg`` -> ``src.pkg``), or the longest tail of it that is a key."""
-        known = self.exports.keys() | self.module_classes.keys()
+        known, tails = self._known_keys()
         if module in known:
             return module
-        matches = [k for k in known if k.endswith("." + module)]
+        matches = tails.get(module, ())  # the keys ending with "." + module
         if len(matches) == 1:
             return matches[0]
         parts = module.split(".")
@@ -137,6 +138,30 @@ class RepositoryIndex:
             if tail in known:
                 return tail
         return None
+
+    def _known_keys(self) -> tuple[set[str], dict[str, list[str]]]:
+        """The module keys (of ``exports`` and ``module_classes``) and, per dotted tail, the keys ending with
+        ``"." + tail``. Kept up to date incrementally: both dicts only ever gain keys, in insertion order."""
+        state = getattr(self, "_keys_state", None)
+        exports, classes = self.exports, self.module_classes
+        if state is None or state[0] is not exports or state[2] is not classes:
+            state = self._keys_state = [exports, 0, classes, 0, set(), {}]
+        known, tails = state[4], state[5]
+        if state[1] != len(exports) or state[3] != len(classes):
+            if state[1] > len(exports) or state[3] > len(classes):  # a key was removed: start again
+                state = self._keys_state = [exports, 0, classes, 0, set(), {}]
+                known, tails = state[4], state[5]
+            new = [*list(exports)[state[1]:], *list(classes)[state[3]:]]
+            for key in new:
+                if key in known:
+                    continue
+                known.add(key)
+                position = key.find(".")
+                while position != -1:
+                    tails.setdefault(key[position + 1:], []).append(key)
+                    position = key.find(".", position + 1)
+            state[1], state[3] = len(exports), len(classes)
+        return known, tails
 
     def knows_class(self, dotted: str) -> bool:
         """Whether ``dotted`` names a class defined in one of the run's files (directly or re-exported)."""
@@ -184,6 +209,27 @@ _CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^:]*)\)[ \t]*:", re.M
 _WORD = re.compile(r"\w+")
 
 
+def _indented_matches(pattern: "re.Pattern[str]", text: str) -> Iterable["re.Match[str]"]:
+    """The matches of ``^[ \\t]*`` + ``pattern`` (``re.MULTILINE``), as ``finditer`` gives them, found by searching
+    for ``pattern`` alone (it starts with a literal word, which ``re`` finds fast) and keeping the matches preceded
+    by nothing but spaces and tabs on their line: several times faster than trying the pattern at every line."""
+    position = 0
+    search = pattern.search
+    while True:
+        match = search(text, position)
+        if match is None:
+            return
+        start = match.start()
+        if not text[text.rfind("\n", 0, start) + 1:start].strip(" \t"):
+            yield match
+            position = match.end() if match.end() > start else start + 1
+        else:
+            position = start + 1
+
+
+_CLASS_HEADER = re.compile(r"class[ \t]+\w+[ \t]*\(([^:]*)\)[ \t]*:")  # _CLASS_BASES without the indentation
+
+
 class BaseNameMatcher:
     """``search(text)``: whether a class statement of ``text`` names one of ``names`` among its bases.
 
@@ -197,10 +243,11 @@ class BaseNameMatcher:
         if "class" not in text:
             return False
         return any(
-            not self.names.isdisjoint(_WORD.findall(bases)) for bases in _CLASS_BASES.findall(text)
+            not self.names.isdisjoint(_WORD.findall(match.group(1))) for match in _indented_matches(_CLASS_HEADER, text)
         )
 
 
+@lru_cache(maxsize=16384)
 def module_name(path: Path) -> str:
     """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative)."""
     parts = list(path.with_suffix("").parts)
@@ -212,9 +259,35 @@ def module_name(path: Path) -> str:
     return ".".join(p for p in parts if p.isidentifier()) or path.stem
 
 
+_BODIES = ("body", "handlers", "orelse", "finalbody", "cases")  # in ``_fields`` order wherever they occur
+_BLOCK_TYPES = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _statements(tree: ast.AST) -> Iterable[ast.AST]:
+    """The statements of ``tree`` at any depth (function and class bodies, ``if``/``try``/``with`` blocks, ``except``
+    handlers, ``match`` cases), in the order ``ast.walk`` yields them: breadth first, children in field order.
+    Expressions are not entered: none holds a statement. Much cheaper than ``ast.walk`` over every node."""
+    from collections import deque
+
+    todo = deque([tree])
+    while todo:
+        node = todo.popleft()
+        yield node
+        for name in _BODIES:
+            children = getattr(node, name, None)
+            if children:
+                todo.extend(child for child in children if isinstance(child, _BLOCK_TYPES))
+
+
+_LOG_WORD = re.compile(r"\blog(?:_dict)?\b")
+
+
 class _ClassReader:
-    def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
+    def __init__(self, tree: ast.Module, module: str, is_package: bool, text: Optional[str] = None) -> None:
         self.module = module
+        # The source lines, where they number as ``ast`` numbers them (no "\r") and an attribute ``log`` can only
+        # be written ``log`` (ASCII: no NFKC-equivalent spelling): lets ``read`` skip the walk for a log call.
+        self.lines = text.split("\n") if text is not None and "\r" not in text and text.isascii() else None
         self.is_package = is_package
         self.imports: dict[str, str] = {}
         self.star_imports: list[str] = []
@@ -225,7 +298,7 @@ class _ClassReader:
                     isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts
                 ):
                     self.all_names = frozenset(e.value for e in node.value.elts)
-        for node in ast.walk(tree):
+        for node in _statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -271,6 +344,14 @@ class _ClassReader:
             return qualified
         return None
 
+    def _may_log(self, node: ast.ClassDef) -> bool:
+        """False when no line of the class (decorators included) holds the word ``log`` or ``log_dict``: then it
+        has no ``.log(`` call."""
+        if self.lines is None or node.end_lineno is None:
+            return True
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        return any("log" in line and _LOG_WORD.search(line) for line in self.lines[start - 1:node.end_lineno])
+
     def read(self, node: ast.ClassDef) -> IndexedClass:
         bases = tuple(q for q in (self.qualify(b) for b in node.bases) if q is not None)
         methods = frozenset(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
@@ -278,7 +359,7 @@ class _ClassReader:
         containers: set[str] = set()
         assigned: set[str] = set()
         logs = False
-        for inner in ast.walk(node):
+        for inner in _statements(node):
             if isinstance(inner, (ast.Assign, ast.AnnAssign)):
                 targets = inner.targets if isinstance(inner, ast.Assign) else [inner.target]
                 for target in targets:
@@ -293,9 +374,12 @@ class _ClassReader:
                     elif isinstance(value, ast.Call) and (self.qualify(value.func) or "").split(".")[-1] in _METRIC_CONTAINERS:
                         if any(self.is_torchmetrics(n) for n in ast.walk(value) if isinstance(n, ast.Call)):
                             containers.add(target.attr)
-            elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute):
-                if inner.func.attr in ("log", "log_dict"):
-                    logs = True
+        if self._may_log(node):
+            logs = any(
+                isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                and inner.func.attr in ("log", "log_dict")
+                for inner in ast.walk(node)
+            )
         has_mixin = any(isinstance(b, ast.Name) and b.id == "PutMixin" for b in node.bases)
         return IndexedClass(
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
@@ -308,7 +392,7 @@ def index_source(index: RepositoryIndex, text: str, path: Path) -> None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return  # reported by the rewrite pass
-    reader = _ClassReader(tree, module_name(path), path.name == "__init__.py")
+    reader = _ClassReader(tree, module_name(path), path.name == "__init__.py", text)
     _record_exports(index, reader)
     index.module_classes[reader.module] = frozenset(reader.local_classes)
     for node in tree.body:
@@ -336,19 +420,32 @@ def index_exports(index: RepositoryIndex, text: str, path: Path) -> None:
 
 
 _TOP_CLASS = re.compile(r"^class[ \t]+(\w+)", re.MULTILINE)
+_TOP_CLASS_AFTER_NEWLINE = re.compile(r"\nclass[ \t]+(\w+)")  # on "\n" + text: the same matches, found faster
 
 
-def build_index(files: Iterable[Path]) -> RepositoryIndex:
-    """Index the classes of ``files`` that are, or may lead to, Lightning classes (serial; cheap pre-filters)."""
+def _top_classes(text: str) -> list[str]:
+    """``_TOP_CLASS.findall(text)``."""
+    return _TOP_CLASS_AFTER_NEWLINE.findall("\n" + text) if "class" in text else []
+
+
+def build_index(files: Iterable[Path], sources: Optional[Mapping[Path, str]] = None) -> RepositoryIndex:
+    """Index the classes of ``files`` that are, or may lead to, Lightning classes (serial; cheap pre-filters).
+
+    ``sources``: the text of files already read (``bytes.decode("utf-8", errors="replace")``); the others are
+    read here."""
     index = RepositoryIndex()
     texts: dict[Path, str] = {}
     for path in files:
+        path = Path(path)
+        if sources is not None and path in sources:
+            texts[path] = sources[path]
+            continue
         try:
-            texts[Path(path)] = Path(path).read_bytes().decode("utf-8", errors="replace")
+            texts[path] = path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
     for path, text in texts.items():  # cheap: the top-level class names of every file (PM222's safety net)
-        index.module_classes.setdefault(module_name(path), frozenset(_TOP_CLASS.findall(text)))
+        index.module_classes.setdefault(module_name(path), frozenset(_top_classes(text)))
     for path, text in texts.items():  # packages re-export their classes (``from .base import Base``)
         if path.name == "__init__.py" and "import" in text:
             index_exports(index, text, path)
@@ -369,12 +466,13 @@ def build_index(files: Iterable[Path]) -> RepositoryIndex:
             key = module_name(path)
             if key in index.exports or "import" not in text:
                 continue
-            if any(not names.isdisjoint(_WORD.findall(line)) for line in _IMPORT_LINE.findall(text)):
+            if any(not names.isdisjoint(_WORD.findall(m.group(1))) for m in _indented_matches(_IMPORT_FROM, text)):
                 index_exports(index, text, path)
     return index
 
 
 _IMPORT_LINE = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+([^\n]*)", re.MULTILINE)
+_IMPORT_FROM = re.compile(r"from[ \t]+[\w.]+[ \t]+import[ \t]+([^\n]*)")  # _IMPORT_LINE without the indentation
 
 
 def _index_exports_of(index: RepositoryIndex, texts: dict[Path, str], by_module: dict[str, Path], module: str) -> bool:

@@ -156,11 +156,24 @@ class LightningClass:
     inherited: Optional[Inherited] = None
     # Members of a Lightning demo base (``BoringModel``) above it: (methods, attributes).
     demo: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+    # A class defined in a function body: the imports it sees (the module's, plus those of the enclosing
+    # function bodies). None for a top-level class (the module's ``ImportMap`` applies).
+    imports: Optional["ImportMap"] = field(default=None, compare=False, repr=False)
+
+    @property
+    def local(self) -> bool:
+        return self.imports is not None
 
 
 def lightning_classes(module: cst.Module, imports: ImportMap, index=None, module_key: str = "") -> list[LightningClass]:
-    """Top-level classes whose bases include a LightningModule or a Callback, directly or (with a
-    ``RepositoryIndex``) through project classes of this or other files."""
+    """Classes whose bases include a LightningModule or a Callback, directly or (with a ``RepositoryIndex``)
+    through project classes of this or other files: the top-level ones, then those defined in function bodies."""
+    found = _top_level(module, imports, index, module_key)
+    found.extend(cls for cls, _ in local_classes(module, imports, index, module_key, found) if cls is not None)
+    return found
+
+
+def _top_level(module: cst.Module, imports: ImportMap, index=None, module_key: str = "") -> list[LightningClass]:
     found = []
     for statement in module.body:
         if not isinstance(statement, cst.ClassDef):
@@ -197,6 +210,138 @@ def lightning_classes(module: cst.Module, imports: ImportMap, index=None, module
                     LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo)
                 )
     return found
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Classes defined in a function body (``def test_x(tmp_path):\n    class TestModel(BoringModel): ...``)
+
+
+def _inner_statements(node: cst.CSTNode) -> list[cst.BaseStatement]:
+    """The statements of a compound statement's blocks (``if``/``elif``/``else``, ``try``, ``with``, ``for`` ...)."""
+    found: list[cst.BaseStatement] = []
+    for child in node.children:
+        if isinstance(child, cst.IndentedBlock):
+            found.extend(child.body)
+        elif isinstance(child, cst.If):  # elif
+            found.extend(_inner_statements(child))
+        elif not isinstance(child, (cst.BaseStatement, cst.BaseExpression, cst.BaseSuite)) and child.children:
+            found.extend(_inner_statements(child))  # else, except, finally, match cases
+    return found
+
+
+def _scope_imports(imports: "ImportMap", function: cst.FunctionDef) -> "ImportMap":
+    inner = ImportMap(dict(imports.names))
+    if isinstance(function.body, cst.IndentedBlock):
+        for statement in function.body.body:
+            for small in _small_statements(statement):
+                inner._add(small)
+    return inner
+
+
+def _local_class(
+    statement: cst.ClassDef, imports: "ImportMap", index, module_key: str, local_names: set[str]
+) -> Optional[LightningClass]:
+    """A class of a function body that derives from a Lightning base (through the imports it sees) or from a
+    Lightning class of the repository index (a top-level class of this or another file)."""
+    written = [b for b in statement.bases if b.keyword is None and not b.star]
+    qualified = [imports.qualify(b.value) for b in written]
+    for q in qualified:
+        if q in BASES:
+            kind, package = BASES[q]
+            return LightningClass(statement, statement.name.value, kind, package,
+                                  demo=demo_members(x for x in qualified if x), imports=imports)
+    if index is None:
+        return None
+    for base, q in zip(written, qualified):
+        name = dotted_name(base.value)
+        if name is None or name.split(".")[0] in local_names:  # a class of a function body: not indexed
+            continue
+        indexed = index.find(q) if q is not None else index.classes.get(f"{module_key}.{name}")
+        resolved = index.lightning_kind(indexed) if indexed is not None else None
+        if resolved is None:
+            continue
+        ancestors = [indexed, *index.ancestors(indexed)]
+        inherited = Inherited(
+            methods=frozenset().union(*(a.methods for a in ancestors)),
+            metrics=tuple(m for a in ancestors for m in a.metrics),
+            metric_containers=frozenset().union(*(a.metric_containers for a in ancestors)),
+            assigned=frozenset().union(*(a.assigned for a in ancestors)),
+            put_mixin=any(a.has_put_mixin for a in ancestors),
+            logs=any(a.logs for a in ancestors),
+            same_file=frozenset(
+                a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key
+            ),
+        )
+        demo = demo_members([*(x for x in qualified if x), *(b for a in ancestors for b in a.bases)])
+        return LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo,
+                              imports=imports)
+    return None
+
+
+def local_classes(
+    module: cst.Module, imports: "ImportMap", index=None, module_key: str = "", top: Optional[list] = None
+) -> list[tuple[Optional[LightningClass], tuple[cst.ClassDef, "ImportMap", frozenset[str]]]]:
+    """Every class defined in a function body (at any depth of nesting; the functions may be methods of a class
+    that is not a Lightning class), in source order: ``(LightningClass or None, (node, the imports it sees, the
+    names of the classes of its enclosing function bodies))``. The bodies of Lightning classes are not entered:
+    what a hook defines is the hook's (its log calls are reported with the class)."""
+    if not any(_has_local_class(s, False) for s in module.body):
+        return []
+    found: list = []
+
+    def walk(statements, scope_imports: "ImportMap", in_function: bool, names: frozenset[str], lightning: set) -> None:
+        class_names = set(names)
+        if in_function:
+            class_names |= _class_names(statements)
+        for statement in statements:
+            if isinstance(statement, cst.FunctionDef):
+                if isinstance(statement.body, cst.IndentedBlock):
+                    walk(statement.body.body, _scope_imports(scope_imports, statement), True,
+                         frozenset(class_names), lightning)
+            elif isinstance(statement, cst.ClassDef):
+                if id(statement) in lightning:
+                    continue
+                if in_function:
+                    cls = _local_class(statement, scope_imports, index, module_key, class_names)
+                    found.append((cls, (statement, scope_imports, frozenset(class_names))))
+                    if cls is not None:
+                        continue
+                if isinstance(statement.body, cst.IndentedBlock):
+                    walk(statement.body.body, scope_imports, False, frozenset(class_names), lightning)
+            elif isinstance(statement, cst.BaseCompoundStatement):
+                walk(_inner_statements(statement), scope_imports, in_function, names | class_names, lightning)
+
+    if top is None:
+        top = _top_level(module, imports, index, module_key)
+    walk(list(module.body), imports, False, frozenset(), {id(c.node) for c in top})
+    return found
+
+
+def _class_names(statements) -> set[str]:
+    """The names of the class statements of a function body (in its compound statements too)."""
+    found: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, cst.ClassDef):
+            found.add(statement.name.value)
+        elif isinstance(statement, cst.BaseCompoundStatement) and not isinstance(statement, cst.FunctionDef):
+            found |= _class_names(_inner_statements(statement))
+    return found
+
+
+def _has_local_class(statement: cst.CSTNode, in_function: bool) -> bool:
+    """Whether a class statement sits in a function body below ``statement`` (a cheap pre-check)."""
+    if isinstance(statement, cst.ClassDef):
+        if in_function:
+            return True
+        inner = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
+    elif isinstance(statement, cst.FunctionDef):
+        in_function = True
+        inner = statement.body.body if isinstance(statement.body, cst.IndentedBlock) else ()
+    elif isinstance(statement, cst.BaseCompoundStatement):
+        inner = _inner_statements(statement)
+    else:
+        return False
+    return any(_has_local_class(s, in_function) for s in inner)
 
 
 def uses_torchmetrics(imports: ImportMap, callee: cst.BaseExpression) -> Optional[str]:

@@ -17,7 +17,7 @@ from typing import Optional
 import libcst as cst
 
 from put_migrate.hooks import HOOKS
-from put_migrate.lightning_classes import BASES, ImportMap, dotted_name
+from put_migrate.lightning_classes import BASES, ImportMap, _top_level, dotted_name, local_classes
 
 CODE = "PM222"
 
@@ -166,11 +166,13 @@ def relative_imports(module: cst.Module, module_key: str, is_package: bool) -> d
 def unresolved_classes(
     module: cst.Module, imports: ImportMap, index, module_key: str, migrated: set[str], is_package: bool = False
 ):
-    """``(class, unresolved base, [(call, hook), ...])`` for the top-level classes of ``module`` that are not
-    migrated, log in a hook, and have a base that cannot be resolved."""
+    """``(class, unresolved base, [(call, hook), ...])`` for the classes of ``module`` (top-level ones, then those
+    of function bodies) that are not migrated, log in a hook, and have a base that cannot be resolved."""
     local = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
     relative: Optional[dict[str, str]] = None
     found = []
+    top = _top_level(module, imports, index, module_key)
+    migrated = {c.name for c in top}  # ``migrated`` also names classes of function bodies: not the same classes
     for name, statement in local.items():
         if name in migrated or not statement.bases:
             continue
@@ -182,4 +184,29 @@ def unresolved_classes(
         base = unresolved_base(statement, imports, index, module_key, local, relative)
         if base is not None:
             found.append((statement, base, calls))
+    for cls, (statement, scope_imports, scope_classes) in local_classes(module, imports, index, module_key, top):
+        if cls is not None or not statement.bases:
+            continue
+        calls = hook_log_calls(statement)
+        if not calls:
+            continue
+        base = _local_base(statement, scope_classes)
+        if base is None:
+            if relative is None:
+                relative = relative_imports(module, module_key, is_package)
+            base = unresolved_base(statement, scope_imports, index, module_key, local, relative)
+        if base is not None:
+            found.append((statement, base, calls))
     return found
+
+
+def _local_base(statement: cst.ClassDef, scope_classes: frozenset[str]) -> Optional[str]:
+    """The first base of a class of a function body that names another class of a function body (not indexed:
+    put-migrate does not follow such chains; the class is reported, never passed over)."""
+    for base in statement.bases:
+        if base.keyword is not None or base.star:
+            continue
+        written = dotted_name(base.value)
+        if written is not None and written.split(".")[0] in scope_classes:
+            return written
+    return None
