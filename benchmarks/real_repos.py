@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import libcst  # noqa: E402
 
-from put_migrate.api import INTERNAL_ERROR, SYNTAX_ERROR, UNSAFE_TO_WRITE, FileStatus, Mode, migrate_bytes  # noqa: E402
+from put_migrate.api import INTERNAL_ERROR, FileStatus, Mode, migrate_bytes  # noqa: E402
 from put_migrate.discover import discover_files  # noqa: E402
 from put_migrate.rules import Severity  # noqa: E402
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from shim.testing import FileModuleFactory, assert_same_training, load_file, trainable_class_name
+from shim.testing import FileModuleFactory, load_file, trainable_class_name
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 _ports = itertools.count(31000 + (os.getpid() % 300) * 4)

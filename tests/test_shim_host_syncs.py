@@ -7,7 +7,6 @@ check runs with ``torch.cuda.set_sync_debug_mode("error")`` (benchmarks/).
 from __future__ import annotations
 
 import lightning.pytorch as pl
-import pytest
 import torch
 
 from tests.pairs import modules as m

@@ -156,8 +156,6 @@ def test_mean_keeps_float64_like_lightning():
 
 def test_callback_aggregators_follow_the_module_device(monkeypatch):
     """A Callback is not a submodule: the router moves its aggregators where the module trains, once per run."""
-    from shim import routing
-
     moved = []
 
     class Agg(Sum):
