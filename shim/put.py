@@ -119,8 +119,6 @@ class _ModuleLogSlot:
         obj.__dict__["_put_module_log"] = value
         module = getattr(value, "__self__", None)
         obj.__dict__["_put_module"] = module
-        from shim import routing
-
         trainer = routing.trainer_of(module)
         if trainer is not None:
             routing.start_run(trainer)
@@ -137,8 +135,6 @@ def _install_trainer_seam(cls: type) -> None:
     def set_trainer(self: Any, trainer: Any) -> None:
         base.__set__(self, trainer)
         if trainer is not None:
-            from shim import routing
-
             routing.start_run(trainer)
 
     cls.trainer = _TrainerSeam(base.fget, set_trainer, doc=base.__doc__)  # type: ignore[attr-defined]
@@ -176,8 +172,6 @@ class PutMixin:
         chosen = _check_destinations(name, destinations)
         module = self._put_lightning_module()
         record = PutData(name=name, value=to_put_tensor(name, value, module), destinations=chosen)
-        from shim import routing
-
         trainer = routing.trainer_of(module)
         if trainer is not None and routing.route(trainer, module, record):
             return
@@ -214,6 +208,9 @@ class PutMixin:
 
 def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:
     """``"/dataloader_idx_N"`` when Lightning would add it to a name logged from an eval hook, else ``""``."""
-    from shim import routing
-
     return f"/dataloader_idx_{dataloader_idx}" if routing.dataloader_suffixes_apply(trainer) else ""
+
+
+# At the bottom: routing imports PutData and PutMixin from this module, so it is imported once they exist, and
+# put() does not pay a function-level import per value.
+from shim import routing  # noqa: E402
