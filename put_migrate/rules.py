@@ -166,8 +166,9 @@ _RULES = [
         "PM222",
         "class not recognised as a LightningModule or Callback",
         "A base of the class could not be resolved (an imported name the files given to put-migrate do not "
-        "define), and the call sits in a method named like a Lightning hook. Run put-migrate on the folder that "
-        "defines that base too (the base and its subclasses in one run), or migrate the call by hand.",
+        "define, or another class defined inside a function), and the call sits in a method named like a "
+        "Lightning hook. Run put-migrate on the folder that defines that base too (the base and its subclasses "
+        "in one run), move a function-local base to module level, or migrate the call by hand.",
     ),
     # PM3xx: file-level problems; the file is left byte for byte as it was.
     Rule("PM301", "the file does not parse", "Fix the syntax error at the reported line, then run again.", Severity.ERROR),
