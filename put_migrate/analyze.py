@@ -16,6 +16,7 @@ from libcst.metadata import CodeRange
 
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, HookSpec
 from put_migrate.lightning_classes import ImportMap, LightningClass, dotted_name, uses_torchmetrics
+from put_migrate.walk import visit
 
 LOG_PARAMS = (
     "name",
@@ -142,7 +143,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
                     targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
                     used.update(t.value for t in targets if isinstance(t, cst.Name))
     attrs = _SelfAttributes()
-    cls.node.visit(attrs)
+    visit(cls.node, attrs)
     used |= attrs.names
     assigned = _assigned_self_attributes(cls.node)
     metrics = _find_metrics(cls.node, imports)
@@ -169,7 +170,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
         if cls.kind == "callback" and len(params) >= 3:
             receivers.add(params[2])
         finder = _CallFinder(receivers)
-        function.body.visit(finder)
+        visit(function.body, finder)
         for found in finder.found:
             for call in _read_variants(found, function, cls, imports, metrics, positions, assigned, callers):
                 if overrides_log:
@@ -270,7 +271,7 @@ def _helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) ->
                 )
 
     for name, function in methods.items():
-        function.body.visit(Visitor(name, function))
+        visit(function.body, Visitor(name, function))
     return found
 
 
@@ -386,10 +387,10 @@ def _names_in_expression(node: cst.CSTNode) -> set[str]:
             names.add(n.value)
 
         def visit_Attribute(self, n: cst.Attribute) -> bool:
-            n.value.visit(self)
+            visit(n.value, self)
             return False
 
-    node.visit(Visitor())
+    visit(node, Visitor())
     return names
 
 
@@ -471,7 +472,7 @@ def _find_metrics(class_node: cst.ClassDef, imports: ImportMap) -> dict[str, Met
                 return
             metrics[attr] = _collection_info(attr, node.value)
 
-    class_node.visit(Visitor())
+    visit(class_node, Visitor())
     return metrics
 
 
@@ -892,7 +893,7 @@ def _assigned_self_attributes(class_node: cst.ClassDef) -> set[str]:
         def visit_AugAssign(self, node: cst.AugAssign) -> None:
             self._target(node.target)
 
-    class_node.visit(Visitor())
+    visit(class_node, Visitor())
     for statement in class_node.body.body:  # class-level names are attributes too
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
@@ -957,5 +958,5 @@ def _assigns_name(node: cst.CSTNode, name: str) -> bool:
             if isinstance(node.target, cst.Name) and node.target.value == name:
                 Visitor.found = True
 
-    node.visit(Visitor())
+    visit(node, Visitor())
     return Visitor.found

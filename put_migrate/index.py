@@ -8,8 +8,9 @@ logs. A class is a Lightning class when a chain of indexed project classes leads
 (``lightning_classes.BASES``). The transform then migrates subclasses of project base classes too.
 
 It uses Python's ``ast`` (several times faster than libcst; nothing is rewritten here) on the files that can
-matter only: those that mention ``lightning``, then, until nothing new turns up, those that mention the name of a
-class found so far. A dotted module name is taken from the file's path; an import matches an indexed class when
+matter only: those that name a Lightning base (``LightningModule``, ``Callback``, ``BoringModel``, ``DemoModel``),
+then, until nothing new turns up, those whose class statements name a Lightning class found so far. A package's
+``__init__.py`` is read when a name is first looked up through it. A dotted module name is taken from the file's path; an import matches an indexed class when
 its dotted name ends with the class's (so ``src/pkg/base.py`` answers ``pkg.base.Base`` and ``base.Base``).
 """
 
@@ -26,6 +27,7 @@ from typing import Optional
 from put_migrate.lightning_classes import BASES, Kind
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
+_BASE_NAMES = frozenset(dotted.rpartition(".")[2] for dotted in BASES)  # LightningModule, Callback
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class RepositoryIndex:
     all_names: dict[str, frozenset[str]] = field(default_factory=dict)
     # Every module of the run -> the names of its top-level classes (a regex; for the PM222 safety net).
     module_classes: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Package ``__init__.py`` files whose imports are read only when a name is looked up through them (most
+    # packages of a large tree never are): module key -> (path, text).
+    pending_exports: dict[str, tuple[Path, str]] = field(default_factory=dict)
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -67,6 +72,7 @@ class RepositoryIndex:
             star_imports=dict(self.star_imports),
             all_names=dict(self.all_names),
             module_classes=dict(self.module_classes),
+            pending_exports=dict(self.pending_exports),
         )
 
     def find(self, dotted: str) -> Optional[IndexedClass]:
@@ -96,6 +102,7 @@ class RepositoryIndex:
         key = self._module_key(module)
         if key is None:
             return None
+        self._read_pending(key)
         target = self.exports.get(key, {}).get(name)
         if target is not None and target != dotted:
             if self._defined(target):
@@ -103,6 +110,7 @@ class RepositoryIndex:
             return self.reexported(target, _depth + 1) or target
         for source in self.star_imports.get(key, ()):
             source_key = self._module_key(source) or source
+            self._read_pending(source_key)
             allowed = self.all_names.get(source_key)
             if allowed is not None and name not in allowed:
                 continue
@@ -115,6 +123,11 @@ class RepositoryIndex:
             if deeper is not None:
                 return deeper
         return None
+
+    def _read_pending(self, key: str) -> None:
+        if key in self.pending_exports:
+            path, text = self.pending_exports.pop(key)
+            index_exports(self, text, path)
 
     def _defined(self, dotted: str) -> bool:
         if dotted in self.classes or len(set(self._by_suffix.get(dotted, []))) == 1:
@@ -401,6 +414,7 @@ def index_source(index: RepositoryIndex, text: str, path: Path) -> None:
 
 
 def _record_exports(index: RepositoryIndex, reader: "_ClassReader") -> None:
+    index.pending_exports.pop(reader.module, None)
     index.exports[reader.module] = dict(reader.imports)
     if reader.star_imports:
         index.star_imports[reader.module] = tuple(reader.star_imports)
@@ -446,11 +460,13 @@ def build_index(files: Iterable[Path], sources: Optional[Mapping[Path, str]] = N
             continue
     for path, text in texts.items():  # cheap: the top-level class names of every file (PM222's safety net)
         index.module_classes.setdefault(module_name(path), frozenset(_top_classes(text)))
-    for path, text in texts.items():  # packages re-export their classes (``from .base import Base``)
+    for path, text in texts.items():  # packages re-export their classes (``from .base import Base``): read lazily
         if path.name == "__init__.py" and "import" in text:
-            index_exports(index, text, path)
+            index.pending_exports[module_name(path)] = (path, text)
     pending = {p: t for p, t in texts.items() if "class " in t}
-    wanted = [p for p, t in pending.items() if "lightning" in t]
+    # A class can derive from a Lightning base directly only if its file spells the base's name (in the class
+    # header, an import or an alias): the other files matter only if they name a class found so far.
+    wanted = [p for p, t in pending.items() if any(name in t for name in _BASE_NAMES)]
     while wanted:
         for path in wanted:
             index_source(index, pending.pop(path), path)

@@ -19,6 +19,7 @@ import libcst as cst
 from put_migrate.analyze import ClassAnalysis, LogCall, MetricInfo, _code
 from put_migrate.hooks import COMPUTE_HOOKS, METRIC_RESET_HOOKS, RESERVED_ATTRIBUTES
 from put_migrate.rules import Finding, make_finding
+from put_migrate.walk import visit
 
 _AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
 _DESTINATION_ORDER = ("callbacks", "loggers", "progress_bar")
@@ -140,7 +141,7 @@ class _Names(cst.CSTVisitor):
         self.names.add(node.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)  # ``x.attr``: only ``x`` is a name in scope
+        visit(node.value, self)  # ``x.attr``: only ``x`` is a name in scope
         return False
 
 
@@ -164,7 +165,7 @@ def _same_fate(calls: list[LogCall]) -> list[LogCall]:
 
 def _names_in(node: cst.CSTNode) -> set[str]:
     visitor = _Names()
-    node.visit(visitor)
+    visit(node, visitor)
     return visitor.names
 
 
@@ -931,7 +932,7 @@ def _statement_positions(function: cst.FunctionDef) -> dict[int, tuple[int, int]
             for index, statement in enumerate(node.body):
                 positions[id(statement)] = (id(node), index)
 
-    function.visit(Visitor())
+    visit(function, Visitor())
     return positions
 
 
@@ -954,7 +955,7 @@ def _calls_of(function: cst.FunctionDef, dotted: str) -> list[cst.Call]:
             if dotted_name(node.func) == wanted:
                 found.append(node)
 
-    function.body.visit(Visitor())
+    visit(function.body, Visitor())
     return found
 
 
@@ -1035,7 +1036,7 @@ def _self_attributes_reached(methods: dict[str, cst.FunctionDef], start: str) ->
             continue
         seen.add(name)
         collector = _SelfNames()
-        methods[name].visit(collector)
+        visit(methods[name], collector)
         found |= collector.names
         todo.extend(collector.names & methods.keys())
     return found

@@ -17,6 +17,7 @@ STYLE.md):
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import stat
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import tokenize
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,15 +102,25 @@ def check_parser_limits(text: str, path: str = "<string>") -> None:
         compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST; raises SyntaxError
 
 
-def check_round_trip(text: str) -> None:
-    """Raise UnsafeFile when libcst would not give the text back unchanged (parse -> code)."""
-    module = libcst.parse_module(text)
+def check_round_trip(text: str, module: "libcst.Module | None" = None) -> None:
+    """Raise UnsafeFile when libcst would not give the text back unchanged (parse -> code). ``module``: the
+    text's libcst parse, where the caller has it."""
+    module = module if module is not None else libcst.parse_module(text)
     if module.code != text:
         raise UnsafeFile("libcst does not reproduce this file exactly (unusual line endings?); not rewritten")
 
 
 def check_parses(text: str) -> None:
-    """The new text must be valid Python before it replaces the old one (libcst is the judge, like the input)."""
+    """The new text must be valid Python before it replaces the old one: CPython's parser is asked first (fast,
+    and the judge of what runs); text it refuses (syntax newer than this interpreter) must satisfy libcst, which
+    read the input."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, "<put-migrate>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        return
+    except (SyntaxError, ValueError):
+        pass
     try:
         libcst.parse_module(text)
     except libcst.ParserSyntaxError as exc:

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from put_migrate.analyze import analyze_class
 from put_migrate.lightning_classes import ImportMap, lightning_classes
 from put_migrate.plan import plan_class
+from put_migrate.positions import log_call_positions
 from put_migrate.render import render
 from put_migrate.rules import Finding, make_finding
+from put_migrate.safety import check_round_trip
 from put_migrate.unresolved import CODE as UNRESOLVED_CODE, unresolved_classes
 
 
@@ -61,8 +62,7 @@ def migrate_module(
     )
     if not classes and not unresolved:
         return module, []
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # same nodes: no deep copy
-    positions = wrapper.resolve(PositionProvider)
+    positions = log_call_positions(module, source if source is not None else module.code)
     plans = [plan_class(analyze_class(cls, imports, positions), path, module.default_indent) for cls in classes]
     findings = [f for plan in plans for f in plan.findings]
     for statement, base, calls in unresolved:
@@ -74,9 +74,13 @@ def migrate_module(
 
 
 def migrate_source(source: str, path: str = "<string>", index=None) -> MigrationResult:
-    """Migrate one file's text. Raises ``libcst.ParserSyntaxError`` when it does not parse."""
+    """Migrate one file's text. Raises ``libcst.ParserSyntaxError`` when it does not parse, ``safety.UnsafeFile``
+    when it would change but libcst does not reproduce the text exactly."""
     if not might_log(source):
         return MigrationResult(source, [])
     module = cst.parse_module(source)
     new, findings = migrate_module(module, path, index=index, source=source)
-    return MigrationResult(new.code if new is not module else source, findings)
+    if new is module:
+        return MigrationResult(source, findings)
+    check_round_trip(source, module)  # a rewrite of text libcst does not give back could change other lines
+    return MigrationResult(new.code, findings)

@@ -18,6 +18,7 @@ import libcst as cst
 
 from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import BASES, ImportMap, _top_level, dotted_name, local_classes
+from put_migrate.walk import visit
 
 CODE = "PM222"
 
@@ -125,7 +126,7 @@ def hook_log_calls(statement: cst.ClassDef) -> list[tuple[cst.Call, str]]:
     visitor = _HookLogCalls()
     for inner in statement.body.body:
         if isinstance(inner, cst.FunctionDef):
-            inner.visit(visitor)
+            visit(inner, visitor)
     return visitor.calls
 
 

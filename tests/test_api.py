@@ -9,11 +9,11 @@ import pytest
 from put_migrate import api
 from put_migrate.api import FileStatus, Mode, RunOptions
 from put_migrate.rules import Severity
-from tests.test_cli_support import LIGHTNING_MODULE, NO_LOG, fake_transform, init_repo  # noqa: F401
+from tests.test_cli_support import LIGHTNING_MODULE, NO_LOG, fake_transform, init_repo, real_transform  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fake_transform")
 
-LOGGING = "import lightning\nclass M:\n    def f(self):\n        self.log('a', 1)\n"
+LOGGING = "import lightning\nclass M(lightning.LightningModule):\n    def f(self):\n        self.log('a', 1)\n"
 
 
 def test_unchanged_file_without_log_calls_is_not_parsed(monkeypatch):
@@ -92,15 +92,20 @@ def test_an_exception_in_the_transform_becomes_an_error_result(monkeypatch):
     ids=["nested", "string", "long-line"],
 )
 def test_deep_files_are_reported_never_crash(expression, code):
-    result, _ = api.migrate_bytes(f"import lightning\nx = {expression}\nself.log('a', x)\n".encode(), "deep.py")
+    result, _ = api.migrate_bytes(
+        f"import lightning\nx = {expression}\nclass M(lightning.LightningModule):\n    def f(self):\n"
+        f"        self.log('a', x)\n".encode(),
+        "deep.py",
+    )
     if code is None:
         assert result.status is FileStatus.CHANGED
     else:
         assert result.status is FileStatus.ERROR and result.findings[0].code == code
 
 
-def test_round_trip_failure_is_not_rewritten():
-    data = LOGGING.encode() + b"x = 1\r"  # libcst does not reproduce a lone CR at the end
+def test_round_trip_failure_is_not_rewritten(monkeypatch, real_transform):
+    monkeypatch.setattr(api, "_migrate_source", lambda text, path: real_transform(text, path))  # it checks
+    data = LIGHTNING_MODULE.encode() + b"x = 1\r"  # libcst does not reproduce a lone CR at the end
     result, new = api.migrate_bytes(data, "m.py")
     assert result.status is FileStatus.ERROR and result.findings[0].code == api.UNSAFE_TO_WRITE and new == data
 
@@ -114,7 +119,7 @@ def test_skip_file_comment():
 def test_skip_line_comment_leaves_that_call_and_reports_pm001():
     text = (
         "import lightning.pytorch as pl\n"
-        "class M:\n"
+        "class M(pl.LightningModule):\n"
         "    def f(self):\n"
         "        self.log('a', 1)\n"
         "        self.log('b', 2)  # put-migrate: skip\n"
@@ -136,7 +141,11 @@ def test_a_transform_that_touches_a_skipped_call_makes_the_file_fail(monkeypatch
         return FakeResult(source=source.replace("__put_migrate_skipped_log__", "put"))
 
     monkeypatch.setattr(api, "_migrate_source", greedy)
-    result, _ = api.migrate_bytes(b"import lightning\nself.log('b', 2)  # put-migrate: skip\n", "m.py")
+    result, _ = api.migrate_bytes(
+        b"import lightning\nclass M(lightning.LightningModule):\n    def f(self):\n"
+        b"        self.log('a', 1)\n        self.log('b', 2)  # put-migrate: skip\n",
+        "m.py",
+    )
     assert result.status is FileStatus.ERROR and result.findings[0].code == api.UNSAFE_TO_WRITE
 
 
@@ -192,7 +201,7 @@ def test_pool_and_serial_give_the_same_results(tmp_path):
 def test_exit_codes():
     changed = api.FileResult("a.py", FileStatus.CHANGED)
     ok = api.FileResult("b.py", FileStatus.UNCHANGED)
-    manual, _ = api.migrate_bytes(b"import lightning\nself.log_dict({'a': 1})\n", "c.py")
+    manual, _ = api.migrate_bytes(b"import lightning\nclass M(lightning.LightningModule):\n    def f(self):\n        self.log_dict({'a': 1})\n", "c.py")
     error, _ = api.migrate_bytes(b"import lightning\ndef f(:\n self.log(1)\n", "d.py")
     assert api.exit_code([ok], Mode.CHECK) == 0
     assert api.exit_code([ok, changed], Mode.WRITE) == 0

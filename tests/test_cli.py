@@ -21,8 +21,8 @@ from tests.test_cli_support import (  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fake_transform")
 
-LOGGING = "import lightning\nclass M:\n    def f(self):\n        self.log('a', 1)\n"
-MANUAL = "import lightning\nclass M:\n    def f(self):\n        self.log_dict({'a': 1})\n"
+LOGGING = "import lightning\nclass M(lightning.LightningModule):\n    def f(self):\n        self.log('a', 1)\n"
+MANUAL = "import lightning\nclass M(lightning.LightningModule):\n    def f(self):\n        self.log_dict({'a': 1})\n"
 
 
 def run(*args: str, input: bytes | None = None):
@@ -71,7 +71,7 @@ def test_write_then_idempotent(tree):
     assert (tree / "pkg" / "model.py").read_text() == LOGGING.replace("self.log(", "self.put(")
     # CRLF, BOM and latin-1 with its cookie are kept
     assert (tree / "pkg" / "crlf.py").read_bytes() == LOGGING.replace("\n", "\r\n").replace("log(", "put(").encode()
-    assert (tree / "pkg" / "bom.py").read_bytes().startswith(b"\xef\xbb\xbfimport lightning\nclass M:\n")
+    assert (tree / "pkg" / "bom.py").read_bytes().startswith(b"\xef\xbb\xbfimport lightning\nclass M(lightning.LightningModule):\n")
     assert (tree / "pkg" / "latin.py").read_bytes().endswith("self.put('caf\xe9', 1)\n".encode("latin-1"))
     after = tree_hashes(tree)
     second = run(".")

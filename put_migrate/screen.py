@@ -1,0 +1,58 @@
+"""The syntax screen: can this text hold a log call that put-migrate rewrites or reports? Decided with Python's own
+parser (``ast``, written in C: about a tenth of a libcst parse) before libcst parses the file.
+
+The transform only ever looks at ``<receiver>.log(...)``/``<receiver>.log_dict(...)`` calls in the methods of a
+class that has bases, where the receiver is ``self`` or (in a Callback) the method's third positional parameter.
+A file with no such call is given back unchanged without a libcst parse. The screen errs on the side of parsing:
+any class with bases counts (whether or not it leads to Lightning), and text ``ast`` cannot read goes to libcst,
+which decides (and reports) as before.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+
+from put_migrate.index import _statements
+
+_LOG_NAMES = ("log", "log_dict")
+_LOG_CALL_TEXT = re.compile(r"\.\s*log(?:_dict)?\s*\(")
+
+
+def may_need_transform(text: str) -> bool:
+    """False only when no method of a class with bases calls ``self.log``/``self.log_dict`` (or, in a Callback
+    hook, ``pl_module.log``): then the transform leaves the text as it is and reports nothing."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like: not ours to report
+            tree = ast.parse(text)
+    except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL bytes), RecursionError...: libcst decides
+        return True
+    # Line numbers index ``lines`` as ``ast`` counts them only without "\r" (a lone "\r" ends a line for ``ast``).
+    lines = text.split("\n") if "\r" not in text else None
+    for node in _statements(tree):
+        if isinstance(node, ast.ClassDef) and (node.bases or node.keywords) and _class_logs(node, lines):
+            return True
+    return False
+
+
+def _class_logs(node: ast.ClassDef, lines: list[str] | None) -> bool:
+    if lines is not None and node.end_lineno is not None:
+        if not _LOG_CALL_TEXT.search("\n".join(lines[node.lineno - 1:node.end_lineno])):
+            return False
+    for method in node.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        params = [*method.args.posonlyargs, *method.args.args]
+        receivers = {"self"} | ({params[2].arg} if len(params) >= 3 else set())
+        for inner in ast.walk(method):
+            if (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Attribute)
+                and inner.func.attr in _LOG_NAMES
+                and isinstance(inner.func.value, ast.Name)
+                and inner.func.value.id in receivers
+            ):
+                return True
+    return False

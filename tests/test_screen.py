@@ -1,0 +1,52 @@
+"""The syntax screen: it may send too much to libcst, never too little."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from put_migrate.screen import may_need_transform
+from put_migrate.transform import migrate_source
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+MODULE = "import lightning.pytorch as pl\n\n\nclass M(pl.LightningModule):\n    def training_step(self, batch, i):\n"
+CALLBACK = "import lightning.pytorch as pl\n\n\nclass C(pl.Callback):\n    def on_train_batch_end(self, trainer, module, *a):\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MODULE + "        self.log('a', 1.0)\n", True),
+        (MODULE + "        self.log_dict({'a': 1.0})\n", True),
+        (MODULE + "        def inner():\n            self.log('a', 1.0)\n        inner()\n", True),
+        (CALLBACK + "        module.log('a', 1.0)\n", True),
+        ("def f():\n    class Local(object):\n        def g(self):\n            self.log('a', 1)\n", True),
+        (MODULE + "        return torch.log(batch)\n", False),
+        (MODULE + "        self.logger.log_metrics({'a': 1.0})\n", False),
+        (CALLBACK + "        trainer.log('a', 1.0)\n", False),  # not the pl_module parameter
+        ("class Plain:\n    def f(self):\n        self.log('a', 1)\n", False),  # no base: never Lightning
+        ("import lightning\nself.log('a', 1)\n", False),  # not in a class
+        ("class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1)\r\n", True),  # "\r": no text check
+        ("class M(Base):\n    def f(self:\n        self.log('a', 1)\n", True),  # ast cannot read it: libcst decides
+    ],
+)
+def test_screen(text, expected):
+    assert may_need_transform(text) is expected
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.rglob("*.py")), ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_screened_out_files_are_left_alone_by_the_transform(path):
+    """Every fixture the screen rules out is one the transform leaves unchanged, without a finding."""
+    text = path.read_text()
+    if may_need_transform(text):
+        return
+    result = migrate_source(text, str(path))
+    assert result.source == text and result.findings == []
+
+
+def test_the_screen_rules_out_files_that_only_look_like_they_log():
+    """The fixtures hold such files (no-op cases): the screen is not a pass-through."""
+    ruled_out = [p for p in FIXTURES.rglob("*.py") if "self.log" in p.read_text() and not may_need_transform(p.read_text())]
+    assert ruled_out
