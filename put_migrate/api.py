@@ -473,7 +473,8 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
         from put_migrate.index import build_index
 
         sources = {Path(path): text for path, (_, text) in read.items()}
-        index = build_index((Path(task.path) for task in tasks), sources)  # the serial first pass
+        with _IndexReader(sources, jobs) as read_many:
+            index = build_index((Path(task.path) for task in tasks), sources, read_many)  # the first pass
     prefiltered: dict[str, _Prefiltered] = {}
     candidates = []
     for task in tasks:
@@ -499,6 +500,52 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
         yield from _run_pool(tasks, candidates, jobs, index, run_here)
     finally:
         _set_index(previous)
+
+
+INDEX_PARALLEL_FROM = 64  # files the repository pass reads in one round before it is worth a process pool
+
+# The texts the repository pass reads, in its pool's workers (set by the pool's initializer).
+_SOURCES: dict[Path, str] = {}
+
+
+def _set_sources(sources: dict[Path, str]) -> None:
+    global _SOURCES
+    _SOURCES = sources
+
+
+def _read_indexed(path: Path):
+    from put_migrate.index import read_source
+
+    return read_source(_SOURCES[path], path)
+
+
+class _IndexReader:
+    """``read_many`` for ``build_index``: large rounds of files are read in a process pool (started on first use,
+    with the texts handed over once, which costs nothing where processes fork)."""
+
+    def __init__(self, sources: dict[Path, str], jobs: int) -> None:
+        self.sources, self.jobs = sources, jobs
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "_IndexReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def __call__(self, paths: list[Path]):
+        from put_migrate.index import read_source
+
+        if self.jobs == 1 or len(paths) < INDEX_PARALLEL_FROM:
+            return [read_source(self.sources[path], path) for path in paths]
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_set_sources, initargs=(self.sources,))
+        chunksize = max(1, min(16, len(paths) // (self.jobs * 8)))
+        try:
+            return list(self.pool.map(_read_indexed, paths, chunksize=chunksize))
+        except BrokenProcessPool:  # a worker died: read them here, where a failure is reported as usual
+            return [read_source(self.sources[path], path) for path in paths]
 
 
 def _run_pool(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -400,26 +400,55 @@ class _ClassReader:
         )
 
 
-def index_source(index: RepositoryIndex, text: str, path: Path) -> None:
+@dataclass(frozen=True)
+class FileEntry:
+    """What the repository pass learns from one file (plain data: worker processes send it back)."""
+
+    module: str
+    imports: dict[str, str]
+    star_imports: tuple[str, ...]
+    all_names: Optional[frozenset[str]]
+    local_classes: frozenset[str]
+    classes: tuple[IndexedClass, ...]
+
+
+def read_source(text: str, path: Path) -> Optional[FileEntry]:
+    """The classes, imports and re-exports of one file; None when Python cannot parse it (the rewrite pass
+    reports it)."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return  # reported by the rewrite pass
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # CPython refuses deep nesting with the last two
+        return None
     reader = _ClassReader(tree, module_name(path), path.name == "__init__.py", text)
-    _record_exports(index, reader)
-    index.module_classes[reader.module] = frozenset(reader.local_classes)
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            index.add(reader.read(node))
+    classes = tuple(reader.read(node) for node in tree.body if isinstance(node, ast.ClassDef))
+    return FileEntry(
+        reader.module, dict(reader.imports), tuple(reader.star_imports), reader.all_names,
+        frozenset(reader.local_classes), classes,
+    )
 
 
-def _record_exports(index: RepositoryIndex, reader: "_ClassReader") -> None:
-    index.pending_exports.pop(reader.module, None)
-    index.exports[reader.module] = dict(reader.imports)
-    if reader.star_imports:
-        index.star_imports[reader.module] = tuple(reader.star_imports)
-    if reader.all_names is not None:
-        index.all_names[reader.module] = reader.all_names
+def record(index: RepositoryIndex, entry: Optional[FileEntry]) -> None:
+    if entry is None:
+        return
+    _record_exports(index, entry.module, entry.imports, entry.star_imports, entry.all_names)
+    index.module_classes[entry.module] = entry.local_classes
+    for cls in entry.classes:
+        index.add(cls)
+
+
+def index_source(index: RepositoryIndex, text: str, path: Path) -> None:
+    record(index, read_source(text, path))
+
+
+def _record_exports(
+    index: RepositoryIndex, module: str, imports: dict[str, str], star_imports, all_names: Optional[frozenset[str]]
+) -> None:
+    index.pending_exports.pop(module, None)
+    index.exports[module] = dict(imports)
+    if star_imports:
+        index.star_imports[module] = tuple(star_imports)
+    if all_names is not None:
+        index.all_names[module] = all_names
 
 
 def index_exports(index: RepositoryIndex, text: str, path: Path) -> None:
@@ -429,7 +458,7 @@ def index_exports(index: RepositoryIndex, text: str, path: Path) -> None:
     except (SyntaxError, ValueError):
         return
     reader = _ClassReader(tree, module_name(path), path.name == "__init__.py")
-    _record_exports(index, reader)
+    _record_exports(index, reader.module, reader.imports, reader.star_imports, reader.all_names)
     index.module_classes[reader.module] = frozenset(reader.local_classes)
 
 
@@ -442,11 +471,16 @@ def _top_classes(text: str) -> list[str]:
     return _TOP_CLASS_AFTER_NEWLINE.findall("\n" + text) if "class" in text else []
 
 
-def build_index(files: Iterable[Path], sources: Optional[Mapping[Path, str]] = None) -> RepositoryIndex:
-    """Index the classes of ``files`` that are, or may lead to, Lightning classes (serial; cheap pre-filters).
+def build_index(
+    files: Iterable[Path],
+    sources: Optional[Mapping[Path, str]] = None,
+    read_many: Optional[Callable[[list[Path]], Iterable[Optional[FileEntry]]]] = None,
+) -> RepositoryIndex:
+    """Index the classes of ``files`` that are, or may lead to, Lightning classes (cheap pre-filters first).
 
     ``sources``: the text of files already read (``bytes.decode("utf-8", errors="replace")``); the others are
-    read here."""
+    read here. ``read_many``: ``read_source`` of many files at once, in order (a process pool); by default they
+    are read one after the other here."""
     index = RepositoryIndex()
     texts: dict[Path, str] = {}
     for path in files:
@@ -468,8 +502,13 @@ def build_index(files: Iterable[Path], sources: Optional[Mapping[Path, str]] = N
     # header, an import or an alias): the other files matter only if they name a class found so far.
     wanted = [p for p, t in pending.items() if any(name in t for name in _BASE_NAMES)]
     while wanted:
-        for path in wanted:
-            index_source(index, pending.pop(path), path)
+        texts_now = {path: pending.pop(path) for path in wanted}
+        entries = (
+            read_many(wanted) if read_many is not None and len(wanted) > 1
+            else (read_source(text, path) for path, text in texts_now.items())
+        )
+        for entry in entries:
+            record(index, entry)
         names = index.lightning_names()
         if not names or not pending:
             break

@@ -10,15 +10,19 @@ call libcst visits is the k-th one ``ast`` finds by position. Where the two do n
 from __future__ import annotations
 
 import ast
-import warnings
-from collections.abc import Mapping
+import bisect
+import re
+from collections.abc import Iterator, Mapping
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
+from put_migrate.index import _BODIES, _statements
+from put_migrate.screen import python_tree
 from put_migrate.walk import visit
 
 _LOG_NAMES = ("log", "log_dict")
+_LOG_TEXT = re.compile(r"\.\s*log(?:_dict)?\b")
 
 
 class _LogCalls(cst.CSTVisitor):
@@ -43,23 +47,18 @@ def log_call_positions(module: cst.Module, source: str) -> Mapping[cst.CSTNode, 
 
 
 def _ast_ranges(source: str) -> list[CodeRange] | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
-    except Exception:  # noqa: BLE001 - SyntaxError, ValueError, RecursionError: let libcst's provider answer
+    tree = python_tree(source)
+    if tree is None:  # let libcst's provider answer
         return None
+    lines = source.split("\n")
     calls = [
         node
-        for node in ast.walk(tree)
+        for node in _nodes_on(tree, _log_lines(source))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
         and node.func.attr in _LOG_NAMES
         and isinstance(node.func.value, ast.Name)
     ]
-    if not calls:
-        return []
-    lines = source.split("\n")
     calls.sort(key=lambda node: (node.lineno, node.col_offset))
     return [
         CodeRange(
@@ -68,6 +67,38 @@ def _ast_ranges(source: str) -> list[CodeRange] | None:
         )
         for node in calls
     ]
+
+
+def _log_lines(source: str) -> list[int]:
+    """The (1-based, sorted) lines that hold ``.log(`` or ``.log_dict(`` text: every such call spans one of them."""
+    found = []
+    line, position = 1, 0
+    for match in _LOG_TEXT.finditer(source):
+        line += source.count("\n", position, match.start())
+        position = match.start()
+        found.append(line)
+    return found
+
+
+def _nodes_on(tree: ast.Module, lines: list[int]) -> Iterator[ast.AST]:
+    """The expression nodes of the statements that span one of ``lines``: each statement's own expressions (not
+    those of the statements in its blocks, which come as statements of their own)."""
+    if not lines:
+        return
+    for statement in _statements(tree):
+        if isinstance(statement, ast.Module):
+            continue
+        start = getattr(statement, "lineno", None)  # a match case has none: its pattern and guard are walked
+        if start is not None:
+            first = bisect.bisect_left(lines, start)
+            if first == len(lines) or lines[first] > (statement.end_lineno or start):
+                continue
+        for name, value in ast.iter_fields(statement):
+            if name in _BODIES:
+                continue
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, ast.AST):
+                    yield from ast.walk(child)
 
 
 def _characters(lines: list[str], line: int | None, offset: int | None) -> int:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Sequence, Union
 
 import libcst as cst
+import libcst.helpers
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
 from put_migrate.plan import MigrationPlan, _super_init_index
+from put_migrate.walk import visit
 
 
 def _indent_code(code: str, indent: str) -> str:
@@ -34,16 +36,25 @@ class PlanRenderer(cst.CSTTransformer):
             self.replacements.update(plan.replacements)
             self.dispatch_keys |= plan.dispatches
             self.insertions.update(plan.insertions)
+        self.around_plans = _enclosing(module, set(self.plans))
+        self.in_plans = 0  # how many planned classes enclose the node being visited
 
     def _statement(self, code: str) -> cst.BaseStatement:
         return cst.parse_statement(code + "\n", config=self.config)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        # Plans change statements, blocks and classes, never an expression: the expressions of a simple statement
-        # need not be walked (rebuilding them is most of the cost of a libcst transform).
+        # Plans change the statements, blocks and bodies of planned classes, never an expression: only the planned
+        # classes, the statements around them, and no simple statement's expressions are walked (walking and
+        # rebuilding every node is most of the cost of a libcst transform).
+        if id(node) in self.plans:
+            self.in_plans += 1
+        elif not self.in_plans and id(node) not in self.around_plans:
+            return False
         return super().on_visit(node) and not isinstance(node, cst.SimpleStatementLine)
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        if id(original_node) in self.plans:
+            self.in_plans -= 1
         result = super().on_leave(original_node, updated_node)
         codes = self.insertions.get(id(original_node))
         if not codes or isinstance(result, cst.RemovalSentinel):
@@ -264,6 +275,25 @@ def _merge_chains(first: cst.If, second: cst.If) -> cst.If:
     return first.with_changes(body=joined(first.body, second.body), orelse=orelse)
 
 
+def _enclosing(module: cst.Module, targets: set[int]) -> set[int]:
+    """ids of the nodes that enclose one of ``targets`` (ids of class statements), the module included."""
+    found: set[int] = set()
+    path: list[cst.CSTNode] = []
+
+    class Enclosing(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if id(node) in targets:
+                found.update(id(n) for n in path)
+            path.append(node)
+            return not isinstance(node, (cst.SimpleStatementLine, cst.BaseExpression))  # no class in there
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            path.pop()
+
+    visit(module, Enclosing())
+    return found
+
+
 def _is_pass(statement: cst.BaseStatement) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
@@ -284,24 +314,68 @@ def render(module: cst.Module, plans: Sequence[MigrationPlan], context: CodemodC
         imports = [imp for imp in imports if imp != ("shim", "PutMixin")]
     for module_name, obj in imports:
         AddImportsVisitor.add_needed_import(context, module_name, obj or None)  # "" -> ``import module``
-    return _add_imports(new, context)
+    return _add_imports(new, context, imports)
 
 
-def _add_imports(module: cst.Module, context: CodemodContext) -> cst.Module:
-    """``AddImportsVisitor`` applied to the module's head only: all it reads or changes is the leading simple
-    statements (docstring, imports) and the blank lines above the statement after them. On the whole module it
-    copies and walks every node twice: half of a large file's migration time."""
+def _add_imports(module: cst.Module, context: CodemodContext, imports: Sequence[tuple[str, str]]) -> cst.Module:
+    """What ``AddImportsVisitor`` makes of the module for ``imports`` (also registered in ``context``).
+
+    When the module's top import block names none of the modules imported from (a module migrated for the first
+    time), that is: the import lines, sorted, after the block, and a blank line before the next statement. That is
+    written out here, because setting up ``AddImportsVisitor`` costs about as much as parsing a file. Otherwise the
+    visitor runs, on the module's head only (the top block and the statement after it: all it reads or changes)."""
     body = module.body
-    leading = 1 if body and isinstance(body[0], cst.SimpleStatementLine) else 0  # a docstring, maybe
-    while leading < len(body) and _is_import_line(body[leading]):
-        leading += 1
-    if leading == len(body):
+    start = 1 if body and _is_docstring_or_strict(body[0]) else 0
+    end = start
+    while end < len(body) and _is_import_line(body[end]):
+        end += 1
+    if not imports:
+        return module
+    wanted = {name for name, _ in imports}
+    if all(_imported_modules(statement).isdisjoint(wanted) for statement in body[start:end]):
+        lines = [f"import {name}" for name, obj in imports if not obj]
+        from_imports: dict[str, list[str]] = {}
+        for name, obj in imports:
+            if obj:
+                from_imports.setdefault(name, []).append(obj)
+        lines += [f"from {name} import {', '.join(sorted(objs))}" for name, objs in sorted(from_imports.items())]
+        added = [cst.parse_statement(line, config=module.config_for_parsing) for line in lines]
+        after = list(body[end:])
+        if after and (not after[0].leading_lines or after[0].leading_lines[0].comment is not None):
+            after[0] = after[0].with_changes(leading_lines=(cst.EmptyLine(), *after[0].leading_lines))
+        return module.with_changes(body=(*body[:end], *added, *after))
+    if end == len(body):
         return AddImportsVisitor(context).transform_module(module)
-    after = body[leading]  # the first statement after the imports: only its leading_lines matter
+    after = body[end]  # only its leading_lines matter: a `pass` stands in for it
     stand_in = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=after.leading_lines)
-    head = AddImportsVisitor(context).transform_module(module.with_changes(body=(*body[:leading], stand_in)))
+    head = AddImportsVisitor(context).transform_module(module.with_changes(body=(*body[:end], stand_in)))
     after = after.with_changes(leading_lines=head.body[-1].leading_lines)
-    return module.with_changes(body=(*head.body[:-1], after, *body[leading + 1:]))
+    return module.with_changes(body=(*head.body[:-1], after, *body[end + 1:]))
+
+
+def _is_docstring_or_strict(statement: cst.BaseStatement) -> bool:
+    """What ``AddImportsVisitor`` keeps above the imports it adds."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Expr):
+        return isinstance(small.value, cst.SimpleString)
+    return (
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Name)
+        and small.targets[0].target.value == "__strict__"
+    )
+
+
+def _imported_modules(statement: cst.BaseStatement) -> set[str]:
+    """The dotted modules an import line names (a relative import: the empty name, which no wanted module has)."""
+    small = statement.body[0]  # an import line
+    if isinstance(small, cst.Import):
+        return {cst.helpers.get_full_name_for_node(alias.name) or "" for alias in small.names}
+    if small.relative or small.module is None:
+        return {""}
+    return {cst.helpers.get_full_name_for_node(small.module) or ""}
 
 
 def _is_import_line(statement: cst.BaseStatement) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from functools import lru_cache
 
 from put_migrate.index import _statements
 
@@ -20,14 +21,23 @@ _LOG_NAMES = ("log", "log_dict")
 _LOG_CALL_TEXT = re.compile(r"\.\s*log(?:_dict)?\s*\(")
 
 
-def may_need_transform(text: str) -> bool:
-    """False only when no method of a class with bases calls ``self.log``/``self.log_dict`` (or, in a Callback
-    hook, ``pl_module.log``): then the transform leaves the text as it is and reports nothing."""
+@lru_cache(maxsize=1)
+def python_tree(text: str) -> ast.Module | None:
+    """``ast.parse(text)``, None where Python cannot read it. Cached for the last text: the screen and, for a file
+    that passes it, ``positions`` use the same tree."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like: not ours to report
-            tree = ast.parse(text)
-    except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL bytes), RecursionError...: libcst decides
+            return ast.parse(text)
+    except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL bytes), RecursionError...
+        return None
+
+
+def may_need_transform(text: str) -> bool:
+    """False only when no method of a class with bases calls ``self.log``/``self.log_dict`` (or, in a Callback
+    hook, ``pl_module.log``): then the transform leaves the text as it is and reports nothing."""
+    tree = python_tree(text)
+    if tree is None:  # libcst decides (and reports)
         return True
     # Line numbers index ``lines`` as ``ast`` counts them only without "\r" (a lone "\r" ends a line for ``ast``).
     lines = text.split("\n") if "\r" not in text else None

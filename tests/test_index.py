@@ -330,3 +330,19 @@ class Model({base}):
     assert [f.code for f in result.findings] == ["PM101"], result.findings
     assert f"class Model(PutMixin, {base}):" in result.source
     assert 'self.put("l1", loss, ["callbacks", "loggers"])' in result.source
+
+
+def test_the_pass_reads_the_same_in_a_process_pool(monkeypatch):
+    """Rounds of files read by the CLI's worker processes give the index a serial pass gives."""
+    from put_migrate import api
+
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "fixtures").rglob("*.py"))
+    sources = {path: path.read_text() for path in files}
+    monkeypatch.setattr(api, "INDEX_PARALLEL_FROM", 2)
+    with api._IndexReader(sources, 2) as read_many:
+        pooled = build_index(files, sources, read_many)
+        assert read_many.pool is not None  # the pool did the reading
+    serial = build_index(files, sources)
+    assert pooled.classes == serial.classes and pooled.classes
+    assert pooled.exports == serial.exports and pooled.module_classes == serial.module_classes
