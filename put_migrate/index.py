@@ -292,7 +292,8 @@ def _statements(tree: ast.AST) -> Iterable[ast.AST]:
                 todo.extend(child for child in children if isinstance(child, _BLOCK_TYPES))
 
 
-_LOG_WORD = re.compile(r"\blog(?:_dict)?\b")
+# ``.log``/``.log_dict`` as an attribute: after a dot, or at the start of a line that continues ``x.\``.
+_LOG_ATTRIBUTE = re.compile(r"\.\s*log(?:_dict)?\b|^\s*log(?:_dict)?\s*\(")
 
 
 class _ClassReader:
@@ -358,12 +359,12 @@ class _ClassReader:
         return None
 
     def _may_log(self, node: ast.ClassDef) -> bool:
-        """False when no line of the class (decorators included) holds the word ``log`` or ``log_dict``: then it
-        has no ``.log(`` call."""
+        """False when no line of the class (decorators included) names an attribute ``log`` or ``log_dict``: then
+        it has no ``.log(`` call."""
         if self.lines is None or node.end_lineno is None:
             return True
         start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        return any("log" in line and _LOG_WORD.search(line) for line in self.lines[start - 1:node.end_lineno])
+        return any("log" in line and _LOG_ATTRIBUTE.search(line) for line in self.lines[start - 1:node.end_lineno])
 
     def read(self, node: ast.ClassDef) -> IndexedClass:
         bases = tuple(q for q in (self.qualify(b) for b in node.bases) if q is not None)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Union
 
 import libcst as cst
 import libcst.helpers
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
 from put_migrate.plan import MigrationPlan, _super_init_index
 from put_migrate.walk import visit
+
+if TYPE_CHECKING:  # libcst.codemod (with libcst.matchers) takes longer to import than most files take to migrate
+    from libcst.codemod import CodemodContext
 
 
 def _indent_code(code: str, indent: str) -> str:
@@ -302,23 +303,25 @@ def _is_pass(statement: cst.BaseStatement) -> bool:
     )
 
 
-def render(module: cst.Module, plans: Sequence[MigrationPlan], context: CodemodContext | None = None) -> cst.Module:
-    """The module with every plan applied; imports are added with libcst's ``AddImportsVisitor``."""
+def render(module: cst.Module, plans: Sequence[MigrationPlan], context: "CodemodContext | None" = None) -> cst.Module:
+    """The module with every plan applied; imports are added as libcst's ``AddImportsVisitor`` adds them."""
     if not any(plan.changes for plan in plans):
         return module
     renderer = PlanRenderer(plans, module)
     new = module.visit(renderer)
-    context = context or CodemodContext()
     imports = sorted({imp for plan in plans if plan.changes for imp in plan.imports})
     if not renderer.added_mixin:  # every migrated class inherits PutMixin already
         imports = [imp for imp in imports if imp != ("shim", "PutMixin")]
-    for module_name, obj in imports:
-        AddImportsVisitor.add_needed_import(context, module_name, obj or None)  # "" -> ``import module``
-    return _add_imports(new, context, imports)
+    if context is not None:  # a libcst codemod command's context: its later passes see the imports too
+        from libcst.codemod.visitors import AddImportsVisitor
+
+        for module_name, obj in imports:
+            AddImportsVisitor.add_needed_import(context, module_name, obj or None)  # "" -> ``import module``
+    return _add_imports(new, imports)
 
 
-def _add_imports(module: cst.Module, context: CodemodContext, imports: Sequence[tuple[str, str]]) -> cst.Module:
-    """What ``AddImportsVisitor`` makes of the module for ``imports`` (also registered in ``context``).
+def _add_imports(module: cst.Module, imports: Sequence[tuple[str, str]]) -> cst.Module:
+    """What ``AddImportsVisitor`` makes of the module for ``imports``.
 
     When the module's top import block names none of the modules imported from (a module migrated for the first
     time), that is: the import lines, sorted, after the block, and a blank line before the next statement. That is
@@ -344,6 +347,12 @@ def _add_imports(module: cst.Module, context: CodemodContext, imports: Sequence[
         if after and (not after[0].leading_lines or after[0].leading_lines[0].comment is not None):
             after[0] = after[0].with_changes(leading_lines=(cst.EmptyLine(), *after[0].leading_lines))
         return module.with_changes(body=(*body[:end], *added, *after))
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    context = CodemodContext()
+    for module_name, obj in imports:
+        AddImportsVisitor.add_needed_import(context, module_name, obj or None)  # "" -> ``import module``
     if end == len(body):
         return AddImportsVisitor(context).transform_module(module)
     after = body[end]  # only its leading_lines matter: a `pass` stands in for it

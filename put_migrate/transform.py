@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
-from libcst.codemod import CodemodContext
 
 from put_migrate.analyze import analyze_class
 from put_migrate.lightning_classes import ImportMap, lightning_classes
@@ -15,6 +15,9 @@ from put_migrate.render import render
 from put_migrate.rules import Finding, make_finding
 from put_migrate.safety import check_round_trip
 from put_migrate.unresolved import CODE as UNRESOLVED_CODE, unresolved_classes
+
+if TYPE_CHECKING:
+    from libcst.codemod import CodemodContext
 
 
 @dataclass(frozen=True)

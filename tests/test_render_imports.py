@@ -52,7 +52,4 @@ def _reference(text: str, imports) -> str:
 @pytest.mark.parametrize("imports", IMPORTS)
 @pytest.mark.parametrize("text", HEADS + [p.read_text() for p in sorted((ROOT / "fixtures").rglob("*.in.py"))[::9]])
 def test_same_as_add_imports_visitor(text, imports):
-    context = CodemodContext()
-    for name, obj in imports:
-        AddImportsVisitor.add_needed_import(context, name, obj or None)
-    assert _add_imports(cst.parse_module(text), context, imports).code == _reference(text, imports)
+    assert _add_imports(cst.parse_module(text), imports).code == _reference(text, imports)
