@@ -15,7 +15,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, HookSpec
-from put_migrate.lightning_classes import ImportMap, LightningClass, dotted_name, uses_torchmetrics
+from put_migrate.lightning_classes import INT_PROPERTIES, ImportMap, LightningClass, dotted_name, uses_torchmetrics
 from put_migrate.walk import visit
 
 LOG_PARAMS = (
@@ -160,6 +160,8 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
         used |= cls.inherited.assigned | cls.inherited.methods
         overrides_log = overrides_log or bool({"log", "log_dict"} & cls.inherited.methods)
         containers = cls.inherited.metric_containers
+    if cls.kind == "module":  # known ints, unless this class or a project ancestor defines the name itself
+        assigned |= INT_PROPERTIES - methods.keys() - (cls.inherited.methods if cls.inherited else frozenset())
     assigned = set(assigned)
     _CONTAINERS.set(containers)
     callers = _helper_callers(cls, methods)
@@ -194,7 +196,7 @@ class _Context:
     batch_name: Optional[str] = None  # the logging function's name for the hook's batch, when it has it
     batch_problem: Optional[str] = None  # why the batch cannot be used (PM211 detail)
     dataloader_idx_name: Optional[str] = None  # the logging function's name for the hook's dataloader_idx
-    dataloader_idx_missing: bool = False  # the hook has a dataloader_idx the helper does not receive
+    dataloader_idx_missing: bool = False  # the hook has a dataloader_idx this function cannot name
     via: Optional[str] = None  # the helper, when the statement is in one
     in_loop: bool = False  # the helper call sits in a loop of the hook
 
@@ -282,17 +284,34 @@ def _hook_context(function: cst.FunctionDef, cls: LightningClass) -> _Context:
     offset = 1 if cls.kind == "module" else 3  # self (, trainer, pl_module)
     batch_name = dataloader_idx_name = None
     batch_problem = None
+    # Lightning passes a hook's arguments positionally (``*hook_kwargs.values()``), so a ``*args`` parameter holds
+    # those past the named ones; ``dataloader_idx`` is passed only with several sequential eval dataloaders.
+    star = function.params.star_arg
+    star_name = star.name.value if isinstance(star, cst.Param) else None
+    star_reassigned = star_name is not None and _assigns_name(function, star_name)
+    dataloader_idx_missing = False
     if spec is not None and spec.batch_param is not None:
         index = spec.batch_param + offset
-        batch_name = params[index] if index < len(params) else None
-        if batch_name == "dataloader_iter":
-            batch_name = None
-        elif batch_name is not None and _assigns_name(function, batch_name):
-            batch_problem = f"`{batch_name}` is reassigned in `{hook}`"
+        if index < len(params):
+            batch_name = params[index]
+            if batch_name == "dataloader_iter":
+                batch_name = None
+            elif _assigns_name(function, batch_name):
+                batch_problem = f"`{batch_name}` is reassigned in `{hook}`"
+        elif star_name is not None:
+            batch_name = f"{star_name}[{index - len(params)}]"
+            if star_reassigned:
+                batch_problem = f"`{star_name}` is reassigned in `{hook}`"
     if spec is not None and spec.dataloader_idx_param is not None:
         index = spec.dataloader_idx_param + offset
-        dataloader_idx_name = params[index] if index < len(params) else None
-    return _Context(hook, function, (), batch_name, batch_problem, dataloader_idx_name)
+        if index < len(params):
+            dataloader_idx_name = params[index]
+        elif star_name is not None and not star_reassigned:
+            k = index - len(params)
+            dataloader_idx_name = f"{star_name}[{k}] if len({star_name}) > {k} else 0"
+        else:
+            dataloader_idx_missing = star_name is not None
+    return _Context(hook, function, (), batch_name, batch_problem, dataloader_idx_name, dataloader_idx_missing)
 
 
 def _helper_context(helper: cst.FunctionDef, caller: _HelperCall, cls: LightningClass) -> tuple[Optional[_Context], Optional[str]]:
@@ -324,6 +343,9 @@ def _helper_context(helper: cst.FunctionDef, caller: _HelperCall, cls: Lightning
     batch_name = dataloader_idx_name = None
     for name, expression in bound.items():
         if _assigns_name(helper, name):
+            # A rebound batch parameter still holds the hook's batch before its first assignment (checked per call).
+            if isinstance(expression, cst.Name) and expression.value == hook_ctx.batch_name:
+                batch_name = name
             continue
         text = _literal_str(expression)
         if text is not None:
@@ -343,7 +365,7 @@ def _helper_context(helper: cst.FunctionDef, caller: _HelperCall, cls: Lightning
         batch_name,
         batch_problem,
         dataloader_idx_name,
-        hook_ctx.dataloader_idx_name is not None and dataloader_idx_name is None,
+        hook_ctx.dataloader_idx_missing or (hook_ctx.dataloader_idx_name is not None and dataloader_idx_name is None),
         helper.name.value,
         caller.in_loop,
     ), None
@@ -453,27 +475,95 @@ class _SelfAttributes(cst.CSTVisitor):
 
 
 def _find_metrics(class_node: cst.ClassDef, imports: ImportMap) -> dict[str, MetricInfo]:
-    """``self.x = torchmetrics.Something(...)`` anywhere in the class."""
+    """``self.x = torchmetrics.Something(...)`` anywhere in the class, and ``self.x = c.clone(prefix=...)`` of a
+    MetricCollection ``c`` built in the same method (a local bound once) or held by ``self.y``."""
     metrics: dict[str, MetricInfo] = {}
+    # Locals bound to a MetricCollection(...) call, per function; None once the name is bound more than once.
+    local_collections: dict[int, dict[str, Optional[MetricInfo]]] = {}
+    clones: list[tuple[str, int, cst.BaseExpression, cst.Call]] = []  # (attr, id(function), collection, clone call)
 
     class Visitor(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.functions: list[int] = [0]
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.functions.append(id(node))
+
+        def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.functions.pop()
+
+        def _bind(self, target: cst.BaseExpression, info: Optional[MetricInfo] = None) -> None:
+            if isinstance(target, cst.Name):
+                bound = local_collections.setdefault(self.functions[-1], {})
+                bound[target.value] = None if target.value in bound else info
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    self._bind(element.value)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            self._bind(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            self._bind(node.target)
+
         def visit_Assign(self, node: cst.Assign) -> None:
+            qualified = uses_torchmetrics(imports, node.value.func) if isinstance(node.value, cst.Call) else None
+            collection = qualified is not None and qualified.split(".")[-1] == "MetricCollection"
+            local = None
+            if collection and len(node.targets) == 1 and isinstance(node.value, cst.Call):
+                local = _collection_info("", node.value)
+            for assign_target in node.targets:
+                self._bind(assign_target.target, local)
             if len(node.targets) != 1 or not isinstance(node.value, cst.Call):
                 return
             target = node.targets[0].target
             if not (isinstance(target, cst.Attribute) and dotted_name(target.value) == "self"):
                 return
-            qualified = uses_torchmetrics(imports, node.value.func)
-            if qualified is None:
-                return
             attr = target.attr.value
-            if qualified.split(".")[-1] != "MetricCollection":
+            func = node.value.func
+            if qualified is None:
+                if isinstance(func, cst.Attribute) and func.attr.value == "clone":
+                    clones.append((attr, self.functions[-1], func.value, node.value))
+                return
+            if not collection:
                 metrics[attr] = MetricInfo(attr)
                 return
             metrics[attr] = _collection_info(attr, node.value)
 
     visit(class_node, Visitor())
+    for attr, function, source, call in clones:
+        base: Optional[MetricInfo] = None
+        if isinstance(source, cst.Name):
+            base = local_collections.get(function, {}).get(source.value)
+        elif isinstance(source, cst.Attribute) and dotted_name(source.value) == "self":
+            base = metrics.get(source.attr.value)
+        elif isinstance(source, cst.Call):
+            qualified = uses_torchmetrics(imports, source.func)
+            if qualified is not None and qualified.split(".")[-1] == "MetricCollection":
+                base = _collection_info(attr, source)
+        if base is None or not base.collection:
+            continue
+        info = _cloned_info(attr, base, call)
+        if attr in metrics and metrics[attr] != info:  # cloned differently in two places: keys not known
+            info = MetricInfo(attr, collection=True)
+        metrics[attr] = info
     return metrics
+
+
+def _cloned_info(attr: str, base: MetricInfo, call: cst.Call) -> MetricInfo:
+    """``MetricCollection.clone(prefix=None, postfix=None)``: a copy whose prefix/postfix are replaced when the
+    argument is a non-empty string (torchmetrics ``collections.py``), else kept."""
+    prefix, postfix = base.prefix, base.postfix
+    for index, arg in enumerate(call.args):
+        keyword = arg.keyword.value if arg.keyword is not None else ("prefix", "postfix", None)[min(index, 2)]
+        text = _literal_str(arg.value)
+        if arg.star or keyword not in ("prefix", "postfix") or (text is None and not _is_none(arg.value)):
+            return MetricInfo(attr, collection=True)  # keys unknown: log_dict of it is PM215
+        if text and keyword == "prefix":
+            prefix = text
+        elif text:
+            postfix = text
+    return replace(base, attr=attr, prefix=prefix, postfix=postfix)
 
 
 def _collection_info(attr: str, call: cst.Call) -> MetricInfo:
@@ -687,6 +777,9 @@ def _read_call(
     start = positions[found.call].start
     hook_params = _positional_params(context.hook_function)
     trainer = "self.trainer" if cls.kind == "module" else (hook_params[1] if len(hook_params) > 1 else "trainer")
+    star = context.hook_function.params.star_arg
+    if cls.kind != "module" and len(hook_params) <= 1 and isinstance(star, cst.Param):
+        trainer = f"{star.name.value}[0]"  # ``def on_..._batch_end(self, *args)``: the trainer comes first
     env = dict(context.env)
     base = LogCall(
         call=found.call,
@@ -801,11 +894,9 @@ def _read_call(
         else:
             collection = _metric_of(dictionary, metrics, found.receiver) if dictionary is not None else None
             if collection is None and dictionary is not None:
-                dynamic_problem = _dynamic_mapping_problem(dictionary, metrics, found.receiver, assigned)
+                dynamic_problem = _dynamic_mapping_problem(dictionary, metrics, found.receiver, assigned, function)
                 if dynamic_problem is not None:
                     return problem(*dynamic_problem)
-                if context.dataloader_idx_name is not None and options.get("add_dataloader_idx", True):
-                    return problem("PM215", f"{_code(dictionary)} in `{hook}`, which takes a dataloader_idx")
                 items.append(LogItem(f"<{_code(dictionary)}>", dictionary, dynamic=True))
                 collection = None
             elif collection is None or not collection.collection or collection.keys is None:
@@ -830,11 +921,13 @@ def _read_call(
         if context.batch_problem is not None:
             return problem("PM211", context.batch_problem)
         assert context.batch_name is not None
-        if context.via is not None and _assigns_name(function, context.batch_name):
-            return problem("PM211", f"`{context.batch_name}` is reassigned in `{context.via}`")
+        if context.via is not None and not _unbound_until(function, context.batch_name, found):
+            return problem("PM211", f"`{context.batch_name}` is reassigned in `{context.via}` before the call")
         batch_param = context.batch_name
 
     if context.dataloader_idx_missing and options.get("add_dataloader_idx", True):
+        if context.via is None:
+            return problem("PM217", f"`{hook}` reassigns the `*args` that holds its dataloader_idx")
         return problem("PM217", f"`{hook}` does not pass its dataloader_idx to `{context.via}`")
 
     sync_group = args.get("sync_dist_group")
@@ -917,7 +1010,11 @@ def _bad_value(value: cst.BaseExpression, metrics: dict[str, MetricInfo]) -> Opt
 
 
 def _dynamic_mapping_problem(
-    mapping: cst.BaseExpression, metrics: dict[str, MetricInfo], receiver: str, assigned: set[str]
+    mapping: cst.BaseExpression,
+    metrics: dict[str, MetricInfo],
+    receiver: str,
+    assigned: set[str],
+    function: Optional[cst.FunctionDef] = None,
 ) -> Optional[Problem]:
     """Why ``log_dict(mapping)`` of run-time keys cannot be migrated, or None (its values are put as they are)."""
     if isinstance(mapping, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple,
@@ -937,13 +1034,90 @@ def _dynamic_mapping_problem(
     unknown = _unknown_attribute(mapping, receiver, assigned)
     if unknown:
         return ("PM220", unknown)
+    holder = _collection_holder(mapping, function, receiver)
+    if holder:
+        return ("PM215", f"{holder} may be a MetricCollection, whose values Lightning logs as Metric objects")
     return None
+
+
+def _collection_holder(
+    mapping: cst.BaseExpression, function: Optional[cst.FunctionDef], receiver: str
+) -> Optional[str]:
+    """The mapping, when it is (or a local bound to) an attribute of ``self`` or the receiver, an item of one, or a
+    ``getattr(...)`` result: a MetricCollection the codemod does not know (its values are Metric objects, which
+    need compute/reset code). Dict displays and call results (``self.coll(p, t)``, ``coll.compute()``) hold values."""
+
+    def holds(node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        dotted = dotted_name(node)
+        if dotted is not None and "." in dotted and dotted.split(".")[0] in (receiver, "self"):
+            return True
+        return isinstance(node, cst.Call) and dotted_name(node.func) == "getattr"
+
+    if holds(mapping):
+        return _code(mapping)
+    if isinstance(mapping, cst.Name) and function is not None:
+        for value in _values_bound_to(function, mapping.value):
+            if holds(value):
+                return f"`{mapping.value} = {_code(value)}`"
+    return None
+
+
+def _values_bound_to(function: cst.FunctionDef, name: str) -> list[cst.BaseExpression]:
+    """The values assigned to the plain name ``name`` in ``function`` (``name = v``, ``name: T = v``, ``name := v``)."""
+    values: list[cst.BaseExpression] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
+                values.append(node.value)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if isinstance(node.target, cst.Name) and node.target.value == name and node.value is not None:
+                values.append(node.value)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            if isinstance(node.target, cst.Name) and node.target.value == name:
+                values.append(node.value)
+
+    visit(function.body, Visitor())
+    return values
 
 
 def _metric_of(value: cst.BaseExpression, metrics: dict[str, MetricInfo], receiver: str) -> Optional[MetricInfo]:
     if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == receiver:
         return metrics.get(value.attr.value) if receiver == "self" else None
     return None
+
+
+def _unbound_until(function: cst.FunctionDef, name: str, found: _Found) -> bool:
+    """``name`` keeps its value from the call of ``function`` until the log call: no statement of the body up to the
+    one holding the call (that one included) assigns it, and the call is in no loop of ``function``."""
+    if not _assigns_name(function, name):
+        return True
+    if found.in_loop or not isinstance(function.body, cst.IndentedBlock) or found.statement is None:
+        return False
+    for statement in function.body.body:
+        if _assigns_name(statement, name):
+            return False
+        if statement is found.statement or _contains(statement, found.statement):
+            return True
+    return False
+
+
+def _contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
+    class Visitor(cst.CSTVisitor):
+        found = False
+
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            if visited is target:
+                self.found = True
+            return not self.found
+
+    visitor = Visitor()
+    visit(node, visitor)
+    return visitor.found
 
 
 def _assigns_name(node: cst.CSTNode, name: str) -> bool:

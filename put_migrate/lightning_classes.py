@@ -47,6 +47,11 @@ for _package in _PACKAGES:
             DEMO_MEMBERS[f"{_package}.{_path}"] = _members
 
 
+# LightningModule properties that are plain Python ints (``self.global_step`` is ``trainer.global_step``, 0 without a
+# trainer): logged like any number (SELF_LOG_SEMANTICS.md §3.1), never a Metric, unless the class redefines them.
+INT_PROPERTIES = frozenset({"global_step", "current_epoch", "global_rank", "local_rank"})
+
+
 def demo_members(bases) -> tuple[frozenset[str], frozenset[str]]:
     """(methods, attributes) that Lightning demo classes among ``bases`` (qualified names) bring."""
     found = [DEMO_MEMBERS[b] for b in bases if b in DEMO_MEMBERS]

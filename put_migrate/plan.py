@@ -45,10 +45,11 @@ class Aggregator:
 
     def constructor(self) -> str:
         if self.keyed:
-            # dataloader_idx cases are left (PM215); a partial pickles (ddp_spawn), a lambda would not.
-            if self.sync:
-                return f"Keyed(functools.partial({self.kind}, sync_on_compute=True))"
-            return f"Keyed({self.kind})"
+            # A partial pickles (ddp_spawn, which pickles the module), a lambda would not.
+            inner = f"functools.partial({self.kind}, sync_on_compute=True)" if self.sync else self.kind
+            if self.per_dataloader:  # one Keyed container per eval dataloader
+                return f"PerDataloader(functools.partial(Keyed, {inner}))"
+            return f"Keyed({inner})"
         args = []
         if self.sync:
             args.append("sync_on_compute=True")
@@ -57,7 +58,7 @@ class Aggregator:
         if not self.per_dataloader:
             return f"{self.kind}({', '.join(args)})"
         if args:
-            return f"PerDataloader(lambda: {self.kind}({', '.join(args)}))"
+            return f"PerDataloader(functools.partial({self.kind}, {', '.join(args)}))"
         return f"PerDataloader({self.kind})"
 
 
@@ -632,7 +633,9 @@ class _Planner:
         spec = call.spec
         mapping = item.value
         direct = not call.on_epoch or spec.kind == "epoch"
-        if direct and not call.sync:
+        # Eval step names of a hook with a dataloader_idx end with "/dataloader_idx_N" when Lightning adds it (§2).
+        suffix = self._step_suffix(call, plan) if call.on_step else None
+        if direct and not call.sync and suffix is None:
             dests = step_dests if not call.on_epoch else epoch_dests
             out.append(f"self.put_dict({_code(mapping)}, {_dest_code(dests)})")
             return
@@ -658,27 +661,31 @@ class _Planner:
                 f"zip({mapping_code}, reduce_step_values({call.trainer}, *{mapping_code}.values(), "
                 f"reduce_op={_quote(call.reduce)}{group}))"
             )
-            if direct:
+            if direct and suffix is None:
                 puts = [f"self.put({name}, {value}, {_dest_code(step_dests if not call.on_epoch else epoch_dests)})"]
             else:
-                puts = self._mapping_step_puts(call, name, value, step_dests)
+                puts = self._mapping_step_puts(call, name, value, step_dests, suffix)
             out.append(f"for {name}, {value} in {reduced}:\n" + "\n".join(_indent(b, self.indent) for b in puts))
             if direct:
                 return
         body: list[str] = []
         if call.on_step and not call.sync:
-            body += self._mapping_step_puts(call, name, value, step_dests)
-        self._epoch_update(
-            call, item, value, body, plan, aggregators, compute, compute_order, epoch_dests,
-            key=name, base=_mapping_base(mapping),
-        )
+            body += self._mapping_step_puts(call, name, value, step_dests, suffix)
+        if not direct:
+            self._epoch_update(
+                call, item, value, body, plan, aggregators, compute, compute_order, epoch_dests,
+                key=name, base=_mapping_base(mapping),
+            )
         out.append(f"for {name}, {value} in {mapping_code}.items():\n" + "\n".join(_indent(b, self.indent) for b in body))
 
-    def _mapping_step_puts(self, call, name: str, value: str, step_dests) -> list[str]:
-        """The step puts of one run-time name (loop variables ``name``, ``value``); forked names as in §2.1."""
+    def _mapping_step_puts(self, call, name: str, value: str, step_dests, suffix: Optional[str] = None) -> list[str]:
+        """The step puts of one run-time name (loop variables ``name``, ``value``); forked names as in §2.1;
+        ``suffix`` (an expression) ends eval step names of a hook with a dataloader_idx."""
+        tail = "" if suffix is None else "{" + suffix + "}"
         if not call.forked:
-            return [f"self.put({name}, {value}, {_dest_code(step_dests)})"]
-        puts = [f"self.put(f\"{{{name}}}_step\", {value}, {_dest_code(step_dests)})"]
+            target = name if suffix is None else f"f\"{{{name}}}{tail}\""
+            return [f"self.put({target}, {value}, {_dest_code(step_dests)})"]
+        puts = [f"self.put(f\"{{{name}}}_step{tail}\", {value}, {_dest_code(step_dests)})"]
         if call.spec.stage == "train":
             puts.append(f"self.put({name}, {value}, {_dest_code(('callbacks',))})")
         return puts
@@ -706,10 +713,12 @@ class _Planner:
             plan.imports.add(("shim.metrics", kind))
             if wanted.keyed:
                 plan.imports.add(("shim.metrics", "Keyed"))
-                if wanted.sync:
+                if wanted.sync or per_dataloader:
                     plan.imports.add(("functools", ""))  # ``import functools``
             if per_dataloader:
                 plan.imports.add(("shim.metrics", "PerDataloader"))
+                if wanted.sync:
+                    plan.imports.add(("functools", ""))  # a partial pickles (ddp_spawn), a lambda would not
         elif aggregator.signature() != wanted.signature():
             raise _Leave("PM214", f"{item.name!r} is logged with different options")
         target = f"self.{aggregator.attr}"
@@ -738,16 +747,26 @@ class _Planner:
     def _aggregator_compute(self, agg: Aggregator) -> list[str]:
         i = self.indent
         if agg.keyed:
+            tail = "{suffix}" if agg.per_dataloader else ""
             body = [f"{i}{i}value = aggregator.compute()"] if agg.forked else []
             value = "value" if agg.forked else "aggregator.compute()"
-            name = 'f"{name}_epoch"' if agg.forked else "name"
+            name = f'f"{{name}}_epoch{tail}"' if agg.forked else (f'f"{{name}}{tail}"' if tail else "name")
             body.append(f"{i}{i}self.put({name}, {value}, {_dest_code(agg.destinations)})")
             if agg.forked:
-                body.append(f"{i}{i}self.put(name, value, {_dest_code(('callbacks',))})")
-            return [
-                f"for name, aggregator in self.{agg.attr}.items():\n"
-                f"{i}if aggregator.update_called:\n" + "\n".join(body) + f"\n{i}aggregator.reset()"
-            ]
+                plain = f'f"{{name}}{tail}"' if tail else "name"
+                body.append(f"{i}{i}self.put({plain}, value, {_dest_code(('callbacks',))})")
+
+            def loop(container: str) -> str:
+                return (
+                    f"for name, aggregator in {container}.items():\n"
+                    f"{i}if aggregator.update_called:\n" + "\n".join(body) + f"\n{i}aggregator.reset()"
+                )
+
+            if not agg.per_dataloader:
+                return [loop(f"self.{agg.attr}")]
+            # One Keyed container per dataloader; PerDataloader gives the suffix Lightning adds (§2).
+            trainer = "trainer" if self.callback else "self.trainer"
+            return [f"for suffix, aggregators in self.{agg.attr}.items({trainer}):\n" + _indent(loop("aggregators"), i)]
         if agg.per_dataloader:
             # Lightning adds "/dataloader_idx_N" only with several eval dataloaders (§2); PerDataloader knows.
             trainer = "trainer" if self.callback else "self.trainer"

@@ -102,7 +102,8 @@ _RULES = [
     Rule(
         "PM211",
         "batch size cannot be found",
-        "This hook has no batch parameter; pass batch_size= to the call, then run the codemod again.",
+        "Lightning weights the epoch mean by the size of the batch the hook received, which cannot be reached "
+        "where this call is; pass batch_size= to the call, then run the codemod again.",
     ),
     Rule(
         "PM212",
@@ -123,8 +124,8 @@ _RULES = [
     Rule(
         "PM215",
         "log_dict argument is not a literal dict or a known MetricCollection",
-        "Use a dict literal with literal keys, or a MetricCollection built in __init__ with literal keys, "
-        "prefix and postfix.",
+        "Use a dict literal with literal keys, or a MetricCollection built in the class (or cloned from one) "
+        "with literal keys, prefix and postfix.",
     ),
     Rule(
         "PM216",
