@@ -2,12 +2,18 @@
 
 Not a test. Usage:
 
-    .venv/bin/python benchmarks/check_tree.py [PATH ...] [--jobs N]
+    .venv/bin/python benchmarks/check_tree.py [PATH ...] [--jobs N] [--repeats 3]
 
-Default PATHs: the installed torch, lightning and torchmetrics packages of the running interpreter. Prints the
-wall time of the whole `put-migrate --check` run (a subprocess, start-up included) and, in the same run, the time
-a single process takes only to `libcst.parse_module` the files that contain a Lightning log call
-(`self.log(`, `self.log_dict(`, `pl_module.log(`, `pl_module.log_dict(`): the floor any libcst-based tool pays.
+Default PATHs: the installed torch, lightning and torchmetrics packages of the running interpreter. Each repeat
+runs, in turn:
+
+- `put-migrate --check` (a subprocess: start-up, discovery, reading, the repository pass, the rewrite);
+- the floor as a process: the same interpreter importing libcst and parsing, one after the other, only the files
+  that contain a Lightning log call (`self.log(`, `self.log_dict(`, `pl_module.log(`, `pl_module.log_dict(`), given
+  as a list (the floor neither discovers nor greps the tree);
+- the floor in this process: the same parses with libcst already imported (what the parsing alone costs).
+
+Prints the median of each and the ratios.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -29,6 +36,14 @@ from put_migrate.discover import discover_files
 from put_migrate.safety import decode_source
 
 LIGHTNING_LOG_CALL = re.compile(r"\b(?:self|pl_module)\.log(?:_dict)?\s*\(")
+FLOOR_PROCESS = """
+import sys, libcst
+for path in open(sys.argv[1]).read().splitlines():
+    try:
+        libcst.parse_module(open(path, "rb").read())
+    except libcst.ParserSyntaxError:
+        pass
+"""
 
 
 def default_paths() -> list[Path]:
@@ -36,44 +51,64 @@ def default_paths() -> list[Path]:
     return [site / name for name in ("torch", "lightning", "torchmetrics") if (site / name).is_dir()]
 
 
+def _timed(command: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True)
+    return time.perf_counter() - start, proc
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--jobs", "-j", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     paths = args.paths or default_paths()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        command = [sys.executable, "-m", "put_migrate", "--check", "-q", "--report", str(report)]
-        if args.jobs:
-            command += ["--jobs", str(args.jobs)]
-        start = time.perf_counter()
-        proc = subprocess.run([*command, *map(str, paths)], capture_output=True)
-        check_wall = time.perf_counter() - start
-        summary = json.loads(report.read_text())["summary"] if report.exists() else {}
-
     files = discover_files(paths)
-    logging_files = []
+    logging_files, texts = [], []
     for path in files:
         try:
             text = decode_source(path.read_bytes()).text
         except Exception:  # noqa: BLE001 - the same files put-migrate reports
             continue
         if LIGHTNING_LOG_CALL.search(text):
-            logging_files.append(text)
-    start = time.perf_counter()
-    for text in logging_files:
-        try:
-            libcst.parse_module(text)
-        except libcst.ParserSyntaxError:
-            pass
-    parse_wall = time.perf_counter() - start
+            logging_files.append(path)
+            texts.append(text)
 
+    walls: dict[str, list[float]] = {"cli": [], "floor process": [], "floor in-process": []}
+    summary: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        listing = Path(tmp) / "files.txt"
+        listing.write_text("\n".join(map(str, logging_files)) + "\n")
+        cli = [sys.executable, "-m", "put_migrate", "--check", "-q", "--report", str(report)]
+        if args.jobs:
+            cli += ["--jobs", str(args.jobs)]
+        cli += [str(p) for p in paths]
+        for _ in range(args.repeats):
+            wall, proc = _timed(cli)
+            walls["cli"].append(wall)
+            summary = json.loads(report.read_text())["summary"] if report.exists() else {}
+            walls["floor process"].append(_timed([sys.executable, "-c", FLOOR_PROCESS, str(listing)])[0])
+            start = time.perf_counter()
+            for text in texts:
+                try:
+                    libcst.parse_module(text)
+                except libcst.ParserSyntaxError:
+                    pass
+            walls["floor in-process"].append(time.perf_counter() - start)
+
+    median = {name: statistics.median(values) for name, values in walls.items()}
     print(f"paths: {' '.join(map(str, paths))}")
-    print(f"cores: {os.cpu_count()}, jobs: {args.jobs or 'default'}")
-    print(f"put-migrate --check: {check_wall:.2f} s wall, exit {proc.returncode}, {len(files)} files, summary {summary}")
-    print(f"libcst.parse_module of the {len(logging_files)} files with a Lightning log call: {parse_wall:.2f} s")
+    print(f"cores: {os.cpu_count()}, jobs: {args.jobs or 'default'}, repeats: {args.repeats}, "
+          f"load before: {os.getloadavg()[0]:.1f}")
+    print(f"{len(files)} files; {len(logging_files)} contain a Lightning log call; put-migrate exit {proc.returncode}, "
+          f"summary {summary}")
+    for name, value in median.items():
+        print(f"{name:>17}: {value:.2f} s (median; runs {', '.join(f'{v:.2f}' for v in walls[name])})")
+    print(f"cli / floor process = {median['cli'] / median['floor process']:.2f}; "
+          f"cli / floor in-process = {median['cli'] / median['floor in-process']:.2f}")
     return 0
 
 

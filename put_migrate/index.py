@@ -82,6 +82,12 @@ class RepositoryIndex:
         keys = self._by_suffix.get(dotted, [])
         if len(set(keys)) == 1:
             return self.classes[keys[0]]
+        module, _, name = dotted.rpartition(".")
+        key = self._module_key(module) if module else None
+        if key is not None and name in self.module_classes.get(key, ()):
+            # A file of the run defines it: the class is indexed there, or the pass had no reason to read it (its
+            # header names no Lightning class). Another module's class with the same tail is not it.
+            return self.classes.get(f"{key}.{name}")
         # ``import pkg.base`` written from a root above the one the key was taken from: match the longest tail.
         parts = dotted.split(".")
         for start in range(1, len(parts) - 1):
@@ -243,8 +249,13 @@ def _indented_matches(pattern: "re.Pattern[str]", text: str) -> Iterable["re.Mat
 _CLASS_HEADER = re.compile(r"class[ \t]+\w+[ \t]*\(([^:]*)\)[ \t]*:")  # _CLASS_BASES without the indentation
 
 
+_LAST_WORD = re.compile(r"(\w+)[ \t]*\Z")
+_AS_TARGET = re.compile(r" as[ \t]+(\w+)")  # ``import X as Y``: Y
+
+
 class BaseNameMatcher:
-    """``search(text)``: whether a class statement of ``text`` names one of ``names`` among its bases.
+    """``search(text)``: whether a class statement of ``text`` names one of ``names``, or a name the file imports
+    one of them as (``import X as Y``), among its bases.
 
     A set lookup per word of the class headers: a regex alternation of hundreds of names (a large tree indexes
     that many Lightning classes) costs milliseconds per file."""
@@ -255,9 +266,39 @@ class BaseNameMatcher:
     def search(self, text: str) -> bool:
         if "class" not in text:
             return False
-        return any(
-            not self.names.isdisjoint(_WORD.findall(match.group(1))) for match in _indented_matches(_CLASS_HEADER, text)
-        )
+        words: set[str] = set()
+        for match in _indented_matches(_CLASS_HEADER, text):
+            header = _WORD.findall(match.group(1))
+            if not self.names.isdisjoint(header):
+                return True
+            words.update(header)
+        if not words or " as " not in text:
+            return False
+        for word in words.intersection(_AS_TARGET.findall(text)):  # another name for one of ``names``?
+            for match in re.finditer(r"[ \t]as[ \t]+" + word + r"\b", text):
+                before = _LAST_WORD.search(text, max(0, match.start() - 200), match.start())
+                if before is not None and before.group(1) in self.names:
+                    return True
+        return False
+
+
+_BASE_NAME = re.compile("|".join(sorted(_BASE_NAMES)))
+_ASSIGNED_NAME = re.compile(r"[ \t]*(\w+)[ \t]*=[ \t]*[\w.]*[ \t]*")  # ``LM = pl.LightningModule``, a whole line
+
+
+def _names_lightning_base(text: str) -> bool:
+    """Whether a class statement of ``text`` names a Lightning base, or another name for one (``import ... as``,
+    ``LM = pl.LightningModule``), among its bases."""
+    if not any(name in text for name in _BASE_NAMES):
+        return False
+    aliases = set()
+    for match in _BASE_NAME.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        assigned = _ASSIGNED_NAME.fullmatch(text, start, len(text) if end < 0 else end)
+        if assigned is not None:
+            aliases.add(assigned.group(1))
+    return BaseNameMatcher(_BASE_NAMES | aliases).search(text)
 
 
 @lru_cache(maxsize=16384)
@@ -499,9 +540,9 @@ def build_index(
         if path.name == "__init__.py" and "import" in text:
             index.pending_exports[module_name(path)] = (path, text)
     pending = {p: t for p, t in texts.items() if "class " in t}
-    # A class can derive from a Lightning base directly only if its file spells the base's name (in the class
-    # header, an import or an alias): the other files matter only if they name a class found so far.
-    wanted = [p for p, t in pending.items() if any(name in t for name in _BASE_NAMES)]
+    # A class derives from a Lightning base directly only if its header names the base or an alias of it: the
+    # other files matter only if their class headers name a Lightning class found so far.
+    wanted = [p for p, t in pending.items() if _names_lightning_base(t)]
     while wanted:
         texts_now = {path: pending.pop(path) for path in wanted}
         entries = (

@@ -346,3 +346,25 @@ def test_the_pass_reads_the_same_in_a_process_pool(monkeypatch):
     serial = build_index(files, sources)
     assert pooled.classes == serial.classes and pooled.classes
     assert pooled.exports == serial.exports and pooled.module_classes == serial.module_classes
+
+
+def test_an_imported_alias_of_a_project_base_is_followed(tmp_path: Path) -> None:
+    child = "from pkg.base import Base as ProjectBase\n\n\nclass Child(ProjectBase):\n    pass\n"
+    root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": BASE, "app/child.py": child})
+    index = build_index(sorted(root.rglob("*.py")))
+    (found,) = [c for key, c in index.classes.items() if key.endswith("app.child.Child")]
+    assert index.lightning_kind(found) is not None
+
+
+def test_a_class_of_an_unread_file_is_not_a_lightning_class_with_the_same_tail(tmp_path: Path) -> None:
+    """``pkg.utils.summary.Summary`` (no Lightning base: not read) is not ``pkg.callbacks.summary.Summary``."""
+    callback = "import lightning.pytorch as pl\n\n\nclass Summary(pl.Callback):\n    pass\n"
+    plain = "class Summary:\n    pass\n"
+    user = "from pkg.utils.summary import Summary\n\n\nclass Deep(Summary):\n    def on_fit_start(self, trainer, pl_module):\n        pl_module.log('a', 1.0)\n"
+    root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/callbacks/summary.py": callback, "pkg/utils/summary.py": plain,
+                            "pkg/deep.py": user})
+    index = build_index(sorted(root.rglob("*.py")))
+    assert index.find("pkg.callbacks.summary.Summary") is not None
+    assert index.find("pkg.utils.summary.Summary") is None
+    result = migrate_source(user, str(root / "pkg" / "deep.py"), index=index)
+    assert result.source == user and result.findings == []
