@@ -171,6 +171,8 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
         params = _positional_params(function)
         if cls.kind == "callback" and len(params) >= 3:
             receivers.add(params[2])
+        if cls.kind == "callback" and name not in HOOKS and "pl_module" in params:
+            receivers.add("pl_module")  # a helper given the module: its calls are found (and reported)
         finder = _CallFinder(receivers)
         visit(function.body, finder)
         for found in finder.found:

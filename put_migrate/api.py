@@ -475,6 +475,7 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
         sources = {Path(path): text for path, (_, text) in read.items()}
         with _IndexReader(sources, jobs) as read_many:
             index = build_index((Path(task.path) for task in tasks), sources, read_many)  # the first pass
+        del sources
     prefiltered: dict[str, _Prefiltered] = {}
     candidates = []
     for task in tasks:
@@ -497,6 +498,9 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
             for task in tasks:
                 yield run_here(task)
             return
+        for task in candidates:  # the workers read these themselves
+            read.pop(task.path, None)
+            prefiltered.pop(task.path, None)
         yield from _run_pool(tasks, candidates, jobs, index, run_here)
     finally:
         _set_index(previous)
@@ -555,7 +559,8 @@ def _run_pool(
     _preload_transform()  # once here, so forked workers inherit it instead of each importing it
     done = 0
     wanted = {id(task) for task in candidates}
-    chunksize = max(1, min(32, len(candidates) // (jobs * 8)))
+    # Small chunks: a candidate costs from a millisecond (screened out) to a second (a large module to rewrite).
+    chunksize = max(1, min(4, len(candidates) // (jobs * 16)))
     try:
         with ProcessPoolExecutor(
             max_workers=min(jobs, len(candidates)), initializer=_set_index, initargs=(index,)
