@@ -2,7 +2,8 @@
 parser (``ast``, written in C: about a tenth of a libcst parse) before libcst parses the file.
 
 The transform only ever looks at ``<receiver>.log(...)``/``<receiver>.log_dict(...)`` calls in the methods of a
-class that has bases, where the receiver is ``self`` or (in a Callback) the method's third positional parameter.
+class that has bases, where the receiver is ``self`` or (in a Callback) the method's third positional parameter or
+a parameter named ``pl_module``.
 A file with no such call is given back unchanged without a libcst parse. The screen errs on the side of parsing:
 any class with bases counts (whether or not it leads to Lightning), and text ``ast`` cannot read goes to libcst,
 which decides (and reports) as before.
@@ -54,8 +55,10 @@ def _class_logs(node: ast.ClassDef, lines: list[str] | None) -> bool:
     for method in node.body:
         if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        params = [*method.args.posonlyargs, *method.args.args]
-        receivers = {"self"} | ({params[2].arg} if len(params) >= 3 else set())
+        params = [arg.arg for arg in (*method.args.posonlyargs, *method.args.args)]
+        receivers = {"self"} | ({params[2]} if len(params) >= 3 else set())
+        if "pl_module" in params:  # a Callback helper given the module (reported by the transform)
+            receivers.add("pl_module")
         for inner in ast.walk(method):
             if (
                 isinstance(inner, ast.Call)

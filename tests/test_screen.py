@@ -26,6 +26,7 @@ CALLBACK = "import lightning.pytorch as pl\n\n\nclass C(pl.Callback):\n    def o
         (MODULE + "        return torch.log(batch)\n", False),
         (MODULE + "        self.logger.log_metrics({'a': 1.0})\n", False),
         (CALLBACK + "        trainer.log('a', 1.0)\n", False),  # not the pl_module parameter
+        ("class C(Callback):\n    def helper(self, pl_module, name):\n        pl_module.log(name, 1.0)\n", True),
         ("class Plain:\n    def f(self):\n        self.log('a', 1)\n", False),  # no base: never Lightning
         ("import lightning\nself.log('a', 1)\n", False),  # not in a class
         ("class M(pl.LightningModule):\n    def f(self):\n        self.log('a', 1)\r\n", True),  # "\r": no text check
