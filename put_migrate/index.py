@@ -313,11 +313,11 @@ def module_name(path: Path) -> str:
     return ".".join(p for p in parts if p.isidentifier()) or path.stem
 
 
-_BODIES = ("body", "handlers", "orelse", "finalbody", "cases")  # in ``_fields`` order wherever they occur
+BLOCK_FIELDS = ("body", "handlers", "orelse", "finalbody", "cases")  # in ``_fields`` order wherever they occur
 _BLOCK_TYPES = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
-def _statements(tree: ast.AST) -> Iterable[ast.AST]:
+def statements(tree: ast.AST) -> Iterable[ast.AST]:
     """The statements of ``tree`` at any depth (function and class bodies, ``if``/``try``/``with`` blocks, ``except``
     handlers, ``match`` cases), in the order ``ast.walk`` yields them: breadth first, children in field order.
     Expressions are not entered: none holds a statement. Much cheaper than ``ast.walk`` over every node."""
@@ -327,7 +327,7 @@ def _statements(tree: ast.AST) -> Iterable[ast.AST]:
     while todo:
         node = todo.popleft()
         yield node
-        for name in _BODIES:
+        for name in BLOCK_FIELDS:
             children = getattr(node, name, None)
             if children:
                 todo.extend(child for child in children if isinstance(child, _BLOCK_TYPES))
@@ -353,7 +353,7 @@ class _ClassReader:
                     isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts
                 ):
                     self.all_names = frozenset(e.value for e in node.value.elts)
-        for node in _statements(tree):
+        for node in statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -414,7 +414,7 @@ class _ClassReader:
         containers: set[str] = set()
         assigned: set[str] = set()
         logs = False
-        for inner in _statements(node):
+        for inner in statements(node):
             if isinstance(inner, (ast.Assign, ast.AnnAssign)):
                 targets = inner.targets if isinstance(inner, ast.Assign) else [inner.target]
                 for target in targets:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
-from put_migrate.index import _BODIES, _statements
+from put_migrate.index import BLOCK_FIELDS, statements
 from put_migrate.screen import python_tree
 from put_migrate.walk import visit
 
@@ -85,7 +85,7 @@ def _nodes_on(tree: ast.Module, lines: list[int]) -> Iterator[ast.AST]:
     those of the statements in its blocks, which come as statements of their own)."""
     if not lines:
         return
-    for statement in _statements(tree):
+    for statement in statements(tree):
         if isinstance(statement, ast.Module):
             continue
         start = getattr(statement, "lineno", None)  # a match case has none: its pattern and guard are walked
@@ -94,7 +94,7 @@ def _nodes_on(tree: ast.Module, lines: list[int]) -> Iterator[ast.AST]:
             if first == len(lines) or lines[first] > (statement.end_lineno or start):
                 continue
         for name, value in ast.iter_fields(statement):
-            if name in _BODIES:
+            if name in BLOCK_FIELDS:
                 continue
             for child in value if isinstance(value, list) else [value]:
                 if isinstance(child, ast.AST):

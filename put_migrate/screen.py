@@ -16,7 +16,7 @@ import re
 import warnings
 from functools import lru_cache
 
-from put_migrate.index import _statements
+from put_migrate.index import statements
 
 _LOG_NAMES = ("log", "log_dict")
 _LOG_CALL_TEXT = re.compile(r"\.\s*log(?:_dict)?\s*\(")
@@ -42,7 +42,7 @@ def may_need_transform(text: str) -> bool:
         return True
     # Line numbers index ``lines`` as ``ast`` counts them only without "\r" (a lone "\r" ends a line for ``ast``).
     lines = text.split("\n") if "\r" not in text else None
-    for node in _statements(tree):
+    for node in statements(tree):
         if isinstance(node, ast.ClassDef) and (node.bases or node.keywords) and _class_logs(node, lines):
             return True
     return False
