@@ -21,26 +21,28 @@ from torch import Tensor
 from torchmetrics import Metric
 
 from shim._warnings import warn_once
+from shim.put import _KEPT_DTYPES
 
 
 def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
-    """The value as ``_ResultMetric.update`` sees it: one element, squeezed; float32/float64 kept, anything else
-    -> default float dtype."""
+    """The value as ``_ResultMetric.update`` sees it: one element, squeezed, out of the autograd graph;
+    float32/float64 kept, anything else -> default float dtype."""
     if not isinstance(value, Tensor):
         return torch.tensor(value, dtype=torch.get_default_dtype(), device=metric.device)
-    value = value.detach()
+    if value.requires_grad:  # a tensor outside the graph needs no detach (one tensor op less per update)
+        value = value.detach()
     if value.dim():
         if value.numel() != 1:
             raise ValueError(
                 f"{type(metric).__name__}.update: the value must have a single element, got shape {tuple(value.shape)}"
             )
         value = value.squeeze()
-    if not torch.is_floating_point(value):
-        warn_once(
-            f"{type(metric).__name__}: a {value.dtype} value was aggregated; converting it to"
-            f" {torch.get_default_dtype()} as self.log does."
-        )
-    if value.dtype not in (torch.float32, torch.float64):
+    if value.dtype not in _KEPT_DTYPES:
+        if not value.is_floating_point():
+            warn_once(
+                f"{type(metric).__name__}: a {value.dtype} value was aggregated; converting it to"
+                f" {torch.get_default_dtype()} as self.log does."
+            )
         value = value.to(torch.get_default_dtype())
     return value
 
@@ -66,10 +68,14 @@ class _Aggregator(Metric):
         The wrapper clears the compute cache and counts updates through ``nn.Module.__setattr__`` and enters a
         grad-mode context: about a third of an update's cost, paid every step. These aggregators detach their
         input, so the grad context is moot, and the two fields are plain attributes. If a torchmetrics release
-        renames them, the standard wrapper stays.
+        renames them, the standard wrapper stays. The shim's own ``update`` methods get ``_counted_update``, which
+        passes their arguments explicitly (forwarding ``*args, **kwargs`` costs about a quarter of an update); a
+        subclass's own ``update`` gets the generic ``_lean_update``.
         """
-        if isinstance(self.__dict__.get("_update_count"), int) and "_computed" in self.__dict__:
-            self.update = self._lean_update  # type: ignore[method-assign]
+        fields = self.__dict__
+        if isinstance(fields.get("_update_count"), int) and "_computed" in fields:
+            own = type(self).update in _SHIM_UPDATES
+            self.update = self._counted_update if own else self._lean_update  # type: ignore[method-assign]
 
     def _lean_update(self, *args: Any, **kwargs: Any) -> None:
         fields = self.__dict__
@@ -77,29 +83,80 @@ class _Aggregator(Metric):
         fields["_update_count"] += 1
         type(self).update(self, *args, **kwargs)
 
+    def _counted_update(self, value: Any) -> None:  # Sum, Max, Min: the books of _lean_update
+        fields = self.__dict__
+        fields["_computed"] = None
+        fields["_update_count"] += 1
+        type(self).update(self, value)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)  # torchmetrics re-wraps update after unpickling (ddp_spawn, deepcopy)
         self._use_lean_update()
 
 
 class Mean(_Aggregator):
-    """Weighted mean: ``update(value, weight)`` with ``weight`` the batch size; ``compute() = Σv·w / Σw``."""
+    """Weighted mean: ``update(value, weight)`` with ``weight`` the batch size; ``compute() = Σv·w / Σw``.
+
+    Σw is an int64 tensor, as Lightning's ``cumulated_batch_size`` (a float weight promotes it to float32, as
+    there). Python int weights are summed host-side and folded into the tensor whenever ``weight`` is read
+    (compute, sync, device moves, state_dict): a tensor operation less per update, the same integer sum. Copies
+    (pickle, deepcopy) carry the host-side part along.
+    """
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
+        self._weight_factor: tuple[int, Tensor] | None = None
         self.add_state("weighted_sum", torch.tensor(0.0), dist_reduce_fx="sum")
-        self.add_state("weight", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("weight", torch.tensor(0), dist_reduce_fx="sum")
+
+    @property
+    def weight(self) -> Tensor:
+        """Σw: the tensor state with the host-side int weights folded in."""
+        fields = self.__dict__
+        pending = fields["_weight_pending"]
+        if pending:
+            # A new tensor, not add_: whoever read the state before (torchmetrics' sync cache) keeps its value.
+            fields["_weight_total"] = fields["_weight_total"] + pending
+            fields["_weight_pending"] = 0
+        return fields["_weight_total"]
+
+    @weight.setter
+    def weight(self, value: Tensor) -> None:  # add_state, reset, sync, device moves, load_state_dict
+        fields = self.__dict__
+        fields["_weight_total"] = value
+        fields["_weight_pending"] = 0
+
+    def _counted_update(self, value: Any, weight: Any = 1) -> None:  # the books of _lean_update
+        fields = self.__dict__
+        fields["_computed"] = None
+        fields["_update_count"] += 1
+        type(self).update(self, value, weight)
 
     def update(self, value: Any, weight: Any = 1) -> None:
         value = _as_float_tensor(self, value)
-        if _in_place_ok(self.weighted_sum, value) and _in_place_ok(self.weight, value):
-            # In place: rebinding a state goes through nn.Module.__setattr__, the slowest part of an update.
-            self.weighted_sum.add_(value * weight)
-            self.weight.add_(weight)
+        fields = self.__dict__
+        int_weight = type(weight) is int
+        if int_weight:
+            # Both `value * w` and `value * tensor(w).to(value.dtype)` cast w to the value's dtype, then multiply:
+            # the same bits, without wrapping w in a new tensor at every update.
+            factor = fields["_weight_factor"]
+            if factor is None or factor[0] != weight or factor[1].dtype != value.dtype:
+                factor = fields["_weight_factor"] = (weight, torch.tensor(weight).to(value.dtype))
+            product = value * factor[1]
         else:
-            # float64 input promotes the sum to float64, as Lightning's `value + v * bs` does (RES:232-235).
-            self.weighted_sum = self.weighted_sum + value * weight
-            self.weight = self.weight + weight
+            product = value * weight
+        weighted_sum = fields["weighted_sum"]
+        if _in_place_ok(weighted_sum, product):
+            # In place: rebinding a state goes through nn.Module.__setattr__, the slowest part of an update.
+            weighted_sum.add_(product)
+        else:
+            # A float64 value (or weight tensor) promotes the sum to float64, as Lightning's `value + v * bs` does
+            # (RES:232-235).
+            self.weighted_sum = weighted_sum + product
+        if int_weight and not fields["_weight_total"].is_floating_point():
+            fields["_weight_pending"] += weight  # exact, as the int64 sum it stands for
+        else:
+            self.weight = self.weight + weight  # Lightning's promotion (int64 + float -> float32), in its order
 
     def compute(self) -> Tensor:
         return self.weighted_sum / self.weight
@@ -161,6 +218,9 @@ class Min(_Aggregator):
 
     def compute(self) -> Tensor:
         return self.extreme
+
+
+_SHIM_UPDATES = frozenset({Mean.update, Sum.update, Max.update, Min.update})
 
 
 class _LazyAggregators(torch.nn.Module):

@@ -1,7 +1,8 @@
 """``PutMixin`` and ``PutData``: hand finished values to the trainer, which only routes them.
 
 This follows Lightning RFC #11715. Aggregation and sync are the caller's (torchmetrics, ``shim.metrics``);
-``put`` converts the value the way ``self.log`` does and hands a ``PutData`` record to the trainer's router.
+``put`` converts the value the way ``self.log`` does and hands it to the trainer's router (``shim.routing``);
+where no trainer routes it, a ``PutData`` record keeps it in ``put_records``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ DESTINATIONS = ("callbacks", "loggers", "progress_bar")
 
 @dataclass(slots=True)
 class PutData:
-    """One value handed to the trainer.
-
-    ``step`` is the trainer's logging step when the value was put (``None`` outside a trainer); ``hook`` is the
-    Lightning hook that was running; ``dataloader_idx`` is the eval dataloader it belongs to, if any.
+    """One value put where no trainer routes it (no trainer attached, or no hook running): kept in
+    ``put_records``. ``step``, ``hook`` and ``dataloader_idx`` describe a trainer's context, so they are ``None``
+    there; inside a trainer the router stores the value without building a record.
     """
 
     name: str
@@ -39,19 +39,18 @@ _ALL_DESTINATIONS = frozenset(DESTINATIONS)
 _CHECKED: dict[tuple[str, ...], frozenset[str]] = {}
 
 
-def _check_destinations(name: str, destinations: Iterable[str] | str | None) -> frozenset[str]:
-    if destinations is None:
-        return _ALL_DESTINATIONS
-    key = (destinations,) if isinstance(destinations, str) else tuple(destinations)
-    chosen = _CHECKED.get(key)  # put() is on the training hot path: check each spelling once
-    if chosen is None:
-        unknown = sorted(set(key).difference(DESTINATIONS))
-        if unknown:
-            raise ValueError(
-                f"put({name!r}): unknown destination(s) {unknown}; valid destinations are {list(DESTINATIONS)}"
-            )
-        chosen = _CHECKED[key] = frozenset(key)
+def _check_destinations(name: str, key: tuple[str, ...]) -> frozenset[str]:
+    """Validate a spelling of destinations that put() has not seen before and remember it in ``_CHECKED``."""
+    unknown = sorted(set(key).difference(DESTINATIONS))
+    if unknown:
+        raise ValueError(
+            f"put({name!r}): unknown destination(s) {unknown}; valid destinations are {list(DESTINATIONS)}"
+        )
+    chosen = _CHECKED[key] = frozenset(key)
     return chosen
+
+
+_KEPT_DTYPES = (torch.float32, torch.float64)
 
 
 def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
@@ -59,21 +58,24 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
 
     Numbers become tensors on ``module``'s device (the LightningModule; None outside a trainer)."""
     if isinstance(value, Tensor):
-        if value.numel() != 1:
-            raise ValueError(
-                f"put({name!r}): the tensor must have a single element, got shape {tuple(value.shape)};"
-                f" reduce it first, e.g. put({name!r}, value.mean())"
-            )
-        if value.grad_fn is None or value._is_view():
-            # A leaf (parameter, buffer, user tensor) or a view may be updated in place after the put (optimizer
-            # step, strategy.reduce): copy it, as Lightning does. A fresh autograd result owns its storage.
+        if not value.requires_grad:
+            # May be updated in place after the put (a buffer, a user tensor, strategy.reduce): copy it, as
+            # Lightning does. Outside the graph, the copy needs no detach.
+            value = value.clone()
+        elif value.is_leaf or value._is_view():
+            # A parameter, or a view of one (an optimizer step updates it in place): copy it, as Lightning does.
             value = value.detach().clone()
         else:
-            value = value.detach()
+            value = value.detach()  # a fresh autograd result owns its storage
         if value.dim():
+            if value.numel() != 1:
+                raise ValueError(
+                    f"put({name!r}): the tensor must have a single element, got shape {tuple(value.shape)};"
+                    f" reduce it first, e.g. put({name!r}, value.mean())"
+                )
             value = value.squeeze()
     elif isinstance(value, numbers.Number) and not isinstance(value, complex):
-        value = torch.tensor(value, device=getattr(module, "device", None), dtype=torch.get_default_dtype())
+        value = _number_tensor(value, getattr(module, "device", None))
     else:
         if isinstance(value, (Mapping, str, bytes)):
             hint = "put_dict() takes a mapping" if isinstance(value, Mapping) else "strings cannot be put"
@@ -81,9 +83,29 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
             hint = "put takes a number or a single-element tensor"
         raise TypeError(f"put({name!r}): {type(value).__name__} values cannot be put ({hint})")
     # Lightning's _ResultMetric.update: non-float -> default float dtype, f16/bf16 -> default dtype, f32/f64 kept.
-    if value.dtype not in (torch.float32, torch.float64):
+    if value.dtype not in _KEPT_DTYPES:
         value = value.to(torch.get_default_dtype())
     return value
+
+
+_EXACT_INT = 2**53  # the ints a double holds exactly
+
+
+def _number_tensor(value: numbers.Number, device: Any) -> Tensor:
+    """``torch.tensor(value, dtype=<default>, device=device)``, as ``self.log`` makes it.
+
+    ``torch.tensor`` converts a Python float or int through a double, so ``torch.full`` of that double gives the
+    same bits at half the cost. ``torch.full`` raises where ``torch.tensor`` rounds to inf (beyond float32's range)
+    and other number types convert differently: those take ``torch.tensor``.
+    """
+    dtype = torch.get_default_dtype()
+    kind = type(value)
+    if kind is float or (kind is int and -_EXACT_INT <= value <= _EXACT_INT):
+        try:
+            return torch.full((), float(value), dtype=dtype, device=device)
+        except RuntimeError:
+            pass
+    return torch.tensor(value, dtype=dtype, device=device)
 
 
 def _lightning_kind(cls: type) -> str | None:
@@ -169,14 +191,20 @@ class PutMixin:
         """Hand ``value`` to the trainer under ``name`` for ``destinations`` (default: all)."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"put: the name must be a non-empty string, got {name!r}")
-        chosen = _check_destinations(name, destinations)
-        module = self._put_lightning_module()
-        record = PutData(name=name, value=to_put_tensor(name, value, module), destinations=chosen)
-        trainer = routing.trainer_of(module)
-        if trainer is not None and routing.route(trainer, module, record):
+        if destinations is None:
+            chosen = _ALL_DESTINATIONS
+        else:
+            key = (destinations,) if isinstance(destinations, str) else tuple(destinations)
+            chosen = _CHECKED.get(key)  # put() is on the training hot path: each spelling is checked once
+            if chosen is None:
+                chosen = _check_destinations(name, key)
+        # A Callback serves the module Lightning attached it to (None until then).
+        module = self if self._put_kind == "module" else self.__dict__.get("_put_module")
+        value = to_put_tensor(name, value, module)
+        if routing.route(module, name, value, chosen):
             return
         # Outside a trainer (unit tests of a step method, say) the record is kept for inspection.
-        self.__dict__.setdefault("put_records", []).append(record)
+        self.__dict__.setdefault("put_records", []).append(PutData(name, value, chosen))
 
     def put_dict(self, mapping: Mapping[str, Any], destinations: Iterable[str] | str | None = None) -> None:
         """``put`` every item of ``mapping``."""
@@ -195,15 +223,6 @@ class PutMixin:
 
     def on_test_epoch_compute(self, *args: Any) -> None:
         """Compute, put and reset test epoch aggregates; called once per test dataloader."""
-
-    # -- where the trainer is -----------------------------------------------------------------------------------
-
-    def _put_lightning_module(self) -> Any:
-        if "_put_module" in self.__dict__:  # a Callback, after Lightning attached it to a run
-            return self.__dict__["_put_module"]
-        if self._put_kind == "module":
-            return self
-        return None
 
 
 def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:

@@ -8,7 +8,7 @@ supported range is declared in pyproject.toml. Private Lightning APIs used here,
   ``reset_results``, ``epoch_end_reached``, ``on_batch_start`` and ``update_eval_epoch_metrics``, and reads
   ``_first_loop_iter``, ``_callback_metrics``, ``_logged_metrics``, ``_progress_bar_metrics``;
 - ``trainer._results`` (the active ``_ResultCollection``: its identity, ``training`` and ``dataloader_idx``),
-  ``trainer._active_loop`` (``_is_sequential``, ``num_dataloaders``), ``trainer.fit_loop.epoch_loop._batches_that_stepped``;
+  ``trainer._active_loop`` (``_is_sequential``, ``num_dataloaders``);
 - ``LightningModule._current_fx_name``, ``LightningModule._trainer`` and ``_FxValidator.functions`` (which hooks may log, and how).
 
 Design (semantics §6): a put record is an extra entry of the active result collection. Lightning builds every
@@ -29,20 +29,38 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from shim.put import PutData, PutMixin
+from shim.put import PutMixin
 
 _DATALOADER_SUFFIX = re.compile(r"/dataloader_idx_(\d+)$")
 _ROUTING_CLASSES: dict[type, type] = {}
 
 
 class _Records:
-    """Put records of one result collection: step records (batch hooks) and epoch records (epoch hooks)."""
+    """Put values of one result collection: step values (batch hooks) as ``(value, destinations)`` by ``(name,
+    dataloader_idx)``, epoch values (epoch hooks) as ``(value, destinations, dataloader_idx)`` by name.
+
+    Plain tuples, not ``PutData``: nothing reads a record inside a trainer but the merge below, and building one
+    cost a sixth of a put.
+    """
 
     __slots__ = ("step", "epoch")
 
     def __init__(self) -> None:
-        self.step: dict[tuple[str, int | None], PutData] = {}
-        self.epoch: dict[str, PutData] = {}
+        self.step: dict[tuple[str, int | None], tuple[Tensor, frozenset[str]]] = {}
+        self.epoch: dict[str, tuple[Tensor, frozenset[str], int | None]] = {}
+
+
+class _Target:
+    """Where puts from one hook go while one trainer function and stage run.
+
+    Cached per hook name: put() is on the hot path, and each loop owns one result collection for its whole life
+    (TEL:92, EVL:75), so the (function, stage) pair decides the collection.
+    """
+
+    __slots__ = ("fn", "stage", "is_step", "results", "records")
+
+    def __init__(self, fn: Any, stage: Any, is_step: bool | None, results: Any, records: _Records | None) -> None:
+        self.fn, self.stage, self.is_step, self.results, self.records = fn, stage, is_step, results, records
 
 
 def to_python(tensors: dict[str, Tensor]) -> dict[str, float]:
@@ -62,30 +80,24 @@ class _RoutingConnector:
     """Mixed into the trainer's ``_LoggerConnector`` class by ``attach``."""
 
     _put_records: dict[int, _Records]
-    _put_results_by_state: dict[tuple[Any, Any], Any]
+    _put_targets: dict[str, _Target]
     _put_eval_compute_due: bool
     _put_callbacks_placed: bool = False
 
     # -- records ------------------------------------------------------------------------------------------------
 
-    def _put_active_results(self) -> Any:
-        """``trainer._results``, cached per (trainer function, running stage): put() is on the hot path, and each
-        loop owns one result collection for its whole life (TEL:92, EVL:75), so the pair decides the collection."""
+    def _put_new_target(self, fx: str) -> _Target:
+        """Where puts from hook ``fx`` go in the running trainer function and stage (cached by ``route``)."""
         state = self.trainer.state
-        key = (state.fn, state.stage)
-        cache = self._put_results_by_state
-        if key not in cache:
-            cache[key] = self.trainer._results
-        return cache[key]
-
-    def _put_add(self, results: Any, record: PutData, is_step: bool) -> None:
-        records = self._put_records.get(id(results))
-        if records is None:
-            records = self._put_records[id(results)] = _Records()
-        if is_step:
-            records.step[(record.name, record.dataloader_idx)] = record
-        else:
-            records.epoch[record.name] = record
+        is_step = _is_step_hook(self, fx)
+        results = records = None
+        if is_step is not None:
+            results = self.trainer._results
+            records = self._put_records.get(id(results))
+            if records is None:
+                records = self._put_records[id(results)] = _Records()
+        target = self._put_targets[fx] = _Target(state.fn, state.stage, is_step, results, records)
+        return target
 
     def _put_merge(self, metrics: dict[str, dict[str, Any]]) -> None:
         results = self.trainer._results
@@ -93,21 +105,23 @@ class _RoutingConnector:
         if not records:
             return
         on_step = self._first_loop_iter is not None
+        dataloader_idx = results.dataloader_idx
         if on_step:
             # Eval step values belong to the dataloader that is running (_ResultCollection.valid_items).
-            chosen = [r for (_, dl), r in records.step.items() if results.training or dl == results.dataloader_idx]
+            chosen = [(name, value, destinations) for (name, dl), (value, destinations) in records.step.items()
+                      if results.training or dl == dataloader_idx]
         else:
-            chosen = list(records.epoch.values())
-        for record in chosen:
-            if not on_step and record.dataloader_idx != results.dataloader_idx:
-                continue  # as _ResultCollection.valid_items: another dataloader's epoch value
-            destinations = record.destinations
+            # As _ResultCollection.valid_items: another dataloader's epoch values are left out.
+            chosen = [(name, value, destinations) for name, (value, destinations, dl) in records.epoch.items()
+                      if dl == dataloader_idx]
+        log, callback, pbar = metrics["log"], metrics["callback"], metrics["pbar"]
+        for name, value, destinations in chosen:
             if "loggers" in destinations:
-                metrics["log"][record.name] = record.value
+                log[name] = value
             if "callbacks" in destinations:
-                metrics["callback"][record.name] = record.value
+                callback[name] = value
             if "progress_bar" in destinations:
-                metrics["pbar"][record.name] = record.value  # converted when read (progress_bar_metrics)
+                pbar[name] = value  # converted when read (progress_bar_metrics)
 
     # -- Lightning's extraction points --------------------------------------------------------------------------
 
@@ -152,6 +166,7 @@ class _RoutingConnector:
         results = self.trainer._results
         if results is not None:
             self._put_records.pop(id(results), None)
+            self._put_targets.clear()  # they hold the records just dropped
         super().reset_results()  # type: ignore[misc]
 
     # -- compute hooks: where Lightning computes self.log epoch aggregates ------------------------------------
@@ -218,7 +233,7 @@ def attach(trainer: Any) -> _RoutingConnector:
             routing_class = _ROUTING_CLASSES[base] = type(f"PutRouting{base.__name__}", (_RoutingConnector, base), {})
         connector.__class__ = routing_class
         connector._put_records = {}
-        connector._put_results_by_state = {}
+        connector._put_targets = {}
         connector._put_eval_compute_due = False
     return connector
 
@@ -251,28 +266,36 @@ def _is_step_hook(connector: Any, fx: str) -> bool | None:
     return _STEP_HOOKS[key]
 
 
-def route(trainer: Any, module: Any, record: PutData) -> bool:
-    """Hand ``record`` to ``trainer``'s router; False when no hook is running (the caller keeps the record)."""
+def route(module: Any, name: str, value: Tensor, destinations: frozenset[str]) -> bool:
+    """Hand a put to the router of ``module``'s trainer; False when there is no trainer or no hook is running (the
+    caller keeps a record)."""
+    trainer = getattr(module, "_trainer", None)  # trainer_of, inlined: put() is on the hot path
+    if trainer is None:
+        return False
     fx = module._current_fx_name
     if fx is None:
         return False
     if trainer.barebones:
         return True  # Lightning drops self.log under Trainer(barebones=True) too
-    connector = attach(trainer)
-    is_step = _is_step_hook(connector, fx)
-    if is_step is None:
+    connector = trainer._logger_connector
+    if not isinstance(connector, _RoutingConnector):
+        connector = attach(trainer)
+    state = trainer.state
+    target = connector._put_targets.get(fx)  # cached per hook: the (function, stage) pair decides the collection
+    if target is None or target.fn is not state.fn or target.stage is not state.stage:
+        target = connector._put_new_target(fx)
+    if target.is_step is None:
         raise ValueError(
-            f"put({record.name!r}) inside `{fx}`: Lightning does not log in this hook, so there is no logger call"
+            f"put({name!r}) inside `{fx}`: Lightning does not log in this hook, so there is no logger call"
             " or epoch to attach the value to. Put it from a batch or epoch hook instead."
         )
-    results = connector._put_active_results()
-    if is_step:
-        record.dataloader_idx = results.dataloader_idx
-    elif not results.training and (match := _DATALOADER_SUFFIX.search(record.name)):
-        record.dataloader_idx = int(match.group(1))
-    record.hook = fx
-    record.step = trainer.fit_loop.epoch_loop._batches_that_stepped
-    connector._put_add(results, record, is_step)
+    results = target.results
+    if target.is_step:
+        target.records.step[(name, results.dataloader_idx)] = (value, destinations)
+    else:
+        # A name ending in /dataloader_idx_N put in an eval epoch hook belongs to dataloader N.
+        match = None if results.training else _DATALOADER_SUFFIX.search(name)
+        target.records.epoch[name] = (value, destinations, int(match.group(1)) if match else None)
     return True
 
 

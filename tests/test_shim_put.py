@@ -49,6 +49,24 @@ def test_value_dtypes_follow_self_log(value, dtype):
     assert module.put_records[-1].value.dtype == dtype
 
 
+@pytest.mark.parametrize("default_dtype", [torch.float32, torch.float64])
+def test_numbers_become_the_tensors_self_log_makes(default_dtype):
+    numbers = [0.1, -2.5e-8, 3.4028235e38, 3.5e38, -1e300, float("inf"), float("nan"), -0.0, 7, 2**53 + 1,
+               2**60 + 2**36 + 1, True, np.float32(0.1), np.int64(2**60 + 2**36 + 1)]
+    module = Module()
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(default_dtype)
+    try:
+        for value in numbers:
+            module.put("x", value)
+            expected = torch.tensor(value, dtype=default_dtype)  # LightningModule.log's conversion
+            got = module.put_records[-1].value
+            bits = torch.int32 if default_dtype == torch.float32 else torch.int64
+            assert got.dtype == expected.dtype and torch.equal(got.view(bits), expected.view(bits)), value
+    finally:
+        torch.set_default_dtype(previous)
+
+
 def test_put_copies_the_tensor():
     module = Module()
     value = torch.tensor(1.0)

@@ -1,0 +1,158 @@
+"""shim.metrics: Mean against Lightning's own ``_ResultMetric`` bit for bit, its host-side weight count (copies,
+state_dict, sync), and the tensor operations an update or a put costs (counted, never timed)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from lightning.pytorch.trainer.connectors.logger_connector.result import _Metadata, _ResultMetric, _Sync
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from shim import PutMixin
+from shim.metrics import Max, Mean, Min, Sum
+
+
+def lightning_mean() -> _ResultMetric:
+    """What ``self.log(name, value, on_epoch=True, batch_size=w)`` aggregates into."""
+    metric = _ResultMetric(_Metadata("training_step", "x", on_step=False, on_epoch=True), is_tensor=True)
+    metric.meta.sync = _Sync()
+    return metric
+
+
+def grad_result(value: float) -> torch.Tensor:
+    return torch.tensor(value, requires_grad=True) * 1.0
+
+
+SEQUENCES = {
+    "batch sizes": [(torch.tensor(0.1), 16), (grad_result(0.3), 16), (torch.tensor(0.7), 16), (torch.tensor(0.9), 7)],
+    "weights past float32's exact integers": [(torch.tensor(0.1), 2**24 + 1), (torch.tensor(0.3), 2**24 + 3),
+                                              (torch.tensor(0.5), 1)],
+    "a float weight midway": [(torch.tensor(0.1), 3), (torch.tensor(0.2), 0.5), (torch.tensor(0.3), 2**24),
+                              (torch.tensor(0.4), 1), (torch.tensor(0.5), 1)],  # float32 sums round at each step
+    "tensor weights": [(torch.tensor(0.1), torch.tensor(3)), (torch.tensor(0.2), 5), (torch.tensor(0.3), torch.tensor(2))],
+    "a float64 weight tensor": [(torch.tensor(0.1), 3), (torch.tensor(0.2), torch.tensor(0.5, dtype=torch.float64)),
+                                (torch.tensor(0.3), 2)],
+    "float64 values": [(torch.tensor(0.1), 3), (torch.tensor(0.2, dtype=torch.float64), 2**24 + 1),
+                       (torch.tensor(0.3), 5)],
+    "int and half values": [(torch.tensor(3), 2), (torch.tensor(0.1, dtype=torch.float16), 3), (torch.tensor([0.2]), 4)],
+}
+
+
+@pytest.mark.filterwarnings("ignore:.*converting it to|.*needs to be floating")
+@pytest.mark.parametrize("updates", list(SEQUENCES.values()), ids=list(SEQUENCES))
+def test_mean_equals_lightning_result_metric_bit_for_bit(updates):
+    ours, at_end, lightning = Mean(), Mean(), lightning_mean()
+    for value, weight in updates:
+        ours.update(value, weight=weight)
+        at_end.update(value, weight=weight)
+        lightning.update(value.detach().squeeze(), weight)  # self.log squeezes before updating
+        # ours computes after every update: folding the host-side count midway must not change later sums
+        expected = lightning.compute()
+        assert ours.compute().dtype == expected.dtype
+        assert torch.equal(ours.compute(), expected), (ours.compute().item(), expected.item())
+    for mean in (ours, at_end):
+        assert torch.equal(mean.compute(), lightning.compute())
+        assert mean.weight.dtype == lightning.cumulated_batch_size.dtype
+        assert torch.equal(mean.weight, lightning.cumulated_batch_size)
+
+
+def updated_mean(**kwargs) -> Mean:
+    mean = Mean(**kwargs)
+    mean.update(torch.tensor(2.0), weight=3)
+    mean.update(torch.tensor(4.0), weight=1)  # Σw = 4, still host-side
+    return mean
+
+
+def test_host_side_weights_survive_copies():
+    mean = updated_mean()
+    expected = torch.tensor(10.0) / torch.tensor(4)
+    for copied in (pickle.loads(pickle.dumps(mean)), copy.deepcopy(mean), mean.clone(), mean.to("cpu")):
+        assert torch.equal(copied.compute(), expected)
+        copied.update(torch.tensor(1.0), weight=2)  # a copy keeps counting its updates
+        assert copied.update_count == 3 and copied.weight.item() == 6
+
+
+def test_host_side_weights_keep_state_dict_keys_and_load():
+    mean = updated_mean()
+    assert mean.state_dict() == {}  # states stay non-persistent: no new keys in checkpoints
+    mean.persistent(True)
+    assert mean.state_dict()["weight"].item() == 4
+    other = Mean()
+    other.persistent(True)
+    other.update(torch.tensor(9.0), weight=5)
+    other.load_state_dict(mean.state_dict())  # the loaded Σw replaces the host-side 5
+    assert other.weight.item() == 4 and torch.equal(other.compute(), mean.compute())
+
+
+def test_sync_reduces_the_host_side_weights():
+    rank0, rank1 = updated_mean(), Mean()
+    rank1.update(torch.tensor(6.0), weight=4)
+    states_of_rank1 = {torch.float32: rank1.weighted_sum, torch.int64: rank1.weight}
+
+    def gather(tensor, group=None):
+        return [tensor, states_of_rank1[tensor.dtype]]
+
+    rank0.sync(dist_sync_fn=gather, distributed_available=lambda: True)
+    assert rank0.weight.item() == 8
+    assert rank0.compute().item() == (10.0 + 24.0) / 8  # compute of a synced metric unsyncs it afterwards
+    assert rank0.weight.item() == 4 and rank0.weighted_sum.item() == 10.0
+
+
+class DispatchedOps(TorchDispatchMode):
+    """The ATen operations run inside the block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+def ops_of(call) -> list[str]:
+    with DispatchedOps() as dispatched:
+        call()
+    return dispatched.ops
+
+
+def test_updates_cost_one_operation_per_state_change():
+    loss = grad_result(2.0)
+    detached = loss.detach()
+    mean, high, low, total = Mean(), Max(), Min(), Sum()
+    mean.update(loss, weight=16)
+    # Σw is counted host-side; a value outside the autograd graph needs no detach.
+    assert ops_of(lambda: mean.update(loss, weight=16)) == ["aten.detach.default", "aten.mul.Tensor", "aten.add_.Tensor"]
+    assert ops_of(lambda: mean.update(detached, weight=16)) == ["aten.mul.Tensor", "aten.add_.Tensor"]
+    assert ops_of(lambda: high.update(loss)) == ["aten.detach.default", "aten.maximum.out"]
+    assert ops_of(lambda: low.update(loss)) == ["aten.detach.default", "aten.minimum.out"]
+    assert ops_of(lambda: total.update(loss)) == ["aten.detach.default", "aten.add_.Tensor"]
+
+
+def test_update_books_once_per_call_in_subclasses_too():
+    class Doubled(Mean):
+        def update(self, value, weight=1):
+            super().update(value * 2, weight)
+
+    for mean in (Mean(), Doubled(), copy.deepcopy(Doubled())):
+        mean.update(torch.tensor(1.0), weight=2)
+        mean.update(torch.tensor(3.0), 2)
+        assert mean.update_count == 2 and mean.update_called
+    assert mean.compute().item() == (2.0 * 2 + 6.0 * 2) / 4
+
+
+class Module(PutMixin, pl.LightningModule):
+    pass
+
+
+def test_put_copies_only_what_could_change_later():
+    module = Module()
+    fresh, buffer, parameter = grad_result(2.0), torch.ones(()), torch.nn.Parameter(torch.ones(()))
+    assert ops_of(lambda: module.put("fresh", fresh)) == ["aten.detach.default"]  # an autograd result owns its storage
+    assert ops_of(lambda: module.put("buffer", buffer)) == ["aten.clone.default"]
+    assert ops_of(lambda: module.put("parameter", parameter)) == ["aten.detach.default", "aten.clone.default"]
+    assert not any(record.value.requires_grad for record in module.put_records)
