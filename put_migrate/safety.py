@@ -33,6 +33,8 @@ from pathlib import Path
 
 import libcst
 
+from put_migrate.codegen import ModuleCode
+
 # How deep libcst may recurse in a worker. Python's default (1000) is hit by deeply nested expressions; more than
 # this risks overflowing the C stack, so a file deeper than that is reported (RecursionError), not processed.
 RECURSION_LIMIT = 6000
@@ -102,12 +104,14 @@ def check_parser_limits(text: str, path: str = "<string>") -> None:
         compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST; raises SyntaxError
 
 
-def check_round_trip(text: str, module: "libcst.Module | None" = None) -> None:
+def check_round_trip(text: str, module: "libcst.Module | None" = None) -> ModuleCode:
     """Raise UnsafeFile when libcst would not give the text back unchanged (parse -> code). ``module``: the
-    text's libcst parse, where the caller has it."""
-    module = module if module is not None else libcst.parse_module(text)
-    if module.code != text:
+    text's libcst parse, where the caller has it. Returns the generated code, whose pieces a rewrite of the
+    module reuses (``ModuleCode.code_of``)."""
+    code = ModuleCode.of(module if module is not None else libcst.parse_module(text))
+    if code.text != text:
         raise UnsafeFile("libcst does not reproduce this file exactly (unusual line endings?); not rewritten")
+    return code
 
 
 def check_parses(text: str) -> None:

@@ -85,5 +85,5 @@ def migrate_source(source: str, path: str = "<string>", index=None) -> Migration
     new, findings = migrate_module(module, path, index=index, source=source)
     if new is module:
         return MigrationResult(source, findings)
-    check_round_trip(source, module)  # a rewrite of text libcst does not give back could change other lines
-    return MigrationResult(new.code, findings)
+    original = check_round_trip(source, module)  # a rewrite of text libcst does not give back could change others
+    return MigrationResult(original.code_of(new), findings)  # the untouched statements' text is generated once
