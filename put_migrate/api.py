@@ -37,7 +37,7 @@ import libcst
 from put_migrate import safety
 from put_migrate.discover import _display_path, discover_files, has_skip_file_marker, may_contain_log_call
 from put_migrate.rules import Finding, Severity
-from put_migrate.screen import may_need_transform
+from put_migrate.screen import may_need_transform, settled_by_index
 
 # File-level codes (PM3xx) and the opt-out code; rules.py catalogues their messages and advice.
 SKIPPED_BY_COMMENT = "PM001"  # a call carrying `# put-migrate: skip` (Severity.SKIPPED)
@@ -181,8 +181,8 @@ def _find_skipped_calls(text: str) -> list[_Mask]:
 def migrate_text(text: str, path: str = "<string>") -> tuple[str, list[Finding]]:
     """The transform, honouring `# put-migrate: skip` lines. Returns the new text and the findings, sorted.
 
-    Raises libcst.ParserSyntaxError for unparsable text and safety.UnsafeFile when the skip comments cannot be
-    honoured safely.
+    Raises libcst.ParserSyntaxError (or SyntaxError, from CPython) for unparsable text, and safety.UnsafeFile when
+    the skip comments cannot be honoured safely or the text could crash libcst's parser.
     """
     try:
         masks = _find_skipped_calls(text)
@@ -195,10 +195,11 @@ def migrate_text(text: str, path: str = "<string>") -> tuple[str, list[Finding]]
     masked = text
     for mask in sorted(masks, key=lambda m: m.offset, reverse=True):
         masked = masked[: mask.offset] + _PLACEHOLDER.format(mask.name) + masked[mask.offset + len(mask.name) :]
-    if may_need_transform(masked):
+    if may_need_transform(masked) and not (_INDEX is not None and settled_by_index(masked, path, _INDEX)):
+        safety.check_parser_limits(masked, path)  # before libcst parses it (the screen's parser is CPython's)
         result = _migrate_source(masked, path)
         new_text, findings = result.source, list(result.findings)
-    else:  # no libcst parse: nothing in the file is for the transform
+    else:  # no libcst parse: nothing in the file is for the transform (the syntax screen, or the index, says so)
         new_text, findings = masked, []
     if masks:
         for name in _LOG_NAMES:
@@ -274,11 +275,10 @@ def _migrate_bytes(
     if prefiltered is not None and prefiltered[0] == source.text:
         worth = prefiltered[1]
     else:
-        worth = may_contain_log_call(source.text, _INDEX.name_pattern() if _INDEX is not None else None)
+        worth = may_contain_log_call(source.text)
     if not worth:
         return FileResult(path=path, status=FileStatus.UNCHANGED), data
     try:
-        safety.check_parser_limits(source.text, path)
         with safety.recursion_limit():
             new_text, findings = migrate_text(source.text, path)
             new_data = data
@@ -315,7 +315,7 @@ def _migrate_notebook_bytes(data: bytes, path: str, mode: Mode) -> tuple[FileRes
         first = book.document["cells"][book.cells[0]]
         if has_skip_file_marker(nb._cell_source(first)):
             return FileResult(path=path, status=FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"), data
-    if not code or not may_contain_log_call(code, _INDEX.name_pattern() if _INDEX is not None else None):
+    if not code or not may_contain_log_call(code):
         return FileResult(path=path, status=FileStatus.UNCHANGED), data
 
     def in_cells(finding: Finding) -> Finding:
@@ -323,7 +323,6 @@ def _migrate_notebook_bytes(data: bytes, path: str, mode: Mode) -> tuple[FileRes
         return replace(finding, line=line, message=f"[cell {cell}] {finding.message}")
 
     try:
-        safety.check_parser_limits(code, path)
         with safety.recursion_limit():
             new_code, findings = migrate_text(code, path)
             new_data = data
@@ -437,14 +436,10 @@ def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[_Task]:
     ]
 
 
-def _worth_parsing(task: _Task, index, text: str | None = None) -> bool:
-    """The pre-filter, read ahead: a pool is started only when enough files will be parsed."""
-    if text is None:
-        try:
-            text = Path(task.path).read_bytes().decode("utf-8", errors="replace")
-        except OSError:
-            return True
-    return may_contain_log_call(text, index.name_pattern() if index is not None else None)
+def _worth_parsing(text: str | None) -> bool:
+    """The pre-filter, read ahead: a pool is started only when enough files will be parsed (a file that could not
+    be read goes on, to be reported)."""
+    return text is None or may_contain_log_call(text)
 
 
 def _read_ahead(tasks: Sequence[_Task]) -> dict[str, tuple[bytes, str]]:
@@ -461,26 +456,35 @@ def _read_ahead(tasks: Sequence[_Task]) -> dict[str, tuple[bytes, str]]:
 
 
 def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> Iterator[FileResult]:
-    """Process tasks, in order, serially or in a process pool; with ``index`` (else one built from the tasks'
-    files: the repository pass), subclasses of project classes of other files are migrated too.
+    """Process tasks, in order, serially or in a process pool; with ``index`` (else one of the tasks' files, read
+    as the workers' queries need them), subclasses of project classes of other files are migrated too.
 
-    Every file is read once, up front: the index, the pre-filter and (except in Mode.WRITE, where a file is read
-    again when its turn comes) the migration share that read. Only the files the pre-filter keeps go to the pool;
-    the others are settled in this process, with the pre-filter's answer."""
+    Where nothing is written (check and diff modes) and the tree is large, the workers do everything: read,
+    pre-filter, migrate, and read the index's modules from disk. Otherwise every file is read once, up front (the
+    index's texts are the run's starting texts, whatever the workers write), the index, the pre-filter and (except
+    in Mode.WRITE, where a file is read again when its turn comes) the migration share that read, and only the
+    files the pre-filter keeps go to the pool; the others are settled in this process, with the pre-filter's answer.
+    """
+    from put_migrate.index import build_index
+
     jobs = default_jobs() if not jobs or jobs < 1 else jobs
+    # Keyed by the paths the transform is given (the display paths), so that a file's module key in the index is
+    # the one its transform computes. A notebook's classes cannot be imported.
+    modules = [task for task in tasks if task.path.endswith(".py")]
+    if jobs > 1 and len(tasks) >= WORKERS_READ_FROM and all(task.mode is not Mode.WRITE for task in tasks):
+        if index is None:
+            index = build_index([task.display for task in modules], {task.display: Path(task.path) for task in modules})
+        yield from _run_pool(tasks, tasks, jobs, index, _run_task, chunk=16)
+        return
     read = _read_ahead(tasks)
     if index is None and len(tasks) > 1:
-        from put_migrate.index import build_index
-
-        sources = {Path(path): text for path, (_, text) in read.items()}
-        with _IndexReader(sources, jobs) as read_many:
-            index = build_index((Path(task.path) for task in tasks), sources, read_many)  # the first pass
-        del sources
+        texts = {task.display: read[task.path][1] for task in modules if task.path in read}
+        index = build_index(texts, texts)
     prefiltered: dict[str, _Prefiltered] = {}
     candidates = []
     for task in tasks:
         text = read[task.path][1] if task.path in read else None
-        worth = _worth_parsing(task, index, text)
+        worth = _worth_parsing(text)
         if text is not None:
             prefiltered[task.path] = (text, worth)
         if worth:
@@ -501,66 +505,27 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
         for task in candidates:  # the workers read these themselves
             read.pop(task.path, None)
             prefiltered.pop(task.path, None)
-        yield from _run_pool(tasks, candidates, jobs, index, run_here)
+        yield from _run_pool(tasks, candidates, jobs, index, run_here, chunk=4)
     finally:
         _set_index(previous)
 
 
-INDEX_PARALLEL_FROM = 64  # files the repository pass reads in one round before it is worth a process pool
-
-# The texts the repository pass reads, in its pool's workers (set by the pool's initializer).
-_SOURCES: dict[Path, str] = {}
-
-
-def _set_sources(sources: dict[Path, str]) -> None:
-    global _SOURCES
-    _SOURCES = sources
-
-
-def _read_indexed(path: Path):
-    from put_migrate.index import read_source
-
-    return read_source(_SOURCES[path], path)
-
-
-class _IndexReader:
-    """``read_many`` for ``build_index``: large rounds of files are read in a process pool (started on first use,
-    with the texts handed over once, which costs nothing where processes fork)."""
-
-    def __init__(self, sources: dict[Path, str], jobs: int) -> None:
-        self.sources, self.jobs = sources, jobs
-        self.pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> "_IndexReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-
-    def __call__(self, paths: list[Path]):
-        from put_migrate.index import read_source
-
-        if self.jobs == 1 or len(paths) < INDEX_PARALLEL_FROM:
-            return [read_source(self.sources[path], path) for path in paths]
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_set_sources, initargs=(self.sources,))
-        chunksize = max(1, min(16, len(paths) // (self.jobs * 8)))
-        try:
-            return list(self.pool.map(_read_indexed, paths, chunksize=chunksize))
-        except BrokenProcessPool:  # a worker died: read them here, where a failure is reported as usual
-            return [read_source(self.sources[path], path) for path in paths]
+# Files from which, where nothing is written, the workers read the files too: below, one process reads them faster
+# than a pool starts.
+WORKERS_READ_FROM = 64
 
 
 def _run_pool(
-    tasks: Sequence[_Task], candidates: list[_Task], jobs: int, index, run_here: Callable[[_Task], FileResult]
+    tasks: Sequence[_Task], candidates: Sequence[_Task], jobs: int, index, run_here: Callable[[_Task], FileResult],
+    chunk: int,
 ) -> Iterator[FileResult]:
-    """The candidates in a process pool, the other tasks (the pre-filter rules them out) here; results in order."""
+    """The candidates in a process pool, the other tasks here (``run_here``); results in order. ``chunk``: the most
+    tasks a worker takes at once."""
     _preload_transform()  # once here, so forked workers inherit it instead of each importing it
     done = 0
     wanted = {id(task) for task in candidates}
     # Small chunks: a candidate costs from a millisecond (screened out) to a second (a large module to rewrite).
-    chunksize = max(1, min(4, len(candidates) // (jobs * 16)))
+    chunksize = max(1, min(chunk, len(candidates) // (jobs * 16)))
     try:
         with ProcessPoolExecutor(
             max_workers=min(jobs, len(candidates)), initializer=_set_index, initargs=(index,)

@@ -76,6 +76,7 @@ _HOOK_DEF_TAIL = re.compile(_HOOK_DEF.pattern[len(r"\b"):])
 _LOG_CALL_TAIL = re.compile(_LOG_CALL.pattern[len(r"(\w*)\s*"):])
 _RECEIVER = re.compile(r"(\w*)\s*\Z")  # what `(\w*)\s*` matches just before the dot of a `.log(`
 _WORD_CHAR = re.compile(r"\w")
+_CLASS_WITH_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(")
 
 
 def _has_hook_def(text: str) -> bool:
@@ -92,8 +93,9 @@ def _has_hook_def(text: str) -> bool:
 
 
 def _log_call_receivers(text: str):
-    """``match.group(1) for match in _LOG_CALL.finditer(text)``: each match of ``_LOG_CALL`` starts right at the
-    ``\w*\s*`` before the dot of a match of its tail, and ends where that tail ends (with ``(``)."""
+    """``match.group(1) for match in _LOG_CALL.finditer(text)``, but None for an attribute (``self.logger.log(``:
+    no receiver the syntax screen looks at). Each match of ``_LOG_CALL`` starts right at the ``\w*\s*`` before the
+    dot of a match of its tail, and ends where that tail ends (with ``(``)."""
     position = 0
     while True:
         match = _LOG_CALL_TAIL.search(text, position)
@@ -106,24 +108,31 @@ def _log_call_receivers(text: str):
         receiver = _RECEIVER.search(text, window, dot)
         if receiver.start() == window and window > position:
             receiver = _RECEIVER.search(text, position, dot)
-        yield receiver.group(1)
+        word = receiver.group(1)
+        yield None if word and text[receiver.start() - 1:receiver.start()] == "." else word
         position = match.end()
 
 
-def may_contain_log_call(text: str, lightning_names=None) -> bool:
+def may_contain_log_call(text: str) -> bool:
     """Cheap test: can this text contain a Lightning ``.log(``/``.log_dict(`` call? False means certainly not.
 
-    ``lightning_names`` matches the names of the project's Lightning classes (``RepositoryIndex.name_pattern``):
-    a file whose classes derive from them need not mention ``lightning``."""
+    A class derived from a project class need not mention ``lightning`` nor define a hook: there, a class with
+    bases and a call on a receiver the syntax screen (``screen.py``) looks at, ``self``, ``pl_module`` or a
+    method's third parameter, pass (``probs.log()`` in a torch module does not)."""
     if ".log" not in text:
         return False
-    if (
-        "lightning" not in text
-        and (lightning_names is None or not lightning_names.search(text))
-        and not _has_hook_def(text)
-    ):
+    receivers = [receiver for receiver in _log_call_receivers(text) if receiver not in _MATHS_RECEIVERS]
+    if "lightning" in text or _has_hook_def(text):
+        return any(receiver is not None for receiver in receivers)
+    if not _CLASS_WITH_BASES.search(text):
         return False
-    return any(receiver not in _MATHS_RECEIVERS for receiver in _log_call_receivers(text))
+    return any(receiver in ("self", "pl_module") or receiver and _third_parameter(text, receiver) for receiver in receivers)
+
+
+def _third_parameter(text: str, name: str) -> bool:
+    """Whether ``name`` is the third parameter of a ``def`` of ``text`` (``def hook(self, trainer, name``)."""
+    pattern = r"def[ \t]+\w+[ \t]*\(\s*\w+[^,()]*,\s*\w+[^,()]*,\s*" + re.escape(name) + r"\b"
+    return re.search(pattern, text) is not None
 
 
 def has_skip_file_marker(text: str) -> bool:
@@ -146,9 +155,10 @@ def is_excluded(path: Path, excludes: Sequence[str], cwd: Path | None = None) ->
 def _display_path(path: Path, cwd: Path | None = None) -> str:
     cwd = cwd or Path.cwd()
     try:
-        return Path(os.path.relpath(path, cwd)).as_posix()
+        relative = os.path.relpath(path, cwd)  # normalised: as ``Path(...).as_posix()`` once the separators are
     except ValueError:  # another drive on Windows
-        return path.as_posix()
+        return Path(path).as_posix()
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
 def _skipped_below(root: Path, path: Path) -> bool:

@@ -1,24 +1,25 @@
-"""The repository pass: every LightningModule and Callback class of the given files, across files and modules.
+"""The repository index: the LightningModule and Callback classes of a run's files, across files and modules.
 
-``build_index(files)`` reads the files serially, before the parallel rewrite, and records per class: its bases
-(resolved through the file's imports, relative imports included, to dotted names), the methods it defines, the
-attributes it assigns a torchmetrics ``Metric`` (anywhere in the class: ``__init__``, ``setup()``,
-``configure_metrics()``, inside ``ModuleDict``/``ModuleList``), whether it already has ``PutMixin`` and whether it
-logs. A class is a Lightning class when a chain of indexed project classes leads to a Lightning base
-(``lightning_classes.BASES``). The transform then migrates subclasses of project base classes too.
+It records per class: its bases (resolved through the file's imports, relative imports included, to dotted
+names), the methods it defines, the attributes it assigns a torchmetrics ``Metric`` (anywhere in the class:
+``__init__``, ``setup()``, ``configure_metrics()``, inside ``ModuleDict``/``ModuleList``), whether it already has
+``PutMixin`` and whether it logs. A class is a Lightning class when a chain of indexed project classes leads to a
+Lightning base (``lightning_classes.BASES``). The transform then migrates subclasses of project base classes too.
 
-It uses Python's ``ast`` (several times faster than libcst; nothing is rewritten here) on the files that can
-matter only: those that name a Lightning base (``LightningModule``, ``Callback``, ``BoringModel``, ``DemoModel``),
-then, until nothing new turns up, those whose class statements name a Lightning class found so far. A package's
-``__init__.py`` is read when a name is first looked up through it. A dotted module name is taken from the file's path; an import matches an indexed class when
-its dotted name ends with the class's (so ``src/pkg/base.py`` answers ``pkg.base.Base`` and ``base.Base``).
+``build_index(files)`` reads nothing up front: a module is read (with Python's ``ast``, several times faster than
+libcst; nothing is rewritten here) the first time a query names it, so a run reads the modules that define the
+bases of the classes it rewrites, and the packages that re-export them, and no others. The texts are those of the
+start of the run (a worker that rewrites one file never sees another's new text). A dotted module name is taken
+from the file's path; an import matches a module when its dotted name ends with the module's (so
+``src/pkg/base.py`` answers ``pkg.base.Base`` and ``base.Base``).
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +28,6 @@ from typing import Optional
 from put_migrate.lightning_classes import BASES, Kind
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
-_BASE_NAMES = frozenset(dotted.rpartition(".")[2] for dotted in BASES)  # LightningModule, Callback
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,12 @@ class RepositoryIndex:
     exports: dict[str, dict[str, str]] = field(default_factory=dict)
     star_imports: dict[str, tuple[str, ...]] = field(default_factory=dict)
     all_names: dict[str, frozenset[str]] = field(default_factory=dict)
-    # Every module of the run -> the names of its top-level classes (a regex; for the PM222 safety net).
+    # Every module read -> the names of its top-level classes (for the PM222 safety net).
     module_classes: dict[str, frozenset[str]] = field(default_factory=dict)
-    # Package ``__init__.py`` files whose imports are read only when a name is looked up through them (most
-    # packages of a large tree never are): module key -> (path, text).
-    pending_exports: dict[str, tuple[Path, str]] = field(default_factory=dict)
+    # The run's files not read yet (most never are): module key -> [(path, its text or where to read it)], read
+    # when a query names the module (``load``).
+    unread: dict[str, list[tuple["Path | str", "str | Path"]]] = field(default_factory=dict)
+    modules: frozenset[str] = frozenset()  # the module keys of all the run's files
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -72,21 +73,21 @@ class RepositoryIndex:
             star_imports=dict(self.star_imports),
             all_names=dict(self.all_names),
             module_classes=dict(self.module_classes),
-            pending_exports=dict(self.pending_exports),
+            unread={key: list(files) for key, files in self.unread.items()},
+            modules=self.modules,
         )
 
     def find(self, dotted: str) -> Optional[IndexedClass]:
         """The one indexed class a dotted name refers to (None when unknown or ambiguous)."""
+        module, _, name = dotted.rpartition(".")
+        key = self._module_key(module) if module else None  # reads that module, if the run has it
         if dotted in self.classes:
             return self.classes[dotted]
         keys = self._by_suffix.get(dotted, [])
         if len(set(keys)) == 1:
             return self.classes[keys[0]]
-        module, _, name = dotted.rpartition(".")
-        key = self._module_key(module) if module else None
         if key is not None and name in self.module_classes.get(key, ()):
-            # A file of the run defines it: the class is indexed there, or the pass had no reason to read it (its
-            # header names no Lightning class). Another module's class with the same tail is not it.
+            # A file of the run defines it (and was read above). Another module's class with the same tail is not it.
             return self.classes.get(f"{key}.{name}")
         # ``import pkg.base`` written from a root above the one the key was taken from: match the longest tail.
         parts = dotted.split(".")
@@ -108,7 +109,6 @@ class RepositoryIndex:
         key = self._module_key(module)
         if key is None:
             return None
-        self._read_pending(key)
         target = self.exports.get(key, {}).get(name)
         if target is not None and target != dotted:
             if self._defined(target):
@@ -116,7 +116,6 @@ class RepositoryIndex:
             return self.reexported(target, _depth + 1) or target
         for source in self.star_imports.get(key, ()):
             source_key = self._module_key(source) or source
-            self._read_pending(source_key)
             allowed = self.all_names.get(source_key)
             if allowed is not None and name not in allowed:
                 continue
@@ -130,21 +129,35 @@ class RepositoryIndex:
                 return deeper
         return None
 
-    def _read_pending(self, key: str) -> None:
-        if key in self.pending_exports:
-            path, text = self.pending_exports.pop(key)
-            index_exports(self, text, path)
+    def load(self, key: str, parsed: Optional[tuple[str, ast.Module]] = None) -> None:
+        """Read the run's files of module ``key`` (once): their classes, imports and re-exports. ``parsed``: a text
+        and its ``ast`` tree, used where a file's text is that one (no second parse)."""
+        for path, source in self.unread.pop(key, ()):
+            if not isinstance(source, str):
+                try:
+                    source = Path(source).read_bytes().decode("utf-8", errors="replace")
+                except OSError:
+                    continue
+            tree = parsed[1] if parsed is not None and parsed[0] == source else None
+            record(self, read_source(source, Path(path), tree))
+            self.module_classes.setdefault(key, frozenset())  # a file Python cannot parse defines nothing
 
     def _defined(self, dotted: str) -> bool:
-        if dotted in self.classes or len(set(self._by_suffix.get(dotted, []))) == 1:
-            return True
         module, _, name = dotted.rpartition(".")
         key = self._module_key(module)
+        if dotted in self.classes or len(set(self._by_suffix.get(dotted, []))) == 1:
+            return True
         return key is not None and name in self.module_classes.get(key, frozenset())
 
     def _module_key(self, module: str) -> Optional[str]:
         """The module key (as taken from a path) that a dotted module name refers to: equal, or the one key
         ending with it (``pkg`` -> ``src.pkg``), or the longest tail of it that is a key."""
+        key = self._find_key(module)
+        if key is not None and key in self.unread:
+            self.load(key)
+        return key
+
+    def _find_key(self, module: str) -> Optional[str]:
         known, tails = self._known_keys()
         if module in known:
             return module
@@ -159,18 +172,23 @@ class RepositoryIndex:
         return None
 
     def _known_keys(self) -> tuple[set[str], dict[str, list[str]]]:
-        """The module keys (of ``exports`` and ``module_classes``) and, per dotted tail, the keys ending with
-        ``"." + tail``. Kept up to date incrementally: both dicts only ever gain keys, in insertion order."""
+        """The module keys (of the run's files, read or not: ``modules``; and of ``exports`` and ``module_classes``)
+        and, per dotted tail, the keys ending with ``"." + tail``. Kept up to date incrementally: the two dicts only
+        ever gain keys, in insertion order."""
         state = getattr(self, "_keys_state", None)
         exports, classes = self.exports, self.module_classes
         if state is None or state[0] is not exports or state[2] is not classes:
             state = self._keys_state = [exports, 0, classes, 0, set(), {}]
+            new = list(self.modules)
+        else:
+            new = []
         known, tails = state[4], state[5]
-        if state[1] != len(exports) or state[3] != len(classes):
+        if new or state[1] != len(exports) or state[3] != len(classes):
             if state[1] > len(exports) or state[3] > len(classes):  # a key was removed: start again
                 state = self._keys_state = [exports, 0, classes, 0, set(), {}]
                 known, tails = state[4], state[5]
-            new = [*list(exports)[state[1]:], *list(classes)[state[3]:]]
+                new = list(self.modules)
+            new += [*list(exports)[state[1]:], *list(classes)[state[3]:]]
             for key in new:
                 if key in known:
                     continue
@@ -210,107 +228,20 @@ class RepositoryIndex:
                     return BASES[base]
         return None
 
-    def name_pattern(self) -> "Optional[BaseNameMatcher]":
-        """Finds a class whose bases name an indexed Lightning class (for the text pre-filter); None when there is
-        none."""
-        if not hasattr(self, "_pattern"):
-            names = self.lightning_names()
-            self._pattern = BaseNameMatcher(names) if names else None
-        return self._pattern
-
-    def lightning_names(self) -> set[str]:
-        """Short names of the indexed Lightning classes (what the text pre-filter looks for)."""
-        return {key.rsplit(".", 1)[1] for key, cls in self.classes.items() if self.lightning_kind(cls)}
-
-
-# The bases of a class statement: everything between `class Name(` and the `):` that ends the header.
-_CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^:]*)\)[ \t]*:", re.MULTILINE)
-_WORD = re.compile(r"\w+")
-
-
-def _indented_matches(pattern: "re.Pattern[str]", text: str) -> Iterable["re.Match[str]"]:
-    """The matches of ``^[ \\t]*`` + ``pattern`` (``re.MULTILINE``), as ``finditer`` gives them, found by searching
-    for ``pattern`` alone (it starts with a literal word, which ``re`` finds fast) and keeping the matches preceded
-    by nothing but spaces and tabs on their line: several times faster than trying the pattern at every line."""
-    position = 0
-    search = pattern.search
-    while True:
-        match = search(text, position)
-        if match is None:
-            return
-        start = match.start()
-        if not text[text.rfind("\n", 0, start) + 1:start].strip(" \t"):
-            yield match
-            position = match.end() if match.end() > start else start + 1
-        else:
-            position = start + 1
-
-
-_CLASS_HEADER = re.compile(r"class[ \t]+\w+[ \t]*\(([^:]*)\)[ \t]*:")  # _CLASS_BASES without the indentation
-
-
-_LAST_WORD = re.compile(r"(\w+)[ \t]*\Z")
-_AS_TARGET = re.compile(r" as[ \t]+(\w+)")  # ``import X as Y``: Y
-
-
-class BaseNameMatcher:
-    """``search(text)``: whether a class statement of ``text`` names one of ``names``, or a name the file imports
-    one of them as (``import X as Y``), among its bases.
-
-    A set lookup per word of the class headers: a regex alternation of hundreds of names (a large tree indexes
-    that many Lightning classes) costs milliseconds per file."""
-
-    def __init__(self, names: Iterable[str]) -> None:
-        self.names = frozenset(names)
-
-    def search(self, text: str) -> bool:
-        if "class" not in text:
-            return False
-        words: set[str] = set()
-        for match in _indented_matches(_CLASS_HEADER, text):
-            header = _WORD.findall(match.group(1))
-            if not self.names.isdisjoint(header):
-                return True
-            words.update(header)
-        if not words or " as " not in text:
-            return False
-        for word in words.intersection(_AS_TARGET.findall(text)):  # another name for one of ``names``?
-            for match in re.finditer(r"[ \t]as[ \t]+" + word + r"\b", text):
-                before = _LAST_WORD.search(text, max(0, match.start() - 200), match.start())
-                if before is not None and before.group(1) in self.names:
-                    return True
-        return False
-
-
-_BASE_NAME = re.compile("|".join(sorted(_BASE_NAMES)))
-_ASSIGNED_NAME = re.compile(r"[ \t]*(\w+)[ \t]*=[ \t]*[\w.]*[ \t]*")  # ``LM = pl.LightningModule``, a whole line
-
-
-def _names_lightning_base(text: str) -> bool:
-    """Whether a class statement of ``text`` names a Lightning base, or another name for one (``import ... as``,
-    ``LM = pl.LightningModule``), among its bases."""
-    if not any(name in text for name in _BASE_NAMES):
-        return False
-    aliases = set()
-    for match in _BASE_NAME.finditer(text):
-        start = text.rfind("\n", 0, match.start()) + 1
-        end = text.find("\n", match.end())
-        assigned = _ASSIGNED_NAME.fullmatch(text, start, len(text) if end < 0 else end)
-        if assigned is not None:
-            aliases.add(assigned.group(1))
-    return BaseNameMatcher(_BASE_NAMES | aliases).search(text)
-
 
 @lru_cache(maxsize=16384)
-def module_name(path: Path) -> str:
+def module_name(path: "Path | str") -> str:
     """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative)."""
-    parts = list(path.with_suffix("").parts)
+    text = os.fspath(path)
+    if os.sep != "/" or os.altsep:
+        text = text.replace(os.sep, "/").replace(os.altsep or os.sep, "/")
+    stem = os.path.splitext(text)[0]  # as ``Path.with_suffix("")``
+    parts = [p for p in stem.split("/") if p not in ("", ".") and not p.endswith(":")]
     if parts and parts[-1] == "__init__":
         parts.pop()
-    parts = [p for p in parts if p not in ("", ".", "/") and not p.endswith(":\\")]
     while parts and parts[0] == "..":
         parts.pop(0)
-    return ".".join(p for p in parts if p.isidentifier()) or path.stem
+    return ".".join(p for p in parts if p.isidentifier()) or os.path.basename(stem)
 
 
 BLOCK_FIELDS = ("body", "handlers", "orelse", "finalbody", "cases")  # in ``_fields`` order wherever they occur
@@ -454,13 +385,14 @@ class FileEntry:
     classes: tuple[IndexedClass, ...]
 
 
-def read_source(text: str, path: Path) -> Optional[FileEntry]:
+def read_source(text: str, path: Path, tree: Optional[ast.Module] = None) -> Optional[FileEntry]:
     """The classes, imports and re-exports of one file; None when Python cannot parse it (the rewrite pass
-    reports it)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # CPython refuses deep nesting with the last two
-        return None
+    reports it). ``tree``: ``ast.parse(text)``, where the caller has it."""
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # CPython refuses deep nesting with the last two
+            return None
     reader = _ClassReader(tree, module_name(path), path.name == "__init__.py", text)
     classes = tuple(reader.read(node) for node in tree.body if isinstance(node, ast.ClassDef))
     return FileEntry(
@@ -473,7 +405,7 @@ def record(index: RepositoryIndex, entry: Optional[FileEntry]) -> None:
     if entry is None:
         return
     _record_exports(index, entry.module, entry.imports, entry.star_imports, entry.all_names)
-    index.module_classes[entry.module] = entry.local_classes
+    index.module_classes[entry.module] = index.module_classes.get(entry.module, frozenset()) | entry.local_classes
     for cls in entry.classes:
         index.add(cls)
 
@@ -485,111 +417,21 @@ def index_source(index: RepositoryIndex, text: str, path: Path) -> None:
 def _record_exports(
     index: RepositoryIndex, module: str, imports: dict[str, str], star_imports, all_names: Optional[frozenset[str]]
 ) -> None:
-    index.pending_exports.pop(module, None)
-    index.exports[module] = dict(imports)
+    index.exports.setdefault(module, {}).update(imports)  # files of the same module key: all their names
     if star_imports:
         index.star_imports[module] = tuple(star_imports)
     if all_names is not None:
         index.all_names[module] = all_names
 
 
-def index_exports(index: RepositoryIndex, text: str, path: Path) -> None:
-    """Record only what a module re-exports (a package ``__init__.py``, a module a base name points into)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return
-    reader = _ClassReader(tree, module_name(path), path.name == "__init__.py")
-    _record_exports(index, reader.module, reader.imports, reader.star_imports, reader.all_names)
-    index.module_classes[reader.module] = frozenset(reader.local_classes)
-
-
-_TOP_CLASS = re.compile(r"^class[ \t]+(\w+)", re.MULTILINE)
-_TOP_CLASS_AFTER_NEWLINE = re.compile(r"\nclass[ \t]+(\w+)")  # on "\n" + text: the same matches, found faster
-
-
-def _top_classes(text: str) -> list[str]:
-    """``_TOP_CLASS.findall(text)``."""
-    return _TOP_CLASS_AFTER_NEWLINE.findall("\n" + text) if "class" in text else []
-
-
 def build_index(
-    files: Iterable[Path],
-    sources: Optional[Mapping[Path, str]] = None,
-    read_many: Optional[Callable[[list[Path]], Iterable[Optional[FileEntry]]]] = None,
+    files: Iterable["Path | str"], sources: Optional[Mapping["Path | str", "str | Path"]] = None
 ) -> RepositoryIndex:
-    """Index the classes of ``files`` that are, or may lead to, Lightning classes (cheap pre-filters first).
-
-    ``sources``: the text of files already read (``bytes.decode("utf-8", errors="replace")``); the others are
-    read here. ``read_many``: ``read_source`` of many files at once, in order (a process pool); by default they
-    are read one after the other here."""
-    index = RepositoryIndex()
-    texts: dict[Path, str] = {}
+    """The index of ``files``, read as queries need them. ``sources``, keyed as in ``files``: a file's text as the
+    run started (``bytes.decode("utf-8", errors="replace")``), or the path to read it from when its module is first
+    needed (where nothing writes files while the index is in use); a file without one is read from its own path."""
+    unread: dict[str, list[tuple["Path | str", "str | Path"]]] = {}
     for path in files:
-        path = Path(path)
-        if sources is not None and path in sources:
-            texts[path] = sources[path]
-            continue
-        try:
-            texts[path] = path.read_bytes().decode("utf-8", errors="replace")
-        except OSError:
-            continue
-    for path, text in texts.items():  # cheap: the top-level class names of every file (PM222's safety net)
-        index.module_classes.setdefault(module_name(path), frozenset(_top_classes(text)))
-    for path, text in texts.items():  # packages re-export their classes (``from .base import Base``): read lazily
-        if path.name == "__init__.py" and "import" in text:
-            index.pending_exports[module_name(path)] = (path, text)
-    pending = {p: t for p, t in texts.items() if "class " in t}
-    # A class derives from a Lightning base directly only if its header names the base or an alias of it: the
-    # other files matter only if their class headers name a Lightning class found so far.
-    wanted = [p for p, t in pending.items() if _names_lightning_base(t)]
-    while wanted:
-        texts_now = {path: pending.pop(path) for path in wanted}
-        entries = (
-            read_many(wanted) if read_many is not None and len(wanted) > 1
-            else (read_source(text, path) for path, text in texts_now.items())
-        )
-        for entry in entries:
-            record(index, entry)
-        names = index.lightning_names()
-        if not names or not pending:
-            break
-        pattern = BaseNameMatcher(names)
-        wanted = [p for p, t in pending.items() if pattern.search(t)]
-    _index_reexporting_modules(index, texts)
-    names = index.lightning_names()
-    if names:  # modules that import a Lightning class of the project may re-export it (``from pkg.models import``)
-        for path, text in texts.items():
-            key = module_name(path)
-            if key in index.exports or "import" not in text:
-                continue
-            if any(not names.isdisjoint(_WORD.findall(m.group(1))) for m in _indented_matches(_IMPORT_FROM, text)):
-                index_exports(index, text, path)
-    return index
-
-
-_IMPORT_LINE = re.compile(r"^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+([^\n]*)", re.MULTILINE)
-_IMPORT_FROM = re.compile(r"from[ \t]+[\w.]+[ \t]+import[ \t]+([^\n]*)")  # _IMPORT_LINE without the indentation
-
-
-def _index_exports_of(index: RepositoryIndex, texts: dict[Path, str], by_module: dict[str, Path], module: str) -> bool:
-    key = index._module_key(module)
-    if key is None or key in index.exports or key not in by_module:
-        return False
-    index_exports(index, texts[by_module[key]], by_module[key])
-    return True
-
-
-def _index_reexporting_modules(index: RepositoryIndex, texts: dict[Path, str]) -> None:
-    """Bases that name a module which is not a package but re-exports a class (``from pkg.models import Base``
-    where ``models.py`` imports it): read those modules' imports too, until nothing new turns up."""
-    by_module = {module_name(p): p for p in texts}
-    for _ in range(8):
-        grew = False
-        for cls in list(index.classes.values()):
-            for base in cls.bases:
-                if base in BASES or index.find(base) is not None or "." not in base:
-                    continue
-                grew |= _index_exports_of(index, texts, by_module, base.rpartition(".")[0])
-        if not grew:
-            return
+        source = sources.get(path) if sources is not None else None
+        unread.setdefault(module_name(path), []).append((path, source if source is not None else Path(path)))
+    return RepositoryIndex(unread=unread, modules=frozenset(unread))

@@ -14,6 +14,7 @@ from put_migrate.positions import log_call_positions
 from put_migrate.render import render
 from put_migrate.rules import Finding, make_finding
 from put_migrate.safety import check_round_trip
+from put_migrate.screen import python_tree
 from put_migrate.unresolved import CODE as UNRESOLVED_CODE, unresolved_classes
 
 if TYPE_CHECKING:
@@ -53,10 +54,14 @@ def migrate_module(
         index = RepositoryIndex()
         index_source(index, source if source is not None else module.code, Path(path))
     module_key = module_name(Path(path))
+    if source is not None:  # this file as the run started (a no-op where the index does not have it)
+        index.load(module_key, (source, python_tree(source)))  # the tree ``positions`` reads too
+    else:
+        index.load(module_key)
     if any(isinstance(s, cst.ClassDef) and s.bases and f"{module_key}.{s.name.value}" not in index.classes
            for s in module.body):
-        # A file the repository pass did not read (its class headers name no Lightning class by its own name:
-        # an alias of a re-exported base): read it now, on top of the run's index.
+        # A text the index does not hold (a notebook's code, a file outside the run): read it now, on top of the
+        # run's index.
         index = index.overlay()
         index_source(index, source if source is not None else module.code, Path(path))
     classes = lightning_classes(module, imports, index, module_key)

@@ -16,7 +16,7 @@ from tests.test_cli_support import commit_all, init_repo
         ("self.log('a', 1)", True),
         ("self.log_dict({'a': 1})", True),
         ("pl_module.log ( 'a', 1)", True),
-        ("self.trainer.model.log('a', x)", True),
+        ("self.trainer.model.log('a', x)", False),  # an attribute: the syntax screen never passes it
         ("get()[0].log('a', x)", True),
         ("torch.log(x) + math.log(2) + np.log(y)", False),
         ("logger.info('x'); self.logger", False),
@@ -28,6 +28,22 @@ def test_pre_filter(text, expected):
     assert may_contain_log_call("import lightning.pytorch as pl\n" + text) is expected
     assert may_contain_log_call("import pytorch_lightning as pl\n" + text) is expected
     assert may_contain_log_call(text) is False  # no Lightning import: the transform has nothing to migrate
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("from pkg.base import Base\n\n\nclass M(Base):\n    def helper(self, x):\n        self.log('a', x)\n", True),
+        ("class C(Base):\n    def _log(self, trainer, module):\n        module.log('a', 1)\n", True),
+        ("class C(Base):\n    def _log(self, trainer, module):\n        other.log('a', 1)\n", False),
+        ("import torch\n\n\nclass D(torch.nn.Module):\n    def entropy(self):\n        return self.probs.log()\n", False),
+        ("import torch\n\n\nclass D(torch.nn.Module):\n    def f(self, x, probs):\n        return probs.log()\n", True),
+        ("def f(self, x, probs):\n    return probs.log()\n", False),  # no class with bases
+    ],
+)
+def test_pre_filter_without_a_lightning_name(text, expected):
+    """A subclass of a project class need not name Lightning: the receivers the syntax screen looks at decide."""
+    assert may_contain_log_call(text) is expected
 
 
 def test_skip_file_marker_counts_in_the_first_ten_lines_only():

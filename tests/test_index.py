@@ -77,7 +77,7 @@ def test_module_names() -> None:
 def test_index_finds_subclasses_across_files(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": BASE, "pkg/model.py": MODEL})
     index = build_index(sorted(root.rglob("*.py")))
-    (model,) = [c for key, c in index.classes.items() if key.endswith("pkg.model.Model")]
+    model = index.find("pkg.model.Model")
     assert index.lightning_kind(model) == ("module", "lightning.pytorch")
     (base,) = index.ancestors(model)
     assert ("val_mse", False) in base.metrics and "scores" in base.metric_containers
@@ -197,7 +197,7 @@ def test_reexport_through_a_plain_module_and_an_alias(tmp_path: Path) -> None:
 def test_index_resolves_reexports(tmp_path: Path) -> None:
     root = _reexport_tree(tmp_path, "from .base_module import Base\n")
     index = build_index(sorted((root / "pkg").rglob("*.py")))
-    model = next(c for k, c in index.classes.items() if k.endswith("model.Model"))
+    model = index.find("pkg.model.Model")
     assert index.lightning_kind(model) == ("module", "lightning.pytorch")
 
 
@@ -294,7 +294,7 @@ def test_lightning_demo_base_across_files(tmp_path: Path) -> None:
     # subclasses; BoringModel's `layer` is a known attribute (no PM220) that no aggregator may shadow.
     root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": DEMO_BASE, "pkg/child.py": DEMO_CHILD})
     index = build_index(sorted(root.rglob("*.py")))
-    (child,) = [c for key, c in index.classes.items() if key.endswith("pkg.child.Child")]
+    child = index.find("pkg.child.Child")
     assert index.lightning_kind(child) == ("module", "lightning.pytorch")
     results = migrate_paths([root], RunOptions(mode=Mode.DIFF, jobs=1))
     result = next(r for r in results if r.path.endswith("child.py"))
@@ -332,32 +332,39 @@ class Model({base}):
     assert 'self.put("l1", loss, ["callbacks", "loggers"])' in result.source
 
 
-def test_the_pass_reads_the_same_in_a_process_pool(monkeypatch):
-    """Rounds of files read by the CLI's worker processes give the index a serial pass gives."""
-    from put_migrate import api
+def test_the_index_reads_only_the_modules_queries_name(tmp_path: Path) -> None:
+    files = {"pkg/__init__.py": "", "pkg/base.py": BASE, "pkg/model.py": MODEL}
+    files.update({f"pkg/other_{n}.py": f"import torch\n\n\nclass Other{n}(torch.nn.Module):\n    pass\n"
+                  for n in range(5)})
+    root = _tree(tmp_path, files)
+    index = build_index(sorted(root.rglob("*.py")))
+    assert index.classes == {}  # nothing is read up front
+    model = index.find("pkg.model.Model")
+    assert index.lightning_kind(model) == ("module", "lightning.pytorch")
+    read = {key.rsplit(".", 1)[1] for key in index.module_classes}
+    assert read == {"model", "base"}, read
+    assert all(f"pkg.other_{n}" in {k.split(".", len(k.split(".")) - 2)[-1] for k in index.unread} for n in range(5))
 
-    root = Path(__file__).resolve().parent.parent
-    files = sorted((root / "fixtures").rglob("*.py"))
-    sources = {path: path.read_text() for path in files}
-    monkeypatch.setattr(api, "INDEX_PARALLEL_FROM", 2)
-    with api._IndexReader(sources, 2) as read_many:
-        pooled = build_index(files, sources, read_many)
-        assert read_many.pool is not None  # the pool did the reading
-    serial = build_index(files, sources)
-    assert pooled.classes == serial.classes and pooled.classes
-    assert pooled.exports == serial.exports and pooled.module_classes == serial.module_classes
+
+def test_the_index_sees_the_texts_of_the_start_of_the_run(tmp_path: Path) -> None:
+    """A worker that rewrites one file must not see another's new text: the index reads the texts it was given."""
+    root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": BASE, "pkg/model.py": MODEL})
+    files = sorted(root.rglob("*.py"))
+    index = build_index(files, {path: path.read_text() for path in files})
+    (root / "pkg" / "base.py").write_text("class Base:\n    pass\n")  # as if rewritten meanwhile
+    assert index.lightning_kind(index.find("pkg.model.Model")) == ("module", "lightning.pytorch")
 
 
 def test_an_imported_alias_of_a_project_base_is_followed(tmp_path: Path) -> None:
     child = "from pkg.base import Base as ProjectBase\n\n\nclass Child(ProjectBase):\n    pass\n"
     root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": BASE, "app/child.py": child})
     index = build_index(sorted(root.rglob("*.py")))
-    (found,) = [c for key, c in index.classes.items() if key.endswith("app.child.Child")]
+    found = index.find("app.child.Child")
     assert index.lightning_kind(found) is not None
 
 
 def test_a_class_of_an_unread_file_is_not_a_lightning_class_with_the_same_tail(tmp_path: Path) -> None:
-    """``pkg.utils.summary.Summary`` (no Lightning base: not read) is not ``pkg.callbacks.summary.Summary``."""
+    """``pkg.utils.summary.Summary`` (no Lightning base) is not ``pkg.callbacks.summary.Summary``."""
     callback = "import lightning.pytorch as pl\n\n\nclass Summary(pl.Callback):\n    pass\n"
     plain = "class Summary:\n    pass\n"
     user = "from pkg.utils.summary import Summary\n\n\nclass Deep(Summary):\n    def on_fit_start(self, trainer, pl_module):\n        pl_module.log('a', 1.0)\n"
@@ -365,6 +372,8 @@ def test_a_class_of_an_unread_file_is_not_a_lightning_class_with_the_same_tail(t
                             "pkg/deep.py": user})
     index = build_index(sorted(root.rglob("*.py")))
     assert index.find("pkg.callbacks.summary.Summary") is not None
-    assert index.find("pkg.utils.summary.Summary") is None
+    plain_class = index.find("pkg.utils.summary.Summary")
+    assert plain_class is not None and plain_class.key.endswith("utils.summary.Summary")
+    assert index.lightning_kind(plain_class) is None
     result = migrate_source(user, str(root / "pkg" / "deep.py"), index=index)
     assert result.source == user and result.findings == []

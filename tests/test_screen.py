@@ -51,3 +51,85 @@ def test_the_screen_rules_out_files_that_only_look_like_they_log():
     """The fixtures hold such files (no-op cases): the screen is not a pass-through."""
     ruled_out = [p for p in FIXTURES.rglob("*.py") if "self.log" in p.read_text() and not may_need_transform(p.read_text())]
     assert ruled_out
+
+
+# --- the index screen: classes the repository index shows are not Lightning classes -----------------------------
+
+LIBRARY_BASE = """\
+import torch
+from .hooks import Hooks
+
+
+class Base(Hooks, torch.nn.Module):
+    def log_all(self, values):
+        for name, value in values.items():
+            self.log(name, value)
+"""
+HOOKS = "class Hooks:\n    def training_step(self, batch, batch_idx):\n        pass\n"
+SUBCLASS = """\
+import lightning.pytorch as pl
+from lib.base import Base
+
+
+class Model(Base, pl.LightningModule):
+    def training_step(self, batch, batch_idx):
+        self.log("loss", batch.sum())
+"""
+UNRESOLVED_BASE = """\
+from extlib import ExternalBase
+
+
+class Unknown(ExternalBase):
+    def training_step(self, batch, batch_idx):
+        self.log("loss", batch.sum())
+"""
+LOCAL_CLASS = """\
+import lightning.pytorch as pl
+
+
+def make():
+    class Local(pl.LightningModule):
+        def training_step(self, batch, batch_idx):
+            self.log("loss", batch.sum())
+    return Local
+"""
+
+
+def _index_of(tmp_path: Path, files: dict[str, str]):
+    from put_migrate.index import build_index
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return build_index(sorted(tmp_path.rglob("*.py")))
+
+
+@pytest.mark.parametrize(
+    ("name", "settled"),
+    [("lib/base.py", True), ("app/model.py", False), ("app/unknown.py", False), ("app/local.py", False)],
+)
+def test_settled_by_index(tmp_path, name, settled):
+    """Settled: the transform would leave the file as it is, without a finding; the others go to libcst."""
+    from put_migrate.screen import settled_by_index
+
+    files = {"lib/__init__.py": "", "lib/hooks.py": HOOKS, "lib/base.py": LIBRARY_BASE, "app/model.py": SUBCLASS,
+             "app/unknown.py": UNRESOLVED_BASE, "app/local.py": LOCAL_CLASS}
+    path = str(tmp_path / name)
+    assert settled_by_index(files[name], path, _index_of(tmp_path, files)) is settled
+    result = migrate_source(files[name], path, index=_index_of(tmp_path / "again", files))
+    assert (result.source == files[name] and result.findings == []) is settled
+
+
+@pytest.mark.parametrize("folder", sorted({p.parent for p in FIXTURES.rglob("*.py")}), ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_files_the_index_settles_are_left_alone_by_the_transform(folder):
+    """Every fixture the index screen settles (with the index of its folder) the transform leaves unchanged,
+    without a finding."""
+    from put_migrate.index import build_index
+    from put_migrate.screen import settled_by_index
+
+    files = sorted(folder.glob("*.py"))
+    for path in files:
+        text = path.read_text()
+        if may_need_transform(text) and settled_by_index(text, str(path), build_index(files)):
+            result = migrate_source(text, str(path), index=build_index(files))
+            assert result.source == text and result.findings == [], path
