@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import io
 import os
+import sys
 import tokenize
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,8 +32,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-
-import libcst
 
 from put_migrate import safety
 from put_migrate.discover import _display_path, discover_files, has_skip_file_marker, may_contain_log_call
@@ -100,7 +99,8 @@ def _failure(path: str, exc: Exception, locate: Callable[[int], tuple[str, int]]
     ``locate`` maps a line of the migrated text to a message prefix and a line of the file (notebook cells).
     """
     where = locate or (lambda line: ("", line))
-    if isinstance(exc, libcst.ParserSyntaxError):
+    libcst = sys.modules.get("libcst")  # imported by the parse that raised, if one did
+    if libcst is not None and isinstance(exc, libcst.ParserSyntaxError):
         prefix, line = where(exc.editor_line)
         return _error(path, SYNTAX_ERROR, f"{prefix}syntax error: {exc.message}", line, exc.editor_column - 1)
     if isinstance(exc, SyntaxError):  # from CPython's parser in check_parser_limits
@@ -188,6 +188,8 @@ def migrate_text(text: str, path: str = "<string>") -> tuple[str, list[Finding]]
         masks = _find_skipped_calls(text)
     except (tokenize.TokenError, SyntaxError) as exc:
         # libcst will most likely reject the file too; if it does not, we cannot honour its skip comments.
+        import libcst
+
         libcst.parse_module(text)
         raise safety.UnsafeFile(f"cannot find `# {SKIP_LINE_MARKER}` comments: {exc}") from None
     if masks and any(_PLACEHOLDER.format(name) in text for name in _LOG_NAMES):
@@ -474,7 +476,8 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
     if jobs > 1 and len(tasks) >= WORKERS_READ_FROM and all(task.mode is not Mode.WRITE for task in tasks):
         if index is None:
             index = build_index([task.display for task in modules], {task.display: Path(task.path) for task in modules})
-        yield from _run_pool(tasks, tasks, jobs, index, _run_task, chunk=16)
+        # Workers import the transform (libcst) when a file needs it: most files of a large tree never do.
+        yield from _run_pool(tasks, tasks, jobs, index, _run_task, chunk=16, preload=False)
         return
     read = _read_ahead(tasks)
     if index is None and len(tasks) > 1:
@@ -505,7 +508,7 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
         for task in candidates:  # the workers read these themselves
             read.pop(task.path, None)
             prefiltered.pop(task.path, None)
-        yield from _run_pool(tasks, candidates, jobs, index, run_here, chunk=4)
+        yield from _run_pool(tasks, candidates, jobs, index, run_here, chunk=4, preload=True)
     finally:
         _set_index(previous)
 
@@ -517,11 +520,13 @@ WORKERS_READ_FROM = 64
 
 def _run_pool(
     tasks: Sequence[_Task], candidates: Sequence[_Task], jobs: int, index, run_here: Callable[[_Task], FileResult],
-    chunk: int,
+    chunk: int, preload: bool,
 ) -> Iterator[FileResult]:
     """The candidates in a process pool, the other tasks here (``run_here``); results in order. ``chunk``: the most
-    tasks a worker takes at once."""
-    _preload_transform()  # once here, so forked workers inherit it instead of each importing it
+    tasks a worker takes at once; ``preload``: import the transform here, once, so that forked workers inherit it
+    instead of each importing it."""
+    if preload:
+        _preload_transform()
     done = 0
     wanted = {id(task) for task in candidates}
     # Small chunks: a candidate costs from a millisecond (screened out) to a second (a large module to rewrite).

@@ -61,35 +61,12 @@ _MATHS_RECEIVERS = frozenset(
 )
 
 
-def _hook_def_pattern() -> "re.Pattern[str]":
-    from put_migrate.hooks import HOOKS
-
-    return re.compile(r"\bdef[ \t]+(?:" + "|".join(sorted(HOOKS)) + r")[ \t]*\(")
-
-
-# A method named like a Lightning hook: a class whose base is not known may still be a LightningModule (PM222).
-_HOOK_DEF = _hook_def_pattern()
-# The same searches, fast: patterns that start with a literal (``re`` skips ahead to it), and the rest checked in
-# Python where a match is found (``_has_hook_def``, ``_log_call_receivers``). A leading ``\b`` or ``\w*`` makes
-# ``re`` try every position of the text: tens of milliseconds for a large file.
-_HOOK_DEF_TAIL = re.compile(_HOOK_DEF.pattern[len(r"\b"):])
+# A fast search: a pattern that starts with a literal (``re`` skips ahead to it), and the rest checked in Python
+# where a match is found (``_log_call_receivers``). A leading ``\w*`` makes ``re`` try every position of the text:
+# tens of milliseconds for a large file.
 _LOG_CALL_TAIL = re.compile(_LOG_CALL.pattern[len(r"(\w*)\s*"):])
 _RECEIVER = re.compile(r"(\w*)\s*\Z")  # what `(\w*)\s*` matches just before the dot of a `.log(`
-_WORD_CHAR = re.compile(r"\w")
 _CLASS_WITH_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(")
-
-
-def _has_hook_def(text: str) -> bool:
-    """``_HOOK_DEF.search(text) is not None``."""
-    position = 0
-    while True:
-        match = _HOOK_DEF_TAIL.search(text, position)
-        if match is None:
-            return False
-        start = match.start()
-        if start == 0 or not _WORD_CHAR.match(text, start - 1):
-            return True
-        position = start + 1
 
 
 def _log_call_receivers(text: str):
@@ -116,13 +93,13 @@ def _log_call_receivers(text: str):
 def may_contain_log_call(text: str) -> bool:
     """Cheap test: can this text contain a Lightning ``.log(``/``.log_dict(`` call? False means certainly not.
 
-    A class derived from a project class need not mention ``lightning`` nor define a hook: there, a class with
-    bases and a call on a receiver the syntax screen (``screen.py``) looks at, ``self``, ``pl_module`` or a
-    method's third parameter, pass (``probs.log()`` in a torch module does not)."""
+    A class derived from a project class need not mention ``lightning``: there, a class with bases and a call on a
+    receiver the syntax screen (``screen.py``) looks at, ``self``, ``pl_module`` or a method's third parameter,
+    pass (``probs.log()`` in a torch module does not)."""
     if ".log" not in text:
         return False
     receivers = [receiver for receiver in _log_call_receivers(text) if receiver not in _MATHS_RECEIVERS]
-    if "lightning" in text or _has_hook_def(text):
+    if "lightning" in text:
         return any(receiver is not None for receiver in receivers)
     if not _CLASS_WITH_BASES.search(text):
         return False
@@ -154,11 +131,21 @@ def is_excluded(path: Path, excludes: Sequence[str], cwd: Path | None = None) ->
 
 def _display_path(path: Path, cwd: Path | None = None) -> str:
     cwd = cwd or Path.cwd()
+    text = os.fspath(path)
+    if os.sep == "/" and not _NOT_NORMAL.search(text):  # what ``relpath`` gives, without its two ``abspath`` calls
+        if not text.startswith("/"):
+            return text
+        base = os.fspath(cwd)
+        if text.startswith(base + "/") and base != "/":
+            return text[len(base) + 1:]
     try:
         relative = os.path.relpath(path, cwd)  # normalised: as ``Path(...).as_posix()`` once the separators are
     except ValueError:  # another drive on Windows
         return Path(path).as_posix()
     return relative if os.sep == "/" else relative.replace(os.sep, "/")
+
+
+_NOT_NORMAL = re.compile(r"(?:^|/)\.\.?(?:/|$)|//|/$")  # a "." or ".." segment, an empty one, a trailing "/"
 
 
 def _skipped_below(root: Path, path: Path) -> bool:

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from put_migrate.lightning_classes import BASES, Kind
+from put_migrate.lightning_names import BASES, Kind, known_non_lightning
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
 
@@ -227,6 +227,23 @@ class RepositoryIndex:
                 if base in BASES:
                     return BASES[base]
         return None
+
+
+def indexed_unresolved(index: RepositoryIndex, cls: IndexedClass, depth: int = 0) -> bool:
+    """An indexed (non-Lightning) class with an imported base the index cannot resolve either."""
+    if depth > 16:
+        return False
+    for base in cls.bases:
+        if base in BASES or known_non_lightning(base):
+            continue
+        found = index.find(base)
+        if found is not None:
+            if found.key != cls.key and indexed_unresolved(index, found, depth + 1):
+                return True
+            continue
+        if not index.knows_class(base) and base.rpartition(".")[0] != cls.key.rpartition(".")[0]:
+            return True
+    return False
 
 
 @lru_cache(maxsize=16384)

@@ -8,44 +8,11 @@ Lightning's demo modules (``lightning.pytorch.demos.BoringModel``, ``DemoModel``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Optional
 
 import libcst as cst
 
-Kind = Literal["module", "callback"]
-
-_PACKAGES = ("lightning.pytorch", "pytorch_lightning")
-_MODULE_PATHS = ("LightningModule", "core.LightningModule", "core.module.LightningModule")
-_CALLBACK_PATHS = ("Callback", "callbacks.Callback", "callbacks.callback.Callback")
-
-BASES: dict[str, tuple[Kind, str]] = {}
-for _package in _PACKAGES:
-    for _path in _MODULE_PATHS:
-        BASES[f"{_package}.{_path}"] = ("module", _package)
-    for _path in _CALLBACK_PATHS:
-        BASES[f"{_package}.{_path}"] = ("callback", _package)
-# ``import lightning as L``: ``L.LightningModule`` and ``L.Callback`` are the lightning.pytorch classes.
-BASES["lightning.LightningModule"] = ("module", "lightning.pytorch")
-BASES["lightning.Callback"] = ("callback", "lightning.pytorch")
-
-# Lightning's own demo LightningModules (``class M(BoringModel)``, the classic way to write a test or a repro).
-# Their members (methods, then attributes set in ``__init__``; Lightning 2.x) are what the class inherits: a new
-# aggregator attribute must not shadow them, and the attributes are known (not PM220).
-_DEMO_MEMBERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "BoringModel": (
-        frozenset({"forward", "loss", "step", "training_step", "validation_step", "test_step", "configure_optimizers",
-                   "train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader"}),
-        frozenset({"layer"}),
-    ),
-    "DemoModel": (frozenset({"forward", "training_step", "configure_optimizers"}), frozenset({"l1", "learning_rate"})),
-}
-DEMO_MEMBERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-for _package in _PACKAGES:
-    for _name, _members in _DEMO_MEMBERS.items():
-        for _path in (f"demos.{_name}", f"demos.boring_classes.{_name}"):
-            BASES[f"{_package}.{_path}"] = ("module", _package)
-            DEMO_MEMBERS[f"{_package}.{_path}"] = _members
-
+from put_migrate.lightning_names import BASES, DEMO_MEMBERS, Kind
 
 # LightningModule properties that are plain Python ints (``self.global_step`` is ``trainer.global_step``, 0 without a
 # trainer): logged like any number (SELF_LOG_SEMANTICS.md §3.1), never a Metric, unless the class redefines them.

@@ -30,10 +30,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import libcst
+if TYPE_CHECKING:  # libcst is imported where a file is parsed with it, not by every process of a run
+    import libcst
 
-from put_migrate.codegen import ModuleCode
+    from put_migrate.codegen import ModuleCode
 
 # How deep libcst may recurse in a worker. Python's default (1000) is hit by deeply nested expressions; more than
 # this risks overflowing the C stack, so a file deeper than that is reported (RecursionError), not processed.
@@ -104,10 +106,14 @@ def check_parser_limits(text: str, path: str = "<string>") -> None:
         compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST; raises SyntaxError
 
 
-def check_round_trip(text: str, module: "libcst.Module | None" = None) -> ModuleCode:
+def check_round_trip(text: str, module: "libcst.Module | None" = None) -> "ModuleCode":
     """Raise UnsafeFile when libcst would not give the text back unchanged (parse -> code). ``module``: the
     text's libcst parse, where the caller has it. Returns the generated code, whose pieces a rewrite of the
     module reuses (``ModuleCode.code_of``)."""
+    import libcst
+
+    from put_migrate.codegen import ModuleCode
+
     code = ModuleCode.of(module if module is not None else libcst.parse_module(text))
     if code.text != text:
         raise UnsafeFile("libcst does not reproduce this file exactly (unusual line endings?); not rewritten")
@@ -125,6 +131,8 @@ def check_parses(text: str) -> None:
         return
     except (SyntaxError, ValueError):
         pass
+    import libcst
+
     try:
         libcst.parse_module(text)
     except libcst.ParserSyntaxError as exc:

@@ -78,7 +78,7 @@ def settled_by_index(text: str, path: str, index) -> bool:
     decided on ``ast`` as those two decide on libcst. Errs towards False (libcst decides). A library's own base
     classes that call ``self.log`` (``LightningModule.log_dict``) are settled here, without a libcst parse."""
     from put_migrate.index import module_name
-    from put_migrate.lightning_classes import BASES
+    from put_migrate.lightning_names import BASES
 
     tree = python_tree(text)
     if tree is None:
@@ -108,8 +108,8 @@ def settled_by_index(text: str, path: str, index) -> bool:
 
 def _unresolved(node: ast.ClassDef, imports, relative, index, top, seen: set[str]) -> bool:
     """``unresolved.unresolved_base(...) is not None``, on ``ast``."""
-    from put_migrate.lightning_classes import BASES
-    from put_migrate.unresolved import _indexed_unresolved, _known_non_lightning
+    from put_migrate.index import indexed_unresolved
+    from put_migrate.lightning_names import BASES, known_non_lightning
 
     for base in node.bases:
         written = _dotted(base)  # None for ``Generic[T]``, a call, ``*bases``
@@ -123,11 +123,11 @@ def _unresolved(node: ast.ClassDef, imports, relative, index, top, seen: set[str
                 if _unresolved(top[head], imports, relative, index, top, seen):
                     return True
             continue  # a builtin or a name bound otherwise
-        if qualified in BASES or _known_non_lightning(qualified):
+        if qualified in BASES or known_non_lightning(qualified):
             continue
         found = index.find(qualified)
         if found is not None:
-            if index.lightning_kind(found) is None and _indexed_unresolved(index, found):
+            if index.lightning_kind(found) is None and indexed_unresolved(index, found):
                 return True
             continue
         if not index.knows_class(qualified):

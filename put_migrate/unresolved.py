@@ -11,7 +11,6 @@ torch, numpy, torchmetrics, classes the run's files define that do not lead to L
 
 from __future__ import annotations
 
-import sys
 from typing import Optional
 
 import libcst as cst
@@ -19,25 +18,10 @@ import libcst as cst
 from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import BASES, ImportMap, _top_level, dotted_name, local_classes
 from put_migrate.walk import visit
+from put_migrate.index import indexed_unresolved as _indexed_unresolved
+from put_migrate.lightning_names import known_non_lightning as _known_non_lightning
 
 CODE = "PM222"
-
-# Packages whose classes are never LightningModules or Callbacks.
-KNOWN_ROOTS = frozenset(sys.stdlib_module_names) | frozenset(
-    {"torch", "torchmetrics", "numpy", "np", "typing_extensions", "pydantic", "attr", "attrs", "lightning_fabric",
-     "torchvision", "torchaudio", "transformers", "sklearn", "pandas", "scipy"}
-)
-_LIGHTNING_ROOTS = ("lightning", "pytorch_lightning")
-
-
-def _known_non_lightning(qualified: str) -> bool:
-    root = qualified.split(".")[0]
-    if root in _LIGHTNING_ROOTS:
-        # Lightning's other classes (LightningDataModule, ...) are known; its built-in callbacks (ModelCheckpoint,
-        # EarlyStopping, ...) are Callbacks put-migrate does not recognise as such: reported.
-        return ".callbacks." not in f".{qualified}." and not qualified.endswith("Callback")
-    return root in KNOWN_ROOTS
-
 
 def unresolved_base(
     statement: cst.ClassDef, imports: ImportMap, index, module_key: str, local: dict[str, cst.ClassDef],
@@ -71,23 +55,6 @@ def unresolved_base(
                 continue
         return written
     return None
-
-
-def _indexed_unresolved(index, cls, depth: int = 0) -> bool:
-    """An indexed (non-Lightning) class with an imported base the index cannot resolve either."""
-    if depth > 16:
-        return False
-    for base in cls.bases:
-        if base in BASES or _known_non_lightning(base):
-            continue
-        found = index.find(base)
-        if found is not None:
-            if found.key != cls.key and _indexed_unresolved(index, found, depth + 1):
-                return True
-            continue
-        if not index.knows_class(base) and base.rpartition(".")[0] != cls.key.rpartition(".")[0]:
-            return True
-    return False
 
 
 class _HookLogCalls(cst.CSTVisitor):

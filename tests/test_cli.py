@@ -228,3 +228,14 @@ def test_unwritable_report_is_a_usage_error(tree):
     result = run("--check", "--report", str(Path("no/such/dir/r.json")), ".")
     assert result.exit_code == 2
     assert "cannot write the report" in result.stderr
+
+
+def test_the_cli_process_does_not_import_libcst_up_front():
+    """libcst (a third of a second to import) is loaded where a file is parsed with it: the CLI's own process and
+    its screens do without it (most files of a large tree never need it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, put_migrate.cli, put_migrate.screen, put_migrate.index, put_migrate.api, put_migrate.report\n"
+            "assert 'libcst' not in sys.modules, sorted(m for m in sys.modules if m.startswith('libcst'))\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -114,3 +114,19 @@ def test_each_file_once_and_missing_paths_raise(tmp_path):
     assert len(discover_files([tmp_path, tmp_path / "a.py"])) == 1
     with pytest.raises(FileNotFoundError):
         discover_files([tmp_path / "missing"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["a/b.py", "./a/b.py", "../x/y.py", "a//b.py", "a/./b.py", ".hidden/x.py", "a/..b/c.py", "a/../b.py", "{cwd}/a/b.py",
+     "{cwd}/.venv/x.py", "{cwd}/a/../b.py", "{cwd}x/y.py", "{cwd}", "{parent}/other/x.py", "/"],
+)
+def test_display_path_is_relpath(path):
+    """The fast path of ``_display_path`` gives what ``os.path.relpath`` gives."""
+    import os
+
+    from put_migrate.discover import _display_path
+
+    cwd = Path.cwd()
+    text = path.format(cwd=cwd, parent=cwd.parent)
+    assert _display_path(text, cwd) == Path(os.path.relpath(text, cwd)).as_posix()
