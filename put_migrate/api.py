@@ -268,6 +268,8 @@ def _migrate_bytes(
 ) -> tuple[FileResult, bytes]:
     if str(path).endswith(".ipynb"):
         return _migrate_notebook_bytes(data, path, mode)
+    if _plainly_unchanged(data):
+        return FileResult(path=path, status=FileStatus.UNCHANGED), data
     try:
         source = safety.decode_source(data)
     except safety.UnsafeFile as exc:
@@ -298,6 +300,15 @@ def _migrate_bytes(
         diff=unified_diff(data, new_data, path) if changed and mode is Mode.DIFF else b"",
     )
     return result, new_data
+
+
+def _plainly_unchanged(data: bytes) -> bool:
+    """Bytes that decode without a word to say (ASCII, no NUL, no encoding declaration in the first two lines) and
+    hold neither ``.log`` nor an opt-out comment: the file is unchanged, decided without decoding it (most files of
+    a large tree)."""
+    if b".log" in data or b"put-migrate" in data or b"\0" in data or not data.isascii():
+        return False
+    return b"coding" not in b"\n".join(data.split(b"\n", 2)[:2])
 
 
 def _migrate_notebook_bytes(data: bytes, path: str, mode: Mode) -> tuple[FileResult, bytes]:

@@ -209,3 +209,18 @@ def test_exit_codes():
     assert api.exit_code([ok, changed], Mode.DIFF) == 1
     assert api.exit_code([manual], Mode.WRITE) == 1
     assert api.exit_code([manual, error, changed], Mode.CHECK) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"x = 1\n", "unchanged"),
+        (b"# coding: no-such-codec\nx = 1\n", "error"),  # decoded, so that the bad declaration is reported
+        (b"x = '\0'\n", "error"),  # NUL bytes: binary
+        (b"# put-migrate: skip-file\nx = 1\n", "skipped"),
+        ("x = 'é'\n".encode("latin-1"), "error"),  # not ASCII: decoded (and not valid UTF-8)
+    ],
+)
+def test_files_without_a_log_call_are_settled_as_the_decoder_would(data, status):
+    result, new = api.migrate_bytes(data, "f.py", mode=Mode.CHECK)
+    assert result.status.value == status and new == data
