@@ -472,8 +472,9 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
     """Process tasks, in order, serially or in a process pool; with ``index`` (else one of the tasks' files, read
     as the workers' queries need them), subclasses of project classes of other files are migrated too.
 
-    Where nothing is written (check and diff modes) and the tree is large, the workers do everything: read,
-    pre-filter, migrate, and read the index's modules from disk. Otherwise every file is read once, up front (the
+    Where nothing is written (check and diff modes) and the tree is large or the run serial, the files are read as
+    their turn comes: the workers (or this process) read, pre-filter and migrate them, and read the index's
+    modules from disk. Otherwise every file is read once, up front (the
     index's texts are the run's starting texts, whatever the workers write), the index, the pre-filter and (except
     in Mode.WRITE, where a file is read again when its turn comes) the migration share that read, and only the
     files the pre-filter keeps go to the pool; the others are settled in this process, with the pre-filter's answer.
@@ -484,11 +485,20 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
     # Keyed by the paths the transform is given (the display paths), so that a file's module key in the index is
     # the one its transform computes. A notebook's classes cannot be imported.
     modules = [task for task in tasks if task.path.endswith(".py")]
-    if jobs > 1 and len(tasks) >= WORKERS_READ_FROM and all(task.mode is not Mode.WRITE for task in tasks):
-        if index is None:
+    writes = any(task.mode is Mode.WRITE for task in tasks)
+    if not writes and (jobs == 1 or len(tasks) >= WORKERS_READ_FROM):
+        if index is None and len(tasks) > 1:
             index = build_index([task.display for task in modules], {task.display: Path(task.path) for task in modules})
-        # Workers import the transform (libcst) when a file needs it: most files of a large tree never do.
-        yield from _run_pool(tasks, tasks, jobs, index, _run_task, chunk=16, preload=False)
+        if jobs > 1:
+            # Workers import the transform (libcst) when a file needs it: most files of a large tree never do.
+            yield from _run_pool(tasks, tasks, jobs, index, _run_task, chunk=16, preload=False)
+            return
+        previous = _INDEX
+        _set_index(index)
+        try:
+            yield from map(_run_task, tasks)
+        finally:
+            _set_index(previous)
         return
     read = _read_ahead(tasks)
     if index is None and len(tasks) > 1:
