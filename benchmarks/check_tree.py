@@ -7,7 +7,7 @@ Not a test. Usage:
 Default PATHs: the installed torch, lightning and torchmetrics packages of the running interpreter. Each repeat
 runs, in turn:
 
-- `put-migrate --check` (a subprocess: start-up, discovery, reading, the repository pass, the rewrite);
+- `put-migrate --check` (a subprocess: start-up, discovery, reading, the pre-filter, the screens, the rewrite);
 - the floor as a process: the same interpreter importing libcst and parsing, one after the other, only the files
   that contain a Lightning log call (`self.log(`, `self.log_dict(`, `pl_module.log(`, `pl_module.log_dict(`), given
   as a list (the floor neither discovers nor greps the tree);

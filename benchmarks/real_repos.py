@@ -5,7 +5,7 @@
 
 For each DIR (a repository checkout, or a folder of one) every ``*.py`` file the CLI would pick
 (``put_migrate.discover.discover_files``) is read and migrated with ``put_migrate.api.migrate_bytes`` in check
-mode, after the CLI's repository pass over DIR (``put_migrate.index``, when present; ``--no-index``: each file
+mode, after the CLI's repository index of DIR (``put_migrate.index``, when present; ``--no-index``: each file
 alone). Nothing is written to the checkout; the idempotence pass works on a temporary copy of the migrated tree.
 Figures and findings: docs/real-codebases.md. Per repository it reports
 
@@ -245,7 +245,7 @@ def measure_file(path: str) -> dict:
 
 
 def second_pass(args: tuple[str, str, bytes]) -> tuple[str, str]:
-    """Migrate a migrated file again (at copy_path, so the repository pass sees the migrated tree): '' when
+    """Migrate a migrated file again (at copy_path, so the repository index sees the migrated tree): '' when
     nothing changes, else what did."""
     path, copy_path, new_data = args
     again, again_data = migrate_bytes(new_data, copy_path, mode=Mode.CHECK)
@@ -349,7 +349,7 @@ def _unseen(results: list[dict], stats: RepoStats) -> None:
 
 
 def _repository_pass():
-    """The CLI's repository pass (``put_migrate.index``), when this version of put_migrate has one."""
+    """The CLI's repository index (``put_migrate.index``), when this version of put_migrate has one."""
     try:
         from put_migrate import api
         from put_migrate.index import build_index
@@ -385,7 +385,7 @@ def measure_repo(directory: str, jobs: int, use_index: bool = True) -> RepoStats
     index = build_index(Path(f) for f in files) if build_index else None
     results = _map(measure_file, files, jobs, index, setter)
     stats.seconds = time.perf_counter() - start
-    # Idempotence: the migrated tree (a temporary copy, so that its repository pass is the one the CLI would
+    # Idempotence: the migrated tree (a temporary copy, so that its repository index is the one the CLI would
     # build on a second run), each changed file migrated again.
     changed = [r for r in results if r.get("new_data") is not None]
     if changed:
@@ -579,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", action="store_true", help="print one file per rule code")
     parser.add_argument("--unseen", action="store_true", help="list the calls the codemod never saw")
     parser.add_argument("--no-index", action="store_true",
-                        help="migrate each file alone, without the CLI's repository pass (put_migrate.index)")
+                        help="migrate each file alone, without the CLI's repository index (put_migrate.index)")
     parser.add_argument("--equivalence", action="store_true",
                         help="also train the known CPU-trainable real modules and their migrated forms side by side")
     parser.add_argument("--keep", metavar="DIR", help="save broken and non-idempotent outputs here (not in a repo)")

@@ -392,7 +392,7 @@ class _ClassReader:
 
 @dataclass(frozen=True)
 class FileEntry:
-    """What the repository pass learns from one file (plain data: worker processes send it back)."""
+    """What the index learns from one file (plain data)."""
 
     module: str
     imports: dict[str, str]

@@ -1,4 +1,4 @@
-"""The repository pass (``put_migrate/index.py``): Lightning classes across files, then the rewrite with it."""
+"""The repository index (``put_migrate/index.py``): Lightning classes across files, then the rewrite with it."""
 
 from __future__ import annotations
 
