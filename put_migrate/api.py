@@ -473,11 +473,11 @@ def run_tasks(tasks: Sequence[_Task], jobs: int | None = None, index=None) -> It
     as the workers' queries need them), subclasses of project classes of other files are migrated too.
 
     Where nothing is written (check and diff modes) and the tree is large or the run serial, the files are read as
-    their turn comes: the workers (or this process) read, pre-filter and migrate them, and read the index's
-    modules from disk. Otherwise every file is read once, up front (the
-    index's texts are the run's starting texts, whatever the workers write), the index, the pre-filter and (except
-    in Mode.WRITE, where a file is read again when its turn comes) the migration share that read, and only the
-    files the pre-filter keeps go to the pool; the others are settled in this process, with the pre-filter's answer.
+    their turn comes: the workers (or this process) read, pre-filter and migrate them, and the index reads its
+    modules from disk. Otherwise every file is read once, up front, so that the index's texts are the run's
+    starting texts whatever the workers write; the index, the pre-filter and (except in Mode.WRITE, where a file is
+    read again when its turn comes) the migration share that read, and only the files the pre-filter keeps go to
+    the pool; the others are settled in this process, with the pre-filter's answer.
     """
     from put_migrate.index import build_index
 

@@ -37,15 +37,24 @@ def python_tree(text: str) -> ast.Module | None:
 def may_need_transform(text: str) -> bool:
     """False only when no method of a class with bases calls ``self.log``/``self.log_dict`` (or, in a Callback
     hook, ``pl_module.log``): then the transform leaves the text as it is and reports nothing."""
+    classes = logging_classes(text)
+    return classes is None or bool(classes)  # None: ast cannot read it, libcst decides (and reports)
+
+
+@lru_cache(maxsize=1)
+def logging_classes(text: str) -> tuple[ast.ClassDef, ...] | None:
+    """The classes with bases (at any depth) a method of which calls ``self.log``/``self.log_dict`` or, in a
+    Callback hook, ``pl_module.log``; None where ``ast`` cannot read the text. Cached for the last text: both
+    screens ask."""
     tree = python_tree(text)
-    if tree is None:  # libcst decides (and reports)
-        return True
+    if tree is None:
+        return None
     # Line numbers index ``lines`` as ``ast`` counts them only without "\r" (a lone "\r" ends a line for ``ast``).
     lines = text.split("\n") if "\r" not in text else None
-    for node in statements(tree):
-        if isinstance(node, ast.ClassDef) and (node.bases or node.keywords) and _class_logs(node, lines):
-            return True
-    return False
+    return tuple(
+        node for node in statements(tree)
+        if isinstance(node, ast.ClassDef) and (node.bases or node.keywords) and _class_logs(node, lines)
+    )
 
 
 def _class_logs(node: ast.ClassDef, lines: list[str] | None) -> bool:
@@ -80,15 +89,11 @@ def settled_by_index(text: str, path: str, index) -> bool:
     from put_migrate.index import module_name
     from put_migrate.lightning_names import BASES
 
-    tree = python_tree(text)
-    if tree is None:
+    flagged = logging_classes(text)
+    if flagged is None:
         return False
-    lines = text.split("\n") if "\r" not in text else None
+    tree = python_tree(text)
     top = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    flagged = [
-        node for node in statements(tree)
-        if isinstance(node, ast.ClassDef) and (node.bases or node.keywords) and _class_logs(node, lines)
-    ]
     if any(top.get(node.name) is not node or node.keywords for node in flagged):
         return False
     key = module_name(path)
