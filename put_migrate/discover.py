@@ -98,12 +98,13 @@ def may_contain_log_call(text: str) -> bool:
     pass (``probs.log()`` in a torch module does not)."""
     if ".log" not in text:
         return False
-    receivers = [receiver for receiver in _log_call_receivers(text) if receiver not in _MATHS_RECEIVERS]
+    receivers = (r for r in _log_call_receivers(text) if r is not None and r not in _MATHS_RECEIVERS)
     if "lightning" in text:
-        return any(receiver is not None for receiver in receivers)
+        return next(receivers, None) is not None  # the first one decides: no need to scan the rest
     if not _CLASS_WITH_BASES.search(text):
         return False
-    return any(receiver in ("self", "pl_module") or receiver and _third_parameter(text, receiver) for receiver in receivers)
+    names = set(receivers)  # each name's parameter search once, however often it logs
+    return not names.isdisjoint(("self", "pl_module")) or any(name and _third_parameter(text, name) for name in names)
 
 
 def _third_parameter(text: str, name: str) -> bool:

@@ -4,7 +4,7 @@ It records per class: its bases (resolved through the file's imports, relative i
 names), the methods it defines, the attributes it assigns a torchmetrics ``Metric`` (anywhere in the class:
 ``__init__``, ``setup()``, ``configure_metrics()``, inside ``ModuleDict``/``ModuleList``), whether it already has
 ``PutMixin`` and whether it logs. A class is a Lightning class when a chain of indexed project classes leads to a
-Lightning base (``lightning_classes.BASES``). The transform then migrates subclasses of project base classes too.
+Lightning base (``lightning_names.BASES``). The transform then migrates subclasses of project base classes too.
 
 ``build_index(files)`` reads nothing up front: a module is read (with Python's ``ast``, several times faster than
 libcst; nothing is rewritten here) the first time a query names it, so a run reads the modules that define the

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from put_migrate.api import Mode, RunOptions, migrate_paths
 from put_migrate.index import build_index, module_name
 from put_migrate.transform import migrate_source
@@ -124,6 +126,21 @@ def test_pool_gets_the_index(tmp_path: Path) -> None:
     assert sum(r.changed for r in results) == 10
 
 
+@pytest.mark.parametrize("mode", [Mode.CHECK, Mode.DIFF])
+def test_workers_that_read_the_files_find_bases_in_other_files(tmp_path: Path, mode: Mode) -> None:
+    """A large check/diff run: the workers read the files, and the index reads the base's module from disk."""
+    from put_migrate import api
+
+    files = {"pkg/__init__.py": "", "pkg/base.py": BASE, "pkg/model.py": MODEL}
+    files.update({f"pkg/plain_{n}.py": f"x = {n}\n" for n in range(api.WORKERS_READ_FROM)})
+    root = _tree(tmp_path, files)
+    results = migrate_paths([root], RunOptions(mode=mode, jobs=2))
+    assert len(results) >= api.WORKERS_READ_FROM
+    (model,) = [r for r in results if r.path.endswith("pkg/model.py")]
+    assert model.changed and sorted(f.code for f in model.findings) == ["PM101", "PM101", "PM220"]
+    assert [r.path for r in results if r.changed] == [model.path]
+
+
 # --- re-exports through a package (``from pkg import Base``) ---------------------------------------------------
 
 REEXPORT_BASE = """\
@@ -152,7 +169,6 @@ def _reexport_tree(tmp_path: Path, init: str, extra: dict[str, str] | None = Non
                             "pkg/model.py": REEXPORT_MODEL, **(extra or {})})
 
 
-import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize(
