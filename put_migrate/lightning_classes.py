@@ -86,22 +86,23 @@ def _small_statements(statement: cst.CSTNode) -> list[cst.CSTNode]:
     # Imports guarded by ``try``/``if`` (e.g. ``try: import lightning.pytorch as pl except ImportError: ...``).
     if isinstance(statement, (cst.Try, cst.If)):
         found: list[cst.CSTNode] = []
-        for block in _blocks(statement):
+        for block in sub_blocks(statement):
             for inner in block.body:
                 found.extend(_small_statements(inner))
         return found
     return []
 
 
-def _blocks(node: cst.CSTNode) -> list[cst.IndentedBlock]:
+def sub_blocks(node: cst.CSTNode) -> list[cst.IndentedBlock]:
+    """The indented blocks directly under a compound statement (an ``if``'s ``elif``/``else`` ones too)."""
     found: list[cst.IndentedBlock] = []
     for child in node.children:
         if isinstance(child, cst.IndentedBlock):
             found.append(child)
         elif not isinstance(child, cst.BaseStatement):
-            found.extend(_blocks(child))
+            found.extend(sub_blocks(child))
         elif isinstance(child, (cst.If,)):  # elif chains
-            found.extend(_blocks(child))
+            found.extend(sub_blocks(child))
     return found
 
 

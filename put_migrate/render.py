@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING, Sequence, Union
 import libcst as cst
 import libcst.helpers
 
-from put_migrate.plan import MigrationPlan, _super_init_index
+from put_migrate.plan import MigrationPlan, super_init_index
+from put_migrate.plan.statements import indent_code
 from put_migrate.walk import visit
 
 if TYPE_CHECKING:  # libcst.codemod (with libcst.matchers) takes longer to import than most files take to migrate
     from libcst.codemod import CodemodContext
-
-
-def _indent_code(code: str, indent: str) -> str:
-    return "\n".join((indent + line) if line.strip() else line for line in code.split("\n"))
 
 
 class PlanRenderer(cst.CSTTransformer):
@@ -193,7 +190,7 @@ class PlanRenderer(cst.CSTTransformer):
 
     def _method(self, name: str, codes: list[str], kind: str) -> cst.FunctionDef:
         params = "self" if kind == "module" else "self, trainer, pl_module"
-        body = "\n".join(_indent_code(code, self.indent) for code in codes)
+        body = "\n".join(indent_code(code, self.indent) for code in codes)
         method = self._statement(f"def {name}({params}):\n{body}")
         assert isinstance(method, cst.FunctionDef)
         return method.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
@@ -206,7 +203,7 @@ class PlanRenderer(cst.CSTTransformer):
                     lines = [cst.SimpleStatementLine([small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
                              for small in statement.body.body]
                     statement = statement.with_changes(body=cst.IndentedBlock(body=lines))
-                at = _super_init_index(statement)
+                at = super_init_index(statement)
                 assert at is not None
                 inner = list(statement.body.body)
                 inner[at + 1 : at + 1] = statements
@@ -216,7 +213,7 @@ class PlanRenderer(cst.CSTTransformer):
         if self.derived:  # the base class's __init__ may take arguments
             init = self._statement(
                 "def __init__(self, *args, **kwargs):\n"
-                + "\n".join(_indent_code(c, self.indent) for c in ["super().__init__(*args, **kwargs)", *codes])
+                + "\n".join(indent_code(c, self.indent) for c in ["super().__init__(*args, **kwargs)", *codes])
             )
             assert isinstance(init, cst.FunctionDef)
         first = next((i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)), len(body))

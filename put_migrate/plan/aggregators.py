@@ -1,0 +1,121 @@
+"""Epoch values: the aggregator each one updates, and the compute-hook statements that put its value."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from put_migrate.analyze import LogCall, _code
+from put_migrate.plan.model import Aggregator
+from put_migrate.plan.state import BuildState, Leave
+from put_migrate.plan.statements import Block, Statement, Update, dest_code, put
+
+_AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
+
+
+def epoch_update(state: BuildState, call: LogCall, item, value_code: str, out: list[Statement],
+                 epoch_dests: tuple[str, ...], key: Optional[str] = None, base: Optional[str] = None) -> None:
+    """The aggregator update of an epoch value; ``key`` (an expression) selects a ``Keyed`` aggregator's name."""
+    stage = call.spec.stage
+    if call.sync_group is not None and call.sync:
+        # The aggregator is built in __init__, where the group expression of a hook may not exist yet.
+        raise Leave("PM202", f"sync_dist_group={_code(call.sync_group)} for an epoch value")
+    per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
+    slot = (stage, item.name)
+    kind = _AGGREGATORS[call.reduce]
+    group = _code(call.sync_group) if call.sync_group is not None and call.sync else None
+    wanted = Aggregator(
+        "", stage, item.name, kind, call.sync, group, per_dataloader, call.forked, epoch_dests, call.hook,
+        keyed=key is not None,
+    )
+    aggregator = state.aggregators.get(slot)
+    if aggregator is None:
+        wanted.attr = state.names.new_attr(base or item.name, call.reduce)
+        aggregator = state.aggregators[slot] = wanted
+        state.add_compute(stage, aggregator_compute(state, aggregator))
+        _add_imports(state, wanted)
+    elif aggregator.signature() != wanted.signature():
+        raise Leave("PM214", f"{item.name!r} is logged with different options")
+    target = f"self.{aggregator.attr}"
+    if per_dataloader:
+        target += f"[{call.dataloader_idx_param}]"
+    if key is not None:
+        target += f"[{key}]"
+    if kind != "Mean":
+        out.append(Update(target, value_code))
+    elif call.batch_size is not None:
+        out.append(Update(target, value_code, weight=_code(call.batch_size)))
+    elif call.batch_param is not None:
+        out.append(Update(target, value_code, batch_param=call.batch_param))
+        state.imports.add((f"{state.analysis.cls.package}.utilities.data", "extract_batch_size"))
+    else:
+        out.append(Update(target, value_code))
+
+
+def _add_imports(state: BuildState, aggregator: Aggregator) -> None:
+    state.imports.add(("shim.metrics", aggregator.kind))
+    if aggregator.keyed:
+        state.imports.add(("shim.metrics", "Keyed"))
+        if aggregator.sync or aggregator.per_dataloader:
+            state.imports.add(("functools", ""))  # ``import functools``
+    if aggregator.per_dataloader:
+        state.imports.add(("shim.metrics", "PerDataloader"))
+        if aggregator.sync:
+            state.imports.add(("functools", ""))  # a partial pickles (ddp_spawn), a lambda would not
+
+
+def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
+    """The compute-hook statements of an aggregator: put its value (once updated) and reset it."""
+    if agg.keyed:
+        tail = "{suffix}" if agg.per_dataloader else ""
+        body: list[Statement] = ["value = aggregator.compute()"] if agg.forked else []
+        value = "value" if agg.forked else "aggregator.compute()"
+        name = f'f"{{name}}_epoch{tail}"' if agg.forked else (f'f"{{name}}{tail}"' if tail else "name")
+        body.append(f"self.put({name}, {value}, {dest_code(agg.destinations)})")
+        if agg.forked:
+            plain = f'f"{{name}}{tail}"' if tail else "name"
+            body.append(f"self.put({plain}, value, {dest_code(('callbacks',))})")
+
+        def loop(container: str) -> Block:
+            return Block(
+                f"for name, aggregator in {container}.items():",
+                (Block("if aggregator.update_called:", tuple(body)), "aggregator.reset()"),
+            )
+
+        if not agg.per_dataloader:
+            return [loop(f"self.{agg.attr}")]
+        # One Keyed container per dataloader; PerDataloader gives the suffix Lightning adds (§2).
+        return [Block(f"for suffix, aggregators in self.{agg.attr}.items({state.trainer_of_hooks}):",
+                      (loop("aggregators"),))]
+    if agg.per_dataloader:
+        # Lightning adds "/dataloader_idx_N" only with several eval dataloaders (§2); PerDataloader knows.
+        value = "value" if agg.forked else "aggregator.compute()"
+        body = ["value = aggregator.compute()"] if agg.forked else []
+        name = f"{agg.name}_epoch" if agg.forked else agg.name
+        body.append(put(name, value, agg.destinations, "suffix"))
+        if agg.forked:
+            body.append(put(agg.name, "value", ("callbacks",), "suffix"))
+        return [Block(
+            f"for suffix, aggregator in self.{agg.attr}.items({state.trainer_of_hooks}):",
+            (Block("if aggregator.update_called:", tuple(body)), "aggregator.reset()"),
+        )]
+    return guarded_compute(state, f"self.{agg.attr}", agg.name, agg.forked, agg.destinations, reset=True,
+                           local_base=agg.attr)
+
+
+def guarded_compute(state: BuildState, target: str, name: str, forked: bool, destinations: tuple[str, ...], *,
+                    reset: bool, local_base: str) -> list[Statement]:
+    """Put ``target.compute()`` as ``name`` (forked: ``name_epoch``, and ``name`` for callbacks) if it was updated."""
+    if forked:
+        hook_scope = -1  # one namespace per class for compute-hook locals
+        local = state.names.new_local(hook_scope, set(), local_base)
+        body: tuple[Statement, ...] = (
+            f"{local} = {target}.compute()",
+            put(f"{name}_epoch", local, destinations),
+            put(name, local, ("callbacks",)),
+        )
+    else:
+        body = (put(name, f"{target}.compute()", destinations),)
+    statements: list[Statement] = [Block(f"if {target}.update_called:", body)]
+    if reset:
+        statements.append(f"{target}.reset()")
+    return statements

@@ -1,0 +1,110 @@
+"""The code of one log statement: each call's items by kind, and an ``if`` chain between variants that differ."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from put_migrate.analyze import LogCall
+from put_migrate.plan.mapping import mapping_item
+from put_migrate.plan.metrics import collection_item, metric_item
+from put_migrate.plan.state import BuildState, Leave
+from put_migrate.plan.statements import IfChain, Statement, destinations, quote
+from put_migrate.plan.sync import Entry, SyncedItem, flatten, pack
+from put_migrate.plan.tensor import tensor_item
+
+_STAGE_ORDER = ("train", "test", "validation")
+
+
+def rewrite_statement(state: BuildState, members: list[LogCall]) -> list[Statement]:
+    """The code for one log statement. A statement that runs in several ways (a helper reached from several
+    hooks or with several literal arguments, a loop over literal names) gets one branch per distinct rewrite,
+    chosen by the literal argument that tells them apart, else by the trainer's running stage."""
+    function = members[0].function
+    before = state.names.snapshot(function)
+    taken: set[str] = set()
+    codes: list[list[Statement]] = []
+    packables: list[Optional[SyncedItem]] = []
+    for call in members:
+        state.names.restore(function, before)  # branches may reuse a local name
+        code, packable = rewrite_call(state, call)
+        codes.append(code)
+        packables.append(packable)
+        taken |= state.names.taken_in(function)
+    state.names.take(function, taken)
+    groups: list[tuple[list[LogCall], list[Statement]]] = []
+    for call, code in zip(members, codes):
+        for group_calls, group_code in groups:
+            if group_code == code:
+                group_calls.append(call)
+                break
+        else:
+            groups.append(([call], code))
+    if len(groups) == 1:
+        if packables[0] is not None:
+            state.packables[id(members[0].statement)] = (function, packables[0])
+        return groups[0][1]
+    state.dispatches.add(id(members[0].statement))
+    return [_dispatch(groups)]
+
+
+def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]]) -> IfChain:
+    members = [call for group_calls, _ in groups for call in group_calls]
+    variables = set.intersection(*(set(dict(c.bindings)) for c in members))
+    for variable in sorted(variables):
+        values = [{dict(c.bindings)[variable] for c in group_calls} for group_calls, _ in groups]
+        if sum(len(v) for v in values) == len(set().union(*values)):
+            branches = []
+            for value_set, (_, code) in zip(values, groups):
+                ordered = sorted(value_set)
+                if len(ordered) == 1:
+                    condition = f"{variable} == {quote(ordered[0])}"
+                else:
+                    condition = f"{variable} in ({', '.join(quote(v) for v in ordered)})"
+                branches.append((condition, tuple(code)))
+            return IfChain(tuple(branches))
+    stages = [{c.spec.stage for c in group_calls} for group_calls, _ in groups]
+    if all(len(s) == 1 for s in stages) and len({next(iter(s)) for s in stages}) == len(groups):
+        # The hook that runs decides the stage; Trainer.training/testing tell it (validation: also sanity check).
+        trainer = members[0].trainer
+        conditions = {"train": f"{trainer}.training", "test": f"{trainer}.testing", "validation": None}
+        order = sorted(range(len(groups)), key=lambda i: _STAGE_ORDER.index(next(iter(stages[i]))))
+        last = len(order) - 1
+        return IfChain(tuple(
+            (conditions[next(iter(stages[i]))] if index < last else None, tuple(groups[i][1]))
+            for index, i in enumerate(order)
+        ))
+    hooks = sorted({c.hook for c in members})
+    raise Leave(
+        "PM205",
+        f"`{members[0].via}` logs differently for {', '.join(hooks)}, and no literal argument tells the callers "
+        "apart",
+    )
+
+
+def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Optional[SyncedItem]]:
+    """The code of one call, and its one packed reduction when that is all it is (it may share a neighbour's)."""
+    spec = call.spec
+    assert spec is not None and call.statement is not None
+    stage = spec.stage
+    out: list[Entry] = []
+    step_dests = destinations(callbacks=stage == "train", loggers=call.logger, progress_bar=call.prog_bar)
+    epoch_dests = destinations(callbacks=True, loggers=call.logger, progress_bar=call.prog_bar)
+    per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
+    if per_dataloader and any(item.metric is not None for item in call.items):
+        # One Metric object for every dataloader: Lightning computes it per dataloader key as it goes (§2).
+        raise Leave("PM217", f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx")
+    if spec.kind == "epoch" and call.in_loop:
+        raise Leave("PM219", f"in a loop in `{call.hook}`")
+    collection_forward: Optional[str] = None
+    for item in call.items:
+        if item.metric is not None and item.metric.collection:
+            collection_forward = collection_item(state, call, item, out, step_dests, epoch_dests, collection_forward)
+        elif item.metric is not None:
+            metric_item(state, call, item, out, step_dests, epoch_dests)
+        elif item.dynamic:
+            mapping_item(state, call, item, out, step_dests, epoch_dests)
+        else:
+            tensor_item(state, call, item, out, step_dests, epoch_dests)
+    packed = pack(state, out, call.function)
+    packable = packed[0] if len(packed) == 1 and isinstance(packed[0], SyncedItem) else None
+    return flatten(packed), packable

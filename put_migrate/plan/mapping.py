@@ -1,0 +1,70 @@
+"""``log_dict`` of a mapping whose names are known only at run time: ``put_dict``, or a loop with ``Keyed`` aggregators."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from put_migrate.analyze import LogCall, _code
+from put_migrate.plan.aggregators import epoch_update
+from put_migrate.plan.state import BuildState
+from put_migrate.plan.statements import Block, Statement, dest_code, is_simple, plain, quote
+from put_migrate.plan.sync import Entry
+from put_migrate.plan.syntax import mapping_base
+
+
+def mapping_item(state: BuildState, call: LogCall, item, out: list[Entry], step_dests: tuple[str, ...],
+                 epoch_dests: tuple[str, ...]) -> None:
+    """``put_dict`` for step-only and epoch-level values, else a loop over ``d.items()`` with the step puts and
+    per-name aggregators (``shim.metrics.Keyed``)."""
+    spec = call.spec
+    mapping = item.value
+    direct = not call.on_epoch or spec.kind == "epoch"
+    # Eval step names of a hook with a dataloader_idx end with "/dataloader_idx_N" when Lightning adds it (§2).
+    suffix = state.step_suffix(call) if call.on_step else None
+    if direct and not call.sync and suffix is None:
+        dests = step_dests if not call.on_epoch else epoch_dests
+        out.append(f"self.put_dict({_code(mapping)}, {dest_code(dests)})")
+        return
+    if not is_simple(mapping):
+        local = state.names.local_in(call.function, mapping_base(mapping))
+        out.append(f"{local} = {plain(mapping)}")
+        mapping_code = local
+    else:
+        mapping_code = _code(mapping)
+    name, value = state.names.loop_variables(call.function)
+    if call.sync and (direct or call.on_step):
+        # Lightning reduces each synced step value (and an epoch-level hook's value) as it is logged: one
+        # packed reduction of the mapping's values, zipped back with its keys (decisions 2-4, 17).
+        state.imports.add(("shim", "reduce_step_values"))
+        group = f", group={_code(call.sync_group)}" if call.sync_group is not None else ""
+        reduced = (
+            f"zip({mapping_code}, reduce_step_values({call.trainer}, *{mapping_code}.values(), "
+            f"reduce_op={quote(call.reduce)}{group}))"
+        )
+        if direct and suffix is None:
+            puts = [f"self.put({name}, {value}, {dest_code(step_dests if not call.on_epoch else epoch_dests)})"]
+        else:
+            puts = mapping_step_puts(call, name, value, step_dests, suffix)
+        out.append(Block(f"for {name}, {value} in {reduced}:", tuple(puts)))
+        if direct:
+            return
+    body: list[Statement] = []
+    if call.on_step and not call.sync:
+        body += mapping_step_puts(call, name, value, step_dests, suffix)
+    if not direct:
+        epoch_update(state, call, item, value, body, epoch_dests, key=name, base=mapping_base(mapping))
+    out.append(Block(f"for {name}, {value} in {mapping_code}.items():", tuple(body)))
+
+
+def mapping_step_puts(call: LogCall, name: str, value: str, step_dests: tuple[str, ...],
+                      suffix: Optional[str] = None) -> list[Statement]:
+    """The step puts of one run-time name (loop variables ``name``, ``value``); forked names as in §2.1;
+    ``suffix`` (an expression) ends eval step names of a hook with a dataloader_idx."""
+    tail = "" if suffix is None else "{" + suffix + "}"
+    if not call.forked:
+        target = name if suffix is None else f"f\"{{{name}}}{tail}\""
+        return [f"self.put({target}, {value}, {dest_code(step_dests)})"]
+    puts: list[Statement] = [f"self.put(f\"{{{name}}}_step{tail}\", {value}, {dest_code(step_dests)})"]
+    if call.spec.stage == "train":
+        puts.append(f"self.put({name}, {value}, {dest_code(('callbacks',))})")
+    return puts

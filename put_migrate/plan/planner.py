@@ -1,0 +1,139 @@
+"""Plan one class: attempts that each rewrite every migratable call, until one leaves no call it cannot finish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Union
+
+from put_migrate.analyze import ClassAnalysis, LogCall
+from put_migrate.plan.batch_size import hoist_batch_size
+from put_migrate.plan.dispatch import rewrite_statement
+from put_migrate.plan.model import MigrationPlan
+from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
+from put_migrate.plan.state import BuildState, Leave
+from put_migrate.plan.statements import text
+from put_migrate.plan.sync import pack_statements
+from put_migrate.rules import make_finding
+
+
+@dataclass
+class _Replan:
+    """An attempt found calls it cannot migrate: the calls again, those marked with their problem."""
+
+    calls: list[LogCall]
+
+
+def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = "    ") -> MigrationPlan:
+    """The plan of one class. A call found unmigratable while planning is left as it was (with its finding) and
+    the class is planned again without it, so that nothing chosen for it (a name, an aggregator) remains. Each
+    new attempt leaves at least one more call alone, so the attempts end."""
+    calls = _same_fate(_check_conflicts(list(analysis.calls)))
+    outcome = _attempt(analysis, calls, path, indent)
+    while isinstance(outcome, _Replan):
+        calls = _same_fate(outcome.calls)
+        outcome = _attempt(analysis, calls, path, indent)
+    return outcome
+
+
+def _same_fate(calls: list[LogCall]) -> list[LogCall]:
+    """Variants of one log statement are migrated together or left together (with the first problem found)."""
+    problems: dict[int, tuple[str, str]] = {}
+    for call in calls:
+        if call.problem is not None and call.statement is not None:
+            problems.setdefault(id(call.statement), call.problem)
+    return [
+        replace(c, problem=problems[id(c.statement)])
+        if c.problem is None and c.statement is not None and id(c.statement) in problems
+        else c
+        for c in calls
+    ]
+
+
+def _check_conflicts(calls: list[LogCall]) -> list[LogCall]:
+    """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one."""
+    groups: dict[tuple[str, str], list[LogCall]] = {}
+    for call in calls:
+        if call.problem is not None or call.spec is None or not call.on_epoch:
+            continue
+        for item in call.items:
+            groups.setdefault((call.spec.stage, item.name), []).append(call)
+    bad: dict[int, str] = {}
+    for (stage, name), members in groups.items():
+        hooks = {c.hook for c in members}
+        options = {(c.on_step, c.on_epoch, c.reduce, c.sync, c.prog_bar, c.logger) for c in members}
+        if len(hooks) > 1:
+            for c in members:
+                bad[id(c)] = f"{name!r} is logged on_epoch from {', '.join(sorted(hooks))}"
+        elif len(options) > 1:
+            for c in members:
+                bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
+        elif members[0].spec is not None and members[0].spec.kind == "epoch" and len(members) > 1:
+            for c in members:
+                bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
+    return [replace(c, problem=("PM214", bad[id(c)])) if id(c) in bad else c for c in calls]
+
+
+def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str) -> Union[MigrationPlan, _Replan]:
+    """Rewrite every call without a problem; the plan, or the calls to plan again when one cannot be finished."""
+    state = BuildState(analysis, indent)
+    statements_of: dict[int, list[LogCall]] = {}  # the variants of each log statement, in order
+    for call in calls:
+        if call.problem is None:
+            statements_of.setdefault(id(call.statement), []).append(call)
+    for key, members in statements_of.items():
+        try:
+            state.replacements[key] = rewrite_statement(state, members)
+        except Leave as leave:
+            return _Replan([replace(c, problem=(leave.code, leave.detail)) if id(c.statement) == key else c
+                            for c in calls])
+        for call in members:
+            assert call.spec is not None
+            # New compute hooks go after the last step hook of their stage that logs (else its last hook).
+            if call.spec.kind != "epoch" or call.spec.stage not in state.anchors:
+                state.anchors[call.spec.stage] = call.hook
+
+    pack_statements(state)
+    hoist_batch_size(state, calls)
+    plan = MigrationPlan(analysis)
+    if any(state.aggregators.values()):
+        plan.init_statements = [f"self.{a.attr} = {a.constructor()}" for a in state.aggregators.values()]
+        problem = init_problem(state)
+        if problem is not None:
+            needing = {a.hook for a in state.aggregators.values()}
+            return _Replan([
+                replace(c, problem=("PM212", problem))
+                if c.problem is None and c.on_epoch and c.hook in needing and c.spec and c.spec.kind != "epoch"
+                else c
+                for c in calls
+            ])
+    move_train_resets(state)
+    add_hooks(state, plan)
+    plan.findings = _findings(calls, path, state.callback)
+    plan.replacements = {
+        key: [text(s, indent, state.batch_size_locals.get(key)) for s in statements]
+        for key, statements in state.replacements.items()
+    }
+    plan.dispatches = state.dispatches
+    plan.insertions = state.insertions
+    plan.imports = state.imports
+    if plan.replacements:
+        plan.imports.add(("shim", "PutMixin"))
+    return plan
+
+
+def _findings(calls: list[LogCall], path: str, callback: bool) -> list:
+    """One finding per call in the source: its problem, or what it was migrated to."""
+    findings = []
+    reported: dict[tuple[int, int], list[LogCall]] = {}
+    for call in calls:
+        reported.setdefault((call.line, call.column), []).append(call)
+    for (line, column), members in reported.items():
+        call = members[0]
+        if call.problem is not None:
+            code, detail = call.problem
+            findings.append(make_finding(path, line, column, code, detail))
+        else:
+            code = "PM103" if callback else ("PM102" if call.method == "log_dict" else "PM101")
+            names = list(dict.fromkeys(repr(i.name) for c in members for i in c.items))
+            findings.append(make_finding(path, line, column, code, ", ".join(names)))
+    return findings

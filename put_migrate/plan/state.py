@@ -1,0 +1,69 @@
+"""What one planning attempt builds up, in one object: statements by key, aggregators, compute hooks, resets, names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from put_migrate.analyze import ClassAnalysis
+from put_migrate.hooks import RESERVED_ATTRIBUTES
+from put_migrate.plan.model import Aggregator
+from put_migrate.plan.names import NameAllocator
+from put_migrate.plan.statements import Reset, Statement
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from put_migrate.plan.sync import SyncedItem
+
+
+class Leave(Exception):
+    """A log statement that cannot be migrated with certainty: it is left as it was, with this finding."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+class BuildState:
+    """One attempt at planning a class. Every name, aggregator and statement is chosen afresh in each attempt."""
+
+    def __init__(self, analysis: ClassAnalysis, indent: str) -> None:
+        self.analysis = analysis
+        self.indent = indent
+        self.callback = analysis.cls.kind == "callback"
+        self.trainer_of_hooks = "trainer" if self.callback else "self.trainer"
+        self.names = NameAllocator(set(analysis.used_names) | RESERVED_ATTRIBUTES)
+        # id(original statement) -> the statements that replace it (log statements and ``self.metric(...)`` ones).
+        self.replacements: dict[int, list[Statement]] = {}
+        self.dispatches: set[int] = set()  # replacements that are an if/elif chain between variants
+        self.forward_locals: dict[int, str] = {}  # id(a ``self.metric(...)`` statement) -> the local it now binds
+        self.imports: set[tuple[str, str]] = set()
+        self.aggregators: dict[tuple[str, str], Aggregator] = {}  # (stage, name) -> its aggregator
+        self.compute: dict[str, list[Statement]] = {}  # stage -> compute-hook statements
+        self.compute_order: list[str] = []  # stages in the order their compute hooks were first needed
+        self.resets: dict[str, list[Reset]] = {}  # stage -> Metric resets
+        self.computed: set[tuple[str, str]] = set()  # (stage, name) of Metric values with compute statements
+        # id(statement) -> (function, its code) for statements that are only synced values with one reduction.
+        self.packables: dict[int, tuple[cst.FunctionDef, SyncedItem]] = {}
+        self.anchors: dict[str, str] = {}  # stage -> the hook after which a new compute hook goes
+        self.batch_size_locals: dict[int, str] = {}  # id(log statement) -> the local its updates are weighed by
+        self.insertions: dict[int, list[str]] = {}  # id(statement) -> statements inserted before it
+
+    def add_compute(self, stage: str, statements: list[Statement]) -> None:
+        if stage not in self.compute:
+            self.compute[stage] = []
+            self.compute_order.append(stage)
+        self.compute[stage].extend(statements)
+
+    def add_reset(self, stage: str, attr: str) -> None:
+        bucket = self.resets.setdefault(stage, [])
+        if Reset(attr) not in bucket:
+            bucket.append(Reset(attr))
+
+    def step_suffix(self, call) -> Optional[str]:
+        """Eval step names get "/dataloader_idx_N" exactly when Lightning adds it (several dataloaders, §2)."""
+        if call.dataloader_idx_param is None or not call.add_dataloader_idx:
+            return None
+        self.imports.add(("shim", "dataloader_suffix"))
+        return f"dataloader_suffix({call.trainer}, {call.dataloader_idx_param})"

@@ -1,0 +1,142 @@
+"""Generated statements as small records (blocks, ``if`` chains, updates, resets) and the source text they become."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import libcst as cst
+
+from put_migrate.analyze import _code
+
+_DESTINATION_ORDER = ("callbacks", "loggers", "progress_bar")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A compound statement with one body: ``for ...:`` or ``if ...:``."""
+
+    header: str
+    body: tuple["Statement", ...]
+
+
+@dataclass(frozen=True)
+class IfChain:
+    """``if``/``elif``/``else`` branches; a condition of None is the ``else``."""
+
+    branches: tuple[tuple[Optional[str], tuple["Statement", ...]], ...]
+
+
+@dataclass(frozen=True)
+class Update:
+    """``<target>.update(<value>, weight=...)``; ``batch_param`` weighs by ``extract_batch_size(<batch_param>)``,
+    or by the local that holds it once it is hoisted."""
+
+    target: str
+    value: str
+    weight: Optional[str] = None
+    batch_param: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Reset:
+    """``self.<attr>.reset()`` of a Metric object."""
+
+    attr: str
+
+
+Statement = Union[str, Block, IfChain, Update, Reset]  # a str is the statement's source text
+
+
+def indent_code(code: str, indent: str) -> str:
+    """Every non-blank line of ``code`` indented by ``indent``."""
+    return "\n".join((indent + line) if line.strip() else line for line in code.split("\n"))
+
+
+def text(statement: Statement, indent: str, batch_size: Optional[str] = None) -> str:
+    """The source of a statement; ``batch_size`` is the local that holds the batch size, where one is hoisted."""
+    if isinstance(statement, str):
+        return statement
+    if isinstance(statement, Block):
+        return statement.header + "\n" + "\n".join(
+            indent_code(text(s, indent, batch_size), indent) for s in statement.body
+        )
+    if isinstance(statement, IfChain):
+        lines = []
+        for index, (condition, body) in enumerate(statement.branches):
+            lines.append("else:" if condition is None else f"{'if' if index == 0 else 'elif'} {condition}:")
+            lines.extend(indent_code(text(s, indent, batch_size), indent) for s in (body or ("pass",)))
+        return "\n".join(lines)
+    if isinstance(statement, Update):
+        weight = statement.weight
+        if statement.batch_param is not None:
+            weight = batch_size or f"extract_batch_size({statement.batch_param})"
+        if weight:
+            return f"{statement.target}.update({statement.value}, weight={weight})"
+        return f"{statement.target}.update({statement.value})"
+    return f"self.{statement.attr}.reset()"
+
+
+def batch_size_updates(statement: Statement, param: str) -> int:
+    """How many updates in ``statement`` are weighed by ``extract_batch_size(<param>)``."""
+    if isinstance(statement, Block):
+        return sum(batch_size_updates(s, param) for s in statement.body)
+    if isinstance(statement, IfChain):
+        return sum(batch_size_updates(s, param) for _, body in statement.branches for s in body)
+    return int(isinstance(statement, Update) and statement.batch_param == param)
+
+
+def quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def braces(text: str) -> str:
+    """Literal text inside an f-string."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def destinations(*, callbacks: bool, loggers: bool, progress_bar: bool) -> tuple[str, ...]:
+    chosen = {"callbacks": callbacks, "loggers": loggers, "progress_bar": progress_bar}
+    return tuple(d for d in _DESTINATION_ORDER if chosen[d])
+
+
+def dest_code(destinations: tuple[str, ...]) -> str:
+    return "[" + ", ".join(quote(d) for d in destinations) + "]"
+
+
+def put(name: str, value: str, destinations: tuple[str, ...], suffix: Optional[str] = None) -> str:
+    """``self.put("name", ...)``; with ``suffix`` (an expression) the name is an f-string ending with it."""
+    if suffix is None:
+        return f"self.put({quote(name)}, {value}, {dest_code(destinations)})"
+    name_code = "f" + quote(braces(name) + "{" + suffix + "}")
+    return f"self.put({name_code}, {value}, {dest_code(destinations)})"
+
+
+def step_puts(name: str, value: str, forked: bool, stage: str, destinations: tuple[str, ...],
+              suffix: Optional[str] = None) -> list[str]:
+    """The step part of a logged value (§2.1): a forked name is put as ``name_step``, and in the train stage
+    also as ``name`` for callbacks, which hold both."""
+    if not forked:
+        return [put(name, value, destinations, suffix)]
+    puts = [put(f"{name}_step", value, destinations, suffix)]
+    if stage == "train":
+        puts.append(put(name, value, ("callbacks",)))
+    return puts
+
+
+def is_simple(node: cst.BaseExpression) -> bool:
+    """An expression that can be written several times without evaluating anything twice."""
+    if isinstance(node, (cst.Name, cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.Attribute):
+        return is_simple(node.value) and not isinstance(node.value, (cst.Integer, cst.Float))
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return isinstance(node.expression, (cst.Integer, cst.Float))
+    return False
+
+
+def plain(node: cst.BaseExpression) -> str:
+    """Source of an expression, safe on the right of ``=`` (multi-line expressions get parentheses)."""
+    code = _code(node)
+    return f"({code})" if "\n" in code and not node.lpar else code

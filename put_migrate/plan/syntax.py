@@ -1,0 +1,118 @@
+"""Questions the planner asks of the source tree: where a statement sits, which ``self`` calls and attributes occur."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from put_migrate.lightning_classes import dotted_name, sub_blocks
+from put_migrate.plan.names import identifier
+from put_migrate.walk import visit
+
+
+def mapping_base(mapping: cst.BaseExpression) -> str:
+    """A name for what a mapping holds: ``metrics`` for ``metrics`` or ``self.compute_metrics(x)``."""
+    node = mapping.func if isinstance(mapping, cst.Call) else mapping
+    dotted = dotted_name(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+    return identifier(dotted.split(".")[-1]) if dotted else "metrics"
+
+
+def statement_positions(function: cst.FunctionDef) -> dict[int, tuple[int, int]]:
+    """id(statement) -> (id(the block holding it), index in that block), for every block of the function."""
+    positions: dict[int, tuple[int, int]] = {}
+
+    class Visitor(cst.CSTVisitor):
+        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            for index, statement in enumerate(node.body):
+                positions[id(statement)] = (id(node), index)
+
+    visit(function, Visitor())
+    return positions
+
+
+def calls_of(function: cst.FunctionDef, dotted: str) -> list[cst.Call]:
+    """Calls of ``self.<dotted>(...)`` in the function."""
+    found: list[cst.Call] = []
+    wanted = f"self.{dotted}"
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if dotted_name(node.func) == wanted:
+                found.append(node)
+
+    visit(function.body, Visitor())
+    return found
+
+
+def forward_statement(statement: cst.BaseStatement, attr: str) -> bool:
+    """``self.<attr>(...)`` or ``x = self.<attr>(...)`` alone on its line."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Expr):
+        value = small.value
+    elif isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        value = small.value
+    else:
+        return False
+    return isinstance(value, cst.Call) and dotted_name(value.func) == f"self.{attr}"
+
+
+def block_path(body: list[cst.BaseStatement], target: cst.CSTNode) -> Optional[list[tuple[list, int]]]:
+    """[(block body, index), ...] from the function body down to the block that holds ``target``."""
+    for index, statement in enumerate(body):
+        if statement is target:
+            return [(body, index)]
+        if isinstance(statement, cst.BaseCompoundStatement):
+            for block in sub_blocks(statement):
+                inner = block_path(list(block.body), target)
+                if inner is not None:
+                    return [(body, index)] + inner
+    return None
+
+
+def super_init_index(init: cst.FunctionDef) -> Optional[int]:
+    """Index of the ``super().__init__(...)`` statement in ``__init__``'s body."""
+    if isinstance(init.body, cst.IndentedBlock):
+        body = [s.body[0] if isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1 else None
+                for s in init.body.body]
+    else:  # ``def __init__(self): super().__init__()`` (render.py splits the line first)
+        body = list(init.body.body)
+    for index, small in enumerate(body):
+        if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
+            continue
+        func = small.value.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "__init__"
+            and isinstance(func.value, cst.Call)
+            and dotted_name(func.value.func) == "super"
+        ):
+            return index
+    return None
+
+
+def self_attributes_reached(methods: dict[str, cst.FunctionDef], start: str) -> set[str]:
+    """``self.<name>`` attributes used in method ``start`` and in the methods of the class it calls, transitively."""
+    found: set[str] = set()
+    todo, seen = [start], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in methods:
+            continue
+        seen.add(name)
+        collector = _SelfNames()
+        visit(methods[name], collector)
+        found |= collector.names
+        todo.extend(collector.names & methods.keys())
+    return found
+
+
+class _SelfNames(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name) and node.value.value == "self":
+            self.names.add(node.attr.value)
