@@ -10,7 +10,10 @@ import libcst as cst
 from put_migrate.plan.statements import Block, IfChain, Reset, Update, batch_size_updates, text
 from put_migrate.transform import migrate_source
 
-HEADER = "import lightning.pytorch as pl\n\n\nclass M(pl.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
+HEADER = (
+    "import lightning.pytorch as pl\n\n\n"
+    "class M(pl.LightningModule):\n    def training_step(self, batch, batch_idx):\n"
+)
 
 
 def _migrated(body: str) -> str:

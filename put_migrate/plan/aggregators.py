@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from put_migrate.analyze import LogCall, _code
+from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import Block, Statement, Update, dest_code, put
@@ -12,7 +12,7 @@ from put_migrate.plan.statements import Block, Statement, Update, dest_code, put
 _AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
 
 
-def epoch_update(state: BuildState, call: LogCall, item, value_code: str, out: list[Statement],
+def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: str, out: list[Statement],
                  epoch_dests: tuple[str, ...], key: Optional[str] = None, base: Optional[str] = None) -> None:
     """The aggregator update of an epoch value; ``key`` (an expression) selects a ``Keyed`` aggregator's name."""
     stage = call.spec.stage

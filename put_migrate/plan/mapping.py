@@ -1,10 +1,10 @@
-"""``log_dict`` of a mapping whose names are known only at run time: ``put_dict``, or a loop with ``Keyed`` aggregators."""
+"""``log_dict`` of a mapping with names known only at run time: ``put_dict``, or a loop with ``Keyed`` aggregators."""
 
 from __future__ import annotations
 
 from typing import Optional
 
-from put_migrate.analyze import LogCall, _code
+from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
 from put_migrate.plan.state import BuildState
 from put_migrate.plan.statements import Block, Statement, dest_code, is_simple, plain, quote
@@ -12,7 +12,7 @@ from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import mapping_base
 
 
-def mapping_item(state: BuildState, call: LogCall, item, out: list[Entry], step_dests: tuple[str, ...],
+def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
                  epoch_dests: tuple[str, ...]) -> None:
     """``put_dict`` for step-only and epoch-level values, else a loop over ``d.items()`` with the step puts and
     per-name aggregators (``shim.metrics.Keyed``)."""

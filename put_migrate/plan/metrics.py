@@ -6,7 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
-from put_migrate.analyze import LogCall, MetricInfo, _code
+from put_migrate.analyze import LogCall, LogItem, MetricInfo, _code
 from put_migrate.plan.aggregators import guarded_compute
 from put_migrate.plan.names import identifier
 from put_migrate.plan.state import BuildState, Leave
@@ -15,7 +15,7 @@ from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import block_path, calls_of, forward_statement
 
 
-def metric_item(state: BuildState, call: LogCall, item, out: list[Entry], step_dests: tuple[str, ...],
+def metric_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
                 epoch_dests: tuple[str, ...]) -> None:
     spec = call.spec
     stage = spec.stage
@@ -37,7 +37,7 @@ def metric_item(state: BuildState, call: LogCall, item, out: list[Entry], step_d
     state.add_reset(stage, attr)
 
 
-def collection_item(state: BuildState, call: LogCall, item, out: list[Entry], step_dests: tuple[str, ...],
+def collection_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
                     epoch_dests: tuple[str, ...], forward_local: Optional[str]) -> Optional[str]:
     """A member of a logged MetricCollection; ``forward_local`` holds the collection's forward result, once known."""
     spec = call.spec

@@ -1,4 +1,4 @@
-"""Synced step values: one ``reduce_step_values`` collective shared by neighbouring values with the same op and group."""
+"""Synced step values: one ``reduce_step_values`` collective for neighbouring values with the same op and group."""
 
 from __future__ import annotations
 

@@ -6,14 +6,14 @@ from typing import Optional
 
 import libcst as cst
 
-from put_migrate.analyze import LogCall, _code
+from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
 from put_migrate.plan.state import BuildState
 from put_migrate.plan.statements import Statement, is_simple, plain, put, step_puts
 from put_migrate.plan.sync import Entry, StepReduction, SyncedItem, step_reduction
 
 
-def tensor_item(state: BuildState, call: LogCall, item, out: list[Entry], step_dests: tuple[str, ...],
+def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
                 epoch_dests: tuple[str, ...]) -> None:
     spec = call.spec
     stage = spec.stage
