@@ -84,7 +84,7 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
         if not agg.per_dataloader:
             return [loop(f"self.{agg.attr}")]
         # One Keyed container per dataloader; PerDataloader gives the suffix Lightning adds (§2).
-        return [Block(f"for suffix, aggregators in self.{agg.attr}.items({state.trainer_of_hooks}):",
+        return [Block(f"for suffix, aggregators in self.{agg.attr}.items({state.hook_trainer}):",
                       (loop("aggregators"),))]
     if agg.per_dataloader:
         # Lightning adds "/dataloader_idx_N" only with several eval dataloaders (§2); PerDataloader knows.
@@ -95,7 +95,7 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
         if agg.forked:
             body.append(put(agg.name, "value", ("callbacks",), "suffix"))
         return [Block(
-            f"for suffix, aggregator in self.{agg.attr}.items({state.trainer_of_hooks}):",
+            f"for suffix, aggregator in self.{agg.attr}.items({state.hook_trainer}):",
             (Block("if aggregator.update_called:", tuple(body)), "aggregator.reset()"),
         )]
     return guarded_compute(state, f"self.{agg.attr}", agg.name, agg.forked, agg.destinations, reset=True,

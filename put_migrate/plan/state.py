@@ -32,7 +32,7 @@ class BuildState:
         self.analysis = analysis
         self.indent = indent
         self.callback = analysis.cls.kind == "callback"
-        self.trainer_of_hooks = "trainer" if self.callback else "self.trainer"
+        self.hook_trainer = "trainer" if self.callback else "self.trainer"  # the Trainer, as a hook reaches it
         self.names = NameAllocator(set(analysis.used_names) | RESERVED_ATTRIBUTES)
         # id(original statement) -> the statements that replace it (log statements and ``self.metric(...)`` ones).
         self.replacements: dict[int, list[Statement]] = {}
