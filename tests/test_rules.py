@@ -1,4 +1,4 @@
-"""The rule catalogue: each code defined once as a named constant, every live code reached by a fixture and documented."""
+"""The rule catalogue: each code a named constant, every live code reached by a fixture and documented."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -31,7 +31,7 @@ LOG_DICT_PARAMS = ("dictionary",) + LOG_PARAMS[2:12] + ("rank_zero_only",)
 Arguments = dict[str, cst.BaseExpression]
 
 
-def bind_args(call: cst.Call, names: Sequence[str]) -> Union[Arguments, Problem]:
+def bind_args(call: cst.Call, names: Sequence[str]) -> Arguments | Problem:
     """The call's arguments by parameter name, or why they cannot be bound (PM201)."""
     bound: Arguments = {}
     for index, arg in enumerate(call.args):
@@ -48,12 +48,12 @@ def bind_args(call: cst.Call, names: Sequence[str]) -> Union[Arguments, Problem]
     return bound
 
 
-def bind_found(found: Found) -> Union[Arguments, Problem]:
+def bind_found(found: Found) -> Arguments | Problem:
     """The arguments of a found ``log`` or ``log_dict`` call."""
     return bind_args(found.call, LOG_PARAMS if found.method == "log" else LOG_DICT_PARAMS)
 
 
-def name_argument(found: Found) -> Optional[cst.BaseExpression]:
+def name_argument(found: Found) -> cst.BaseExpression | None:
     """The expression naming what is logged (``name`` of log); None for log_dict or when it cannot be bound."""
     if found.method != "log":
         return None
@@ -61,7 +61,7 @@ def name_argument(found: Found) -> Optional[cst.BaseExpression]:
     return None if isinstance(args, Problem) else args.get("name")
 
 
-def optional_argument(args: Arguments, name: str) -> Optional[cst.BaseExpression]:
+def optional_argument(args: Arguments, name: str) -> cst.BaseExpression | None:
     """The argument ``name``; None when it is not given or is a literal ``None``."""
     node = args.get(name)
     return None if node is None or is_none(node) else node

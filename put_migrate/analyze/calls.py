@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import libcst as cst
 
@@ -15,7 +14,7 @@ class Found:
     call: cst.Call
     method: str
     receiver: str
-    statement: Optional[cst.SimpleStatementLine]
+    statement: cst.SimpleStatementLine | None
     in_loop: bool
     nested: bool
     loops: tuple[cst.CSTNode, ...] = ()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import libcst as cst
 
@@ -21,11 +20,11 @@ class Context:
     hook: str  # the hook Lightning sees as running (``_current_fx_name``)
     hook_function: cst.FunctionDef = field(compare=False, repr=False)
     env: tuple[tuple[str, str], ...] = ()  # names of the logging function bound to literal strings
-    batch_name: Optional[str] = None  # the logging function's name for the hook's batch, when it has it
-    batch_problem: Optional[str] = None  # why the batch cannot be used (PM211 detail)
-    dataloader_idx_name: Optional[str] = None  # the logging function's name for the hook's dataloader_idx
+    batch_name: str | None = None  # the logging function's name for the hook's batch, when it has it
+    batch_problem: str | None = None  # why the batch cannot be used (PM211 detail)
+    dataloader_idx_name: str | None = None  # the logging function's name for the hook's dataloader_idx
     dataloader_idx_missing: bool = False  # the hook has a dataloader_idx this function cannot name
-    via: Optional[str] = None  # the helper, when the statement is in one
+    via: str | None = None  # the helper, when the statement is in one
     in_loop: bool = False  # the helper call sits in a loop of the hook
 
 
@@ -35,9 +34,9 @@ class HelperCall:
 
     hook: str
     hook_function: cst.FunctionDef = field(compare=False, repr=False)
-    call: Optional[cst.Call] = field(compare=False, repr=False)
+    call: cst.Call | None = field(compare=False, repr=False)
     in_loop: bool = False
-    problem: Optional[str] = None  # why this caller cannot be followed (PM205 detail)
+    problem: str | None = None  # why this caller cannot be followed (PM205 detail)
 
 
 def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> dict[str, list[HelperCall]]:
@@ -146,7 +145,7 @@ def hook_context(function: cst.FunctionDef, cls: LightningClass) -> Context:
 
 def helper_context(
     helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass
-) -> tuple[Optional[Context], Optional[str]]:
+) -> tuple[Context | None, str | None]:
     """The context of a helper's statements when ``caller`` runs it; or the reason it cannot be known."""
     if caller.problem is not None or caller.call is None:
         return None, caller.problem

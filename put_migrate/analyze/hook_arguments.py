@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import libcst as cst
 
 from put_migrate.analyze.calls import Found
@@ -31,7 +29,7 @@ def batch_param(
     context: Context,
     spec: HookSpec,
     needs_weight: bool,
-) -> Union[Optional[str], Problem]:
+) -> str | None | Problem:
     """The name of the hook's batch where the call is, when the epoch mean must be weighted by its size (§3.3);
     or why the batch cannot be reached (PM211)."""
     if not needs_weight or spec.kind == "epoch":
@@ -47,12 +45,12 @@ def batch_param(
     return context.batch_name
 
 
-def needs_weight(on_epoch: bool, reduce: str, batch_size: Optional[cst.BaseExpression], items: list[LogItem]) -> bool:
+def needs_weight(on_epoch: bool, reduce: str, batch_size: cst.BaseExpression | None, items: list[LogItem]) -> bool:
     """A mean over the epoch of some non-Metric value, without ``batch_size=``: weighted by the batch's size."""
     return on_epoch and reduce == "mean" and batch_size is None and any(i.metric is None for i in items)
 
 
-def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Optional[Problem]:
+def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Problem | None:
     """Why the hook's dataloader_idx cannot be reached where the call is (PM217), or None."""
     if not context.dataloader_idx_missing or not add_dataloader_idx:
         return None

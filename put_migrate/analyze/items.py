@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import libcst as cst
 
 from put_migrate.analyze.arguments import Arguments
@@ -24,7 +22,7 @@ from put_migrate.rules import (
 
 def log_items(
     found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, function: cst.FunctionDef
-) -> Union[list[LogItem], Problem]:
+) -> list[LogItem] | Problem:
     """One item per logged name (``log``: one; ``log_dict``: one per key, or one for a run-time mapping)."""
     if found.method == "log":
         items = _log_item(found, args, env, facts)
@@ -38,7 +36,7 @@ def log_items(
     return items
 
 
-def _log_item(found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts) -> Union[list[LogItem], Problem]:
+def _log_item(found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts) -> list[LogItem] | Problem:
     if "name" not in args or "value" not in args:
         return STAR_ARGUMENTS.problem("name or value missing")
     name = literal_name(args["name"], env)
@@ -53,7 +51,7 @@ def _log_item(found: Found, args: Arguments, env: dict[str, str], facts: ClassFa
 
 def _log_dict_items(
     found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, function: cst.FunctionDef
-) -> Union[list[LogItem], Problem]:
+) -> list[LogItem] | Problem:
     items: list[LogItem] = []
     dictionary = args.get("dictionary")
     literal_keys = isinstance(dictionary, cst.Dict) and all(
@@ -76,11 +74,11 @@ def _log_dict_items(
             if dynamic_problem is not None:
                 return dynamic_problem
             items.append(LogItem(f"<{code_of(dictionary)}>", dictionary, dynamic=True))
-            collection = None
-        elif collection is None or not collection.collection or collection.keys is None:
+        elif dictionary is None or collection is None or not collection.collection or collection.keys is None:
             return MAPPING_UNKNOWN.problem(code_of(dictionary) if dictionary is not None else "no argument")
-        for key in collection.keys if collection is not None else ():
-            items.append(LogItem(f"{collection.prefix}{key}{collection.postfix}", dictionary, collection, key))
+        else:
+            for key in collection.keys:
+                items.append(LogItem(f"{collection.prefix}{key}{collection.postfix}", dictionary, collection, key))
     if len({item.name for item in items}) != len(items):
         return MAPPING_UNKNOWN.problem("repeated key")
     return items
@@ -88,7 +86,7 @@ def _log_dict_items(
 
 def _value_problem(
     value: cst.BaseExpression, receiver: str, facts: ClassFacts, in_collection: str
-) -> Optional[Problem]:
+) -> Problem | None:
     """Why one logged value cannot be migrated: a type Lightning rejects (PM216), or an unknown attribute (PM220)."""
     bad = bad_value(value)
     if bad:
@@ -102,14 +100,14 @@ def _value_problem(
     return None
 
 
-def metric_of(value: cst.BaseExpression, metrics: dict[str, MetricInfo], receiver: str) -> Optional[MetricInfo]:
+def metric_of(value: cst.BaseExpression, metrics: dict[str, MetricInfo], receiver: str) -> MetricInfo | None:
     """The Metric (or MetricCollection) a value is, when it is ``self.<metric>``."""
     if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == receiver:
         return metrics.get(value.attr.value) if receiver == "self" else None
     return None
 
 
-def bad_value(value: cst.BaseExpression) -> Optional[str]:
+def bad_value(value: cst.BaseExpression) -> str | None:
     """What the value is, when Lightning rejects its type (a string, a dict, a sequence, None)."""
     if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return "a string"
@@ -122,12 +120,16 @@ def bad_value(value: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _unknown_attribute(value: cst.BaseExpression, receiver: str, facts: ClassFacts) -> Optional[str]:
+def _unknown_attribute(value: cst.BaseExpression, receiver: str, facts: ClassFacts) -> str | None:
     """``self.x`` never assigned in the class, or ``pl_module.x``: possibly a Metric we cannot see; or an item of a
     ``ModuleDict``/``ModuleList`` of metrics that a base class builds."""
-    if isinstance(value, cst.Subscript) and isinstance(value.value, cst.Attribute):
-        if dotted_name(value.value.value) == "self" and value.value.attr.value in facts.containers:
-            return code_of(value)
+    if (
+        isinstance(value, cst.Subscript)
+        and isinstance(value.value, cst.Attribute)
+        and dotted_name(value.value.value) == "self"
+        and value.value.attr.value in facts.containers
+    ):
+        return code_of(value)
     if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
         owner = value.value.value
         if owner == receiver and (receiver != "self" or value.attr.value not in facts.assigned):
@@ -143,7 +145,7 @@ _NOT_MAPPINGS = (
 
 def _dynamic_mapping_problem(
     mapping: cst.BaseExpression, receiver: str, facts: ClassFacts, function: cst.FunctionDef
-) -> Optional[Problem]:
+) -> Problem | None:
     """Why ``log_dict(mapping)`` of run-time keys cannot be migrated, or None (its values are put as they are)."""
     if isinstance(mapping, _NOT_MAPPINGS):
         return VALUE_REJECTED.problem("log_dict takes a mapping")
@@ -169,7 +171,7 @@ def _dynamic_mapping_problem(
     return None
 
 
-def _collection_holder(mapping: cst.BaseExpression, function: cst.FunctionDef, receiver: str) -> Optional[str]:
+def _collection_holder(mapping: cst.BaseExpression, function: cst.FunctionDef, receiver: str) -> str | None:
     """The mapping, when it is (or a local bound to) an attribute of ``self`` or the receiver, an item of one, or a
     ``getattr(...)`` result: a MetricCollection the codemod does not know (its values are Metric objects, which
     need compute/reset code). Dict displays and call results (``self.coll(p, t)``, ``coll.compute()``) hold values."""

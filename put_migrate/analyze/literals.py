@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from put_migrate.walk import visit
@@ -18,13 +16,13 @@ def is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
 
-def literal_bool(node: cst.BaseExpression) -> Optional[bool]:
+def literal_bool(node: cst.BaseExpression) -> bool | None:
     if isinstance(node, cst.Name) and node.value in ("True", "False"):
         return node.value == "True"
     return None
 
 
-def literal_str(node: Optional[cst.BaseExpression]) -> Optional[str]:
+def literal_str(node: cst.BaseExpression | None) -> str | None:
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         value = node.evaluated_value
         return value if isinstance(value, str) else None
@@ -33,7 +31,7 @@ def literal_str(node: Optional[cst.BaseExpression]) -> Optional[str]:
     return None
 
 
-def literal_name(node: Optional[cst.BaseExpression], env: dict[str, str]) -> Optional[str]:
+def literal_name(node: cst.BaseExpression | None, env: dict[str, str]) -> str | None:
     """A name whose every part is known: literal strings, and names bound to literal strings in ``env``
     (``f"{stage}_loss"``, ``stage + "_loss"``, ``"val_" + key``)."""
     if node is None:

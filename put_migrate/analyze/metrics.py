@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
 
 import libcst as cst
 
@@ -18,7 +17,7 @@ def find_metrics(class_node: cst.ClassDef, imports: ImportMap) -> dict[str, Metr
     MetricCollection ``c`` built in the same method (a local bound once) or held by ``self.y``."""
     metrics: dict[str, MetricInfo] = {}
     # Locals bound to a MetricCollection(...) call, per function; None once the name is bound more than once.
-    local_collections: dict[int, dict[str, Optional[MetricInfo]]] = {}
+    local_collections: dict[int, dict[str, MetricInfo | None]] = {}
     clones: list[tuple[str, int, cst.BaseExpression, cst.Call]] = []  # (attr, id(function), collection, clone call)
 
     class Visitor(cst.CSTVisitor):
@@ -31,7 +30,7 @@ def find_metrics(class_node: cst.ClassDef, imports: ImportMap) -> dict[str, Metr
         def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
             self.functions.pop()
 
-        def _bind(self, target: cst.BaseExpression, info: Optional[MetricInfo] = None) -> None:
+        def _bind(self, target: cst.BaseExpression, info: MetricInfo | None = None) -> None:
             if isinstance(target, cst.Name):
                 bound = local_collections.setdefault(self.functions[-1], {})
                 bound[target.value] = None if target.value in bound else info
@@ -71,7 +70,7 @@ def find_metrics(class_node: cst.ClassDef, imports: ImportMap) -> dict[str, Metr
 
     visit(class_node, Visitor())
     for attr, function, source, call in clones:
-        base: Optional[MetricInfo] = None
+        base: MetricInfo | None = None
         if isinstance(source, cst.Name):
             base = local_collections.get(function, {}).get(source.value)
         elif isinstance(source, cst.Attribute) and dotted_name(source.value) == "self":
@@ -107,7 +106,7 @@ def cloned_info(attr: str, base: MetricInfo, call: cst.Call) -> MetricInfo:
 
 def collection_info(attr: str, call: cst.Call) -> MetricInfo:
     """``MetricCollection(...)``: its keys when the metrics are a dict literal with literal keys, prefix, postfix."""
-    keys: Optional[tuple[str, ...]] = None
+    keys: tuple[str, ...] | None = None
     prefix = postfix = ""
     literal = True
     for index, arg in enumerate(call.args):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -22,7 +22,7 @@ class MetricInfo:
 
     attr: str
     collection: bool = False
-    keys: Optional[tuple[str, ...]] = None  # MetricCollection built from a dict literal with literal keys
+    keys: tuple[str, ...] | None = None  # MetricCollection built from a dict literal with literal keys
     prefix: str = ""
     postfix: str = ""
 
@@ -33,8 +33,8 @@ class LogItem:
 
     name: str
     value: cst.BaseExpression = field(compare=False, repr=False)
-    metric: Optional[MetricInfo] = None  # the value is ``self.<metric>`` (or one entry of a MetricCollection)
-    collection_key: Optional[str] = None  # the entry's key in the MetricCollection, without prefix/postfix
+    metric: MetricInfo | None = None  # the value is ``self.<metric>`` (or one entry of a MetricCollection)
+    collection_key: str | None = None  # the entry's key in the MetricCollection, without prefix/postfix
     dynamic: bool = False  # ``value`` is a whole mapping whose keys are only known at run time (``log_dict(d)``)
 
 
@@ -43,12 +43,12 @@ class LogCall:
     """One way a log call runs, with what Lightning resolves its arguments to, or the problem that leaves it."""
 
     call: cst.Call = field(compare=False, repr=False)
-    statement: Optional[cst.SimpleStatementLine] = field(compare=False, repr=False)
+    statement: cst.SimpleStatementLine | None = field(compare=False, repr=False)
     function: cst.FunctionDef = field(compare=False, repr=False)
     method: str  # "log" or "log_dict"
     receiver: str  # "self" or the callback hook's pl_module parameter
     hook: str
-    spec: Optional[HookSpec]
+    spec: HookSpec | None
     line: int
     column: int
     items: tuple[LogItem, ...] = ()
@@ -58,19 +58,19 @@ class LogCall:
     logger: bool = True
     reduce: str = "mean"
     sync_dist: bool = False
-    sync_group: Optional[cst.BaseExpression] = field(default=None, compare=False, repr=False)
+    sync_group: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     rank_zero_only: bool = False
     add_dataloader_idx: bool = True
-    batch_size: Optional[cst.BaseExpression] = field(default=None, compare=False, repr=False)
-    batch_param: Optional[str] = None  # the hook's batch parameter, when the weight must be inferred from it
-    dataloader_idx_param: Optional[str] = None
+    batch_size: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
+    batch_param: str | None = None  # the hook's batch parameter, when the weight must be inferred from it
+    dataloader_idx_param: str | None = None
     trainer: str = "self.trainer"  # how to reach the Trainer in this hook
     in_loop: bool = False
-    problem: Optional[Problem] = None
+    problem: Problem | None = None
     # The helper method the call is in, when a hook reaches it through ``self.<helper>(...)`` (``hook`` is then the
     # calling hook, the one Lightning sees as running), and the names bound to literal strings in this variant
     # (helper parameters, ``for`` variables over literal tuples) that its name depends on.
-    via: Optional[str] = None
+    via: str | None = None
     bindings: tuple[tuple[str, str], ...] = ()
 
     @property

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 import libcst as cst
 
 from put_migrate.analyze.arguments import Arguments
@@ -32,7 +30,7 @@ _REDUCE_CALLABLES = {
 _REDUCE_BUILTINS = {"sum": "sum", "max": "max", "min": "min"}
 
 
-def flags(args: Arguments) -> Union[dict[str, bool], Problem]:
+def flags(args: Arguments) -> dict[str, bool] | Problem:
     """The flags given as literal ``True``/``False``; or why one is not a literal (PM203, PM202)."""
     options: dict[str, bool] = {}
     for option in FLAGS:
@@ -51,7 +49,7 @@ def flags(args: Arguments) -> Union[dict[str, bool], Problem]:
     return options
 
 
-def step_and_epoch(options: dict[str, bool], spec: HookSpec, hook: str) -> Union[tuple[bool, bool], Problem]:
+def step_and_epoch(options: dict[str, bool], spec: HookSpec, hook: str) -> tuple[bool, bool] | Problem:
     """(on_step, on_epoch) with the hook's defaults; or why Lightning rejects the combination (PM213)."""
     on_step = options.get("on_step", spec.default_on_step)
     on_epoch = options.get("on_epoch", spec.default_on_epoch)
@@ -62,7 +60,7 @@ def step_and_epoch(options: dict[str, bool], spec: HookSpec, hook: str) -> Union
     return on_step, on_epoch
 
 
-def reduction(args: Arguments, env: dict[str, str], imports: ImportMap) -> Union[str, Problem]:
+def reduction(args: Arguments, env: dict[str, str], imports: ImportMap) -> str | Problem:
     """reduce_fx as one of "mean", "sum", "max", "min"; or why it is none of Lightning's reductions (PM209)."""
     if "reduce_fx" not in args:
         return "mean"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional, Union
 
 import libcst as cst
 
@@ -64,7 +63,7 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
 
 
 def _literal_loops(
-    found: Found, name_node: Optional[cst.BaseExpression]
+    found: Found, name_node: cst.BaseExpression | None
 ) -> tuple[list[tuple[str, tuple[str, ...]]], bool]:
     """Enclosing ``for v in ("a", "b"):`` loops whose variable the name uses: (variable, values) each; and whether
     the call is in some other loop."""
@@ -74,23 +73,29 @@ def _literal_loops(
     literal: list[tuple[str, tuple[str, ...]]] = []
     other = False
     for loop in found.loops:
-        values = None
-        if (
-            isinstance(loop, cst.For)
-            and loop.asynchronous is None
-            and isinstance(loop.target, cst.Name)
-            and loop.target.value in used
-            and isinstance(loop.iter, (cst.Tuple, cst.List))
-            and loop.orelse is None
-        ):
-            texts = [None if isinstance(el, cst.StarredElement) else literal_str(el.value) for el in loop.iter.elements]
-            if texts and all(t is not None for t in texts) and not assigns_name(loop.body, loop.target.value):
-                values = tuple(t for t in texts if t is not None)
+        values = _literal_loop(loop, used)
         if values is None:
             other = True
         else:
-            literal.append((loop.target.value, values))
+            literal.append(values)
     return literal, other
+
+
+def _literal_loop(loop: cst.CSTNode, used: set[str]) -> tuple[str, tuple[str, ...]] | None:
+    """(variable, values) of ``for v in ("a", "b"):`` when the name uses ``v``; None for any other loop."""
+    if not (
+        isinstance(loop, cst.For)
+        and loop.asynchronous is None
+        and isinstance(loop.target, cst.Name)
+        and loop.target.value in used
+        and isinstance(loop.iter, (cst.Tuple, cst.List))
+        and loop.orelse is None
+    ):
+        return None
+    texts = [None if isinstance(el, cst.StarredElement) else literal_str(el.value) for el in loop.iter.elements]
+    if texts and all(t is not None for t in texts) and not assigns_name(loop.body, loop.target.value):
+        return loop.target.value, tuple(t for t in texts if t is not None)
+    return None
 
 
 def read_call(found: Found, function: cst.FunctionDef, context: Context, facts: ClassFacts) -> LogCall:
@@ -117,7 +122,7 @@ def read_call(found: Found, function: cst.FunctionDef, context: Context, facts: 
 
 def _resolve(
     base: LogCall, found: Found, function: cst.FunctionDef, context: Context, facts: ClassFacts
-) -> Union[LogCall, Problem]:
+) -> LogCall | Problem:
     """``base`` with what the call's arguments resolve to, or the first problem found (checked in a fixed order)."""
     hook, spec = context.hook, base.spec
     if found.nested:
