@@ -33,19 +33,19 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from put_migrate import safety
+from put_migrate import rules, safety
 from put_migrate.discover import _display_path, discover_files, has_skip_file_marker, may_contain_log_call
 from put_migrate.rules import Finding, Severity
 from put_migrate.screen import may_need_transform, settled_by_index
 
 # File-level codes (PM3xx) and the opt-out code; rules.py catalogues their messages and advice.
-SKIPPED_BY_COMMENT = "PM001"  # a call carrying `# put-migrate: skip` (Severity.SKIPPED)
-SYNTAX_ERROR = "PM301"  # the file does not parse
-UNREADABLE = "PM302"  # cannot be read: I/O error, binary, undecodable
-UNSAFE_TO_WRITE = "PM303"  # would not survive a rewrite byte for byte (round trip, re-parse, encoding)
-DIRTY_FILE = "PM304"  # has uncommitted changes and --allow-dirty was not given
-INTERNAL_ERROR = "PM305"  # the codemod raised on this file
-TOO_DEEP = "PM306"  # nested too deeply for the parser
+SKIPPED_BY_COMMENT = rules.SKIPPED_BY_COMMENT.code  # a call carrying `# put-migrate: skip` (Severity.SKIPPED)
+SYNTAX_ERROR = rules.SYNTAX_ERROR.code  # the file does not parse
+UNREADABLE = rules.UNREADABLE.code  # cannot be read: I/O error, binary, undecodable
+UNSAFE_TO_WRITE = rules.UNSAFE_TO_WRITE.code  # would not survive a rewrite byte for byte (round trip, re-parse, ...)
+DIRTY_FILE = rules.DIRTY_FILE.code  # has uncommitted changes and --allow-dirty was not given
+INTERNAL_ERROR = rules.INTERNAL_ERROR.code  # the codemod raised on this file
+TOO_DEEP = rules.TOO_DEEP.code  # nested too deeply for the parser
 
 # Codes whose findings never make the run fail (they record a decision the user took).
 INFORMATIONAL_CODES = frozenset({SKIPPED_BY_COMMENT})

@@ -20,8 +20,9 @@ from put_migrate.lightning_classes import BASES, ImportMap, _top_level, dotted_n
 from put_migrate.walk import visit
 from put_migrate.index import indexed_unresolved as _indexed_unresolved
 from put_migrate.lightning_names import known_non_lightning as _known_non_lightning
+from put_migrate.rules import CLASS_NOT_RECOGNISED
 
-CODE = "PM222"
+CODE = CLASS_NOT_RECOGNISED.code
 
 def unresolved_base(
     statement: cst.ClassDef, imports: ImportMap, index, module_key: str, local: dict[str, cst.ClassDef],

@@ -1,0 +1,61 @@
+"""Walking a class: every log call of its methods, read in each way it runs, with what the class defines."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from put_migrate.analyze.calls import CallFinder
+from put_migrate.analyze.context import helper_callers
+from put_migrate.analyze.metrics import find_metrics
+from put_migrate.analyze.model import ClassAnalysis, ClassFacts, LogCall, MetricInfo, with_problem
+from put_migrate.analyze.read import read_variants
+from put_migrate.analyze.scope import assigned_self_attributes, methods_and_names, positional_params
+from put_migrate.hooks import HOOKS
+from put_migrate.lightning_classes import INT_PROPERTIES, ImportMap, LightningClass
+from put_migrate.rules import LOG_OVERRIDDEN
+from put_migrate.walk import visit
+
+
+def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.CSTNode, CodeRange]) -> ClassAnalysis:
+    """Every ``log``/``log_dict`` call of ``cls``, sorted by position, with the class's metrics and taken names."""
+    if cls.imports is not None:  # a class of a function body also sees the imports of its enclosing functions
+        imports = cls.imports
+    methods, used = methods_and_names(cls.node)
+    assigned = assigned_self_attributes(cls.node)
+    metrics = find_metrics(cls.node, imports)
+    overrides_log = "log" in methods or "log_dict" in methods
+    containers: frozenset[str] = frozenset()
+    demo_methods, demo_attributes = cls.demo  # what a Lightning demo base (BoringModel) brings
+    assigned |= demo_attributes
+    used |= demo_methods | demo_attributes
+    if cls.inherited is not None:  # what project base classes bring (repository index)
+        for attr, collection in cls.inherited.metrics:
+            if attr not in metrics and attr not in assigned:
+                metrics[attr] = MetricInfo(attr, collection=collection)  # keys unknown: log_dict of it is PM215
+        assigned |= cls.inherited.assigned
+        used |= cls.inherited.assigned | cls.inherited.methods
+        overrides_log = overrides_log or bool({"log", "log_dict"} & cls.inherited.methods)
+        containers = cls.inherited.metric_containers
+    if cls.kind == "module":  # known ints, unless this class or a project ancestor defines the name itself
+        assigned |= INT_PROPERTIES - methods.keys() - (cls.inherited.methods if cls.inherited else frozenset())
+    facts = ClassFacts(
+        cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods)
+    )
+    calls: list[LogCall] = []
+    for name, function in methods.items():
+        receivers = {"self"}
+        params = positional_params(function)
+        if cls.kind == "callback" and len(params) >= 3:
+            receivers.add(params[2])
+        if cls.kind == "callback" and name not in HOOKS and "pl_module" in params:
+            receivers.add("pl_module")  # a helper given the module: its calls are found (and reported)
+        finder = CallFinder(receivers)
+        visit(function.body, finder)
+        for found in finder.found:
+            for call in read_variants(found, function, facts):
+                if overrides_log:
+                    call = with_problem(call, LOG_OVERRIDDEN.problem(f"{cls.name} defines its own log/log_dict"))
+                calls.append(call)
+    calls.sort(key=lambda c: (c.line, c.column))
+    return ClassAnalysis(cls, calls, metrics, used, methods)

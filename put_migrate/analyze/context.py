@@ -1,0 +1,202 @@
+"""Who runs a log statement: the hook itself, or the hooks that call the helper it is in (helper callers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from put_migrate.analyze.literals import literal_str
+from put_migrate.analyze.scope import assigns_name, positional_params
+from put_migrate.hooks import HOOKS
+from put_migrate.lightning_classes import LightningClass, dotted_name
+from put_migrate.walk import visit
+
+
+@dataclass(frozen=True)
+class Context:
+    """One way a log statement runs: under which hook, and what is known there about the function's names."""
+
+    hook: str  # the hook Lightning sees as running (``_current_fx_name``)
+    hook_function: cst.FunctionDef = field(compare=False, repr=False)
+    env: tuple[tuple[str, str], ...] = ()  # names of the logging function bound to literal strings
+    batch_name: str | None = None  # the logging function's name for the hook's batch, when it has it
+    batch_problem: str | None = None  # why the batch cannot be used (PM211 detail)
+    dataloader_idx_name: str | None = None  # the logging function's name for the hook's dataloader_idx
+    dataloader_idx_missing: bool = False  # the hook has a dataloader_idx this function cannot name
+    via: str | None = None  # the helper, when the statement is in one
+    in_loop: bool = False  # the helper call sits in a loop of the hook
+
+
+@dataclass(frozen=True)
+class HelperCall:
+    """A ``self.<helper>(...)`` call (or another use of ``self.<helper>``) in a method of the class."""
+
+    hook: str
+    hook_function: cst.FunctionDef = field(compare=False, repr=False)
+    call: cst.Call | None = field(compare=False, repr=False)
+    in_loop: bool = False
+    problem: str | None = None  # why this caller cannot be followed (PM205 detail)
+
+
+def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> dict[str, list[HelperCall]]:
+    """For each method, the ``self.<method>(...)`` calls that reach it (the intra-class call graph, one level).
+
+    A caller that is not a Lightning hook, or any other use of ``self.<method>`` (passed around, called from a
+    nested function), is recorded with a problem: Lightning would take the defaults from a hook we cannot see.
+    """
+    found: dict[str, list[HelperCall]] = {}
+    if cls.kind != "module":  # Callback helpers would also need the pl_module and trainer parameters mapped
+        return found
+
+    class Visitor(cst.CSTVisitor):
+        def __init__(self, hook: str, function: cst.FunctionDef) -> None:
+            self.hook, self.function = hook, function
+            self.nested = 0
+            self.loops = 0
+            self.calls: set[int] = set()
+
+        def _enter(self, node: cst.CSTNode) -> None:
+            self.nested += 1
+
+        def _leave(self, node: cst.CSTNode) -> None:
+            self.nested -= 1
+
+        visit_FunctionDef = visit_Lambda = visit_ClassDef = _enter  # type: ignore[assignment]
+        leave_FunctionDef = leave_Lambda = leave_ClassDef = _leave  # type: ignore[assignment]
+
+        def visit_For(self, node: cst.For) -> None:
+            self.loops += 1
+
+        def leave_For(self, node: cst.For) -> None:
+            self.loops -= 1
+
+        def visit_While(self, node: cst.While) -> None:
+            self.loops += 1
+
+        def leave_While(self, node: cst.While) -> None:
+            self.loops -= 1
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and dotted_name(func.value) == "self"
+                and func.attr.value in methods
+                and self.nested == 0
+            ):
+                self.calls.add(id(func))
+                spec = HOOKS.get(self.hook)
+                problem = None
+                if spec is None:
+                    problem = f"called from `{self.hook}`, which is not a Lightning hook that may log"
+                found.setdefault(func.attr.value, []).append(
+                    HelperCall(self.hook, self.function, node, self.loops > 0, problem)
+                )
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if dotted_name(node.value) == "self" and node.attr.value in methods and id(node) not in self.calls:
+                # visit_Call runs before the callee's Attribute is visited, so a call's func is already known.
+                problem = f"`self.{node.attr.value}` is used in `{self.hook}` other than as a direct call"
+                found.setdefault(node.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
+
+    for name, function in methods.items():
+        visit(function.body, Visitor(name, function))
+    return found
+
+
+def hook_context(function: cst.FunctionDef, cls: LightningClass) -> Context:
+    """The context of a hook's own statements: its batch and dataloader_idx parameters (or ``*args`` items)."""
+    hook = function.name.value
+    spec = HOOKS.get(hook)
+    params = positional_params(function)
+    offset = 1 if cls.kind == "module" else 3  # self (, trainer, pl_module)
+    batch_name = dataloader_idx_name = None
+    batch_problem = None
+    # Lightning passes a hook's arguments positionally (``*hook_kwargs.values()``), so a ``*args`` parameter holds
+    # those past the named ones; ``dataloader_idx`` is passed only with several sequential eval dataloaders.
+    star = function.params.star_arg
+    star_name = star.name.value if isinstance(star, cst.Param) else None
+    star_reassigned = star_name is not None and assigns_name(function, star_name)
+    dataloader_idx_missing = False
+    if spec is not None and spec.batch_param is not None:
+        index = spec.batch_param + offset
+        if index < len(params):
+            batch_name = params[index]
+            if batch_name == "dataloader_iter":
+                batch_name = None
+            elif assigns_name(function, batch_name):
+                batch_problem = f"`{batch_name}` is reassigned in `{hook}`"
+        elif star_name is not None:
+            batch_name = f"{star_name}[{index - len(params)}]"
+            if star_reassigned:
+                batch_problem = f"`{star_name}` is reassigned in `{hook}`"
+    if spec is not None and spec.dataloader_idx_param is not None:
+        index = spec.dataloader_idx_param + offset
+        if index < len(params):
+            dataloader_idx_name = params[index]
+        elif star_name is not None and not star_reassigned:
+            k = index - len(params)
+            dataloader_idx_name = f"{star_name}[{k}] if len({star_name}) > {k} else 0"
+        else:
+            dataloader_idx_missing = star_name is not None
+    return Context(hook, function, (), batch_name, batch_problem, dataloader_idx_name, dataloader_idx_missing)
+
+
+def helper_context(
+    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass
+) -> tuple[Context | None, str | None]:
+    """The context of a helper's statements when ``caller`` runs it; or the reason it cannot be known."""
+    if caller.problem is not None or caller.call is None:
+        return None, caller.problem
+    hook_ctx = hook_context(caller.hook_function, cls)
+    params = [*helper.params.posonly_params, *helper.params.params]
+    if not params or params[0].name.value != "self":
+        return None, f"`{helper.name.value}` is not a plain method"
+    bound: dict[str, cst.BaseExpression] = {}
+    positional = [p.name.value for p in params[1:]]
+    keyword_only = {p.name.value for p in helper.params.kwonly_params}
+    for index, arg in enumerate(caller.call.args):
+        if arg.star:
+            return None, f"`{caller.hook}` calls `{helper.name.value}` with `{arg.star}`"
+        if arg.keyword is None:
+            if index >= len(positional):
+                return None, f"`{caller.hook}` calls `{helper.name.value}` with too many arguments"
+            bound[positional[index]] = arg.value
+        elif arg.keyword.value in positional or arg.keyword.value in keyword_only:
+            bound[arg.keyword.value] = arg.value
+        else:
+            return None, f"`{caller.hook}` calls `{helper.name.value}` with an unknown argument"
+    for param in [*params[1:], *helper.params.kwonly_params]:  # literal defaults count as literal arguments
+        if param.name.value not in bound and param.default is not None:
+            bound[param.name.value] = param.default
+    env = []
+    batch_name = dataloader_idx_name = None
+    for name, expression in bound.items():
+        if assigns_name(helper, name):
+            # A rebound batch parameter still holds the hook's batch before its first assignment (checked per call).
+            if isinstance(expression, cst.Name) and expression.value == hook_ctx.batch_name:
+                batch_name = name
+            continue
+        text = literal_str(expression)
+        if text is not None:
+            env.append((name, text))
+        elif isinstance(expression, cst.Name):
+            if expression.value == hook_ctx.batch_name:
+                batch_name = name
+            if expression.value == hook_ctx.dataloader_idx_name:
+                dataloader_idx_name = name
+    batch_problem = hook_ctx.batch_problem
+    if hook_ctx.batch_name is not None and batch_name is None and batch_problem is None:
+        batch_problem = f"`{caller.hook}` does not pass `{hook_ctx.batch_name}` to `{helper.name.value}`"
+    return Context(
+        caller.hook,
+        caller.hook_function,
+        tuple(sorted(env)),
+        batch_name,
+        batch_problem,
+        dataloader_idx_name,
+        hook_ctx.dataloader_idx_missing or (hook_ctx.dataloader_idx_name is not None and dataloader_idx_name is None),
+        helper.name.value,
+        caller.in_loop,
+    ), None

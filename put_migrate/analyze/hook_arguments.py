@@ -1,0 +1,75 @@
+"""What a call needs from its hook's arguments: the Trainer, the batch (batch weight), the dataloader_idx."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from put_migrate.analyze.calls import Found
+from put_migrate.analyze.context import Context
+from put_migrate.analyze.model import LogItem
+from put_migrate.analyze.scope import assigns_name, contains, positional_params
+from put_migrate.hooks import HookSpec
+from put_migrate.lightning_classes import LightningClass
+from put_migrate.rules import BATCH_SIZE_UNKNOWN, DATALOADER_IDX_UNSUPPORTED, Problem
+
+
+def trainer_expression(hook_function: cst.FunctionDef, cls: LightningClass) -> str:
+    """How to reach the Trainer in the hook: ``self.trainer`` in a module, the trainer parameter in a Callback."""
+    hook_params = positional_params(hook_function)
+    trainer = "self.trainer" if cls.kind == "module" else (hook_params[1] if len(hook_params) > 1 else "trainer")
+    star = hook_function.params.star_arg
+    if cls.kind != "module" and len(hook_params) <= 1 and isinstance(star, cst.Param):
+        trainer = f"{star.name.value}[0]"  # ``def on_..._batch_end(self, *args)``: the trainer comes first
+    return trainer
+
+
+def batch_param(
+    found: Found,
+    function: cst.FunctionDef,
+    context: Context,
+    spec: HookSpec,
+    needs_weight: bool,
+) -> str | None | Problem:
+    """The name of the hook's batch where the call is, when the epoch mean must be weighted by its size (§3.3);
+    or why the batch cannot be reached (PM211)."""
+    if not needs_weight or spec.kind == "epoch":
+        return None
+    hook = context.hook
+    if spec.kind == "step_other" or (context.batch_name is None and context.batch_problem is None):
+        return BATCH_SIZE_UNKNOWN.problem(f"`{hook}` has no batch parameter")
+    if context.batch_problem is not None:
+        return BATCH_SIZE_UNKNOWN.problem(context.batch_problem)
+    assert context.batch_name is not None
+    if context.via is not None and not _unbound_until(function, context.batch_name, found):
+        return BATCH_SIZE_UNKNOWN.problem(f"`{context.batch_name}` is reassigned in `{context.via}` before the call")
+    return context.batch_name
+
+
+def needs_weight(on_epoch: bool, reduce: str, batch_size: cst.BaseExpression | None, items: list[LogItem]) -> bool:
+    """A mean over the epoch of some non-Metric value, without ``batch_size=``: weighted by the batch's size."""
+    return on_epoch and reduce == "mean" and batch_size is None and any(i.metric is None for i in items)
+
+
+def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Problem | None:
+    """Why the hook's dataloader_idx cannot be reached where the call is (PM217), or None."""
+    if not context.dataloader_idx_missing or not add_dataloader_idx:
+        return None
+    hook = context.hook
+    if context.via is None:
+        return DATALOADER_IDX_UNSUPPORTED.problem(f"`{hook}` reassigns the `*args` that holds its dataloader_idx")
+    return DATALOADER_IDX_UNSUPPORTED.problem(f"`{hook}` does not pass its dataloader_idx to `{context.via}`")
+
+
+def _unbound_until(function: cst.FunctionDef, name: str, found: Found) -> bool:
+    """``name`` keeps its value from the call of ``function`` until the log call: no statement of the body up to the
+    one holding the call (that one included) assigns it, and the call is in no loop of ``function``."""
+    if not assigns_name(function, name):
+        return True
+    if found.in_loop or not isinstance(function.body, cst.IndentedBlock) or found.statement is None:
+        return False
+    for statement in function.body.body:
+        if assigns_name(statement, name):
+            return False
+        if statement is found.statement or contains(statement, found.statement):
+            return True
+    return False

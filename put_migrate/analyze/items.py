@@ -1,0 +1,193 @@
+"""Log items: the names and values a ``log``/``log_dict`` call logs, or why they cannot be migrated."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from put_migrate.analyze.arguments import Arguments
+from put_migrate.analyze.calls import Found
+from put_migrate.analyze.literals import code_of, is_none, literal_name
+from put_migrate.analyze.model import ClassFacts, LogItem, MetricInfo
+from put_migrate.analyze.scope import values_bound_to
+from put_migrate.lightning_classes import dotted_name
+from put_migrate.rules import (
+    ATTRIBUTE_OF_UNKNOWN_TYPE,
+    MAPPING_UNKNOWN,
+    NAME_NOT_LITERAL,
+    STAR_ARGUMENTS,
+    VALUE_REJECTED,
+    Problem,
+)
+
+
+def log_items(
+    found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, function: cst.FunctionDef
+) -> list[LogItem] | Problem:
+    """One item per logged name (``log``: one; ``log_dict``: one per key, or one for a run-time mapping)."""
+    if found.method == "log":
+        items = _log_item(found, args, env, facts)
+    else:
+        items = _log_dict_items(found, args, env, facts, function)
+    if isinstance(items, Problem):
+        return items
+    for item in items:
+        if "/dataloader_idx_" in item.name:
+            return VALUE_REJECTED.problem(f"name {item.name!r} contains '/dataloader_idx_' (Lightning raises)")
+    return items
+
+
+def _log_item(found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts) -> list[LogItem] | Problem:
+    if "name" not in args or "value" not in args:
+        return STAR_ARGUMENTS.problem("name or value missing")
+    name = literal_name(args["name"], env)
+    if name is None:
+        return NAME_NOT_LITERAL.problem(code_of(args["name"]))
+    value = args["value"]
+    problem = _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict")
+    if problem is not None:
+        return problem
+    return [LogItem(name, value, metric_of(value, facts.metrics, found.receiver))]
+
+
+def _log_dict_items(
+    found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, function: cst.FunctionDef
+) -> list[LogItem] | Problem:
+    items: list[LogItem] = []
+    dictionary = args.get("dictionary")
+    literal_keys = isinstance(dictionary, cst.Dict) and all(
+        isinstance(e, cst.DictElement) and literal_name(e.key, env) is not None for e in dictionary.elements
+    )
+    if isinstance(dictionary, cst.Dict) and literal_keys:
+        for element in dictionary.elements:
+            key = literal_name(element.key, env) if isinstance(element, cst.DictElement) else None
+            if key is None:
+                return MAPPING_UNKNOWN.problem("a key is not a literal string")
+            assert isinstance(element, cst.DictElement)
+            problem = _value_problem(element.value, found.receiver, facts, "a MetricCollection inside log_dict")
+            if problem is not None:
+                return problem
+            items.append(LogItem(key, element.value, metric_of(element.value, facts.metrics, found.receiver)))
+    else:
+        collection = metric_of(dictionary, facts.metrics, found.receiver) if dictionary is not None else None
+        if collection is None and dictionary is not None:
+            dynamic_problem = _dynamic_mapping_problem(dictionary, found.receiver, facts, function)
+            if dynamic_problem is not None:
+                return dynamic_problem
+            items.append(LogItem(f"<{code_of(dictionary)}>", dictionary, dynamic=True))
+        elif dictionary is None or collection is None or not collection.collection or collection.keys is None:
+            return MAPPING_UNKNOWN.problem(code_of(dictionary) if dictionary is not None else "no argument")
+        else:
+            for key in collection.keys:
+                items.append(LogItem(f"{collection.prefix}{key}{collection.postfix}", dictionary, collection, key))
+    if len({item.name for item in items}) != len(items):
+        return MAPPING_UNKNOWN.problem("repeated key")
+    return items
+
+
+def _value_problem(
+    value: cst.BaseExpression, receiver: str, facts: ClassFacts, in_collection: str
+) -> Problem | None:
+    """Why one logged value cannot be migrated: a type Lightning rejects (PM216), or an unknown attribute (PM220)."""
+    bad = bad_value(value)
+    if bad:
+        return VALUE_REJECTED.problem(bad)
+    metric = metric_of(value, facts.metrics, receiver)
+    if metric is not None and metric.collection:
+        return VALUE_REJECTED.problem(in_collection)
+    unknown = _unknown_attribute(value, receiver, facts) if metric is None else None
+    if unknown:
+        return ATTRIBUTE_OF_UNKNOWN_TYPE.problem(unknown)
+    return None
+
+
+def metric_of(value: cst.BaseExpression, metrics: dict[str, MetricInfo], receiver: str) -> MetricInfo | None:
+    """The Metric (or MetricCollection) a value is, when it is ``self.<metric>``."""
+    if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == receiver:
+        return metrics.get(value.attr.value) if receiver == "self" else None
+    return None
+
+
+def bad_value(value: cst.BaseExpression) -> str | None:
+    """What the value is, when Lightning rejects its type (a string, a dict, a sequence, None)."""
+    if isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+        return "a string"
+    if isinstance(value, (cst.Dict, cst.DictComp)):
+        return "a dict"
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+        return "a sequence"
+    if is_none(value):
+        return "None"
+    return None
+
+
+def _unknown_attribute(value: cst.BaseExpression, receiver: str, facts: ClassFacts) -> str | None:
+    """``self.x`` never assigned in the class, or ``pl_module.x``: possibly a Metric we cannot see; or an item of a
+    ``ModuleDict``/``ModuleList`` of metrics that a base class builds."""
+    if (
+        isinstance(value, cst.Subscript)
+        and isinstance(value.value, cst.Attribute)
+        and dotted_name(value.value.value) == "self"
+        and value.value.attr.value in facts.containers
+    ):
+        return code_of(value)
+    if isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name):
+        owner = value.value.value
+        if owner == receiver and (receiver != "self" or value.attr.value not in facts.assigned):
+            return code_of(value)
+    return None
+
+
+_NOT_MAPPINGS = (
+    cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Tuple, cst.Set, cst.ListComp,
+    cst.SetComp, cst.GeneratorExp, cst.Integer, cst.Float,
+)
+
+
+def _dynamic_mapping_problem(
+    mapping: cst.BaseExpression, receiver: str, facts: ClassFacts, function: cst.FunctionDef
+) -> Problem | None:
+    """Why ``log_dict(mapping)`` of run-time keys cannot be migrated, or None (its values are put as they are)."""
+    if isinstance(mapping, _NOT_MAPPINGS):
+        return VALUE_REJECTED.problem("log_dict takes a mapping")
+    if isinstance(mapping, cst.Dict):
+        for element in mapping.elements:
+            if not isinstance(element, cst.DictElement):
+                return MAPPING_UNKNOWN.problem("a ** entry")
+            if metric_of(element.value, facts.metrics, receiver) is not None:
+                return MAPPING_UNKNOWN.problem(f"a Metric under a non-literal key: {code_of(element.key)}")
+            bad = bad_value(element.value)
+            if bad:
+                return VALUE_REJECTED.problem(bad)
+    if isinstance(mapping, cst.DictComp) and metric_of(mapping.value, facts.metrics, receiver) is not None:
+        return MAPPING_UNKNOWN.problem(f"a Metric under a non-literal key: {code_of(mapping.key)}")
+    unknown = _unknown_attribute(mapping, receiver, facts)
+    if unknown:
+        return ATTRIBUTE_OF_UNKNOWN_TYPE.problem(unknown)
+    holder = _collection_holder(mapping, function, receiver)
+    if holder:
+        return MAPPING_UNKNOWN.problem(
+            f"{holder} may be a MetricCollection, whose values Lightning logs as Metric objects"
+        )
+    return None
+
+
+def _collection_holder(mapping: cst.BaseExpression, function: cst.FunctionDef, receiver: str) -> str | None:
+    """The mapping, when it is (or a local bound to) an attribute of ``self`` or the receiver, an item of one, or a
+    ``getattr(...)`` result: a MetricCollection the codemod does not know (its values are Metric objects, which
+    need compute/reset code). Dict displays and call results (``self.coll(p, t)``, ``coll.compute()``) hold values."""
+
+    def holds(node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        dotted = dotted_name(node)
+        if dotted is not None and "." in dotted and dotted.split(".")[0] in (receiver, "self"):
+            return True
+        return isinstance(node, cst.Call) and dotted_name(node.func) == "getattr"
+
+    if holds(mapping):
+        return code_of(mapping)
+    if isinstance(mapping, cst.Name):
+        for value in values_bound_to(function, mapping.value):
+            if holds(value):
+                return f"`{mapping.value} = {code_of(value)}`"
+    return None

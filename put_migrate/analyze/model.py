@@ -1,0 +1,113 @@
+"""The records analysis produces: ``MetricInfo``, ``LogItem``, ``LogCall``, ``ClassAnalysis``, and ``ClassFacts``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from put_migrate.hooks import HookSpec
+from put_migrate.lightning_classes import ImportMap, LightningClass
+from put_migrate.rules import Problem
+
+if TYPE_CHECKING:
+    from put_migrate.analyze.context import HelperCall
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """An attribute assigned a torchmetrics ``Metric`` (or ``MetricCollection``) somewhere in the class."""
+
+    attr: str
+    collection: bool = False
+    keys: tuple[str, ...] | None = None  # MetricCollection built from a dict literal with literal keys
+    prefix: str = ""
+    postfix: str = ""
+
+
+@dataclass(frozen=True)
+class LogItem:
+    """One logged name and its value (``log`` has one, ``log_dict`` one per key)."""
+
+    name: str
+    value: cst.BaseExpression = field(compare=False, repr=False)
+    metric: MetricInfo | None = None  # the value is ``self.<metric>`` (or one entry of a MetricCollection)
+    collection_key: str | None = None  # the entry's key in the MetricCollection, without prefix/postfix
+    dynamic: bool = False  # ``value`` is a whole mapping whose keys are only known at run time (``log_dict(d)``)
+
+
+@dataclass(frozen=True)
+class LogCall:
+    """One way a log call runs, with what Lightning resolves its arguments to, or the problem that leaves it."""
+
+    call: cst.Call = field(compare=False, repr=False)
+    statement: cst.SimpleStatementLine | None = field(compare=False, repr=False)
+    function: cst.FunctionDef = field(compare=False, repr=False)
+    method: str  # "log" or "log_dict"
+    receiver: str  # "self" or the callback hook's pl_module parameter
+    hook: str
+    spec: HookSpec | None
+    line: int
+    column: int
+    items: tuple[LogItem, ...] = ()
+    on_step: bool = False
+    on_epoch: bool = False
+    prog_bar: bool = False
+    logger: bool = True
+    reduce: str = "mean"
+    sync_dist: bool = False
+    sync_group: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
+    rank_zero_only: bool = False
+    add_dataloader_idx: bool = True
+    batch_size: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
+    batch_param: str | None = None  # the hook's batch parameter, when the weight must be inferred from it
+    dataloader_idx_param: str | None = None
+    trainer: str = "self.trainer"  # how to reach the Trainer in this hook
+    in_loop: bool = False
+    problem: Problem | None = None
+    # The helper method the call is in, when a hook reaches it through ``self.<helper>(...)`` (``hook`` is then the
+    # calling hook, the one Lightning sees as running), and the names bound to literal strings in this variant
+    # (helper parameters, ``for`` variables over literal tuples) that its name depends on.
+    via: str | None = None
+    bindings: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def forked(self) -> bool:
+        return self.on_step and self.on_epoch
+
+    @property
+    def sync(self) -> bool:
+        return self.sync_dist and not self.rank_zero_only
+
+
+@dataclass
+class ClassAnalysis:
+    """Every log call of one Lightning class, and the names and metrics the class holds."""
+
+    cls: LightningClass
+    calls: list[LogCall]
+    metrics: dict[str, MetricInfo]
+    used_names: set[str]  # attributes (self.x), methods and class-level names: taken for new attributes
+    methods: dict[str, cst.FunctionDef]
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """What the whole class tells about each of its log calls, handed to every reader of a call."""
+
+    cls: LightningClass
+    imports: ImportMap
+    positions: dict[cst.CSTNode, CodeRange] = field(repr=False)
+    metrics: dict[str, MetricInfo]
+    assigned: frozenset[str]  # attributes known not to be Metrics: assigned in the class, its bases, Lightning
+    containers: frozenset[str]  # attributes holding a ModuleDict/ModuleList of metrics, built by a base class
+    callers: dict[str, list[HelperCall]] = field(repr=False)  # the ``self.<method>(...)`` uses of each method
+
+
+def with_problem(call: LogCall, problem: Problem) -> LogCall:
+    """``call`` left for ``problem``, unless it already has one (the first problem found is the one reported)."""
+    if call.problem is not None:
+        return call
+    return replace(call, problem=problem)

@@ -1,0 +1,76 @@
+"""Option literals of a log call: the boolean flags, on_step/on_epoch as the hook resolves them, and reduce_fx."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from put_migrate.analyze.arguments import Arguments
+from put_migrate.analyze.literals import code_of, is_none, literal_bool, literal_name, literal_str
+from put_migrate.hooks import HookSpec
+from put_migrate.lightning_classes import ImportMap
+from put_migrate.rules import (
+    OPTION_NOT_LITERAL,
+    STEP_EPOCH_AT_RUN_TIME,
+    STEP_EPOCH_REJECTED,
+    UNKNOWN_REDUCTION,
+    Problem,
+)
+
+FLAGS = ("prog_bar", "logger", "on_step", "on_epoch", "sync_dist", "add_dataloader_idx", "rank_zero_only")
+_NONE_IS_DEFAULT = ("logger", "on_step", "on_epoch")  # flags for which a literal None means "not given"
+_DROPPED = ("enable_graph", "metric_attribute")  # no-ops (§0); only a literal keeps the drop obviously safe
+
+_REDUCE_STRINGS = {"mean": "mean", "avg": "mean", "sum": "sum", "max": "max", "min": "min"}
+_REDUCE_CALLABLES = {
+    "torch.mean": "mean",
+    "torch.sum": "sum",
+    "torch.max": "max",
+    "torch.min": "min",
+}
+_REDUCE_BUILTINS = {"sum": "sum", "max": "max", "min": "min"}
+
+
+def flags(args: Arguments) -> dict[str, bool] | Problem:
+    """The flags given as literal ``True``/``False``; or why one is not a literal (PM203, PM202)."""
+    options: dict[str, bool] = {}
+    for option in FLAGS:
+        node = args.get(option)
+        if node is None or (is_none(node) and option in _NONE_IS_DEFAULT):
+            continue
+        value = literal_bool(node)
+        if value is None:
+            rule = STEP_EPOCH_AT_RUN_TIME if option in ("on_step", "on_epoch") else OPTION_NOT_LITERAL
+            return rule.problem(f"{option}={code_of(node)}")
+        options[option] = value
+    for option in _DROPPED:
+        node = args.get(option)
+        if node is not None and literal_bool(node) is None and literal_str(node) is None and not is_none(node):
+            return OPTION_NOT_LITERAL.problem(f"{option}={code_of(node)}")
+    return options
+
+
+def step_and_epoch(options: dict[str, bool], spec: HookSpec, hook: str) -> tuple[bool, bool] | Problem:
+    """(on_step, on_epoch) with the hook's defaults; or why Lightning rejects the combination (PM213)."""
+    on_step = options.get("on_step", spec.default_on_step)
+    on_epoch = options.get("on_epoch", spec.default_on_epoch)
+    if not on_step and not on_epoch:
+        return STEP_EPOCH_REJECTED.problem("on_step=False and on_epoch=False")
+    if spec.epoch_only and (on_step or not on_epoch):
+        return STEP_EPOCH_REJECTED.problem(f"`{hook}` only accepts on_step=False, on_epoch=True")
+    return on_step, on_epoch
+
+
+def reduction(args: Arguments, env: dict[str, str], imports: ImportMap) -> str | Problem:
+    """reduce_fx as one of "mean", "sum", "max", "min"; or why it is none of Lightning's reductions (PM209)."""
+    if "reduce_fx" not in args:
+        return "mean"
+    node = args["reduce_fx"]
+    text = literal_name(node, env)
+    qualified = imports.qualify(node)
+    if text is not None and text.lower() in _REDUCE_STRINGS:
+        return _REDUCE_STRINGS[text.lower()]
+    if qualified in _REDUCE_CALLABLES:
+        return _REDUCE_CALLABLES[qualified]
+    if isinstance(node, cst.Name) and node.value in _REDUCE_BUILTINS and qualified is None:
+        return _REDUCE_BUILTINS[node.value]
+    return UNKNOWN_REDUCTION.problem(f"reduce_fx={code_of(node)}")

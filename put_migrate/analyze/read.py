@@ -1,0 +1,177 @@
+"""Reading one found call: a ``LogCall`` per way it runs (caller hook x literal loop values), or one with a problem."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import libcst as cst
+
+from put_migrate.analyze.arguments import bind_found, name_argument, optional_argument
+from put_migrate.analyze.calls import Found
+from put_migrate.analyze.context import Context, helper_context, hook_context
+from put_migrate.analyze.hook_arguments import batch_param, dataloader_idx_problem, needs_weight, trainer_expression
+from put_migrate.analyze.items import log_items
+from put_migrate.analyze.literals import literal_str, names_in_expression
+from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
+from put_migrate.analyze.options import flags, reduction, step_and_epoch
+from put_migrate.analyze.scope import assigns_name
+from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS
+from put_migrate.rules import LOGGING_FORBIDDEN, NAME_NOT_LITERAL, NESTED_CALL, NOT_A_HOOK, NOT_A_STATEMENT, Problem
+
+_MAX_VARIANTS = 32
+
+
+def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) -> list[LogCall]:
+    """One ``LogCall`` per way the statement runs (caller hook x literal loop values), or one with a problem."""
+    cls = facts.cls
+    hook = function.name.value
+    contexts: list[Context] = []
+    if hook in HOOKS or hook in FORBIDDEN_HOOKS or cls.kind != "module":
+        contexts.append(hook_context(function, cls))
+    else:
+        reached = facts.callers.get(hook, [])
+        problem = None
+        if not reached:
+            problem = f"`{hook}` is not called from any hook of {cls.name}"
+        for caller in reached:
+            context, why = helper_context(function, caller, cls)
+            if context is None:
+                problem = problem or why
+            else:
+                contexts.append(context)
+        if problem is not None:
+            call = read_call(found, function, Context(hook, function), facts)
+            if call.problem is None or call.problem[0] == NOT_A_HOOK.code:
+                call = replace(call, problem=NOT_A_HOOK.problem(problem))
+            return [call]
+    loops, other_loops = _literal_loops(found, name_argument(found))
+    variants: list[Context] = []
+    for context in contexts:
+        expanded = [context]
+        for variable, values in loops:
+            expanded = [
+                replace(c, env=tuple(sorted({**dict(c.env), variable: value}.items())))
+                for c in expanded
+                for value in values
+            ]
+        for c in expanded:
+            variants.append(replace(c, in_loop=c.in_loop or other_loops))
+    if len(variants) > _MAX_VARIANTS:
+        call = read_call(found, function, contexts[0], facts)
+        return [with_problem(call, NAME_NOT_LITERAL.problem(f"{len(variants)} combinations of names"))]
+    return [read_call(found, function, c, facts) for c in variants]
+
+
+def _literal_loops(
+    found: Found, name_node: cst.BaseExpression | None
+) -> tuple[list[tuple[str, tuple[str, ...]]], bool]:
+    """Enclosing ``for v in ("a", "b"):`` loops whose variable the name uses: (variable, values) each; and whether
+    the call is in some other loop."""
+    if name_node is None:
+        return [], found.in_loop
+    used = names_in_expression(name_node)
+    literal: list[tuple[str, tuple[str, ...]]] = []
+    other = False
+    for loop in found.loops:
+        values = _literal_loop(loop, used)
+        if values is None:
+            other = True
+        else:
+            literal.append(values)
+    return literal, other
+
+
+def _literal_loop(loop: cst.CSTNode, used: set[str]) -> tuple[str, tuple[str, ...]] | None:
+    """(variable, values) of ``for v in ("a", "b"):`` when the name uses ``v``; None for any other loop."""
+    if not (
+        isinstance(loop, cst.For)
+        and loop.asynchronous is None
+        and isinstance(loop.target, cst.Name)
+        and loop.target.value in used
+        and isinstance(loop.iter, (cst.Tuple, cst.List))
+        and loop.orelse is None
+    ):
+        return None
+    texts = [None if isinstance(el, cst.StarredElement) else literal_str(el.value) for el in loop.iter.elements]
+    if texts and all(t is not None for t in texts) and not assigns_name(loop.body, loop.target.value):
+        return loop.target.value, tuple(t for t in texts if t is not None)
+    return None
+
+
+def read_call(found: Found, function: cst.FunctionDef, context: Context, facts: ClassFacts) -> LogCall:
+    """What Lightning resolves the call to when it runs under ``context``; or the call with its first problem."""
+    spec = HOOKS.get(context.hook)
+    start = facts.positions[found.call].start
+    base = LogCall(
+        call=found.call,
+        statement=found.statement,
+        function=function,
+        method=found.method,
+        receiver=found.receiver,
+        hook=context.hook,
+        spec=spec,
+        line=start.line,
+        column=start.column,
+        trainer=trainer_expression(context.hook_function, facts.cls),
+        in_loop=context.in_loop,
+        via=context.via,
+    )
+    read = _resolve(base, found, function, context, facts)
+    return with_problem(base, read) if isinstance(read, Problem) else read
+
+
+def _resolve(
+    base: LogCall, found: Found, function: cst.FunctionDef, context: Context, facts: ClassFacts
+) -> LogCall | Problem:
+    """``base`` with what the call's arguments resolve to, or the first problem found (checked in a fixed order)."""
+    hook, spec = context.hook, base.spec
+    if found.nested:
+        return NESTED_CALL.problem(f"inside `{function.name.value}`")
+    if found.statement is None:
+        return NOT_A_STATEMENT.problem("its value is used or it shares its line")
+    args = bind_found(found)
+    if isinstance(args, Problem):
+        return args
+    if hook in FORBIDDEN_HOOKS:
+        return LOGGING_FORBIDDEN.problem(f"`{hook}`" if context.via is None else f"`{hook}` (through `{context.via}`)")
+    if spec is None:
+        return NOT_A_HOOK.problem(f"`{hook}`")
+    options = flags(args)
+    if isinstance(options, Problem):
+        return options
+    step_epoch = step_and_epoch(options, spec, hook)
+    if isinstance(step_epoch, Problem):
+        return step_epoch
+    on_step, on_epoch = step_epoch
+    env = dict(context.env)
+    reduce = reduction(args, env, facts.imports)
+    if isinstance(reduce, Problem):
+        return reduce
+    items = log_items(found, args, env, facts, function)
+    if isinstance(items, Problem):
+        return items
+    batch_size = optional_argument(args, "batch_size")
+    weight_from = batch_param(found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items))
+    if isinstance(weight_from, Problem):
+        return weight_from
+    add_dataloader_idx = options.get("add_dataloader_idx", True)
+    problem = dataloader_idx_problem(context, add_dataloader_idx)
+    if problem is not None:
+        return problem
+    return replace(
+        base,
+        items=tuple(items),
+        on_step=on_step,
+        on_epoch=on_epoch,
+        prog_bar=bool(options.get("prog_bar", False)),
+        logger=bool(options.get("logger", True)),
+        reduce=reduce,
+        sync_dist=bool(options.get("sync_dist", False)),
+        sync_group=optional_argument(args, "sync_dist_group"),
+        rank_zero_only=bool(options.get("rank_zero_only", False)),
+        add_dataloader_idx=bool(add_dataloader_idx),
+        batch_size=batch_size,
+        batch_param=weight_from,
+        dataloader_idx_param=context.dataloader_idx_name,
+        bindings=context.env,
+    )
