@@ -8,6 +8,7 @@ from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import Block, Statement, Update, dest_code, put
+from put_migrate.rules import NAME_AGGREGATED_TWICE, OPTION_NOT_LITERAL
 
 _AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
 
@@ -18,7 +19,7 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
     stage = call.spec.stage
     if call.sync_group is not None and call.sync:
         # The aggregator is built in __init__, where the group expression of a hook may not exist yet.
-        raise Leave("PM202", f"sync_dist_group={_code(call.sync_group)} for an epoch value")
+        raise Leave(OPTION_NOT_LITERAL, f"sync_dist_group={_code(call.sync_group)} for an epoch value")
     per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
     slot = (stage, item.name)
     kind = _AGGREGATORS[call.reduce]
@@ -34,7 +35,7 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         state.add_compute(stage, aggregator_compute(state, aggregator))
         _add_imports(state, wanted)
     elif aggregator.signature() != wanted.signature():
-        raise Leave("PM214", f"{item.name!r} is logged with different options")
+        raise Leave(NAME_AGGREGATED_TWICE, f"{item.name!r} is logged with different options")
     target = f"self.{aggregator.attr}"
     if per_dataloader:
         target += f"[{call.dataloader_idx_param}]"

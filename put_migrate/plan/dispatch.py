@@ -11,6 +11,7 @@ from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import IfChain, Statement, destinations, quote
 from put_migrate.plan.sync import Entry, SyncedItem, flatten, pack
 from put_migrate.plan.tensor import tensor_item
+from put_migrate.rules import DATALOADER_IDX_UNSUPPORTED, EPOCH_VALUE_IN_LOOP, NOT_A_HOOK
 
 _STAGE_ORDER = ("train", "test", "validation")
 
@@ -75,7 +76,7 @@ def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]]) -> IfChain:
         ))
     hooks = sorted({c.hook for c in members})
     raise Leave(
-        "PM205",
+        NOT_A_HOOK,
         f"`{members[0].via}` logs differently for {', '.join(hooks)}, and no literal argument tells the callers "
         "apart",
     )
@@ -92,9 +93,11 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Opt
     per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
     if per_dataloader and any(item.metric is not None for item in call.items):
         # One Metric object for every dataloader: Lightning computes it per dataloader key as it goes (§2).
-        raise Leave("PM217", f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx")
+        raise Leave(
+            DATALOADER_IDX_UNSUPPORTED, f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx"
+        )
     if spec.kind == "epoch" and call.in_loop:
-        raise Leave("PM219", f"in a loop in `{call.hook}`")
+        raise Leave(EPOCH_VALUE_IN_LOOP, f"in a loop in `{call.hook}`")
     collection_forward: Optional[str] = None
     for item in call.items:
         if item.metric is not None and item.metric.collection:

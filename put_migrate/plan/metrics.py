@@ -13,6 +13,7 @@ from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import put, quote, step_puts
 from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import block_path, calls_of, forward_statement
+from put_migrate.rules import METRIC_STEP_VALUE_UNKNOWN
 
 
 def metric_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
@@ -75,9 +76,12 @@ def forward_value(state: BuildState, call: LogCall, attr: str) -> Optional[str]:
     if not forwards:
         if calls_of(function, f"{attr}.update"):
             return None  # Lightning has no step value when only update() ran (§3.4)
-        raise Leave("PM208", f"no self.{attr}(...) or self.{attr}.update(...) in `{call.hook}`")
+        raise Leave(METRIC_STEP_VALUE_UNKNOWN, f"no self.{attr}(...) or self.{attr}.update(...) in `{call.hook}`")
     if len(candidates) != len(forwards):
-        raise Leave("PM208", f"a self.{attr}(...) call in `{call.hook}` is not a statement before the log call")
+        raise Leave(
+            METRIC_STEP_VALUE_UNKNOWN,
+            f"a self.{attr}(...) call in `{call.hook}` is not a statement before the log call",
+        )
     last = candidates[-1]
     small = last.body[0]
     if isinstance(small, cst.Assign):

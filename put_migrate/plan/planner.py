@@ -13,7 +13,14 @@ from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import text
 from put_migrate.plan.sync import pack_statements
-from put_migrate.rules import make_finding
+from put_migrate.rules import (
+    CALLBACK_LOG_MIGRATED,
+    LOG_DICT_MIGRATED,
+    LOG_MIGRATED,
+    NAME_AGGREGATED_TWICE,
+    NO_SUPER_INIT,
+    make_finding,
+)
 
 
 @dataclass
@@ -70,7 +77,7 @@ def _check_conflicts(calls: list[LogCall]) -> list[LogCall]:
         elif members[0].spec is not None and members[0].spec.kind == "epoch" and len(members) > 1:
             for c in members:
                 bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
-    return [replace(c, problem=("PM214", bad[id(c)])) if id(c) in bad else c for c in calls]
+    return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
 
 
 def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str) -> Union[MigrationPlan, _Replan]:
@@ -84,7 +91,7 @@ def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: s
         try:
             state.replacements[key] = rewrite_statement(state, members)
         except Leave as leave:
-            return _Replan([replace(c, problem=(leave.code, leave.detail)) if id(c.statement) == key else c
+            return _Replan([replace(c, problem=leave.problem) if id(c.statement) == key else c
                             for c in calls])
         for call in members:
             assert call.spec is not None
@@ -101,7 +108,7 @@ def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: s
         if problem is not None:
             needing = {a.hook for a in state.aggregators.values()}
             return _Replan([
-                replace(c, problem=("PM212", problem))
+                replace(c, problem=NO_SUPER_INIT.problem(problem))
                 if c.problem is None and c.on_epoch and c.hook in needing and c.spec and c.spec.kind != "epoch"
                 else c
                 for c in calls
@@ -133,7 +140,9 @@ def _findings(calls: list[LogCall], path: str, callback: bool) -> list:
             code, detail = call.problem
             findings.append(make_finding(path, line, column, code, detail))
         else:
-            code = "PM103" if callback else ("PM102" if call.method == "log_dict" else "PM101")
+            code = (
+                CALLBACK_LOG_MIGRATED if callback else LOG_DICT_MIGRATED if call.method == "log_dict" else LOG_MIGRATED
+            )
             names = list(dict.fromkeys(repr(i.name) for c in members for i in c.items))
             findings.append(make_finding(path, line, column, code, ", ".join(names)))
     return findings

@@ -9,6 +9,7 @@ from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.names import NameAllocator
 from put_migrate.plan.statements import Reset, Statement
+from put_migrate.rules import Rule
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -19,10 +20,9 @@ if TYPE_CHECKING:
 class Leave(Exception):
     """A log statement that cannot be migrated with certainty: it is left as it was, with this finding."""
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(code, detail)
-        self.code = code
-        self.detail = detail
+    def __init__(self, rule: Rule, detail: str) -> None:
+        super().__init__(rule.code, detail)
+        self.problem = rule.problem(detail)
 
 
 class BuildState:

@@ -8,8 +8,8 @@ from typing import Optional, Union
 import libcst as cst
 
 from put_migrate.analyze import LogCall, _code
-from put_migrate.plan.statements import Statement, is_simple
 from put_migrate.plan.state import BuildState
+from put_migrate.plan.statements import Statement, is_simple
 from put_migrate.plan.syntax import statement_positions
 
 
