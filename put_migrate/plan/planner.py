@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Union
 
 from put_migrate.analyze import ClassAnalysis, LogCall
+from put_migrate.analyze.branches import mutually_exclusive
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
 from put_migrate.plan.model import MigrationPlan
@@ -75,9 +76,20 @@ def _check_conflicts(calls: list[LogCall]) -> list[LogCall]:
             for c in members:
                 bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
         elif members[0].spec is not None and members[0].spec.kind == "epoch" and len(members) > 1:
+            if _one_per_invocation(members):
+                continue
             for c in members:
                 bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
     return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
+
+
+def _one_per_invocation(members: list[LogCall]) -> bool:
+    """The calls sit in different arms of one ``if`` chain of their hook, outside loops: one runs per invocation."""
+    function = members[0].function
+    return (
+        all(c.function is function and c.via is None and not c.in_loop for c in members)
+        and mutually_exclusive(function, [c.statement for c in members])
+    )
 
 
 def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str) -> Union[MigrationPlan, _Replan]:
