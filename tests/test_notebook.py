@@ -80,13 +80,13 @@ def test_string_sources_and_unchanged_notebook_stays_byte_identical() -> None:
 
 
 def test_findings_point_at_the_cell() -> None:
-    left = MODEL[:3] + ['        self.log(name, loss)\n', "        return loss"]
+    left = MODEL[:3] + ['        self.log("loss", loss, reduce_fx=fx)\n', "        return loss"]
     cells = [
         {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [], "source": IMPORTS},
         {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [], "source": left},
     ]
     result, _ = migrate_bytes(_notebook(cells=cells), "nb.ipynb")
-    (finding,) = [f for f in result.findings if f.code == "PM204"]
+    (finding,) = [f for f in result.findings if f.code == "PM209"]
     assert finding.line == 4 and finding.message.startswith("[cell 1] ")
 
 

@@ -9,6 +9,7 @@ from put_migrate.analyze.calls import Found
 from put_migrate.analyze.literals import code_of, is_none, literal_name
 from put_migrate.analyze.model import ClassFacts, LogItem, MetricInfo
 from put_migrate.analyze.scope import values_bound_to
+from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.rules import (
     ATTRIBUTE_OF_UNKNOWN_TYPE,
@@ -40,13 +41,30 @@ def _log_item(found: Found, args: Arguments, env: dict[str, str], facts: ClassFa
     if "name" not in args or "value" not in args:
         return STAR_ARGUMENTS.problem("name or value missing")
     name = literal_name(args["name"], env)
+    name_expression = None
     if name is None:
-        return NAME_NOT_LITERAL.problem(code_of(args["name"]))
+        if not _may_be_a_string(args["name"]):
+            return NAME_NOT_LITERAL.problem(code_of(args["name"]))
+        name, name_expression = f"<{code_of(args['name'])}>", args["name"]
     value = args["value"]
     problem = _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict")
     if problem is not None:
         return problem
-    return [LogItem(name, value, metric_of(value, facts.metrics, found.receiver))]
+    return [LogItem(name, value, metric_of(value, facts.metrics, found.receiver), name_expression=name_expression)]
+
+
+def runtime_name_problem(items: list[LogItem], spec: HookSpec) -> Problem | None:
+    """Why a name known only at run time cannot be migrated: in an epoch-level hook (Lightning averages the calls
+    of one invocation by name), or naming a Metric object (it needs compute and reset code per name)."""
+    for item in items:
+        if item.name_expression is not None and (spec.kind == "epoch" or item.metric is not None):
+            return NAME_NOT_LITERAL.problem(code_of(item.name_expression))
+    return None
+
+
+def _may_be_a_string(name: cst.BaseExpression) -> bool:
+    """A name expression that may evaluate to a string at run time (not a number, container or ``None``)."""
+    return not (bad_value(name) not in (None, "a string") or isinstance(name, (cst.Integer, cst.Float, cst.Imaginary)))
 
 
 def _log_dict_items(

@@ -36,6 +36,8 @@ class LogItem:
     metric: MetricInfo | None = None  # the value is ``self.<metric>`` (or one entry of a MetricCollection)
     collection_key: str | None = None  # the entry's key in the MetricCollection, without prefix/postfix
     dynamic: bool = False  # ``value`` is a whole mapping whose keys are only known at run time (``log_dict(d)``)
+    # The name's expression, when the name is only known at run time (``name`` is then ``<its code>``).
+    name_expression: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

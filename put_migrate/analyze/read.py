@@ -10,7 +10,7 @@ from put_migrate.analyze.arguments import bind_found, name_argument, optional_ar
 from put_migrate.analyze.calls import Found
 from put_migrate.analyze.context import Context, helper_context, hook_context
 from put_migrate.analyze.hook_arguments import batch_param, dataloader_idx_problem, needs_weight, trainer_expression
-from put_migrate.analyze.items import log_items
+from put_migrate.analyze.items import log_items, runtime_name_problem
 from put_migrate.analyze.literals import literal_str, names_in_expression
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
 from put_migrate.analyze.options import flags, reduction, step_and_epoch
@@ -150,6 +150,9 @@ def _resolve(
     items = log_items(found, args, env, facts, function)
     if isinstance(items, Problem):
         return items
+    problem = runtime_name_problem(items, spec)
+    if problem is not None:
+        return problem
     batch_size = optional_argument(args, "batch_size")
     weight_from = batch_param(found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items))
     if isinstance(weight_from, Problem):

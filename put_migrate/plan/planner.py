@@ -13,6 +13,7 @@ from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import text
+from put_migrate.plan.runtime_names import runtime_conflicts
 from put_migrate.plan.sync import pack_statements
 from put_migrate.rules import (
     CALLBACK_LOG_MIGRATED,
@@ -80,6 +81,7 @@ def _check_conflicts(calls: list[LogCall]) -> list[LogCall]:
                 continue
             for c in members:
                 bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
+    bad.update({key: why for key, why in runtime_conflicts(calls).items() if key not in bad})
     return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 import libcst as cst
@@ -9,6 +10,7 @@ import libcst as cst
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
 from put_migrate.plan.state import BuildState
+from put_migrate.plan.runtime_names import name_base, name_code, runtime_step_puts, shared_slot
 from put_migrate.plan.statements import Statement, is_simple, plain, put, step_puts
 from put_migrate.plan.sync import Entry, StepReduction, SyncedItem, step_reduction
 
@@ -25,8 +27,18 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
     if call.on_epoch:
         uses += 1
     pre: list[Statement] = []
+    label = item.name  # what generated locals and attributes are named after
+    name = None  # a run-time name's expression (or the local bound to it)
+    if item.name_expression is not None:
+        label = name_base(item.name_expression)
+        name = name_code(item.name_expression)
+        if (uses > 1 or (call.sync and call.on_step)) and not is_simple(item.name_expression):
+            # Evaluated once, and before the value, as ``self.log`` evaluates its arguments.
+            local = state.names.local_in(call.function, "name")
+            pre.append(f"{local} = {plain(item.name_expression)}")
+            name = local
     if uses > 1 and not is_simple(value):
-        local = state.names.local_in(call.function, item.name)
+        local = state.names.local_in(call.function, label)
         pre.append(f"{local} = {plain(value)}")
         value = cst.Name(local)
     value_code = _code(value) if "\n" not in _code(value) else plain(value)
@@ -36,11 +48,14 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
     if call.on_step:
         step_value = value_code
         if call.sync:
-            local = state.names.local_in(call.function, f"{item.name}_step" if call.forked else item.name)
+            local = state.names.local_in(call.function, f"{label}_step" if call.forked else label)
             reduction = step_reduction(state, call, local, value)
             step_value = local
         suffix = state.step_suffix(call)
-        lines += step_puts(item.name, step_value, call.forked, stage, step_dests, suffix)
+        if name is None:
+            lines += step_puts(item.name, step_value, call.forked, stage, step_dests, suffix)
+        else:
+            lines += runtime_step_puts(name, step_value, call.forked, stage, step_dests, suffix)
     if call.on_epoch and direct_epoch:
         # A mean over one value with weight 1 is the value itself (contract: epoch-level hooks).
         epoch_value = value_code
@@ -48,6 +63,10 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
             epoch_value = state.names.local_in(call.function, item.name)
             reduction = step_reduction(state, call, epoch_value, value)
         lines.append(put(item.name, epoch_value, epoch_dests))
+    elif call.on_epoch and name is not None:
+        # One Keyed per hook for all its run-time names: names that coincide are averaged together (Lightning).
+        shared = replace(item, name=shared_slot(call))
+        epoch_update(state, call, shared, value_code, lines, epoch_dests, key=name, base=f"{call.hook}_metrics")
     elif call.on_epoch:
         epoch_update(state, call, item, value_code, lines, epoch_dests)
     if reduction is None:

@@ -1,0 +1,121 @@
+"""Names known only at run time (``self.log(f"{stage}_{key}", v)``): the put takes the name's expression, and
+epoch values update a ``Keyed`` aggregator under it (decision 17's machinery, applied to ``self.log``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import libcst as cst
+
+from put_migrate.analyze import LogCall, _code
+from put_migrate.plan.names import identifier
+from put_migrate.plan.statements import dest_code
+
+_BARE = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.FormattedString, cst.SimpleString)
+
+
+def pattern(name: cst.BaseExpression) -> str:
+    """A regular expression every value of the name matches: its literal parts, anything for the rest."""
+    if isinstance(name, cst.FormattedString) and "b" not in name.prefix.lower():
+        return "".join(
+            re.escape(p.value.replace("{{", "{").replace("}}", "}")) if isinstance(p, cst.FormattedStringText)
+            else ".*"
+            for p in name.parts
+        )
+    if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
+        return re.escape(name.evaluated_value)
+    if isinstance(name, (cst.BinaryOperation, cst.ConcatenatedString)) and (
+        isinstance(name, cst.ConcatenatedString) or isinstance(name.operator, cst.Add)
+    ):
+        return pattern(name.left) + pattern(name.right)
+    return ".*"
+
+
+def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
+    """id(call) -> why an epoch value under a run-time name cannot have its own aggregators. Lightning keeps one
+    mean per (hook, name): run-time names of one hook share one ``Keyed`` (so names that coincide are averaged
+    together, as Lightning does); they must come from one hook of the stage, and no literal name of the stage may
+    be one of their values. (Calls with different options get one ``Keyed`` each: where their names coincide,
+    Lightning raises.)"""
+    runtime: dict[str, list[LogCall]] = {}
+    literal: dict[str, list[tuple[str, LogCall]]] = {}
+    for call in calls:
+        if call.problem is not None or call.spec is None or not call.on_epoch:
+            continue
+        for item in call.items:
+            if item.name_expression is not None:
+                runtime.setdefault(call.spec.stage, []).append(call)
+            elif not item.dynamic:
+                literal.setdefault(call.spec.stage, []).append((item.name, call))
+    bad: dict[int, str] = {}
+    for stage, members in runtime.items():
+        hooks = sorted({c.hook for c in members})
+        for call in members:
+            expression = next(i.name_expression for i in call.items if i.name_expression is not None)
+            if len(hooks) > 1:
+                bad[id(call)] = f"names computed at run time are logged on_epoch from {', '.join(hooks)}"
+            for name, other in literal.get(stage, ()):
+                if re.fullmatch(pattern(expression), name, re.DOTALL):
+                    why = f"{_code(expression)} may be {name!r}, also logged on_epoch in this stage"
+                    bad.setdefault(id(call), why)
+                    bad.setdefault(id(other), why)
+    return bad
+
+
+def shared_slot(call: LogCall) -> str:
+    """The aggregator slot of the epoch values under run-time names of one hook and set of options (one ``Keyed``)."""
+    options = (call.on_step, call.reduce, call.sync, call.prog_bar, call.logger, call.add_dataloader_idx)
+    return f"<names computed in {call.hook} {options}>"
+
+
+def name_base(name: cst.BaseExpression) -> str:
+    """A name for the aggregator of a run-time name: its literal parts (``f"{n}spks_sdr_val"`` -> ``spks_sdr_val``),
+    else the last attribute or variable it reads."""
+    parts: list[str] = []
+
+    def collect(node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.FormattedString):
+            parts.extend(p.value for p in node.parts if isinstance(p, cst.FormattedStringText))
+        elif isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
+            parts.append(node.evaluated_value)
+        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            collect(node.left)
+            collect(node.right)
+        elif isinstance(node, cst.ConcatenatedString):
+            collect(node.left)
+            collect(node.right)
+        elif isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+        elif isinstance(node, cst.Name):
+            parts.append(node.value)
+
+    collect(name)
+    text = identifier("_".join(p.strip("_") for p in parts if p.strip("_")))
+    return text if text != "metric" else "metrics"
+
+
+def name_code(name: cst.BaseExpression) -> str:
+    """The name's expression as it can stand in an argument list or on the left of ``+``."""
+    code = _code(name)
+    if "\n" in code or not isinstance(name, (*_BARE, cst.BinaryOperation)):
+        return f"({code})"
+    return code
+
+
+def with_suffix(name: str, suffix: Optional[str]) -> str:
+    """``name`` (an expression) followed by an eval step name's dataloader suffix (an expression), if any."""
+    return name if suffix is None else f"{name} + {suffix}"
+
+
+def runtime_step_puts(name: str, value: str, forked: bool, stage: str, destinations: tuple[str, ...],
+                      suffix: Optional[str] = None) -> list[str]:
+    """The step part of a value under the run-time name ``name`` (an expression; a local when it is used more
+    than once): as ``step_puts``, with ``name + "_step"`` for a forked name."""
+    if not forked:
+        return [f"self.put({with_suffix(name, suffix)}, {value}, {dest_code(destinations)})"]
+    step_name = with_suffix(f'{name} + "_step"', suffix)
+    puts = [f"self.put({step_name}, {value}, {dest_code(destinations)})"]
+    if stage == "train":
+        puts.append(f"self.put({name}, {value}, {dest_code(('callbacks',))})")
+    return puts
