@@ -26,6 +26,8 @@ class Context:
     dataloader_idx_missing: bool = False  # the hook has a dataloader_idx this function cannot name
     via: str | None = None  # the helper, when the statement is in one
     in_loop: bool = False  # the helper call sits in a loop of the hook
+    # Options whose value is an expression: the value this variant assumes, as (option, expression code, value).
+    assumed: tuple[tuple[str, str, bool], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,9 @@ class LogCall:
     # (helper parameters, ``for`` variables over literal tuples) that its name depends on.
     via: str | None = None
     bindings: tuple[tuple[str, str], ...] = ()
+    # Options given as expressions, as (option, expression code, the value this variant is for): the rewrite
+    # chooses between the variants with an ``if`` on the expressions where the call was.
+    conditions: tuple[tuple[str, str, bool], ...] = ()
 
     @property
     def forked(self) -> bool:

@@ -30,11 +30,28 @@ _REDUCE_CALLABLES = {
 _REDUCE_BUILTINS = {"sum": "sum", "max": "max", "min": "min"}
 
 
-def flags(args: Arguments) -> dict[str, bool] | Problem:
-    """The flags given as literal ``True``/``False``; or why one is not a literal (PM203, PM202)."""
+RUNTIME_FLAGS = ("prog_bar", "logger", "sync_dist")  # flags whose expression only chooses destinations or sync
+
+
+def runtime_flags(args: Arguments) -> list[tuple[str, cst.BaseExpression]]:
+    """The flags among ``RUNTIME_FLAGS`` given as expressions (Lightning reads them as truth values)."""
+    found = []
+    for option in RUNTIME_FLAGS:
+        node = args.get(option)
+        if node is not None and literal_bool(node) is None and not is_none(node) and literal_str(node) is None:
+            found.append((option, node))
+    return found
+
+
+def flags(args: Arguments, assumed: dict[str, bool] | None = None) -> dict[str, bool] | Problem:
+    """The flags given as literal ``True``/``False`` (or whose value a variant assumes, ``assumed``); or why one
+    is not a literal (PM203, PM202)."""
     options: dict[str, bool] = {}
     for option in FLAGS:
         node = args.get(option)
+        if assumed and option in assumed:
+            options[option] = assumed[option]
+            continue
         if node is None or (is_none(node) and option in _NONE_IS_DEFAULT):
             continue
         value = literal_bool(node)

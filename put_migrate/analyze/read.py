@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import libcst as cst
@@ -11,12 +12,21 @@ from put_migrate.analyze.calls import Found
 from put_migrate.analyze.context import Context, helper_context, hook_context
 from put_migrate.analyze.hook_arguments import batch_param, dataloader_idx_problem, needs_weight, trainer_expression
 from put_migrate.analyze.items import log_items, runtime_name_problem
-from put_migrate.analyze.literals import literal_str, names_in_expression
+from put_migrate.analyze.literals import code_of, literal_str, names_in_expression
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
-from put_migrate.analyze.options import flags, reduction, step_and_epoch
+from put_migrate.analyze.options import flags, reduction, runtime_flags, step_and_epoch
 from put_migrate.analyze.scope import assigns_name
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS
-from put_migrate.rules import LOGGING_FORBIDDEN, NAME_NOT_LITERAL, NESTED_CALL, NOT_A_HOOK, NOT_A_STATEMENT, Problem
+from put_migrate.lightning_classes import dotted_name
+from put_migrate.rules import (
+    LOGGING_FORBIDDEN,
+    NAME_NOT_LITERAL,
+    NESTED_CALL,
+    NOT_A_HOOK,
+    NOT_A_STATEMENT,
+    OPTION_NOT_LITERAL,
+    Problem,
+)
 
 _MAX_VARIANTS = 32
 
@@ -45,9 +55,10 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
                 call = replace(call, problem=NOT_A_HOOK.problem(problem))
             return [call]
     loops, other_loops = _literal_loops(found, name_argument(found))
+    options = _option_variants(found)
     variants: list[Context] = []
     for context in contexts:
-        expanded = [context]
+        expanded = [replace(context, assumed=assumed) for assumed in options]
         for variable, values in loops:
             expanded = [
                 replace(c, env=tuple(sorted({**dict(c.env), variable: value}.items())))
@@ -60,6 +71,28 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
         call = read_call(found, function, contexts[0], facts)
         return [with_problem(call, NAME_NOT_LITERAL.problem(f"{len(variants)} combinations of names"))]
     return [read_call(found, function, c, facts) for c in variants]
+
+
+def _option_variants(found: Found) -> list[tuple[tuple[str, str, bool], ...]]:
+    """One assumption per combination of the values of the flags given as expressions (just ``()`` if none).
+    Several expressions are tested together, so each must be cheap and free of effects to evaluate again."""
+    args = bind_found(found)
+    if isinstance(args, Problem):
+        return [()]
+    chosen = runtime_flags(args)
+    if not chosen or (len(chosen) > 1 and not all(_cheap(node) for _, node in chosen)):
+        return [()]
+    return [
+        tuple((option, code_of(node), value) for (option, node), value in zip(chosen, values))
+        for values in itertools.product((True, False), repeat=len(chosen))
+    ]
+
+
+def _cheap(node: cst.BaseExpression) -> bool:
+    """A name or attribute chain, possibly negated: evaluating it again changes nothing."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        node = node.expression
+    return dotted_name(node) is not None
 
 
 def _literal_loops(
@@ -136,7 +169,7 @@ def _resolve(
         return LOGGING_FORBIDDEN.problem(f"`{hook}`" if context.via is None else f"`{hook}` (through `{context.via}`)")
     if spec is None:
         return NOT_A_HOOK.problem(f"`{hook}`")
-    options = flags(args)
+    options = flags(args, {option: value for option, _, value in context.assumed})
     if isinstance(options, Problem):
         return options
     step_epoch = step_and_epoch(options, spec, hook)
@@ -153,6 +186,10 @@ def _resolve(
     problem = runtime_name_problem(items, spec)
     if problem is not None:
         return problem
+    if context.assumed and on_epoch and spec.kind != "epoch":
+        # The compute hook would have to choose destinations or sync again, without the expression.
+        option, code, _ = context.assumed[0]
+        return OPTION_NOT_LITERAL.problem(f"{option}={code} for a value aggregated over the epoch")
     batch_size = optional_argument(args, "batch_size")
     weight_from = batch_param(found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items))
     if isinstance(weight_from, Problem):
@@ -177,4 +214,5 @@ def _resolve(
         batch_param=weight_from,
         dataloader_idx_param=context.dataloader_idx_name,
         bindings=context.env,
+        conditions=context.assumed,
     )

@@ -7,6 +7,7 @@ from typing import Optional
 from put_migrate.analyze import LogCall
 from put_migrate.plan.mapping import mapping_item
 from put_migrate.plan.metrics import collection_item, metric_item
+from put_migrate.plan.runtime_options import option_chain, option_runs
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import IfChain, Statement, destinations, quote
 from put_migrate.plan.sync import Entry, SyncedItem, flatten, pack
@@ -23,14 +24,21 @@ def rewrite_statement(state: BuildState, members: list[LogCall]) -> list[Stateme
     function = members[0].function
     before = state.names.snapshot(function)
     taken: set[str] = set()
+    runs = option_runs(members)  # the variants of one run differ only in options given as expressions
+    members = [variants[0] for variants in runs]
     codes: list[list[Statement]] = []
     packables: list[Optional[SyncedItem]] = []
-    for call in members:
-        state.names.restore(function, before)  # branches may reuse a local name
-        code, packable = rewrite_call(state, call)
+    for variants in runs:
+        variant_codes = []
+        for call in variants:
+            state.names.restore(function, before)  # branches may reuse a local name
+            code, packable = rewrite_call(state, call)
+            variant_codes.append(code)
+            taken |= state.names.taken_in(function)
+        if len(variants) > 1:
+            code, packable = option_chain(variants, variant_codes), None
         codes.append(code)
         packables.append(packable)
-        taken |= state.names.taken_in(function)
     state.names.take(function, taken)
     groups: list[tuple[list[LogCall], list[Statement]]] = []
     for call, code in zip(members, codes):

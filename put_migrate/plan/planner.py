@@ -69,20 +69,34 @@ def _check_conflicts(calls: list[LogCall]) -> list[LogCall]:
     bad: dict[int, str] = {}
     for (stage, name), members in groups.items():
         hooks = {c.hook for c in members}
-        options = {(c.on_step, c.on_epoch, c.reduce, c.sync, c.prog_bar, c.logger) for c in members}
+        # Variants of one statement that differ only in options given as expressions are one call.
+        options = {_options(c) for c in members}
         if len(hooks) > 1:
             for c in members:
                 bad[id(c)] = f"{name!r} is logged on_epoch from {', '.join(sorted(hooks))}"
         elif len(options) > 1:
             for c in members:
                 bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
-        elif members[0].spec is not None and members[0].spec.kind == "epoch" and len(members) > 1:
-            if _one_per_invocation(members):
+        elif members[0].spec is not None and members[0].spec.kind == "epoch" and len(_runs(members)) > 1:
+            if _one_per_invocation(_runs(members)):
                 continue
             for c in members:
                 bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
     bad.update({key: why for key, why in runtime_conflicts(calls).items() if key not in bad})
     return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
+
+
+def _options(call: LogCall) -> tuple:
+    """What Lightning compares between two calls of one name; an option given as an expression is that expression
+    (its variants are one call)."""
+    given = {option: expression for option, expression, _ in call.conditions}
+    flags = (("sync_dist", call.sync), ("prog_bar", call.prog_bar), ("logger", call.logger))
+    return (call.on_step, call.on_epoch, call.reduce) + tuple(given.get(o, value) for o, value in flags)
+
+
+def _runs(members: list[LogCall]) -> list[LogCall]:
+    """One call per way a statement runs: of the variants for options given as expressions, the all-True one."""
+    return [c for c in members if all(value for _, _, value in c.conditions)]
 
 
 def _one_per_invocation(members: list[LogCall]) -> bool:
