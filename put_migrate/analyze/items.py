@@ -181,11 +181,30 @@ def _dynamic_mapping_problem(
     unknown = _unknown_attribute(mapping, receiver, facts)
     if unknown:
         return ATTRIBUTE_OF_UNKNOWN_TYPE.problem(unknown)
-    holder = _collection_holder(mapping, function, receiver)
+    holder = _collection_holder(mapping, function, receiver) or _holder_argument(mapping, function, receiver, facts)
     if holder:
         return MAPPING_UNKNOWN.problem(
             f"{holder} may be a MetricCollection, whose values Lightning logs as Metric objects"
         )
+    return None
+
+
+def _holder_argument(
+    mapping: cst.BaseExpression, function: cst.FunctionDef, receiver: str, facts: ClassFacts
+) -> str | None:
+    """The argument a hook passes to the helper parameter ``mapping``, when it may be a MetricCollection."""
+    if not isinstance(mapping, cst.Name):
+        return None
+    params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)][1:]
+    for caller in facts.callers.get(function.name.value, []):
+        if caller.call is None:
+            continue
+        for index, arg in enumerate(caller.call.args):
+            bound = arg.keyword.value if arg.keyword is not None else (params[index] if index < len(params) else None)
+            if bound == mapping.value and arg.star == "":
+                holder = _collection_holder(arg.value, caller.hook_function, receiver)
+                if holder:
+                    return f"`{mapping.value}` (`{caller.hook}` passes {holder})"
     return None
 
 

@@ -77,6 +77,7 @@ class LogCall:
     # Options given as expressions, as (option, expression code, the value this variant is for): the rewrite
     # chooses between the variants with an ``if`` on the expressions where the call was.
     conditions: tuple[tuple[str, str, bool], ...] = ()
+    raises: str | None = None  # Lightning raises this message for the assumed option values (no other field is read)
 
     @property
     def forked(self) -> bool:

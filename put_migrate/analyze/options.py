@@ -7,7 +7,7 @@ import libcst as cst
 from put_migrate.analyze.arguments import Arguments
 from put_migrate.analyze.literals import code_of, is_none, literal_bool, literal_name, literal_str
 from put_migrate.hooks import HookSpec
-from put_migrate.lightning_classes import ImportMap
+from put_migrate.lightning_classes import ImportMap, dotted_name
 from put_migrate.rules import (
     OPTION_NOT_LITERAL,
     STEP_EPOCH_AT_RUN_TIME,
@@ -30,7 +30,8 @@ _REDUCE_CALLABLES = {
 _REDUCE_BUILTINS = {"sum": "sum", "max": "max", "min": "min"}
 
 
-RUNTIME_FLAGS = ("prog_bar", "logger", "sync_dist")  # flags whose expression only chooses destinations or sync
+# Flags whose expression the rewrite can test where the call was (on_step/on_epoch: names or attribute chains).
+RUNTIME_FLAGS = ("prog_bar", "logger", "on_step", "on_epoch", "sync_dist")
 
 
 def runtime_flags(args: Arguments) -> list[tuple[str, cst.BaseExpression]]:
@@ -38,9 +39,19 @@ def runtime_flags(args: Arguments) -> list[tuple[str, cst.BaseExpression]]:
     found = []
     for option in RUNTIME_FLAGS:
         node = args.get(option)
-        if node is not None and literal_bool(node) is None and not is_none(node) and literal_str(node) is None:
-            found.append((option, node))
+        if node is None or literal_bool(node) is not None or is_none(node) or literal_str(node) is not None:
+            continue
+        if option in ("on_step", "on_epoch") and not cheap(node):
+            continue
+        found.append((option, node))
     return found
+
+
+def cheap(node: cst.BaseExpression) -> bool:
+    """A name or attribute chain, possibly negated: evaluating it again changes nothing."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        node = node.expression
+    return dotted_name(node) is not None
 
 
 def flags(args: Arguments, assumed: dict[str, bool] | None = None) -> dict[str, bool] | Problem:

@@ -14,17 +14,16 @@ from put_migrate.analyze.hook_arguments import batch_param, dataloader_idx_probl
 from put_migrate.analyze.items import log_items, runtime_name_problem
 from put_migrate.analyze.literals import code_of, literal_str, names_in_expression
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
-from put_migrate.analyze.options import flags, reduction, runtime_flags, step_and_epoch
+from put_migrate.analyze.options import cheap, flags, reduction, runtime_flags, step_and_epoch
 from put_migrate.analyze.scope import assigns_name
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS
-from put_migrate.lightning_classes import dotted_name
 from put_migrate.rules import (
     LOGGING_FORBIDDEN,
     NAME_NOT_LITERAL,
     NESTED_CALL,
     NOT_A_HOOK,
     NOT_A_STATEMENT,
-    OPTION_NOT_LITERAL,
+    STEP_EPOCH_AT_RUN_TIME,
     Problem,
 )
 
@@ -80,19 +79,12 @@ def _option_variants(found: Found) -> list[tuple[tuple[str, str, bool], ...]]:
     if isinstance(args, Problem):
         return [()]
     chosen = runtime_flags(args)
-    if not chosen or (len(chosen) > 1 and not all(_cheap(node) for _, node in chosen)):
+    if not chosen or (len(chosen) > 1 and not all(cheap(node) for _, node in chosen)):
         return [()]
     return [
         tuple((option, code_of(node), value) for (option, node), value in zip(chosen, values))
         for values in itertools.product((True, False), repeat=len(chosen))
     ]
-
-
-def _cheap(node: cst.BaseExpression) -> bool:
-    """A name or attribute chain, possibly negated: evaluating it again changes nothing."""
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-        node = node.expression
-    return dotted_name(node) is not None
 
 
 def _literal_loops(
@@ -172,7 +164,15 @@ def _resolve(
     options = flags(args, {option: value for option, _, value in context.assumed})
     if isinstance(options, Problem):
         return options
+    assumed = {option for option, _, _ in context.assumed}
+    if spec.epoch_only and assumed & {"on_step", "on_epoch"}:
+        option, code, _ = next(a for a in context.assumed if a[0] in ("on_step", "on_epoch"))
+        return STEP_EPOCH_AT_RUN_TIME.problem(f"{option}={code}")
     step_epoch = step_and_epoch(options, spec, hook)
+    if isinstance(step_epoch, Problem) and assumed & {"on_step", "on_epoch"}:
+        # This combination of the expressions' values makes Lightning raise: so does this variant.
+        return replace(base, raises="`self.log(on_step=False, on_epoch=False)` is not useful.",
+                       conditions=context.assumed, bindings=context.env)
     if isinstance(step_epoch, Problem):
         return step_epoch
     on_step, on_epoch = step_epoch
@@ -186,10 +186,6 @@ def _resolve(
     problem = runtime_name_problem(items, spec)
     if problem is not None:
         return problem
-    if context.assumed and on_epoch and spec.kind != "epoch":
-        # The compute hook would have to choose destinations or sync again, without the expression.
-        option, code, _ = context.assumed[0]
-        return OPTION_NOT_LITERAL.problem(f"{option}={code} for a value aggregated over the epoch")
     batch_size = optional_argument(args, "batch_size")
     weight_from = batch_param(found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items))
     if isinstance(weight_from, Problem):

@@ -21,16 +21,19 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         # The aggregator is built in __init__, where the group expression of a hook may not exist yet.
         raise Leave(OPTION_NOT_LITERAL, f"sync_dist_group={_code(call.sync_group)} for an epoch value")
     per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
-    slot = (stage, item.name)
+    slot: tuple = (stage, item.name)
     kind = _AGGREGATORS[call.reduce]
     group = _code(call.sync_group) if call.sync_group is not None and call.sync else None
     wanted = Aggregator(
         "", stage, item.name, kind, call.sync, group, per_dataloader, call.forked, epoch_dests, call.hook,
         keyed=key is not None,
     )
+    if call.conditions:
+        # Each combination of option values gets its own aggregator; only the one updated this epoch is put.
+        slot = (stage, item.name, wanted.signature())
     aggregator = state.aggregators.get(slot)
     if aggregator is None:
-        wanted.attr = state.names.new_attr(base or item.name, call.reduce)
+        wanted.attr = state.names.new_attr(_variant_name(call, base or item.name, wanted), call.reduce)
         aggregator = state.aggregators[slot] = wanted
         state.add_compute(stage, aggregator_compute(state, aggregator))
         _add_imports(state, wanted)
@@ -50,6 +53,21 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         state.imports.add((f"{state.analysis.cls.package}.utilities.data", "extract_batch_size"))
     else:
         out.append(Update(target, value_code))
+
+
+def _variant_name(call: LogCall, base: str, aggregator: Aggregator) -> str:
+    """An aggregator of one combination of option values given as expressions is named after that combination."""
+    given = {option for option, _, _ in call.conditions}
+    parts = [base]
+    if given & {"on_step", "on_epoch"} and aggregator.forked:
+        parts.append("forked")
+    if "sync_dist" in given and aggregator.sync:
+        parts.append("synced")
+    if "prog_bar" in given and "progress_bar" in aggregator.destinations:
+        parts.append("prog_bar")
+    if "logger" in given and "loggers" not in aggregator.destinations:
+        parts.append("no_logger")
+    return "_".join(parts)
 
 
 def _add_imports(state: BuildState, aggregator: Aggregator) -> None:

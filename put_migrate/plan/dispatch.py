@@ -7,7 +7,7 @@ from typing import Optional
 from put_migrate.analyze import LogCall
 from put_migrate.plan.mapping import mapping_item
 from put_migrate.plan.metrics import collection_item, metric_item
-from put_migrate.plan.runtime_options import option_chain, option_runs
+from put_migrate.plan.runtime_options import option_chain, option_runs, raise_statement
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import IfChain, Statement, destinations, quote
 from put_migrate.plan.sync import Entry, SyncedItem, flatten, pack
@@ -94,6 +94,8 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Opt
     """The code of one call, and its one packed reduction when that is all it is (it may share a neighbour's)."""
     spec = call.spec
     assert spec is not None and call.statement is not None
+    if call.raises is not None:
+        return raise_statement(state, call), None
     stage = spec.stage
     out: list[Entry] = []
     step_dests = destinations(callbacks=stage == "train", loggers=call.logger, progress_bar=call.prog_bar)

@@ -90,8 +90,9 @@ def _options(call: LogCall) -> tuple:
     """What Lightning compares between two calls of one name; an option given as an expression is that expression
     (its variants are one call)."""
     given = {option: expression for option, expression, _ in call.conditions}
-    flags = (("sync_dist", call.sync), ("prog_bar", call.prog_bar), ("logger", call.logger))
-    return (call.on_step, call.on_epoch, call.reduce) + tuple(given.get(o, value) for o, value in flags)
+    flags = (("on_step", call.on_step), ("on_epoch", call.on_epoch), ("sync_dist", call.sync),
+             ("prog_bar", call.prog_bar), ("logger", call.logger))
+    return (call.reduce,) + tuple(given.get(o, value) for o, value in flags)
 
 
 def _runs(members: list[LogCall]) -> list[LogCall]:

@@ -15,11 +15,15 @@ from put_migrate.plan.statements import dest_code
 _BARE = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.FormattedString, cst.SimpleString)
 
 
-def pattern(name: cst.BaseExpression) -> str:
-    """A regular expression every value of the name matches: its literal parts, anything for the rest."""
+def pattern(name: cst.BaseExpression, env: dict[str, str]) -> str:
+    """A regular expression every value of the name matches: its literal parts and the names bound to literals
+    in this variant (``env``), anything for the rest."""
+    if isinstance(name, cst.Name) and name.value in env:
+        return re.escape(env[name.value])
     if isinstance(name, cst.FormattedString) and "b" not in name.prefix.lower():
         return "".join(
             re.escape(p.value.replace("{{", "{").replace("}}", "}")) if isinstance(p, cst.FormattedStringText)
+            else pattern(p.expression, env) if p.format_spec is None and p.conversion is None
             else ".*"
             for p in name.parts
         )
@@ -28,7 +32,7 @@ def pattern(name: cst.BaseExpression) -> str:
     if isinstance(name, (cst.BinaryOperation, cst.ConcatenatedString)) and (
         isinstance(name, cst.ConcatenatedString) or isinstance(name.operator, cst.Add)
     ):
-        return pattern(name.left) + pattern(name.right)
+        return pattern(name.left, env) + pattern(name.right, env)
     return ".*"
 
 
@@ -56,7 +60,7 @@ def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
             if len(hooks) > 1:
                 bad[id(call)] = f"names computed at run time are logged on_epoch from {', '.join(hooks)}"
             for name, other in literal.get(stage, ()):
-                if re.fullmatch(pattern(expression), name, re.DOTALL):
+                if re.fullmatch(pattern(expression, dict(call.bindings)), name, re.DOTALL):
                     why = f"{_code(expression)} may be {name!r}, also logged on_epoch in this stage"
                     bad.setdefault(id(call), why)
                     bad.setdefault(id(other), why)

@@ -4,31 +4,63 @@ rewritten once per value of the expressions, and an ``if`` on them, where the ca
 from __future__ import annotations
 
 from put_migrate.analyze import LogCall
-from put_migrate.plan.statements import IfChain, Statement
+from put_migrate.plan.state import BuildState, Leave
+from put_migrate.plan.statements import IfChain, Statement, quote
+from put_migrate.rules import OPTION_NOT_LITERAL
 
 
 def option_runs(members: list[LogCall]) -> list[list[LogCall]]:
     """The variants of a statement grouped by way it runs: those that differ only in the assumed option values."""
     runs: dict[tuple, list[LogCall]] = {}
     for call in members:
-        key = (call.hook, call.bindings, call.via, call.in_loop, call.batch_param, call.dataloader_idx_param)
+        key = (call.hook, call.bindings, call.via, call.in_loop)
         runs.setdefault(key, []).append(call)
     return list(runs.values())
 
 
 def option_chain(variants: list[LogCall], codes: list[list[Statement]]) -> list[Statement]:
     """One branch per combination of option values (most options true first; all false is the ``else``), or the
-    code itself when every combination gives the same code. Lightning reads each option as a truth value."""
+    code itself when every combination gives the same code. Lightning reads each option as a truth value, and
+    ``None`` for on_step/on_epoch as the hook's default."""
     by_values: dict[tuple[bool, ...], list[Statement]] = {}
     expressions: tuple[str, ...] = ()
     for call, code in zip(variants, codes):
-        expressions = tuple(expression for _, expression, _ in call.conditions)
-        by_values.setdefault(tuple(value for _, _, value in call.conditions), code)
-    if len({tuple(map(repr, code)) for code in by_values.values()}) == 1:
+        expressions = tuple(_truth(call, option, expression) for option, expression, _ in call.conditions)
+        values = tuple(value for _, _, value in call.conditions)
+        if by_values.setdefault(values, code) != code:
+            raise Leave(OPTION_NOT_LITERAL, f"`{call.hook}` runs it in several ways with the same option values")
+    return _chain(expressions, by_values)
+
+
+def _chain(expressions: tuple[str, ...], by_values: dict[tuple[bool, ...], list[Statement]]) -> list[Statement]:
+    """The ``if`` chain over the value combinations; the last expression (sync_dist, when given, is last: it
+    only chooses how the same values are reduced) becomes an inner ``if`` of each branch, and an inner choice
+    that makes no difference disappears (the rejected combination raises whatever the rest is)."""
+    if len({repr(code) for code in by_values.values()}) == 1:
         return next(iter(by_values.values()))
+    if len(expressions) > 1:
+        outer: dict[tuple[bool, ...], dict[tuple[bool, ...], list[Statement]]] = {}
+        for values, code in by_values.items():
+            outer.setdefault(values[:-1], {})[values[-1:]] = code
+        by_values = {values: _chain(expressions[-1:], inner) for values, inner in outer.items()}
+        expressions = expressions[:-1]
     branches = []
     for values in sorted(by_values, key=lambda v: -sum(v)):
-        # Several expressions are names or attribute chains, possibly negated (analysis): no parentheses needed.
         true = [e for e, v in zip(expressions, values) if v]
+        true = [f"({e})" if len(true) > 1 and " or " in e else e for e in true]
         branches.append((" and ".join(true) or None, tuple(by_values[values])))
     return [IfChain(tuple(branches))]
+
+
+def _truth(call: LogCall, option: str, expression: str) -> str:
+    """The expression's truth as Lightning reads the option: ``None`` means the hook's default for on_step/on_epoch
+    (a default of False needs nothing: ``None`` is false)."""
+    assert call.spec is not None
+    default = {"on_step": call.spec.default_on_step, "on_epoch": call.spec.default_on_epoch}.get(option, False)
+    return f"{expression} is None or {expression}" if default else expression
+
+
+def raise_statement(state: BuildState, call: LogCall) -> list[Statement]:
+    """The variant for option values Lightning rejects: Lightning's own exception and message."""
+    state.imports.add((f"{state.analysis.cls.package}.utilities.exceptions", "MisconfigurationException"))
+    return [f"raise MisconfigurationException({quote(call.raises or '')})"]

@@ -39,7 +39,7 @@ class BuildState:
         self.dispatches: set[int] = set()  # replacements that are an if/elif chain between variants
         self.forward_locals: dict[int, str] = {}  # id(a ``self.metric(...)`` statement) -> the local it now binds
         self.imports: set[tuple[str, str]] = set()
-        self.aggregators: dict[tuple[str, str], Aggregator] = {}  # (stage, name) -> its aggregator
+        self.aggregators: dict[tuple, Aggregator] = {}  # (stage, name[, signature]) -> its aggregator
         self.compute: dict[str, list[Statement]] = {}  # stage -> compute-hook statements
         self.compute_order: list[str] = []  # stages in the order their compute hooks were first needed
         self.resets: dict[str, list[Reset]] = {}  # stage -> Metric resets
