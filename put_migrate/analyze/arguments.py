@@ -31,10 +31,21 @@ LOG_DICT_PARAMS = ("dictionary",) + LOG_PARAMS[2:12] + ("rank_zero_only",)
 Arguments = dict[str, cst.BaseExpression]
 
 
-def bind_args(call: cst.Call, names: Sequence[str]) -> Arguments | Problem:
-    """The call's arguments by parameter name, or why they cannot be bound (PM201)."""
+# A ``**name`` argument whose content is known: name -> its (keyword, value) items.
+Expansions = dict[str, tuple[tuple[str, cst.BaseExpression], ...]]
+
+
+def bind_args(call: cst.Call, names: Sequence[str], expansions: Expansions | None = None) -> Arguments | Problem:
+    """The call's arguments by parameter name, or why they cannot be bound (PM201). ``**name`` is bound item
+    by item where ``expansions`` knows its content."""
     bound: Arguments = {}
     for index, arg in enumerate(call.args):
+        if arg.star == "**" and isinstance(arg.value, cst.Name) and expansions and arg.value.value in expansions:
+            for keyword, value in expansions[arg.value.value]:
+                if keyword not in names or keyword in bound:
+                    return STAR_ARGUMENTS.problem(f"`**{arg.value.value}` holds `{keyword}`")
+                bound[keyword] = value
+            continue
         if arg.star:
             return STAR_ARGUMENTS.problem(f"`{arg.star}` argument")
         if arg.keyword is None:
@@ -48,9 +59,9 @@ def bind_args(call: cst.Call, names: Sequence[str]) -> Arguments | Problem:
     return bound
 
 
-def bind_found(found: Found) -> Arguments | Problem:
+def bind_found(found: Found, expansions: Expansions | None = None) -> Arguments | Problem:
     """The arguments of a found ``log`` or ``log_dict`` call."""
-    return bind_args(found.call, LOG_PARAMS if found.method == "log" else LOG_DICT_PARAMS)
+    return bind_args(found.call, LOG_PARAMS if found.method == "log" else LOG_DICT_PARAMS, expansions)
 
 
 def name_argument(found: Found) -> cst.BaseExpression | None:

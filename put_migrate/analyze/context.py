@@ -28,6 +28,8 @@ class Context:
     in_loop: bool = False  # the helper call sits in a loop of the hook
     # Options whose value is an expression: the value this variant assumes, as (option, expression code, value).
     assumed: tuple[tuple[str, str, bool], ...] = ()
+    # The helper's ``**kwargs`` parameter and the literal keywords this caller puts in it.
+    kwargs: tuple[str, tuple[tuple[str, cst.BaseExpression], ...]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ def helper_context(
     bound: dict[str, cst.BaseExpression] = {}
     positional = [p.name.value for p in params[1:]]
     keyword_only = {p.name.value for p in helper.params.kwonly_params}
+    star_kwargs = helper.params.star_kwarg.name.value if helper.params.star_kwarg is not None else None
+    forwarded: list[tuple[str, cst.BaseExpression]] = []
     for index, arg in enumerate(caller.call.args):
         if arg.star:
             return None, f"`{caller.hook}` calls `{helper.name.value}` with `{arg.star}`"
@@ -167,6 +171,9 @@ def helper_context(
             bound[positional[index]] = arg.value
         elif arg.keyword.value in positional or arg.keyword.value in keyword_only:
             bound[arg.keyword.value] = arg.value
+        elif star_kwargs is not None and _constant(arg.value) and not assigns_name(helper, star_kwargs):
+            # A literal keyword collected by the helper's ``**kwargs``: the same literal where it is forwarded.
+            forwarded.append((arg.keyword.value, arg.value))
         else:
             return None, f"`{caller.hook}` calls `{helper.name.value}` with an unknown argument"
     for param in [*params[1:], *helper.params.kwonly_params]:  # literal defaults count as literal arguments
@@ -201,4 +208,12 @@ def helper_context(
         hook_ctx.dataloader_idx_missing or (hook_ctx.dataloader_idx_name is not None and dataloader_idx_name is None),
         helper.name.value,
         caller.in_loop,
+        kwargs=(star_kwargs, tuple(forwarded)) if star_kwargs is not None else None,
     ), None
+
+
+def _constant(node: cst.BaseExpression) -> bool:
+    """A literal that means the same wherever it is written: True/False/None, a number or a string."""
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)) or literal_str(node) is not None

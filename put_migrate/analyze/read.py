@@ -54,10 +54,9 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
                 call = replace(call, problem=NOT_A_HOOK.problem(problem))
             return [call]
     loops, other_loops = _literal_loops(found, name_argument(found))
-    options = _option_variants(found)
     variants: list[Context] = []
     for context in contexts:
-        expanded = [replace(context, assumed=assumed) for assumed in options]
+        expanded = [replace(context, assumed=assumed) for assumed in _option_variants(found, context)]
         for variable, values in loops:
             expanded = [
                 replace(c, env=tuple(sorted({**dict(c.env), variable: value}.items())))
@@ -72,7 +71,7 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     return [read_call(found, function, c, facts) for c in variants]
 
 
-def _option_variants(found: Found) -> list[tuple[tuple[str, str, bool], ...]]:
+def _option_variants(found: Found, context: Context) -> list[tuple[tuple[str, str, bool], ...]]:
     """One assumption per combination of the values of the flags given as expressions (just ``()`` if none).
     Several expressions are tested together, so each must be cheap and free of effects to evaluate again."""
     args = bind_found(found)
@@ -85,6 +84,11 @@ def _option_variants(found: Found) -> list[tuple[tuple[str, str, bool], ...]]:
         tuple((option, code_of(node), value) for (option, node), value in zip(chosen, values))
         for values in itertools.product((True, False), repeat=len(chosen))
     ]
+
+
+def _expansions(context: Context) -> dict[str, tuple[tuple[str, cst.BaseExpression], ...]]:
+    """The helper's ``**kwargs`` as the calling hook fills it."""
+    return {} if context.kwargs is None else {context.kwargs[0]: context.kwargs[1]}
 
 
 def _literal_loops(
@@ -154,7 +158,7 @@ def _resolve(
         return NESTED_CALL.problem(f"inside `{function.name.value}`")
     if found.statement is None:
         return NOT_A_STATEMENT.problem("its value is used or it shares its line")
-    args = bind_found(found)
+    args = bind_found(found, _expansions(context))
     if isinstance(args, Problem):
         return args
     if hook in FORBIDDEN_HOOKS:
