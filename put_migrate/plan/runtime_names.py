@@ -39,18 +39,21 @@ def pattern(name: cst.BaseExpression, env: dict[str, str]) -> str:
 def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
     """id(call) -> why an epoch value under a run-time name cannot have its own aggregators. Lightning keeps one
     mean per (hook, name): run-time names of one hook share one ``Keyed`` (so names that coincide are averaged
-    together, as Lightning does); they must come from one hook of the stage, and no literal name of the stage may
-    be one of their values. (Calls with different options get one ``Keyed`` each: where their names coincide,
+    together, as Lightning does); they must come from one hook of the stage, and no literal name of the stage (nor
+    a key of a mapping of run-time keys) may be one of their values. (Calls with different options get one ``Keyed`` each: where their names coincide,
     Lightning raises.)"""
     runtime: dict[str, list[LogCall]] = {}
     literal: dict[str, list[tuple[str, LogCall]]] = {}
+    mappings: dict[str, list[LogCall]] = {}  # log_dict of run-time keys: any key may be one of the names
     for call in calls:
         if call.problem is not None or call.spec is None or not call.on_epoch:
             continue
         for item in call.items:
             if item.name_expression is not None:
                 runtime.setdefault(call.spec.stage, []).append(call)
-            elif not item.dynamic:
+            elif item.dynamic:
+                mappings.setdefault(call.spec.stage, []).append(call)
+            else:
                 literal.setdefault(call.spec.stage, []).append((item.name, call))
     bad: dict[int, str] = {}
     for stage, members in runtime.items():
@@ -59,6 +62,10 @@ def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
             expression = next(i.name_expression for i in call.items if i.name_expression is not None)
             if len(hooks) > 1:
                 bad[id(call)] = f"names computed at run time are logged on_epoch from {', '.join(hooks)}"
+            for other in mappings.get(stage, ()):
+                why = f"{_code(expression)} may be a key of a mapping also logged on_epoch in this stage"
+                bad.setdefault(id(call), why)
+                bad.setdefault(id(other), why)
             for name, other in literal.get(stage, ()):
                 if re.fullmatch(pattern(expression, dict(call.bindings)), name, re.DOTALL):
                     why = f"{_code(expression)} may be {name!r}, also logged on_epoch in this stage"
