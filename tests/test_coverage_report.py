@@ -30,7 +30,7 @@ def _report(tmp_path: Path) -> dict:
     corpus = tmp_path / "corpus"
     (corpus / "alpha" / "pkg").mkdir(parents=True)
     (corpus / "beta").mkdir()
-    (corpus / "alpha" / "pkg" / "m.py").write_text(MODULE.format(extra='self.log(f"x_{batch_idx}", 1.0, on_epoch=True)'))
+    (corpus / "alpha" / "pkg" / "m.py").write_text(MODULE.format(extra='self.log("x", 1.0, on_step=batch_idx > 0, on_epoch=True)'))
     (corpus / "beta" / "n.py").write_text(MODULE.format(extra="pass"))
     report = tmp_path / "r.json"
     subprocess.run([sys.executable, "-m", "put_migrate", "--check", "--report", str(report), "--format", "json",
@@ -42,17 +42,17 @@ def test_figures_per_repository(tmp_path):
     repos, root = coverage_report.coverage(_report(tmp_path))
     assert root.endswith("corpus")
     assert list(repos) == ["alpha", "beta"]
-    assert (repos["alpha"].rewritten, dict(repos["alpha"].left)) == (1, {"PM204": 1})
+    assert (repos["alpha"].rewritten, dict(repos["alpha"].left)) == (1, {"PM203": 1})
     assert (repos["beta"].rewritten, dict(repos["beta"].left)) == (1, {})
-    assert repos["alpha"].left_where == [("PM204", "alpha/pkg/m.py:8")]
+    assert repos["alpha"].left_where == [("PM203", "alpha/pkg/m.py:8")]
     assert round(repos["alpha"].percent, 1) == 50.0
 
 
 def test_tables_and_targets(tmp_path):
     repos, _ = coverage_report.coverage(_report(tmp_path))
     table = coverage_report.repo_table(repos, old=repos)
-    assert "| **total** | 3 | 2 | 1 | 66.7 | PM204 1 | - |" in table
-    assert "| PM204 | 1 | 1 |" in coverage_report.rule_matrix(repos)
+    assert "| **total** | 3 | 2 | 1 | 66.7 | PM203 1 | - |" in table
+    assert "| PM203 | 1 | 1 |" in coverage_report.rule_matrix(repos)
     lines = coverage_report.target_lines(repos)
     assert lines[0].startswith("overall: rewritten 2 of 3 calls (66.7%)") and lines[0].endswith("NOT met")
     assert lines[-1] == "repositories below 85%: alpha 50.0%"
