@@ -5,7 +5,7 @@ Both are found upward from a folder, nearest first, and cached per folder. For t
 ``setup.cfg`` (``[isort]``); the first one found decides. Without any, ruff's defaults apply. First-party modules are
 the configured ones, the folders and modules found in ``src`` (default: the project root and its ``src`` folder, the
 project root being the folder of the configuration, else of the nearest ``pyproject.toml``), and the top package of
-the file itself (ruff's ``detect-same-package``).
+the file itself (ruff's ``detect-same-package``). ``line-length`` in ``[tool.put-migrate]`` wins over the ruff or isort one.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import functools
 import re
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,9 @@ def _in_src(src: tuple[Path, ...], top: str) -> bool:
 # --- discovery --------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file (cached: treat it as read-only)."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -165,22 +167,22 @@ def _folder_style(folder: Path) -> ImportStyle:
 
 
 def import_style(path: str | Path | None) -> ImportStyle:
-    """The import style for the file at ``path`` (``None`` or ``"<string>"``: ruff's defaults, nothing detected)."""
+    """The import style for the file at ``path`` (``None`` or ``"<string>"``: ruff's defaults, nothing detected).
+    ``line-length`` of ``[tool.put-migrate]`` wins over the ruff or isort line length."""
     if path is None or str(path) in ("<string>", "-", ""):
         return ImportStyle()
-    file = Path(path).absolute()
-    folder = file.parent
+    folder = Path(path).absolute().parent
     while not folder.is_dir() and folder != folder.parent:  # a name given for stdin text
         folder = folder.parent
     style = _folder_style(folder)
+    changes: dict[str, Any] = {}
     package = _top_package(folder)
-    return style if package is None else _with_package(style, package)
-
-
-def _with_package(style: ImportStyle, package: str) -> ImportStyle:
-    from dataclasses import replace
-
-    return replace(style, same_package=package)
+    if package is not None:
+        changes["same_package"] = package
+    line_length = _tool_line_length(folder)
+    if line_length is not None:
+        changes["line_length"] = line_length
+    return replace(style, **changes) if changes else style
 
 
 @functools.lru_cache(maxsize=1024)
@@ -256,3 +258,88 @@ def _isort_style(settings: dict[str, Any], source: Path) -> ImportStyle:
         src=src,
         source=source,
     )
+
+
+# --- [tool.put-migrate] ---------------------------------------------------------------------------------------
+
+TOOL_TABLE = "tool.put-migrate"
+
+
+def _glob_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+# key -> (check, what it must be)
+TOOL_KEYS: dict[str, tuple[Any, str]] = {
+    "exclude": (_glob_list, "a list of glob strings"),
+    "extend-exclude": (_glob_list, "a list of glob strings"),
+    "jobs": (_positive_int, "an integer >= 1"),
+    "line-length": (_positive_int, "an integer >= 1"),
+}
+
+
+@dataclass(frozen=True)
+class ToolConfig:
+    """The ``[tool.put-migrate]`` table of a pyproject.toml, checked: known keys, values of the right type."""
+
+    path: Path | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _tool_table(document: dict[str, Any]) -> dict[str, Any] | None:
+    table = document.get("tool", {}).get("put-migrate")
+    return table if isinstance(table, dict) else None
+
+
+def read_tool_config(path: Path) -> ToolConfig:
+    """The ``[tool.put-migrate]`` table of ``path`` (empty when it has none). Raises ``ConfigError`` naming the
+    file, the key and what it must be, for an unknown key or a value of the wrong type."""
+    table = _tool_table(_read_toml(path)) or {}
+    for key, value in table.items():
+        if key not in TOOL_KEYS:
+            known = ", ".join(sorted(TOOL_KEYS))
+            raise ConfigError(f"{path}: [{TOOL_TABLE}] has an unknown key `{key}` (known keys: {known})")
+        check, expected = TOOL_KEYS[key]
+        if not check(value):
+            raise ConfigError(f"{path}: [{TOOL_TABLE}] `{key}` must be {expected}, got {value!r}")
+    return ToolConfig(path, dict(table))
+
+
+def find_tool_config(start: Path) -> ToolConfig:
+    """The nearest pyproject.toml at or above ``start`` that has a ``[tool.put-migrate]`` table, read."""
+    start = start.absolute()
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and _tool_table(_read_toml(candidate)) is not None:
+            return read_tool_config(candidate)
+    return ToolConfig()
+
+
+@functools.lru_cache(maxsize=1024)
+def _tool_line_length(folder: Path) -> int | None:
+    found = find_tool_config(folder)
+    return found.settings.get("line-length")
+
+
+# --- the repository root ----------------------------------------------------------------------------------------
+
+
+def repository_root(start: Path) -> Path:
+    """Where report paths are anchored: the git top level, else the nearest folder with a pyproject.toml, else
+    ``start``."""
+    import subprocess
+
+    start = start.absolute()
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, text=True, check=False
+        )
+    except OSError:  # no git
+        proc = None
+    if proc is not None and proc.returncode == 0 and proc.stdout.strip():
+        return Path(proc.stdout.strip())
+    return next((f for f in (start, *start.parents) if (f / "pyproject.toml").is_file()), start)

@@ -83,3 +83,8 @@ def test_bad_configuration_names_the_file(tmp_path):
 
 def test_text_without_a_path_uses_defaults():
     assert import_style("<string>") == ImportStyle()
+
+
+def test_put_migrate_line_length_wins(tmp_path):
+    _write(tmp_path / "pyproject.toml", "[tool.ruff]\nline-length = 100\n\n[tool.put-migrate]\nline-length = 120\n")
+    assert import_style(_write(tmp_path / "m.py", "")).line_length == 120
