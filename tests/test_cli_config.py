@@ -91,3 +91,15 @@ def test_sarif_paths_from_a_subfolder(project, monkeypatch):
     assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == Path(project).resolve().as_uri() + "/"
     locations = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run_["results"]}
     assert locations == {"sub/pkg/m.py"}
+
+
+def test_documented_table_is_valid(tmp_path):
+    import re
+
+    from put_migrate.project_config import read_tool_config
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    section = text[text.index("## Configuration"):]
+    table = re.search(r"```toml\n(.*?)```", section, re.DOTALL).group(1)
+    (tmp_path / "pyproject.toml").write_text(table)
+    assert read_tool_config(tmp_path / "pyproject.toml").settings["jobs"] == 4
