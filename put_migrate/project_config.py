@@ -21,7 +21,7 @@ from typing import Any
 
 # Modules the migrated code imports at run time: third-party for the user's project unless configured otherwise
 # (a folder of the same name in the user's tree is not the runtime library).
-RUNTIME_MODULES = frozenset({"shim", "torchmetrics", "lightning", "pytorch_lightning", "torch"})
+RUNTIME_MODULES = frozenset({"shim", "torchmetrics"})
 
 SECTIONS = ("future", "standard-library", "third-party", "first-party", "local-folder")
 

@@ -59,11 +59,13 @@ def test_isort_profiles_and_ini_files(tmp_path):
 def test_first_party_detected_from_src_and_own_package(tmp_path):
     _write(tmp_path / "pyproject.toml", '[project]\nname = "demo"\n')
     _write(tmp_path / "src" / "mylib" / "__init__.py", "")
+    _write(tmp_path / "src" / "lightning" / "__init__.py", "")  # Lightning's own repository
     _write(tmp_path / "shim" / "__init__.py", "")  # a folder named like the runtime library is not it
     _write(tmp_path / "app" / "inner" / "__init__.py", "")
     _write(tmp_path / "app" / "__init__.py", "")
     style = import_style(_write(tmp_path / "app" / "inner" / "m.py", ""))
     assert style.section("mylib.x") == "first-party"
+    assert style.section("lightning.pytorch") == "first-party"
     assert style.section("app.y") == "first-party"
     assert style.section("shim") == "third-party"
     assert style.section("numpy") == "third-party"
