@@ -10,8 +10,8 @@ already imports from is added to that line. So a module sorted before the migrat
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import libcst as cst
 import libcst.helpers

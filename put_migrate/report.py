@@ -23,10 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from put_migrate import __version__
+from put_migrate import __version__, rules
 from put_migrate.api import INFORMATIONAL_CODES, FileResult, FileStatus, Mode
 from put_migrate.project_config import repository_root
-from put_migrate import rules
 from put_migrate.rules import Finding, Severity
 
 FORMATS = ("json", "github", "sarif")

@@ -69,8 +69,10 @@ def test_every_import_bound_once(text, imports):
         (  # longer than the line length: wrapped as ruff and black wrap it
             "import torch\n",
             [("shim.metrics", n) for n in ("Keyed", "Mean", "PerDataloader", "Sum", "Max", "Min", "CatMetric")],
-            "import torch\nfrom shim.metrics import (\n    CatMetric,\n    Keyed,\n    Max,\n    Mean,\n"
-            "    Min,\n    PerDataloader,\n    Sum,\n)\n",
+            (
+                "import torch\nfrom shim.metrics import (\n    CatMetric,\n    Keyed,\n    Max,\n    Mean,\n"
+                "    Min,\n    PerDataloader,\n    Sum,\n)\n"
+            ),
         ),
     ],
 )
