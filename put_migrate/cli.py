@@ -144,7 +144,7 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
     help="Report format [default: sarif for *.sarif, else json].",
 )
 @click.option(
-    "--color/--no-color", "colour", default=None, help="Colour the diff [default: on a terminal, unless NO_COLOR is set]."
+    "--color/--no-color", "colour", default=None, help="Colour the diff [default: on a terminal, unless NO_COLOR set]."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also list rewritten calls, and tracebacks of internal errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors (and the diff).")

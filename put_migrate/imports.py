@@ -99,7 +99,8 @@ def _classify(statement: cst.BaseStatement, style: ImportStyle) -> tuple[str, tu
         name = _dotted(alias.name)
         rank = 1 if style.from_first else 0
         asname = _dotted(alias.asname.name) if alias.asname else ""
-        return style.section(name), (0 if style.force_sort_within_sections else rank, *_name_key(name, style), (0,), asname)
+        rank = 0 if style.force_sort_within_sections else rank
+        return style.section(name), (rank, *_name_key(name, style), (0,), asname)
     level = len(small.relative)
     name = "." * level + (_dotted(small.module) if small.module is not None else "")
     rank = 0 if style.from_first else 1

@@ -5,7 +5,8 @@ Both are found upward from a folder, nearest first, and cached per folder. For t
 ``setup.cfg`` (``[isort]``); the first one found decides. Without any, ruff's defaults apply. First-party modules are
 the configured ones, the folders and modules found in ``src`` (default: the project root and its ``src`` folder, the
 project root being the folder of the configuration, else of the nearest ``pyproject.toml``), and the top package of
-the file itself (ruff's ``detect-same-package``). ``line-length`` in ``[tool.put-migrate]`` wins over the ruff or isort one.
+the file itself (ruff's ``detect-same-package``). ``line-length`` in ``[tool.put-migrate]`` wins over the ruff or
+isort one.
 """
 
 from __future__ import annotations
@@ -135,12 +136,12 @@ def _import_settings_in(folder: Path) -> tuple[str, dict[str, Any], Path] | None
     """("ruff" | "isort", settings, file) of the folder's own configuration, None when it has none."""
     for name in (".ruff.toml", "ruff.toml"):
         if (folder / name).is_file():
-            return "ruff", _read_toml(folder / name), folder / name
+            return "ruff", _extended(_read_toml(folder / name), folder / name), folder / name
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
         tool = _read_toml(pyproject).get("tool", {})
         if "ruff" in tool:
-            return "ruff", tool["ruff"], pyproject
+            return "ruff", _extended(tool["ruff"], pyproject), pyproject
         if "isort" in tool:
             return "isort", tool["isort"], pyproject
     if (folder / ".isort.cfg").is_file():
@@ -152,6 +153,28 @@ def _import_settings_in(folder: Path) -> tuple[str, dict[str, Any], Path] | None
         if settings is not None:
             return "isort", settings, folder / "setup.cfg"
     return None
+
+
+def _extended(settings: dict[str, Any], source: Path, seen: frozenset[Path] = frozenset()) -> dict[str, Any]:
+    """Ruff settings with those of the file named by ``extend`` underneath (ruff's inheritance)."""
+    if "extend" not in settings:
+        return settings
+    base_path = (source.parent / str(settings["extend"])).expanduser().resolve()
+    if base_path in seen or not base_path.is_file():
+        problem = "a cycle" if base_path in seen else "not a file"
+        raise ConfigError(f"{source}: `extend` names {base_path}, which is {problem}")
+    document = _read_toml(base_path)
+    base = document.get("tool", {}).get("ruff", {}) if base_path.name == "pyproject.toml" else document
+    base = _extended(base, base_path, seen | {base_path})
+    merged = {**base, **settings}
+    for table in ("lint", "isort"):
+        if isinstance(base.get(table), dict) and isinstance(settings.get(table), dict):
+            merged[table] = {**base[table], **settings[table]}
+    if isinstance(base.get("lint", {}).get("isort"), dict) and isinstance(settings.get("lint", {}).get("isort"), dict):
+        merged["lint"]["isort"] = {**base["lint"]["isort"], **settings["lint"]["isort"]}
+    if "src" not in settings and "src" in base:  # ruff resolves paths relative to the file that sets them
+        merged["src"] = [str(base_path.parent / s) for s in base["src"]]
+    return merged
 
 
 @functools.lru_cache(maxsize=1024)
@@ -248,7 +271,9 @@ def _isort_style(settings: dict[str, Any], source: Path) -> ImportStyle:
         known_first_party=_names(merged.get("known_first_party")),
         known_third_party=_names(merged.get("known_third_party")),
         known_local_folder=_names(merged.get("known_local_folder")),
-        extra_standard_library=_names(merged.get("extra_standard_library")) | _names(merged.get("known_standard_library")),
+        extra_standard_library=(
+            _names(merged.get("extra_standard_library")) | _names(merged.get("known_standard_library"))
+        ),
         force_single_line=_flag(merged.get("force_single_line", False)),
         single_line_exclusions=_names(merged.get("single_line_exclusions")),
         force_sort_within_sections=_flag(merged.get("force_sort_within_sections", False)),

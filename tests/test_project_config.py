@@ -90,3 +90,11 @@ def test_text_without_a_path_uses_defaults():
 def test_put_migrate_line_length_wins(tmp_path):
     _write(tmp_path / "pyproject.toml", "[tool.ruff]\nline-length = 100\n\n[tool.put-migrate]\nline-length = 120\n")
     assert import_style(_write(tmp_path / "m.py", "")).line_length == 120
+
+
+def test_ruff_extend_inherits_settings(tmp_path):
+    base = '[tool.ruff]\nline-length = 110\n[tool.ruff.lint.isort]\nknown-first-party = ["core"]\n'
+    _write(tmp_path / "pyproject.toml", base)
+    _write(tmp_path / "pkg" / "ruff.toml", 'extend = "../pyproject.toml"\n[lint.isort]\nforce-single-line = true\n')
+    style = import_style(_write(tmp_path / "pkg" / "m.py", ""))
+    assert style.line_length == 110 and style.force_single_line and style.section("core.x") == "first-party"
