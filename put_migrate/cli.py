@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from put_migrate import __version__, api, report
+from put_migrate import __version__, api, project_config, report
 from put_migrate.rules import Severity
 
 PROGRESS_FROM = 200  # show a progress bar (stderr on a terminal only) for at least this many files
@@ -102,6 +103,19 @@ def _write_report(path: str, fmt: str, results) -> None:
         raise _Failure(f"cannot write the report {path}: {exc.strerror or exc}") from None
 
 
+def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Option defaults from ``[tool.put-migrate]``: of the given pyproject.toml, else the nearest one at or above
+    the current folder. Eager, so that the options read after it see ``ctx.default_map``."""
+    try:
+        found = project_config.read_tool_config(Path(value)) if value else project_config.find_tool_config(Path.cwd())
+    except project_config.ConfigError as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    # line-length is read per file by the codemod (project_config.import_style), like the ruff/isort settings.
+    names = {"exclude": "excludes", "extend-exclude": "extend_excludes", "jobs": "jobs"}
+    defaults = {names[key]: value for key, value in found.settings.items() if key in names}
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+
+
 def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
     if fmt or not report_path:
         return fmt
@@ -118,6 +132,7 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change.")
 @click.option("--diff", is_flag=True, help="Write nothing; print a unified diff (git apply accepts it); exit 1 if any.")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (repeatable).")
+@click.option("--extend-exclude", "extend_excludes", multiple=True, metavar="GLOB", help="Skip these too (repeatable).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
 @click.option("--allow-dirty", is_flag=True, help="Rewrite files that have uncommitted git changes.")
 @click.option("--stdin-filename", metavar="PATH", help="Name of the file read from stdin (`-`), for messages.")
@@ -128,9 +143,19 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
     type=click.Choice(report.FORMATS),
     help="Report format [default: sarif for *.sarif, else json].",
 )
-@click.option("--color/--no-color", "colour", default=None, help="Colour the diff [default: when stdout is a terminal].")
+@click.option(
+    "--color/--no-color", "colour", default=None, help="Colour the diff [default: on a terminal, unless NO_COLOR set]."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also list rewritten calls, and tracebacks of internal errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors (and the diff).")
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    is_eager=True,
+    expose_value=False,
+    callback=_load_config,
+    help="pyproject.toml to read [tool.put-migrate] from [default: the nearest one].",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="put-migrate")
 @click.pass_context
 def main(
@@ -139,6 +164,7 @@ def main(
     check: bool,
     diff: bool,
     excludes: tuple[str, ...],
+    extend_excludes: tuple[str, ...],
     jobs: int | None,
     allow_dirty: bool,
     stdin_filename: str | None,
@@ -160,8 +186,8 @@ def main(
     mode = api.Mode.DIFF if diff else api.Mode.CHECK if check else api.Mode.WRITE
     report_format = _infer_format(report_path, report_format)
     stdout = click.get_binary_stream("stdout")
-    if colour is None:
-        colour = _is_tty(sys.stdout)
+    if colour is None:  # https://no-color.org: set and not empty turns colour off
+        colour = _is_tty(sys.stdout) and not os.environ.get("NO_COLOR")
     printer = _Printer(mode, verbose, quiet, colour)
 
     if "-" in paths:
@@ -176,7 +202,7 @@ def main(
         results = [result]
         printer.file_done(result)
     else:
-        options = api.RunOptions(mode=mode, jobs=jobs, excludes=excludes, allow_dirty=allow_dirty)
+        options = api.RunOptions(mode=mode, jobs=jobs, excludes=(*excludes, *extend_excludes), allow_dirty=allow_dirty)
         try:
             tasks = api.plan_tasks(paths, options)
         except FileNotFoundError as exc:

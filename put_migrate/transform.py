@@ -78,7 +78,7 @@ def migrate_module(
             start = positions[call].start
             detail = f"`{statement.name.value}.{hook}`: its base `{base}` could not be resolved"
             findings.append(make_finding(path, start.line, start.column, UNRESOLVED_CODE, detail))
-    return render(module, plans, context), sorted(findings)
+    return render(module, plans, context, path), sorted(findings)
 
 
 def migrate_source(source: str, path: str = "<string>", index=None) -> MigrationResult:
