@@ -14,6 +14,7 @@ from put_migrate.positions import log_call_positions
 from put_migrate.render import render
 from put_migrate.rules import Finding, make_finding
 from put_migrate.safety import check_round_trip
+from put_migrate.prefilter import might_log
 from put_migrate.screen import python_tree
 from put_migrate.unresolved import CODE as UNRESOLVED_CODE, unresolved_classes
 
@@ -30,10 +31,6 @@ class MigrationResult:
     def changed(self) -> bool:
         return bool(self.findings) and any(f.severity.value == "rewritten" for f in self.findings)
 
-
-def might_log(source: str) -> bool:
-    """Cheap pre-filter: no ``.log`` text, no log call (``self.log``, ``pl_module.log_dict`` ...)."""
-    return ".log" in source
 
 
 def migrate_module(
