@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from put_migrate import markers, safety
-from put_migrate.discover import _display_path as display_path, has_skip_file_marker  # to be made public in discover
+from put_migrate.discover import display_path, has_skip_file_marker
 from put_migrate.prefilter import Stage, Subject, settled
 from put_migrate.results import DIRTY_FILE, UNREADABLE, FileResult, FileStatus, Mode, error, failure
 from put_migrate.rules import Finding

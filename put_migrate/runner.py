@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from put_migrate import safety
-from put_migrate.discover import _display_path as display_path, discover_files  # to be made public in discover
+from put_migrate.discover import discover_files, display_path
 from put_migrate.pipeline import Prefiltered, migrate_file
 from put_migrate.prefilter import Stage, Subject, settled
 from put_migrate.results import INTERNAL_ERROR, FileResult, Mode, error
