@@ -1,18 +1,11 @@
-"""The public API of the codemod: one layer per concern, each usable (and tested) without the next.
+"""The public API: each layer adds one concern to the one below and is usable (and tested) without the next."""
 
-- ``migrate_source`` (``put_migrate.transform``): text in, text and findings out.
-- ``migrate_text``: adds the ``# put-migrate: skip`` opt-out (``markers``) and the pre-filter (``prefilter``).
-- ``migrate_bytes``: adds encodings, notebooks, the ``skip-file`` opt-out and the safety checks (``pipeline``).
-- ``migrate_file``: adds reading, the diff, and the atomic write (``pipeline``).
-- ``migrate_paths``: adds discovery, the dirty-tree guard, the repository index and a process pool (``runner``).
-
-Results cross process boundaries as plain data (``FileResult``, ``results``), never as exceptions: an exception on
-one file is turned into an error result for that file and the run goes on.
-
-Opt-out comments: ``# put-migrate: skip-file`` on one of the first 10 lines: the file is not parsed or touched
-(status ``skipped``); ``# put-migrate: skip`` on the line where a ``.log(``/``.log_dict(`` call starts: that call
-is left as it is and reported as PM001.
-"""
+# - ``migrate_source`` (``transform``): text in, text and findings out.
+# - ``migrate_text`` (``pipeline``): adds the ``# put-migrate: skip`` opt-out (``markers``) and the pre-filter
+#   (``prefilter``); ``migrate_bytes``: encodings, notebooks, ``# put-migrate: skip-file``, the safety checks;
+#   ``migrate_file``: reading, the diff, the atomic write.
+# - ``migrate_paths`` (``runner``): discovery, the dirty-tree guard, the repository index, read-ahead, a process pool.
+# Results are plain data (``results.FileResult``), never exceptions: a failing file becomes an error result.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""The per-line opt-out: calls on a ``# put-migrate: skip`` line are hidden from the transform, then reported.
+"""The ``# put-migrate: skip`` opt-out: marked log calls are renamed away from the transform, then reported."""
 
-A marked ``.log(``/``.log_dict(`` call (the marker on the line holding ``.log(``) has its ``log`` attribute renamed
-to a placeholder before the transform runs and back afterwards, so the transform never sees it and nothing is
-parsed twice (``tokenize`` finds the comments and names, and only in files that carry the marker).
-"""
+# A marked ``.log(``/``.log_dict(`` call (the marker on the line holding ``.log(``) has its ``log`` attribute renamed to
+# a placeholder before the transform runs and back afterwards: nothing is parsed twice, and ``tokenize`` runs only on
+# files that carry the marker.
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""One file through the codemod: text, then bytes (a module or a notebook), then a file on disk.
-
-Each layer adds one concern to the one below: ``migrate_text`` the opt-out markers and the pre-filter around the
-transform; ``migrate_bytes`` decoding, the ``skip-file`` opt-out and the safety checks; ``migrate_file`` reading,
-the diff and the atomic write. Problems with a file become an error result, never an exception.
-"""
+"""One file through the codemod: text (``migrate_text``), bytes of a module or a notebook, a file on disk."""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""The pre-filter: one ordered list of named gates; the first that holds settles a file as unchanged, unparsed.
+"""The pre-filter: one ordered list of named gates; the first that holds settles a file as unchanged, unparsed."""
 
-Each gate reads one stage of the file, and the pipeline asks at each stage in turn: the raw bytes; the decoded text
-(after the ``skip-file`` opt-out); the text the transform would see (``skip`` lines masked), with the run's index.
-A gate may only say "certainly nothing to do"; what passes them all goes to the transform.
-"""
+# Each gate reads one stage of a file, and the pipeline asks at each stage in turn: the raw bytes; the decoded text
+# (after the ``skip-file`` opt-out); the text the transform would see (``skip`` lines masked), with the run's index.
 
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
-"""Imports and base classes resolved to dotted names, on Python's ``ast``: shared by the index, the screens and the
-transform (which reuses the ``ast`` tree of the text libcst parses).
+"""Imports and base classes resolved to dotted names, on ``ast``: one resolver for the index, screens and transform."""
 
-The rules, wherever they apply: ``import a.b as c`` binds ``c`` to ``a.b`` and ``import a.b`` binds ``a``; ``from m
-import x as y`` binds ``y`` to ``m.x``; a relative import is made dotted from the module's key (taken from its
-path); a base is unresolved when it names an import that neither Lightning, a known package nor the run's files
-define, directly or through the bases of a class of the same file.
-"""
+# ``import a.b as c`` binds ``c`` to ``a.b``, ``import a.b`` binds ``a``, ``from m import x as y`` binds ``y`` to
+# ``m.x``; a relative import is made dotted from the module's key (taken from its path). A base is unresolved when it
+# names an import that neither Lightning, a known package nor the run's files define, directly or through the bases
+# of a class of the same file. The transform's side (libcst) reads through the ``ast`` tree of the same text.
 
 from __future__ import annotations
 

@@ -51,9 +51,8 @@ def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
         dirty = safety.dirty_files(files)
     cwd = Path.cwd()
     return [
-        Task(
-            path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=not dirty or f.resolve() not in dirty
-        )
+        Task(path=str(f), display=display_path(f, cwd), mode=options.mode,
+             may_write=not dirty or f.resolve() not in dirty)
         for f in files
     ]
 
