@@ -15,6 +15,7 @@ import libcst as cst
 
 from put_migrate import resolve
 from put_migrate.lightning_names import BASES, DEMO_MEMBERS, Kind
+from put_migrate.screen import python_tree
 
 # LightningModule properties that are plain Python ints (``self.global_step`` is ``trainer.global_step``, 0 without a
 # trainer): logged like any number (SELF_LOG_SEMANTICS.md §3.1), never a Metric, unless the class redefines them.
@@ -68,8 +69,6 @@ def readable_tree(module: cst.Module, text: Optional[str] = None) -> tuple[ast.M
     """``module``'s ``ast`` tree and the text it numbers lines of: ``text`` (the module's code where not given)
     parsed (the tree cached for the screens and positions), or, where Python cannot read it (syntax newer than the
     running Python), the statements that can hold imports and that it can read."""
-    from put_migrate.screen import python_tree
-
     text = module.code if text is None else text
     tree = python_tree(text)
     return (tree, text) if tree is not None else _statements_tree(module.body)

@@ -11,10 +11,10 @@ from put_migrate.analyze import analyze_class
 from put_migrate.lightning_classes import ImportMap, lightning_classes, readable_tree
 from put_migrate.plan import plan_class
 from put_migrate.positions import log_call_positions
+from put_migrate.prefilter import might_log
 from put_migrate.render import render
 from put_migrate.rules import Finding, make_finding
 from put_migrate.safety import check_round_trip
-from put_migrate.prefilter import might_log
 from put_migrate.screen import python_tree
 from put_migrate.unresolved import CODE as UNRESOLVED_CODE, unresolved_classes
 
