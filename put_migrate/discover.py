@@ -146,6 +146,8 @@ def _display_path(path: Path, cwd: Path | None = None) -> str:
     return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
+display_path = _display_path  # how a path is shown to the user (relative to the current folder when below it)
+
 _NOT_NORMAL = re.compile(r"(?:^|/)\.\.?(?:/|$)|//|/$")  # a "." or ".." segment, an empty one, a trailing "/"
 
 

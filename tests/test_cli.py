@@ -119,12 +119,12 @@ def test_binary_file_is_reported_not_touched(tree):
 
 
 def test_internal_error_is_reported_without_traceback(tree, monkeypatch):
-    from put_migrate import api
+    from put_migrate import pipeline
 
-    def crash(source, path):
+    def crash(source, path, index):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(api, "_migrate_source", crash)
+    monkeypatch.setattr(pipeline, "transform_text", crash)
     result = run("pkg/model.py")
     assert result.exit_code == 2 and "kaboom" in result.stderr and "Traceback" not in result.stderr
     assert "Traceback" in run("--verbose", "pkg/model.py").stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from put_migrate import api, report
+from put_migrate import api, report, results
 from put_migrate.api import FileResult, FileStatus, Mode
 from put_migrate.rules import Finding, Severity
 
@@ -30,8 +30,8 @@ def _results() -> list[FileResult]:
         ),
         FileResult("src/ok.py", FileStatus.UNCHANGED),
         FileResult("src/skip.py", FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"),
-        api._error("src/dir with space/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
-        api._error("/abs/outside.py", api.UNREADABLE, "binary file"),
+        results.error("src/dir with space/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
+        results.error("/abs/outside.py", api.UNREADABLE, "binary file"),
     ]
 
 
