@@ -11,13 +11,15 @@ STYLE.md):
 - A file whose libcst round trip (parse -> code) is not identical to its text is skipped: a rewrite of it could
   change lines we did not mean to touch (libcst does not round-trip, e.g., a lone ``\\r`` ending the file).
 - The new text is parsed again before it is written, and writes are atomic (temp file in the same folder,
-  permissions kept, ``os.replace``).
+  permissions, owner and group kept, ``os.replace``). Read-only files, symbolic links and files with several hard
+  links are never replaced.
 - Inside a git work tree, files with uncommitted changes are not rewritten unless the caller allows it.
 """
 
 from __future__ import annotations
 
 import ast
+import errno
 import io
 import os
 import stat
@@ -140,17 +142,29 @@ def check_parses(text: str) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace path's content with data atomically, keeping its permission bits."""
+    """Replace path's content with data atomically, keeping its permission bits, owner and group.
+
+    Refuses (``OSError``, the file untouched) what a replace would betray: a read-only file (no write bit: root may
+    write anything, so ``open`` would not refuse it), a symbolic link (it would become a regular file and its target
+    would keep the old text), a file with several hard links (they would stop sharing its content), and a file
+    whose owner or group the new file cannot be given.
+    """
     path = Path(path)
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        _check_replaceable(path, info)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".put-migrate.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp_name, mode)
+        if info is not None:
+            _copy_owner(tmp_name, info)  # before the mode: a change of owner clears the set-user-ID bit
+            os.chmod(tmp_name, stat.S_IMODE(info.st_mode))
         os.replace(tmp_name, path)
     except BaseException:
         try:
@@ -158,6 +172,37 @@ def atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _check_replaceable(path: Path, info: os.stat_result) -> None:
+    mode = stat.S_IMODE(info.st_mode)
+    if stat.S_ISLNK(info.st_mode):
+        target = os.readlink(path)
+        raise OSError(
+            errno.EPERM,
+            f"a symbolic link (to {target}), never replaced; migrate its target by naming it, or a folder holding it",
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EPERM, "not a regular file")
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, f"read-only (mode {mode:04o}); make it writable to migrate it")
+    if info.st_nlink > 1:
+        raise OSError(errno.EPERM, f"has {info.st_nlink} hard links, which a rewrite would separate; not rewritten")
+
+
+def _copy_owner(tmp_name: str, info: os.stat_result) -> None:
+    if not hasattr(os, "chown"):
+        return
+    tmp = os.stat(tmp_name)
+    if (tmp.st_uid, tmp.st_gid) == (info.st_uid, info.st_gid):
+        return
+    try:
+        os.chown(tmp_name, info.st_uid, info.st_gid)
+    except OSError:
+        raise PermissionError(
+            errno.EPERM, f"cannot give the new file the owner and group of the old one (uid {info.st_uid}, "
+            f"gid {info.st_gid}); not rewritten"
+        ) from None
 
 
 @contextmanager

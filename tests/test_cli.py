@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,13 @@ def test_the_cli_process_does_not_import_libcst_up_front():
     code = ("import sys, put_migrate.cli, put_migrate.screen, put_migrate.index, put_migrate.api, put_migrate.report\n"
             "assert 'libcst' not in sys.modules, sorted(m for m in sys.modules if m.startswith('libcst'))\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_read_only_file_is_refused_with_a_finding(tree):
+    model = tree / "pkg" / "model.py"
+    model.chmod(0o444)
+    result = run(".")
+    assert result.exit_code == 2
+    assert "pkg/model.py:1:1: PM302 cannot write: read-only (mode 0444)" in result.stderr
+    assert model.read_text() == LOGGING and stat.S_IMODE(model.stat().st_mode) == 0o444
+    assert "self.put(" in (tree / "pkg" / "bom.py").read_text(encoding="utf-8-sig")  # the others are written

@@ -100,3 +100,39 @@ def test_dirty_files_in_a_git_work_tree(tmp_path):
 
 def test_git_toplevel_outside_git(tmp_path):
     assert safety.git_toplevel(tmp_path) is None
+
+
+def test_atomic_write_refuses_a_read_only_file(tmp_path):
+    """Root may write anything: the permission bits, not ``open``, say whether the user meant the file to change."""
+    target = tmp_path / "frozen.py"
+    target.write_bytes(b"old\n")
+    target.chmod(0o444)
+    with pytest.raises(PermissionError, match=r"read-only \(mode 0444\)"):
+        safety.atomic_write(target, b"new\n")
+    assert target.read_bytes() == b"old\n"
+    assert os.listdir(tmp_path) == ["frozen.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away needs root")
+def test_atomic_write_keeps_owner_and_group(tmp_path):
+    target = tmp_path / "theirs.py"
+    target.write_bytes(b"old\n")
+    target.chmod(0o640)
+    os.chown(target, 1000, 1001)
+    safety.atomic_write(target, b"new\n")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1000, 1001, 0o640)
+    assert target.read_bytes() == b"new\n"
+
+
+def test_atomic_write_never_replaces_a_link(tmp_path):
+    real = tmp_path / "real.py"
+    real.write_bytes(b"old\n")
+    (tmp_path / "alias.py").symlink_to("real.py")
+    with pytest.raises(OSError, match="symbolic link"):
+        safety.atomic_write(tmp_path / "alias.py", b"new\n")
+    assert (tmp_path / "alias.py").is_symlink() and real.read_bytes() == b"old\n"
+    os.link(real, tmp_path / "hard.py")
+    with pytest.raises(OSError, match="2 hard links"):
+        safety.atomic_write(real, b"new\n")
+    assert (tmp_path / "hard.py").read_bytes() == b"old\n"
