@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,71 @@ def test_read_only_file_is_refused_with_a_finding(tree):
     assert "pkg/model.py:1:1: PM302 cannot write: read-only (mode 0444)" in result.stderr
     assert model.read_text() == LOGGING and stat.S_IMODE(model.stat().st_mode) == 0o444
     assert "self.put(" in (tree / "pkg" / "bom.py").read_text(encoding="utf-8-sig")  # the others are written
+
+
+def _invoke(*args: str):
+    """Like ``run``, but an exception that escapes the command is left to click (as in a real process)."""
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("where", ["plan_tasks", "run_tasks"])
+def test_an_internal_error_outside_any_file_exits_2_never_1(tree, monkeypatch, where):
+    """1 means "changes pending": a crash of the run itself must not read as that."""
+    from put_migrate import api
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(api, where, crash)
+    result = _invoke("--check", ".")
+    assert result.exit_code == 2
+    assert "internal error: RuntimeError: kaboom" in result.stderr and "Traceback" not in result.stderr
+    assert "Traceback" in _invoke("--check", "-v", ".").stderr
+
+
+def test_an_interrupt_exits_130(tree, monkeypatch):
+    from put_migrate import api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "run_tasks", interrupted)
+    result = _invoke("--check", ".")
+    assert result.exit_code == 130 and "interrupted" in result.stderr
+
+
+def test_a_run_without_python_files_says_so(tree):
+    (tree / "empty").mkdir()
+    (tree / "empty" / "notes.txt").write_text("self.log\n")
+    for args in (["empty"], ["-q", "--check", "empty"]):
+        result = run(*args)
+        assert result.exit_code == 0 and "no Python files (*.py, *.ipynb) found in empty" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--diff", "--report", "-", "."], ["--report", "-", "-"]])
+def test_the_report_and_the_code_never_share_stdout(tree, args):
+    """stdout carries the diff (--diff) or the migrated file (`-`): a report there would corrupt it."""
+    result = run(*args, input=LOGGING.encode())
+    assert result.exit_code == 2 and "--report -" in result.stderr and result.stdout_bytes == b""
+
+
+def test_check_reports_in_the_conditional(tree, monkeypatch):
+    """``-v --check`` and ``-v --diff`` say what would happen; only a write says what happened."""
+    from put_migrate import api
+    from put_migrate.rules import Severity
+    from tests import test_cli_support
+
+    def migrated(source, path):
+        result = test_cli_support.fake_migrate_source(source, path)
+        findings = [
+            replace(f, message="self.log call migrated to self.put") if f.severity is Severity.REWRITTEN else f
+            for f in result.findings
+        ]
+        return test_cli_support.FakeResult(result.source, findings)
+
+    monkeypatch.setattr(api, "_migrate_source", migrated)
+    for mode in ("--check", "--diff"):
+        result = run("-v", mode, "pkg/model.py")
+        assert "PM101 self.log call would be migrated to self.put" in result.stderr
+        assert " call migrated" not in result.stderr
+    assert "PM101 self.log call migrated to self.put" in run("-v", "pkg/model.py").stderr
