@@ -35,6 +35,7 @@ from pathlib import Path
 
 from put_migrate import safety
 from put_migrate.discover import _display_path, discover_files, has_skip_file_marker, may_contain_log_call
+from put_migrate.discover import file_may_contain_log_call
 from put_migrate.rules import Finding, Severity
 from put_migrate.screen import may_need_transform, settled_by_index
 
@@ -435,18 +436,13 @@ class RunOptions:
 
 
 def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[_Task]:
-    """Discover the files and decide, per file, whether it may be written. Raises FileNotFoundError."""
+    """Discover the files. Raises FileNotFoundError, and safety.DirtyTree (Mode.WRITE without allow_dirty) when a
+    file that may be rewritten has uncommitted changes."""
     files = discover_files(paths, options.excludes)
-    dirty: set[Path] = set()
-    if options.mode is Mode.WRITE and not options.allow_dirty:
-        dirty = safety.dirty_files(files)
     cwd = Path.cwd()
-    return [
-        _Task(
-            path=str(f), display=_display_path(f, cwd), mode=options.mode, may_write=not dirty or f.resolve() not in dirty
-        )
-        for f in files
-    ]
+    if options.mode is Mode.WRITE and not options.allow_dirty:  # all or nothing: before any file is written
+        safety.refuse_dirty(files, file_may_contain_log_call, lambda f: _display_path(f, cwd))
+    return [_Task(path=str(f), display=_display_path(f, cwd), mode=options.mode, may_write=True) for f in files]
 
 
 def _worth_parsing(text: str | None) -> bool:

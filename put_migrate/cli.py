@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from put_migrate import __version__, api, report
+from put_migrate import __version__, api, report, safety
 from put_migrate.rules import Severity
 
 PROGRESS_FROM = 200  # show a progress bar (stderr on a terminal only) for at least this many files
@@ -223,6 +223,8 @@ def main(
             tasks = api.plan_tasks(paths, options)
         except FileNotFoundError as exc:
             raise click.UsageError(f"no such file or folder: {exc}") from None
+        except safety.DirtyTree as exc:
+            raise _Failure(f"PM304: {exc}".rstrip("\n")) from None
         if not tasks:
             click.echo(f"put-migrate: no Python files (*.py, *.ipynb) found in {', '.join(paths)}", err=True)
         results = []

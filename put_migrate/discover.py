@@ -107,6 +107,16 @@ def may_contain_log_call(text: str) -> bool:
     return not names.isdisjoint(("self", "pl_module")) or any(name and _third_parameter(text, name) for name in names)
 
 
+def file_may_contain_log_call(path: Path) -> bool:
+    """``may_contain_log_call`` for a file on disk (a notebook's JSON text will do); True when it cannot be read
+    (the run reports it)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return True
+    return may_contain_log_call(data.decode("utf-8", errors="replace"))
+
+
 def _third_parameter(text: str, name: str) -> bool:
     """Whether ``name`` is the third parameter of a ``def`` of ``text`` (``def hook(self, trainer, name``)."""
     pattern = r"def[ \t]+\w+[ \t]*\(\s*\w+[^,()]*,\s*\w+[^,()]*,\s*" + re.escape(name) + r"\b"

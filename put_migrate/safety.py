@@ -13,7 +13,8 @@ STYLE.md):
 - The new text is parsed again before it is written, and writes are atomic (temp file in the same folder,
   permissions, owner and group kept, ``os.replace``). Read-only files, symbolic links and files with several hard
   links are never replaced.
-- Inside a git work tree, files with uncommitted changes are not rewritten unless the caller allows it.
+- Inside a git work tree, a run that may rewrite a file with uncommitted changes is refused as a whole, before
+  anything is written, unless the caller allows it (``refuse_dirty``): never a half-migrated tree.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,3 +272,30 @@ def dirty_files(paths: Iterable[Path]) -> set[Path]:
         dirty.update(f for f in files if f in changed)
     return dirty
 
+
+
+class DirtyTree(Exception):
+    """Files the run may rewrite have uncommitted changes: the whole run is refused, nothing is written."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        count = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+        super().__init__(
+            f"{count} with uncommitted changes may be rewritten; nothing was written. Commit or stash them, or pass "
+            "--allow-dirty:\n" + "".join(f"  {path}\n" for path in paths)
+        )
+
+
+def refuse_dirty(
+    files: Iterable[Path], may_be_rewritten: Callable[[Path], bool], display: Callable[[Path], str]
+) -> None:
+    """Raise DirtyTree, naming every one of them, when some of ``files`` have uncommitted changes and may be
+    rewritten (``may_be_rewritten``: a cheap test that answers False only for files that will certainly not
+    change). Checked for all the files before any is written."""
+    files = list(files)
+    dirty = dirty_files(files)
+    if not dirty:
+        return
+    refused = [display(f) for f in files if Path(f).resolve() in dirty and may_be_rewritten(Path(f))]
+    if refused:
+        raise DirtyTree(refused)

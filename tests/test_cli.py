@@ -180,17 +180,42 @@ def test_gitignore_and_exclude(tree):
     assert "latin.py" not in result.stderr and "would rewrite pkg/model.py" in result.stderr
 
 
-def test_dirty_tree_guard(tree):
+def test_dirty_tree_guard_is_all_or_nothing(tree):
+    """A dirty file that may be rewritten refuses the whole run: no half-migrated tree."""
     repo = init_repo(tree)
     commit_all(repo)
     (tree / "pkg" / "model.py").write_text(LOGGING + "\n# edited\n")
+    (tree / "pkg" / "new.py").write_text(LOGGING)  # untracked: the last commit cannot restore it either
+    before = tree_hashes(tree)
     result = run(".")
-    assert result.exit_code == 2 and "PM304" in result.stderr and "--allow-dirty" in result.stderr
-    assert (tree / "pkg" / "model.py").read_text() == LOGGING + "\n# edited\n"  # refused
-    assert (tree / "pkg" / "crlf.py").read_bytes().count(b"self.put(") == 1  # clean files are written
+    assert result.exit_code == 2 and "--allow-dirty" in result.stderr
+    assert "2 files with uncommitted changes" in result.stderr
+    assert "  pkg/model.py\n" in result.stderr and "  pkg/new.py\n" in result.stderr
+    assert tree_hashes(tree) == before  # nothing written, the clean files included
     assert run("--check", ".").exit_code == 1  # check/diff are always allowed
     assert run("--allow-dirty", ".").exit_code == 0
     assert "self.put(" in (tree / "pkg" / "model.py").read_text()
+    assert (tree / "pkg" / "crlf.py").read_bytes().count(b"self.put(") == 1
+
+
+def test_dirty_files_without_a_call_to_migrate_do_not_stop_the_run(tree):
+    repo = init_repo(tree)
+    commit_all(repo)
+    (tree / "pkg" / "plain.py").write_text(NO_LOG + "# edited\n")
+    assert run(".").exit_code == 0
+    assert "self.put(" in (tree / "pkg" / "model.py").read_text()
+
+
+def test_the_api_refuses_a_dirty_tree_too(tree):
+    from put_migrate import api, safety
+
+    repo = init_repo(tree)
+    commit_all(repo)
+    (tree / "pkg" / "model.py").write_text(LOGGING + "\n# edited\n")
+    with pytest.raises(safety.DirtyTree) as refused:
+        api.migrate_paths(["."])
+    assert refused.value.paths == ["pkg/model.py"]
+    assert (tree / "pkg" / "crlf.py").read_bytes().count(b"self.put(") == 0
 
 
 def test_outside_git_files_are_written(tree):
