@@ -25,6 +25,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -195,7 +196,9 @@ def _git_list(folder: Path) -> list[Path] | None:
     for raw in listed.stdout.split(b"\0"):
         if raw.endswith((b".py", b".ipynb")):
             path = folder / os.fsdecode(raw)
-            if path.is_file():  # --cached lists files deleted from the work tree; submodules are folders
+            # --cached lists files deleted from the work tree; submodules are folders; a link that leads nowhere
+            # is kept for the run to report
+            if path.is_file() or (_is_link(path) and not path.is_dir()):
                 files.append(path)
     return files
 
@@ -223,31 +226,47 @@ def _in_virtualenv(root: Path, path: Path) -> bool:
 
 def _identity(path: Path) -> object:
     """The file a path names (a link and its target are one file): one ``stat``, where ``resolve`` costs one per
-    folder of the path."""
+    folder of the path. A link that leads nowhere (a loop, a missing target) is its own identity."""
     try:
         info = os.stat(path)
     except OSError:
-        return path.resolve()
+        return os.path.abspath(path)
     return (info.st_dev, info.st_ino)
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def discover_files(paths: Iterable[str | Path], excludes: Sequence[str] = ()) -> list[Path]:
     """The files to process for the given command-line paths, each once, in a stable order.
 
+    A symbolic link is never what the run writes: a link to a file the run processes anyway is dropped (the
+    target is migrated once, under its own name); any other link (to a file outside the run, a loop, a missing
+    target) is kept, after the other files, for the run to report (``safety.atomic_write`` never replaces one).
     Raises FileNotFoundError for a path that does not exist.
     """
     seen: set[object] = set()
     found: list[Path] = []
+    links: list[Path] = []
 
     def add(path: Path) -> None:
+        if is_excluded(path, excludes):
+            return
+        if _is_link(path):
+            links.append(path)
+            return
         key = _identity(path)
-        if key not in seen and not is_excluded(path, excludes):
+        if key not in seen:
             seen.add(key)
             found.append(path)
 
     for raw in paths:
         path = Path(raw)
-        if path.is_file():
+        if path.is_file() or (_is_link(path) and not path.is_dir()):
             add(path)
         elif path.is_dir():
             listed = _git_list(path)
@@ -261,4 +280,9 @@ def discover_files(paths: Iterable[str | Path], excludes: Sequence[str] = ()) ->
                 add(candidate)
         else:
             raise FileNotFoundError(str(raw))
+    for link in links:
+        key = _identity(link)
+        if key not in seen:
+            seen.add(key)
+            found.append(link)
     return found

@@ -237,6 +237,14 @@ def git_toplevel(path: Path) -> Path | None:
     return Path(out).resolve() if out else None
 
 
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``; for a link that leads nowhere (a loop, where ``resolve`` raises), the link itself."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path.parent.resolve() / path.name
+
+
 def dirty_files(paths: Iterable[Path]) -> set[Path]:
     """Resolved paths, among those given, that have uncommitted changes in their git work tree.
 
@@ -246,7 +254,7 @@ def dirty_files(paths: Iterable[Path]) -> set[Path]:
     by_root: dict[Path, list[Path]] = {}
     roots: dict[Path, Path | None] = {}
     for path in paths:
-        resolved = Path(path).resolve()
+        resolved = _resolved(Path(path))
         if resolved.parent not in roots:
             roots[resolved.parent] = git_toplevel(resolved.parent)
         root = roots[resolved.parent]
@@ -268,7 +276,7 @@ def dirty_files(paths: Iterable[Path]) -> set[Path]:
             status, name = entry[:2], entry[3:]
             if status[:1] in (b"R", b"C"):  # the next entry is the source path of a rename/copy
                 i += 1
-            changed.add((root / os.fsdecode(name)).resolve())
+            changed.add(_resolved(root / os.fsdecode(name)))
         dirty.update(f for f in files if f in changed)
     return dirty
 
@@ -296,6 +304,6 @@ def refuse_dirty(
     dirty = dirty_files(files)
     if not dirty:
         return
-    refused = [display(f) for f in files if Path(f).resolve() in dirty and may_be_rewritten(Path(f))]
+    refused = [display(f) for f in files if _resolved(Path(f)) in dirty and may_be_rewritten(Path(f))]
     if refused:
         raise DirtyTree(refused)

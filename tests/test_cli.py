@@ -344,3 +344,32 @@ def test_check_reports_in_the_conditional(tree, monkeypatch):
         assert "PM101 self.log call would be migrated to self.put" in result.stderr
         assert " call migrated" not in result.stderr
     assert "PM101 self.log call migrated to self.put" in run("-v", "pkg/model.py").stderr
+
+
+def test_a_link_is_never_replaced_and_its_target_is_migrated_once(tree):
+    (tree / "pkg" / "alias.py").symlink_to("model.py")
+    result = run(".")
+    assert result.exit_code == 0, result.stderr
+    assert (tree / "pkg" / "alias.py").is_symlink()
+    assert (tree / "pkg" / "model.py").read_text() == LOGGING.replace("self.log(", "self.put(")
+    assert "alias.py" not in result.stderr
+
+
+def test_a_link_to_a_file_outside_the_run_is_left_and_reported(tree):
+    (tree / "src").mkdir()
+    (tree / "src" / "alias.py").symlink_to("../pkg/model.py")
+    result = run("src")
+    assert result.exit_code == 2
+    assert "src/alias.py:1:1: PM302 cannot write: a symbolic link (to ../pkg/model.py)" in result.stderr
+    assert (tree / "src" / "alias.py").is_symlink() and (tree / "pkg" / "model.py").read_text() == LOGGING
+
+
+@pytest.mark.parametrize("in_git", [False, True])
+def test_a_link_loop_is_reported_and_the_run_goes_on(tree, in_git):
+    (tree / "pkg" / "loop.py").symlink_to("loop.py")
+    if in_git:
+        commit_all(init_repo(tree))
+    result = _invoke(".")
+    assert result.exit_code == 2, result.output
+    assert "pkg/loop.py:1:1: PM302 cannot read: Too many levels of symbolic links" in result.stderr
+    assert (tree / "pkg" / "model.py").read_text() == LOGGING.replace("self.log(", "self.put(")

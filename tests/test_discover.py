@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,33 @@ def test_display_path_is_relpath(path):
     cwd = Path.cwd()
     text = path.format(cwd=cwd, parent=cwd.parent)
     assert _display_path(text, cwd) == Path(os.path.relpath(text, cwd)).as_posix()
+
+
+def _as_found(files, root):
+    """The paths as discovery gives them (a link stays a link), relative to root."""
+    return sorted(Path(os.path.relpath(p, root)).as_posix() for p in files)
+
+
+@pytest.mark.parametrize("link", ["a_alias.py", "z_alias.py"])  # sorted before and after its target
+def test_a_link_to_a_file_of_the_run_is_replaced_by_its_target(tmp_path, link):
+    _touch(tmp_path, "m.py")
+    (tmp_path / link).symlink_to("m.py")
+    assert _as_found(discover_files([tmp_path]), tmp_path) == ["m.py"]
+    assert _as_found(discover_files([tmp_path / link, tmp_path / "m.py"]), tmp_path) == ["m.py"]
+
+
+def test_a_link_to_a_file_outside_the_run_is_kept_for_the_run_to_report(tmp_path):
+    _touch(tmp_path, "elsewhere/m.py", "src/a.py")
+    (tmp_path / "src" / "alias.py").symlink_to("../elsewhere/m.py")
+    assert _as_found(discover_files([tmp_path / "src"]), tmp_path) == ["src/a.py", "src/alias.py"]
+
+
+@pytest.mark.parametrize("git", [False, True])
+def test_link_loops_and_dangling_links_are_kept_for_the_run_to_report(tmp_path, git):
+    _touch(tmp_path, "a.py")
+    (tmp_path / "loop.py").symlink_to("loop.py")
+    (tmp_path / "dangling.py").symlink_to("missing.py")
+    if git:
+        commit_all(init_repo(tmp_path))
+    assert _as_found(discover_files([tmp_path]), tmp_path) == ["a.py", "dangling.py", "loop.py"]
+    assert _as_found(discover_files([tmp_path / "loop.py"]), tmp_path) == ["loop.py"]
