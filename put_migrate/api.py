@@ -430,15 +430,19 @@ def default_jobs() -> int:
 class RunOptions:
     mode: Mode = Mode.WRITE
     jobs: int | None = None  # None: one per core
-    excludes: Sequence[str] = ()
+    excludes: Sequence[str] = ()  # replaces discover's built-in list when given (ruff's --exclude)
     allow_dirty: bool = False
     on_file: Callable[[FileResult], None] | None = field(default=None, repr=False)
+    extend_excludes: Sequence[str] = ()
+    force_exclude: bool = False  # the exclusions apply to the paths named too
 
 
 def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[_Task]:
     """Discover the files. Raises FileNotFoundError, and safety.DirtyTree (Mode.WRITE without allow_dirty) when a
     file that may be rewritten has uncommitted changes."""
-    files = discover_files(paths, options.excludes)
+    files = discover_files(
+        paths, options.excludes, extend_excludes=options.extend_excludes, force_exclude=options.force_exclude
+    )
     cwd = Path.cwd()
     if options.mode is Mode.WRITE and not options.allow_dirty:  # all or nothing: before any file is written
         safety.refuse_dirty(files, file_may_contain_log_call, lambda f: _display_path(f, cwd))

@@ -156,7 +156,17 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change.")
 @click.option("--diff", is_flag=True, help="Write nothing; print a unified diff (git apply accepts it); exit 1 if any.")
-@click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (repeatable).")
+@click.option(
+    "--exclude", "excludes", multiple=True, metavar="GLOB",
+    help="Skip paths matching GLOB (repeatable); replaces the built-in list (build, venv, caches...) used outside git.",
+)
+@click.option(
+    "--extend-exclude", "extend_excludes", multiple=True, metavar="GLOB",
+    help="Skip paths matching GLOB (repeatable), in addition to the built-in list.",
+)
+@click.option(
+    "--force-exclude", is_flag=True, help="Apply the exclusions to paths named on the command line too (pre-commit)."
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
 @click.option("--allow-dirty", is_flag=True, help="Rewrite files that have uncommitted git changes.")
 @click.option("--stdin-filename", metavar="PATH", help="Name of the file read from stdin (`-`), for messages.")
@@ -178,6 +188,8 @@ def main(
     check: bool,
     diff: bool,
     excludes: tuple[str, ...],
+    extend_excludes: tuple[str, ...],
+    force_exclude: bool,
     jobs: int | None,
     allow_dirty: bool,
     stdin_filename: str | None,
@@ -218,7 +230,10 @@ def main(
         results = [result]
         printer.file_done(result)
     else:
-        options = api.RunOptions(mode=mode, jobs=jobs, excludes=excludes, allow_dirty=allow_dirty)
+        options = api.RunOptions(
+            mode=mode, jobs=jobs, excludes=excludes, allow_dirty=allow_dirty,
+            extend_excludes=extend_excludes, force_exclude=force_exclude,
+        )
         try:
             tasks = api.plan_tasks(paths, options)
         except FileNotFoundError as exc:

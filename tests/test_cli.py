@@ -373,3 +373,17 @@ def test_a_link_loop_is_reported_and_the_run_goes_on(tree, in_git):
     assert result.exit_code == 2, result.output
     assert "pkg/loop.py:1:1: PM302 cannot read: Too many levels of symbolic links" in result.stderr
     assert (tree / "pkg" / "model.py").read_text() == LOGGING.replace("self.log(", "self.put(")
+
+
+def test_tracked_files_under_build_are_checked(tree):
+    """A --check that skipped tracked code under build/ would pass in CI while calls remain."""
+    (tree / "build").mkdir()
+    (tree / "build" / "gen.py").write_text(LOGGING)
+    commit_all(init_repo(tree))
+    result = run("--check", ".")
+    assert result.exit_code == 1 and "would rewrite build/gen.py" in result.stderr
+    assert "build/gen.py" not in run("--check", "--extend-exclude", "build", ".").stderr
+    assert "build/gen.py" not in run("--check", "--exclude", "build", ".").stderr
+    assert "would rewrite build/gen.py" in run("--check", "--exclude", "build", "build/gen.py").stderr
+    excluded = run("--check", "--exclude", "build", "--force-exclude", "build/gen.py")
+    assert "would rewrite" not in excluded.stderr and "no Python files" in excluded.stderr
