@@ -168,7 +168,10 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
     "--force-exclude", is_flag=True, help="Apply the exclusions to paths named on the command line too (pre-commit)."
 )
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
-@click.option("--allow-dirty", is_flag=True, help="Rewrite files that have uncommitted git changes.")
+@click.option(
+    "--allow-dirty", is_flag=True,
+    help="Write even if files that may be rewritten have uncommitted git changes (else the whole run is refused).",
+)
 @click.option("--stdin-filename", metavar="PATH", help="Name of the file read from stdin (`-`), for messages.")
 @click.option("--report", "report_path", metavar="FILE", help="Write a report of every call found (`-`: stdout).")
 @click.option(
