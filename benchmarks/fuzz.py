@@ -282,7 +282,7 @@ def deep_nesting(rng, data, seeds):
 def huge(rng, data, seeds):
     if rng.random() < 0.5:
         times = max(1, min(100, 300_000 // max(len(data), 1)))
-        return data * rng.randint(2, times)
+        return data * rng.randint(2, max(2, times))
     return data + b"x = [" + b"1, " * 10_000 + b"]\n"
 
 
@@ -412,7 +412,9 @@ def run_hypothesmith(examples: int, seed: int) -> Tally:
               on_disk=number % 10 == 0)
 
     random.seed(seed)
-    campaign()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # hypothesmith compiles every program it draws
+        campaign()
     return tally
 
 

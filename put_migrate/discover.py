@@ -136,17 +136,6 @@ def has_skip_file_marker(text: str) -> bool:
     return any(SKIP_FILE_MARKER in line for line in head)
 
 
-def is_excluded(path: Path, excludes: Sequence[str], cwd: Path | None = None) -> bool:
-    """True when an --exclude glob matches the path relative to cwd, its name, or one of its folders' names."""
-    if not excludes:
-        return False
-    rel = _display_path(path, cwd)
-    parts = Path(rel).parts
-    folders = ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
-    candidates = [rel, path.name, *parts[:-1], *folders]
-    return any(fnmatch.fnmatchcase(c, pattern.rstrip("/")) for pattern in excludes for c in candidates)
-
-
 class _Exclusions:
     """A run's exclusion list: the user's globs (``--exclude`` and ``--extend-exclude``), and the built-in list
     unless ``--exclude`` replaced it. Folder answers are cached: a tree has far fewer folders than files."""
@@ -178,6 +167,8 @@ class _Exclusions:
     def below(self, root: Path, path: Path, built_in: bool) -> bool:
         """A file found below the named folder root is excluded: by its own name or path, or by a folder between
         root and it."""
+        if not self.globs and not (built_in and self.built_in):
+            return False
         if self._glob_matches(path):
             return True
         try:
