@@ -4,7 +4,9 @@
                                         [--json FILE]
 
 Every input is a file's bytes, given to the real codemod (``api.migrate_bytes``, and one input in ten through
-``api.migrate_file`` on disk). Three promises are checked:
+``api.migrate_file`` on disk); one chunk of 50 inputs in four is also written to a folder and migrated in place by
+one run (``api.migrate_paths``: the repository index over all of them, the read-ahead, the pre-filter). Three
+promises are checked:
 
 1. No crash: nothing raises, and no file is reported as an internal error (PM305) or a dead worker.
 2. Never a written file that does not re-parse: new bytes decode in the file's own encoding and parse (with
@@ -83,6 +85,7 @@ class Tally:
     unchanged: int = 0
     errors: int = 0  # reported problems with the file (PM3xx), as designed
     on_disk: int = 0
+    trees: int = 0  # runs of migrate_paths over a folder of inputs
     failures: list[Failure] = field(default_factory=list)
 
     def add(self, other: "Tally") -> None:
@@ -91,6 +94,7 @@ class Tally:
         self.unchanged += other.unchanged
         self.errors += other.errors
         self.on_disk += other.on_disk
+        self.trees += other.trees
         self.failures.extend(other.failures)
 
 
@@ -361,12 +365,51 @@ def mutated_input(seeds: list[Path], seed: int, number: int) -> tuple[bytes, str
     return data, f"seed {seed} input {number} ({shown}: {' + '.join(names)})"
 
 
-def run_mutations(seeds: list[Path], seed: int, start: int, stop: int) -> Tally:
+def run_mutations(seeds: list[Path], seed: int, start: int, stop: int, tree: bool = False) -> Tally:
+    """Inputs ``start`` to ``stop``, each alone; with ``tree``, then all of them as the files of one run."""
     tally = Tally()
+    inputs = []
     for number in range(start, stop):
         data, recipe = mutated_input(seeds, seed, number)
         check(data, recipe, tally, on_disk=number % 10 == 0)
+        inputs.append((data, recipe))
+    if tree:
+        check_tree(inputs, f"seed {seed} inputs {start}-{stop - 1} as one tree", tally)
     return tally
+
+
+def check_tree(inputs: list[tuple[bytes, str]], recipe: str, tally: Tally) -> None:
+    """The inputs as the files of one folder, migrated in place by one run (``api.migrate_paths``: the repository
+    index over all of them, the read-ahead and the pre-filter): the run ends, every file not rewritten keeps its
+    bytes and mtime, every rewritten one re-parses."""
+    with tempfile.TemporaryDirectory(prefix="put-migrate-fuzz-tree-") as folder:
+        paths = []
+        for number, (data, _) in enumerate(inputs):
+            path = Path(folder) / f"m{number}.py"
+            path.write_bytes(data)
+            os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+            paths.append(path)
+        try:
+            results = api.migrate_paths([folder], api.RunOptions(mode=api.Mode.WRITE, jobs=1))
+        except Exception as exc:  # noqa: BLE001
+            tally.failures.append(Failure("crash", recipe, f"migrate_paths raised {type(exc).__name__}: {exc}"[:300]))
+            return
+        tally.trees += 1
+        by_name = {Path(r.path).name: r for r in results}
+        for path, (data, file_recipe) in zip(paths, inputs):
+            result = by_name.get(path.name)
+            after = path.read_bytes()
+            if result is None:
+                tally.failures.append(Failure("crash", file_recipe, f"{recipe}: no result for the file"))
+            elif any(f.code == api.INTERNAL_ERROR for f in result.findings):
+                tally.failures.append(Failure("crash", file_recipe, f"{recipe}: {result.findings[0].message[:200]}"))
+            elif not result.written:
+                if after != data or path.stat().st_mtime_ns != 1_000_000_000:
+                    tally.failures.append(Failure("disk", file_recipe, f"{recipe}: a file not rewritten was touched"))
+            else:
+                why = _reparses(data, after)
+                if why:
+                    tally.failures.append(Failure("reparse", file_recipe, f"{recipe}: {why}"))
 
 
 # --- hypothesmith --------------------------------------------------------------------------------------------------
@@ -422,18 +465,22 @@ def run_hypothesmith(examples: int, seed: int) -> Tally:
 
 
 def _alone(seeds: list[Path], seed: int, number: int) -> Tally:
-    return run_mutations(seeds, seed, number, number + 1)
+    return run_mutations(seeds, seed, number, number + 1, tree=True)
+
+
+TREE_EVERY = 4  # one chunk of inputs in four is also migrated as one tree
 
 
 def run_campaign(seeds: list[Path], seed: int, inputs: int, jobs: int, chunk: int = 50) -> Tally:
     tally = Tally()
     ranges = [(start, min(start + chunk, inputs)) for start in range(0, inputs, chunk)]
+    tree = [start % (chunk * TREE_EVERY) == 0 for start, _ in ranges]
     if jobs <= 1:
-        for start, stop in ranges:
-            tally.add(run_mutations(seeds, seed, start, stop))
+        for (start, stop), as_tree in zip(ranges, tree):
+            tally.add(run_mutations(seeds, seed, start, stop, as_tree))
         return tally
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [(r, pool.submit(run_mutations, seeds, seed, *r)) for r in ranges]
+        futures = [(r, pool.submit(run_mutations, seeds, seed, *r, t)) for r, t in zip(ranges, tree)]
         broken = []
         for r, future in futures:
             try:
@@ -478,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         "unchanged": tally.unchanged,
         "reported as file errors (PM3xx)": tally.errors,
         "also run on disk": tally.on_disk,
+        "folders of inputs migrated by one run": tally.trees,
         "mutation seconds": round(mutation_seconds, 1),
         "hypothesmith seconds": round(hypothesmith_seconds, 1),
         "failures": len(tally.failures),

@@ -28,8 +28,8 @@ fuzz = _load_fuzz()
 
 @pytest.mark.parametrize("start", [0, 40])
 def test_mutated_fixtures_keep_the_promises(start):
-    tally = fuzz.run_mutations(fuzz.seed_files(), seed=0, start=start, stop=start + 40)
-    assert tally.inputs == 40 and tally.on_disk == 4
+    tally = fuzz.run_mutations(fuzz.seed_files(), seed=0, start=start, stop=start + 40, tree=True)
+    assert tally.inputs == 40 and tally.on_disk == 4 and tally.trees == 1
     assert tally.changed and tally.unchanged  # the slice exercises both sides
     assert [str(f) for f in tally.failures] == []
 
