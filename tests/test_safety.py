@@ -136,3 +136,23 @@ def test_atomic_write_never_replaces_a_link(tmp_path):
     with pytest.raises(OSError, match="2 hard links"):
         safety.atomic_write(real, b"new\n")
     assert (tmp_path / "hard.py").read_bytes() == b"old\n"
+
+
+def test_atomic_write_refuses_when_the_owner_cannot_be_kept(tmp_path, monkeypatch):
+    """Without root, another user's file in a folder we may write would become ours: refused, nothing left behind."""
+    target = tmp_path / "theirs.py"
+    target.write_bytes(b"old\n")
+    real_stat = os.stat
+
+    def stat_as_if_theirs(path, *args, **kwargs):
+        info = real_stat(path, *args, **kwargs)
+        return info if os.fspath(path) != os.fspath(target) else os.stat_result((*info[:4], info.st_uid + 1, *info[5:]))
+
+    def chown_refused(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "lstat", stat_as_if_theirs)
+    monkeypatch.setattr(os, "chown", chown_refused)
+    with pytest.raises(PermissionError, match="cannot give the new file the owner and group"):
+        safety.atomic_write(target, b"new\n")
+    assert target.read_bytes() == b"old\n" and os.listdir(tmp_path) == ["theirs.py"]
