@@ -123,9 +123,10 @@ class _Command(click.Command):
             click.echo("put-migrate: interrupted", err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:  # noqa: BLE001 - reported, with the documented status
-            if ctx.params.get("verbose") or api.debug_enabled():
+            shown = ctx.params.get("verbose") or api.debug_enabled()
+            if shown:
                 click.echo(traceback.format_exc().rstrip("\n"), err=True)
-            detail = "" if ctx.params.get("verbose") else " (--verbose shows the traceback)"
+            detail = "" if shown else " (--verbose shows the traceback)"
             raise _Failure(f"internal error: {type(exc).__name__}: {exc}{detail}") from None
 
 
