@@ -90,7 +90,8 @@ MAX_LINE_LENGTH = 20_000
 
 
 def check_parser_limits(text: str, path: str = "<string>") -> None:
-    """Raise UnsafeFile (or SyntaxError, from CPython) for text that could crash libcst's parser.
+    """Raise UnsafeFile (or SyntaxError, or RecursionError where CPython's parser runs out of stack) for text that
+    could crash libcst's parser.
 
     The bracket count ignores strings and comments, so a deep count is confirmed with CPython's own parser,
     which is protected against deep input and refuses real nesting beyond 200 levels.
@@ -106,7 +107,10 @@ def check_parser_limits(text: str, path: str = "<string>") -> None:
         elif char in ")]}":
             depth -= 1
     if deepest > MAX_BRACKET_DEPTH:
-        compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST; raises SyntaxError
+        try:
+            compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST; raises SyntaxError
+        except MemoryError:  # CPython's parser ran out of its own stack (some deep invalid input); a RecursionError
+            raise RecursionError("Python's parser ran out of stack on this file") from None  # is reported PM306
 
 
 def check_round_trip(text: str, module: "libcst.Module | None" = None) -> "ModuleCode":

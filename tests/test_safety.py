@@ -156,3 +156,19 @@ def test_atomic_write_refuses_when_the_owner_cannot_be_kept(tmp_path, monkeypatc
     with pytest.raises(PermissionError, match="cannot give the new file the owner and group"):
         safety.atomic_write(target, b"new\n")
     assert target.read_bytes() == b"old\n" and os.listdir(tmp_path) == ["theirs.py"]
+
+
+def test_python_parser_running_out_of_stack_is_too_deep_not_an_internal_error():
+    """Found by benchmarks/fuzz.py (seed 1, input 4080): CPython's parser raises MemoryError, not SyntaxError, on
+    some deeply nested invalid input; it is the file's nesting (PM306), not put-migrate's failure (PM305)."""
+    from put_migrate import api
+
+    text = "for idx + " + "(" * 201 + "1" + ")" * 201 + ", y in z:\n    pass\n"
+    with pytest.raises(RecursionError, match="Python's parser"):
+        safety.check_parser_limits(text, "deep.py")
+    module = (
+        "import lightning.pytorch as pl\n\n\nclass M(pl.LightningModule):\n"
+        "    def training_step(self, batch, batch_idx):\n        self.log('a', 1)\n" + text
+    )
+    result, new = api.migrate_bytes(module.encode(), "deep.py")
+    assert [f.code for f in result.findings] == ["PM306"] and new == module.encode()
