@@ -33,6 +33,7 @@ from shim.put import PutMixin
 
 _DATALOADER_SUFFIX = re.compile(r"/dataloader_idx_(\d+)$")
 _ROUTING_CLASSES: dict[type, type] = {}
+_ABSENT = object()
 
 
 class _Records:
@@ -104,7 +105,9 @@ class _RoutingConnector:
         records = self._put_records.get(id(results)) if results is not None else None
         if not records:
             return
-        on_step = self._first_loop_iter is not None
+        # Lightning 2.1+ marks the epoch end by `_first_loop_iter is None`; 2.0 by its `_epoch_end_reached` flag.
+        first_loop_iter = getattr(self, "_first_loop_iter", _ABSENT)
+        on_step = not self._epoch_end_reached if first_loop_iter is _ABSENT else first_loop_iter is not None
         dataloader_idx = results.dataloader_idx
         if on_step:
             # Eval step values belong to the dataloader that is running (_ResultCollection.valid_items).
@@ -302,4 +305,8 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str]) -
 def dataloader_suffixes_apply(trainer: Any) -> bool:
     """Whether Lightning adds ``/dataloader_idx_N`` in the running eval loop (EVL:420-427)."""
     loop = trainer._active_loop
-    return bool(loop is not None and getattr(loop, "_is_sequential", False) and loop.num_dataloaders > 1)
+    if loop is None or not hasattr(loop, "num_dataloaders"):
+        return False  # the fit loop: train hooks get no suffix
+    # 2.1+ suffixes only in the "sequential" mode its eval loop added (`_is_sequential`); 2.0's eval loop always
+    # runs its dataloaders one after another.
+    return bool(getattr(loop, "_is_sequential", True) and loop.num_dataloaders > 1)
