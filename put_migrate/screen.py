@@ -173,7 +173,7 @@ def _import_map(tree: ast.Module) -> dict[str, str]:
                     continue
                 for alias in node.names:
                     names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-            elif isinstance(node, (ast.Try, ast.TryStar)):
+            elif isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):  # TryStar (except*): 3.11+
                 add(node.body)
                 for handler in node.handlers:
                     add(handler.body)
