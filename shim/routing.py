@@ -8,9 +8,10 @@ is ``shim.versions.SUPPORTED``, CI runs it in scripts/compat.sh). Where releases
 - ``trainer._logger_connector`` (``_LoggerConnector``): its class is swapped, per trainer instance, for a subclass
   that overrides ``metrics``, ``callback_metrics``, ``logged_metrics``, ``progress_bar_metrics``, ``log_metrics``,
   ``reset_results``, ``epoch_end_reached``, ``on_batch_start`` and ``update_eval_epoch_metrics``, and reads
-  ``_first_loop_iter`` (2.0: ``_epoch_end_reached``), ``_callback_metrics``, ``_logged_metrics``, ``_progress_bar_metrics``;
+  ``_first_loop_iter`` (2.0: ``_epoch_end_reached``), ``_callback_metrics``, ``_logged_metrics``,
+  ``_progress_bar_metrics``;
 - ``trainer._results`` (the active ``_ResultCollection``: its identity, ``training`` and ``dataloader_idx``),
-  ``trainer._active_loop`` (``_is_sequential``, ``num_dataloaders``);
+  ``trainer._active_loop`` (``_is_sequential``, from 2.1; ``num_dataloaders``);
 - ``LightningModule._current_fx_name``, ``LightningModule._trainer`` and ``_FxValidator.functions`` (which hooks may log, and how).
 
 Design (semantics §6): a put record is an extra entry of the active result collection. Lightning builds every
