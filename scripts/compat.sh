@@ -77,7 +77,7 @@ cached_venv() {
   done
   # The tests import this checkout, never an installed copy of it.
   "$dir/bin/python" -m pip uninstall -q -y put-migrate >&2 2>/dev/null || true
-  "$dir/bin/python" -c "$check" >&2
+  "$dir/bin/python" -W ignore -c "$check" >&2
   touch "$dir/.complete"
   echo "$dir"
 }
