@@ -107,3 +107,41 @@ def test_seeding_works_with_and_without_verbose():
     seed_quietly(types.SimpleNamespace(seed_everything=seed_everything_24), 3)
     seed_quietly(types.SimpleNamespace(seed_everything=seed_everything_20), 4)
     assert calls == [(3, False), (4, "always")]
+
+
+class _Connector20:
+    """Lightning 2.0's connector state: an epoch-end flag, no ``_first_loop_iter``."""
+
+    def __init__(self, trainer):
+        self.trainer, self._epoch_end_reached = trainer, False
+
+
+class _Connector21:
+    """Lightning 2.1+: ``_first_loop_iter`` is None at the epoch end."""
+
+    def __init__(self, trainer):
+        self.trainer, self._first_loop_iter = trainer, True
+
+
+@pytest.mark.parametrize("connector_class", [_Connector20, _Connector21])
+def test_step_and_epoch_values_are_told_apart_on_every_release(connector_class):
+    results = types.SimpleNamespace(training=True, dataloader_idx=None)
+    connector = type("Routing", (routing._RoutingConnector, connector_class), {})(
+        types.SimpleNamespace(_results=results)
+    )
+    records = routing._Records()
+    records.step[("s", None)] = ("step value", frozenset({"loggers"}))
+    records.epoch["e"] = ("epoch value", frozenset({"loggers"}), None)
+    connector._put_records = {id(results): records}
+
+    def merged():
+        metrics = {"log": {}, "callback": {}, "pbar": {}}
+        connector._put_merge(metrics)
+        return metrics["log"]
+
+    assert merged() == {"s": "step value"}
+    if connector_class is _Connector20:
+        connector._epoch_end_reached = True
+    else:
+        connector._first_loop_iter = None
+    assert merged() == {"e": "epoch value"}
