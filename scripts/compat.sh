@@ -15,7 +15,7 @@ shopt -s inherit_errexit  # a failed install inside $(cached_venv ...) stops the
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PY=${PYTHON:-python3}
-CACHE=${PUT_MIGRATE_COMPAT_CACHE:-$HOME/.cache/put-migrate-compat}
+CACHE=${PUT_MIGRATE_COMPAT_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/put-migrate-compat}
 
 # requirement | extra | Lightning package the tests import
 TARGETS=(
@@ -111,7 +111,7 @@ run_py310() {
   local python=${PYTHON310:-}
   if [ -z "$python" ]; then
     for candidate in python3.10 "$(pyenv root 2>/dev/null)"/versions/3.10*/bin/python3.10 \
-        "$HOME"/.pyenv/versions/3.10*/bin/python3.10; do
+        "${HOME:-/root}"/.pyenv/versions/3.10*/bin/python3.10; do
       if "$candidate" -c "" 2>/dev/null; then python=$candidate; break; fi
     done
   fi
