@@ -20,6 +20,7 @@ CACHE=${PUT_MIGRATE_COMPAT_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/put-mi
 # requirement | extra | Lightning package the tests import
 TARGETS=(
   "lightning==2.0.9.post0|runtime|lightning.pytorch"
+  "lightning==2.2.5|runtime|lightning.pytorch"
   "lightning==2.4.0|runtime|lightning.pytorch"
   "pytorch-lightning==2.6.6|classic|pytorch_lightning"
 )
