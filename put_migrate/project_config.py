@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import configparser
 import functools
+import os
 import re
 import sys
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, before it joined the standard library
+    import tomli as tomllib
 
 # Modules the migrated code imports at run time: third-party for the user's project unless configured otherwise
 # (a folder of the same name in the user's tree is not the runtime library).
@@ -194,7 +199,7 @@ def import_style(path: str | Path | None) -> ImportStyle:
     ``line-length`` of ``[tool.put-migrate]`` wins over the ruff or isort line length."""
     if path is None or str(path) in ("<string>", "-", ""):
         return ImportStyle()
-    folder = Path(path).absolute().parent
+    folder = Path(os.path.abspath(path)).parent  # `..` resolved: the parents are the real folders above
     while not folder.is_dir() and folder != folder.parent:  # a name given for stdin text
         folder = folder.parent
     style = _folder_style(folder)
@@ -336,7 +341,7 @@ def read_tool_config(path: Path) -> ToolConfig:
 
 def find_tool_config(start: Path) -> ToolConfig:
     """The nearest pyproject.toml at or above ``start`` that has a ``[tool.put-migrate]`` table, read."""
-    start = start.absolute()
+    start = Path(os.path.abspath(start))
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file() and _tool_table(_read_toml(candidate)) is not None:
@@ -358,7 +363,7 @@ def repository_root(start: Path) -> Path:
     ``start``."""
     import subprocess
 
-    start = start.absolute()
+    start = Path(os.path.abspath(start))
     try:
         proc = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, text=True, check=False

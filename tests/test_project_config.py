@@ -98,3 +98,12 @@ def test_ruff_extend_inherits_settings(tmp_path):
     _write(tmp_path / "pkg" / "ruff.toml", 'extend = "../pyproject.toml"\n[lint.isort]\nforce-single-line = true\n')
     style = import_style(_write(tmp_path / "pkg" / "m.py", ""))
     assert style.line_length == 110 and style.force_single_line and style.section("core.x") == "first-party"
+
+
+def test_a_relative_path_through_dotdot_reads_the_real_folders_above(tmp_path, monkeypatch):
+    """`../other/m.py` from a project with a ruff configuration: the folders above are `other`'s, not the cwd's."""
+    _write(tmp_path / "tool" / "pyproject.toml", "[tool.ruff]\nline-length = 120\n")
+    _write(tmp_path / "other" / "m.py", "")
+    monkeypatch.chdir(tmp_path / "tool")
+    style = import_style("../other/m.py")
+    assert style.line_length == 88 and style.source is None
