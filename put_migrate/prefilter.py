@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 from put_migrate.discover import may_contain_log_call
-from put_migrate.screen import may_need_transform, settled_by_index
+from put_migrate.screen import may_need_transform, python_tree, settled_by_index
 
 
 class Stage(Enum):
@@ -44,6 +45,19 @@ def plainly_unchanged(data: bytes) -> bool:
     return b"coding" not in b"\n".join(data.split(b"\n", 2)[:2])
 
 
+# A call put-migrate rewrites whatever the file names: on ``self`` or a callback's ``pl_module``.
+_CANDIDATE_CALL = re.compile(r"\b(?:self|pl_module)\s*\.\s*log(?:_dict)?\s*\(")
+
+
+def no_log_call(text: str) -> bool:
+    """No Lightning ``.log(`` call in the text (``discover.may_contain_log_call``); and where it holds a candidate
+    call (``self.log(``, ``pl_module.log_dict(``...), Python can parse it: a file that does not parse is not known
+    to be free of Lightning, and goes on to be reported (PM301)."""
+    if may_contain_log_call(text):
+        return False
+    return _CANDIDATE_CALL.search(text) is None or python_tree(text) is not None
+
+
 def might_log(source: str) -> bool:
     """No ``.log`` text, no log call (``self.log``, ``pl_module.log_dict`` ...): the transform's own guard."""
     return ".log" in source
@@ -51,7 +65,7 @@ def might_log(source: str) -> bool:
 
 GATES: tuple[Gate, ...] = (
     Gate("plain ASCII without `.log` or an opt-out comment", Stage.BYTES, lambda s: plainly_unchanged(s.data)),
-    Gate("no Lightning `.log(` call in the text", Stage.TEXT, lambda s: not may_contain_log_call(s.text)),
+    Gate("no Lightning `.log(` call in the text", Stage.TEXT, lambda s: no_log_call(s.text)),
     Gate("no class with bases logs through a receiver the transform reads", Stage.SOURCE,
          lambda s: not may_need_transform(s.text)),
     Gate("the index shows every logging class leads nowhere near Lightning", Stage.SOURCE,
