@@ -45,17 +45,27 @@ def plainly_unchanged(data: bytes) -> bool:
     return b"coding" not in b"\n".join(data.split(b"\n", 2)[:2])
 
 
-# A call put-migrate rewrites whatever the file names: on ``self`` or a callback's ``pl_module``.
-_CANDIDATE_CALL = re.compile(r"\b(?:self|pl_module)\s*\.\s*log(?:_dict)?\s*\(")
+# A call put-migrate rewrites whatever the file names: on ``self`` or a callback's ``pl_module``. The pattern starts
+# with a literal (``re`` skips ahead to it); the receiver is checked in the text just before a match.
+_LOG_CALL = re.compile(r"\.\s*log(?:_dict)?\s*\(")
+_CANDIDATE_RECEIVER = re.compile(r"(?:^|[^\w.])(?:self|pl_module)\Z")
+
+
+def holds_candidate_call(text: str) -> bool:
+    """Whether ``text`` holds ``self.log(``, ``self.log_dict(``, ``pl_module.log(`` or ``pl_module.log_dict(``."""
+    for match in _LOG_CALL.finditer(text):
+        if _CANDIDATE_RECEIVER.search(text[max(0, match.start() - 64):match.start()].rstrip(" \t\f\r\n\\")):
+            return True
+    return False
 
 
 def no_log_call(text: str) -> bool:
     """No Lightning ``.log(`` call in the text (``discover.may_contain_log_call``); and where it holds a candidate
-    call (``self.log(``, ``pl_module.log_dict(``...), Python can parse it: a file that does not parse is not known
-    to be free of Lightning, and goes on to be reported (PM301)."""
+    call, Python can parse it: a file that does not parse is not known to be free of Lightning, and goes on to be
+    reported (PM301)."""
     if may_contain_log_call(text):
         return False
-    return _CANDIDATE_CALL.search(text) is None or python_tree(text) is not None
+    return not holds_candidate_call(text) or python_tree(text) is not None
 
 
 def might_log(source: str) -> bool:
