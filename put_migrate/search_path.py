@@ -15,23 +15,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Optional
 
 
 class SearchPath:
     """The folders a run's files import from, found (and each listed) the first time a module is looked for."""
 
-    def __init__(self, files: Iterable["Path | str"]) -> None:
+    def __init__(self, files: Iterable[Path | str]) -> None:
         self._files = tuple(os.fspath(f) for f in files)
-        self._folders: Optional[tuple[str, ...]] = None
-        self._packages: Optional[dict[str, str]] = None  # dotted package -> its folder
+        self._folders: tuple[str, ...] | None = None
+        self._packages: dict[str, str] | None = None  # dotted package -> its folder
         self._entries: dict[str, frozenset[str]] = {}
-        self._found: dict[str, Optional[str]] = {}
+        self._found: dict[str, str | None] = {}
 
     def __getstate__(self) -> dict:  # a worker process looks the folders up again, if it ever needs them
         return {**self.__dict__, "_packages": None, "_entries": {}, "_found": {}}
 
-    def locate(self, module: str) -> Optional[str]:
+    def locate(self, module: str) -> str | None:
         """The path of the file that defines dotted ``module`` (a module, or a package's ``__init__.py``), else
         None."""
         if module in self._found:
@@ -53,7 +52,7 @@ class SearchPath:
             _add_packages(self._packages, path)
         self._found = {module: found for module, found in self._found.items() if found is not None}
 
-    def _in_package(self, parts: list[str]) -> Optional[str]:
+    def _in_package(self, parts: list[str]) -> str | None:
         if self._packages is None:
             self._packages = {}
             for file in self._files:
@@ -71,7 +70,7 @@ class SearchPath:
             self._folders = _folders_of(self._files)
         return self._folders
 
-    def _in(self, folder: str, parts: list[str]) -> Optional[str]:
+    def _in(self, folder: str, parts: list[str]) -> str | None:
         head = parts[0]
         entries = self._listing(folder)
         if head not in entries and f"{head}.py" not in entries:  # most folders: one set look-up
