@@ -133,11 +133,11 @@ def test_sarif_paths_are_relative_to_the_repository_root(tmp_path, marker):
         subprocess.run(["git", "init", "-q", str(root)], check=True)
     else:
         (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
-    results = [
-        api._error("pkg/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
-        api._error("../../elsewhere/x.py", api.UNREADABLE, "binary file"),
+    file_results = [
+        results.error("pkg/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
+        results.error("../../elsewhere/x.py", api.UNREADABLE, "binary file"),
     ]
-    log = json.loads(report.render_sarif(results, cwd=root / "sub"))
+    log = json.loads(report.render_sarif(file_results, cwd=root / "sub"))
     jsonschema.validate(log, json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text()), cls=jsonschema.Draft4Validator)
     run = log["runs"][0]
     assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": root.resolve().as_uri() + "/"}}
