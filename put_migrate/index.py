@@ -9,9 +9,11 @@ Lightning base (``lightning_names.BASES``). The transform then migrates subclass
 ``build_index(files)`` reads nothing up front: a module is read (with Python's ``ast``, several times faster than
 libcst; nothing is rewritten here) the first time a query names it, so a run reads the modules that define the
 bases of the classes it rewrites, and the packages that re-export them, and no others. The texts are those of the
-start of the run (a worker that rewrites one file never sees another's new text). A dotted module name is taken
-from the file's path; an import matches a module when its dotted name ends with the module's (so
-``src/pkg/base.py`` answers ``pkg.base.Base`` and ``base.Base``).
+start of the run (a worker that rewrites one file never sees another's new text). A module no file of the run
+defines is read from disk where the run's imports would find it (``search_path.py``): a run given only some files
+(pre-commit's staged ones) still sees the bases of their classes. A dotted module name is taken from the file's
+path; an import matches a module when its dotted name ends with the module's (so ``src/pkg/base.py`` answers
+``pkg.base.Base`` and ``base.Base``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Optional
 
 from put_migrate import resolve
 from put_migrate.lightning_names import BASES, Kind
+from put_migrate.search_path import SearchPath
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
 
@@ -58,6 +61,7 @@ class RepositoryIndex:
     # when a query names the module (``load``).
     unread: dict[str, list[tuple["Path | str", "str | Path"]]] = field(default_factory=dict)
     modules: frozenset[str] = frozenset()  # the module keys of all the run's files
+    search: Optional[SearchPath] = None  # where modules no file of the run defines are read from
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -76,6 +80,7 @@ class RepositoryIndex:
             module_classes=dict(self.module_classes),
             unread={key: list(files) for key, files in self.unread.items()},
             modules=self.modules,
+            search=self.search,
         )
 
     def find(self, dotted: str) -> Optional[IndexedClass]:
@@ -154,9 +159,28 @@ class RepositoryIndex:
         """The module key (as taken from a path) that a dotted module name refers to: equal, or the one key
         ending with it (``pkg`` -> ``src.pkg``), or the longest tail of it that is a key."""
         key = self._find_key(module)
+        if key is None and self.search is not None and self._read_from_disk(module):
+            key = self._find_key(module)
         if key is not None and key in self.unread:
             self.load(key)
         return key
+
+    def _read_from_disk(self, module: str) -> bool:
+        """Read the file that defines ``module`` where the run's imports would find it; False when there is none,
+        or when its module key is one the index already has (that file is the run's, or was read)."""
+        path = self.search.locate(module)
+        if path is None:
+            return False
+        from put_migrate.discover import display_path
+
+        shown = display_path(Path(path))
+        key = module_name(shown)
+        if key in self._known_keys()[0] or key in self.unread:
+            return False
+        self.unread[key] = [(shown, Path(path))]
+        self.search.add(shown)
+        self.load(key)
+        return True
 
     def _find_key(self, module: str) -> Optional[str]:
         known, tails = self._known_keys()
@@ -408,13 +432,17 @@ def _record_exports(
 
 
 def build_index(
-    files: Iterable["Path | str"], sources: Optional[Mapping["Path | str", "str | Path"]] = None
+    files: Iterable["Path | str"], sources: Optional[Mapping["Path | str", "str | Path"]] = None, *,
+    search_disk: bool = True,
 ) -> RepositoryIndex:
     """The index of ``files``, read as queries need them. ``sources``, keyed as in ``files``: a file's text as the
     run started (``bytes.decode("utf-8", errors="replace")``), or the path to read it from when its module is first
-    needed (where nothing writes files while the index is in use); a file without one is read from its own path."""
+    needed (where nothing writes files while the index is in use); a file without one is read from its own path.
+    ``search_disk``: a module no file defines is read from disk where their imports find it (``search_path.py``);
+    the paths of ``files`` are then paths of files (relative to the current folder, or absolute)."""
     unread: dict[str, list[tuple["Path | str", "str | Path"]]] = {}
     for path in files:
         source = sources.get(path) if sources is not None else None
         unread.setdefault(module_name(path), []).append((path, source if source is not None else Path(path)))
-    return RepositoryIndex(unread=unread, modules=frozenset(unread))
+    paths = [path for entries in unread.values() for path, _ in entries]
+    return RepositoryIndex(unread=unread, modules=frozenset(unread), search=SearchPath(paths) if search_disk else None)

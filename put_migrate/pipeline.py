@@ -82,14 +82,16 @@ class _Code:
 
 
 class _Unreadable(Exception):
-    pass
+    def __init__(self, message: str, line: int = 1, column: int = 0) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
 
 
 def _module_code(data: bytes) -> _Code:
     try:
         source = safety.decode_source(data)
     except safety.UnsafeFile as exc:
-        raise _Unreadable(str(exc)) from None
+        raise _Unreadable(str(exc), exc.line, exc.column) from None
     return _Code(source.text, source.text, source.encode)
 
 
@@ -100,7 +102,7 @@ def _notebook_code(data: bytes) -> _Code:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _Unreadable(f"a notebook must be UTF-8: {exc.reason}") from None
+        raise _Unreadable(f"a notebook must be UTF-8: {exc.reason}", *safety.byte_position(data, exc.start)) from None
     try:
         book = nb.split_notebook(text)
         head = nb.cell_source(book.document["cells"][book.cells[0]]) if book.cells else ""
@@ -132,7 +134,7 @@ def migrate_bytes(
     try:
         code = _notebook_code(data) if notebook else _module_code(data)
     except _Unreadable as exc:
-        return error(path, UNREADABLE, str(exc)), data
+        return error(path, UNREADABLE, str(exc), exc.line, exc.column), data
     if has_skip_file_marker(code.head):
         return FileResult(path=path, status=FileStatus.SKIPPED, reason=SKIP_FILE_REASON), data
     if prefiltered is not None and prefiltered[0] == code.text:
@@ -149,7 +151,7 @@ def migrate_bytes(
                 safety.check_parses(new_text)
                 new_data = code.encode(new_text)
     except Exception as exc:  # noqa: BLE001 - one file's failure must not end the run
-        return failure(path, exc, code.locate), data
+        return failure(path, exc, code.locate, code.text), data
     if code.locate is not None:
         findings = sorted(_in_cell(f, code.locate) for f in findings)
     changed = new_data != data

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 from put_migrate.discover import may_contain_log_call
-from put_migrate.screen import may_need_transform, settled_by_index
+from put_migrate.screen import may_need_transform, python_tree, settled_by_index
 
 
 class Stage(Enum):
@@ -44,6 +45,29 @@ def plainly_unchanged(data: bytes) -> bool:
     return b"coding" not in b"\n".join(data.split(b"\n", 2)[:2])
 
 
+# A call put-migrate rewrites whatever the file names: on ``self`` or a callback's ``pl_module``. The pattern starts
+# with a literal (``re`` skips ahead to it); the receiver is checked in the text just before a match.
+_LOG_CALL = re.compile(r"\.\s*log(?:_dict)?\s*\(")
+_CANDIDATE_RECEIVER = re.compile(r"(?:^|[^\w.])(?:self|pl_module)\Z")
+
+
+def holds_candidate_call(text: str) -> bool:
+    """Whether ``text`` holds ``self.log(``, ``self.log_dict(``, ``pl_module.log(`` or ``pl_module.log_dict(``."""
+    for match in _LOG_CALL.finditer(text):
+        if _CANDIDATE_RECEIVER.search(text[max(0, match.start() - 64):match.start()].rstrip(" \t\f\r\n\\")):
+            return True
+    return False
+
+
+def no_log_call(text: str) -> bool:
+    """No Lightning ``.log(`` call in the text (``discover.may_contain_log_call``); and where it holds a candidate
+    call, Python can parse it: a file that does not parse is not known to be free of Lightning, and goes on to be
+    reported (PM301)."""
+    if may_contain_log_call(text):
+        return False
+    return not holds_candidate_call(text) or python_tree(text) is not None
+
+
 def might_log(source: str) -> bool:
     """No ``.log`` text, no log call (``self.log``, ``pl_module.log_dict`` ...): the transform's own guard."""
     return ".log" in source
@@ -51,7 +75,7 @@ def might_log(source: str) -> bool:
 
 GATES: tuple[Gate, ...] = (
     Gate("plain ASCII without `.log` or an opt-out comment", Stage.BYTES, lambda s: plainly_unchanged(s.data)),
-    Gate("no Lightning `.log(` call in the text", Stage.TEXT, lambda s: not may_contain_log_call(s.text)),
+    Gate("no Lightning `.log(` call in the text", Stage.TEXT, lambda s: no_log_call(s.text)),
     Gate("no class with bases logs through a receiver the transform reads", Stage.SOURCE,
          lambda s: not may_need_transform(s.text)),
     Gate("the index shows every logging class leads nowhere near Lightning", Stage.SOURCE,

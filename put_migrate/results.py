@@ -68,13 +68,19 @@ def error(path: str, code: str, reason: str, line: int = 1, column: int = 0, det
     return FileResult(path=path, status=FileStatus.ERROR, findings=(finding,), reason=reason, detail=detail)
 
 
-def failure(path: str, exc: Exception, locate: Callable[[int], tuple[str, int]] | None = None) -> FileResult:
+def failure(
+    path: str, exc: Exception, locate: Callable[[int], tuple[str, int]] | None = None, text: str | None = None
+) -> FileResult:
     """The result for a file whose migration raised ``exc`` (called in the ``except`` block; the run goes on).
 
     ``locate`` maps a line of the migrated text to a message prefix and a line of the file (notebook cells).
+    ``text``: the text that was parsed. A libcst syntax error names where its parser gave up, often the line after
+    the one at fault: where CPython's parser refuses the text too, its error (line, column, message) is reported.
     """
     where = locate or (lambda line: ("", line))
     libcst = sys.modules.get("libcst")  # imported by the parse that raised, if one did
+    if libcst is not None and isinstance(exc, libcst.ParserSyntaxError) and text is not None:
+        exc = _python_syntax_error(text) or exc
     if libcst is not None and isinstance(exc, libcst.ParserSyntaxError):
         prefix, line = where(exc.editor_line)
         return error(path, SYNTAX_ERROR, f"{prefix}syntax error: {exc.message}", line, exc.editor_column - 1)
@@ -87,6 +93,21 @@ def failure(path: str, exc: Exception, locate: Callable[[int], tuple[str, int]] 
         return error(path, TOO_DEEP, "nested too deeply to be parsed safely; not rewritten")
     message = f"internal error: {type(exc).__name__}: {exc}"
     return error(path, INTERNAL_ERROR, message, detail=traceback.format_exc())
+
+
+def _python_syntax_error(text: str) -> SyntaxError | None:
+    """CPython's syntax error for ``text``; None where it parses (or fails otherwise: too deep, NUL bytes)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like: not ours to report
+            compile(text, "<file>", "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
+    except SyntaxError as exc:
+        return exc
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
 
 
 def exit_code(results: Sequence[FileResult], mode: Mode) -> int:

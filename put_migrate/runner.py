@@ -97,7 +97,8 @@ def _read_ahead(tasks: Sequence[Task]) -> dict[str, tuple[bytes, str]]:
 
 def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Iterator[FileResult]:
     """Process tasks, in order, serially or in a process pool; with ``index`` (else one of the tasks' files, read
-    as the workers' queries need them), subclasses of project classes of other files are migrated too.
+    as the workers' queries need them, and of the modules their imports name, read from disk), subclasses of
+    project classes of other files are migrated too, whether or not those files are among the tasks.
 
     Where nothing is written (check and diff modes) and the tree is large or the run serial, the files are read as
     their turn comes: the workers (or this process) read, pre-filter and migrate them, and the index reads its
@@ -114,7 +115,7 @@ def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Ite
     modules = [task for task in tasks if task.path.endswith(".py")]
     writes = any(task.mode is Mode.WRITE for task in tasks)
     if not writes and (jobs == 1 or len(tasks) >= WORKERS_READ_FROM):
-        if index is None and len(tasks) > 1:
+        if index is None:
             index = build_index([task.display for task in modules], {task.display: Path(task.path) for task in modules})
         if jobs > 1:
             # Workers import the transform (libcst) when a file needs it: most files of a large tree never do.
@@ -124,7 +125,7 @@ def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Ite
             yield run_task(task, index)
         return
     read = _read_ahead(tasks)
-    if index is None and len(tasks) > 1:
+    if index is None:
         texts = {task.display: read[task.path][1] for task in modules if task.path in read}
         index = build_index(texts, texts)
     prefiltered: dict[str, Prefiltered] = {}

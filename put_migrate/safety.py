@@ -46,7 +46,12 @@ RECURSION_LIMIT = 6000
 
 
 class UnsafeFile(Exception):
-    """The file cannot be processed safely; the message says why (it is shown to the user)."""
+    """The file cannot be processed safely; the message says why (it is shown to the user), ``line`` and
+    ``column`` (0-based, in characters) where in the file, when one place is at fault."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 0) -> None:
+        super().__init__(message)
+        self.line, self.column = line, column
 
 
 @dataclass(frozen=True)
@@ -67,19 +72,48 @@ class SourceText:
 def decode_source(data: bytes) -> SourceText:
     """Decode a Python file's bytes as the interpreter would, or raise UnsafeFile."""
     if b"\0" in data:
-        raise UnsafeFile("binary file (contains NUL bytes)")
+        raise UnsafeFile("binary file (contains NUL bytes)", *byte_position(data, data.index(b"\0")))
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:  # undecodable UTF-8, an unknown codec in the cookie, a BOM contradicting it
-        raise UnsafeFile(f"not valid UTF-8, or no usable encoding declaration ({exc})") from None
+        raise UnsafeFile(
+            f"not valid UTF-8, or no usable encoding declaration ({exc})", *_encoding_problem_position(data)
+        ) from None
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start:exc.end]
+        raise UnsafeFile(
+            f"not valid {encoding}: cannot decode {' '.join(f'0x{b:02x}' for b in bad)} ({exc.reason})",
+            *byte_position(data, exc.start, encoding),
+        ) from None
+    except LookupError as exc:
         raise UnsafeFile(f"not valid {encoding}: {exc}") from None
     # utf-8-sig strips the BOM while decoding; any other codec must not leave one behind in the text.
     if text.startswith("\ufeff"):
         raise UnsafeFile("byte order mark with a non-UTF-8 encoding")
     return SourceText(text=text, encoding=encoding)
+
+
+def byte_position(data: bytes, offset: int, encoding: str = "utf-8") -> tuple[int, int]:
+    """The line (1-based) and column (0-based, in characters of ``encoding``) of byte ``offset`` of ``data``."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    before = data[start:offset].decode(encoding, errors="replace")
+    return data.count(b"\n", 0, offset) + 1, len(before)
+
+
+def _encoding_problem_position(data: bytes) -> tuple[int, int]:
+    """Where ``tokenize.detect_encoding`` found fault, in the first two lines: a byte that is not UTF-8, else the
+    encoding declaration."""
+    lines = data.split(b"\n", 2)[:2]
+    try:
+        b"\n".join(lines).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return byte_position(data, exc.start)
+    for number, line in enumerate(lines, start=1):
+        if line.lstrip(b" \t\f").startswith(b"#") and (b"coding:" in line or b"coding=" in line):  # PEP 263
+            return number, 0
+    return 1, 0
 
 
 # libcst's native parser overflows its stack (a segfault, not an exception) on very deep bracket nesting (~2000)

@@ -53,8 +53,56 @@ def test_syntax_error_is_reported_with_its_position():
     result, data = api.migrate_bytes(b"x = 1\nimport lightning\ndef f(:\n    self.log('a', 1)\n", "bad.py")
     assert result.status is FileStatus.ERROR and data.startswith(b"x = 1")
     (finding,) = result.findings
-    assert finding.code == api.SYNTAX_ERROR and finding.line in (3, 4) and finding.severity is Severity.ERROR
-    assert "syntax error" in result.reason
+    # The line at fault (libcst names the line where it gave up, the next one): CPython's position and message.
+    assert (finding.code, finding.line, finding.column) == (api.SYNTAX_ERROR, 3, 6)
+    assert finding.severity is Severity.ERROR and result.reason == "syntax error: invalid syntax"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'def broken(:\n    self.log("x", 1)\n',  # no Lightning named, no class with bases: the pre-filter's own gates
+        'def broken(self):\n    self.log_dict({"x": 1}\n',
+        'class Hook:\n    def on_fit_start(self, trainer, pl_module):\n        pl_module.log("x", 1\n',
+    ],
+    ids=["self.log", "self.log_dict", "pl_module.log"],
+)
+def test_a_file_that_does_not_parse_and_holds_a_candidate_call_is_reported(text):
+    result, data = api.migrate_bytes(text.encode(), "broken.py")
+    assert result.status is FileStatus.ERROR and data == text.encode()
+    assert [(f.code, f.line) for f in result.findings] == [(api.SYNTAX_ERROR, 1 if "(:" in text else 2 + ("class" in text))]
+
+
+def test_a_file_that_does_not_parse_without_a_candidate_call_is_left_alone(monkeypatch):
+    def boom(*_):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(pipeline, "transform_text", boom)
+    for text in ["def broken(:\n    logger.log(1)\n", "def broken(:\n    torch.log(x)\n", "def broken(:\n"]:
+        result, _ = api.migrate_bytes(text.encode(), "other.py")
+        assert result.status is FileStatus.UNCHANGED and not result.parsed, text
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "column"),
+    [
+        (b"import lightning\n\n\n\n\nx = '\xff'\nself.log(1)\n", 6, 5),  # an undecodable byte on line 6
+        (b"# -*- coding: ascii -*-\nimport lightning\nx = 1\ny = '\xe9'\nself.log(1)\n", 4, 5),
+        ("# -*- coding: latin-1 -*-\nx = 'caf\u00e9\u00e9'\n".encode("latin-1") + b"s = '\xc3'\n", None, None),
+        (b"#!/usr/bin/env python\n# -*- coding: no-such-codec -*-\nself.log(1)\n", 2, 0),  # the declaration's line
+        (b"import lightning\n\xef\xbb\xbf\nself.log(1)\n", None, None),  # a BOM inside a UTF-8 file decodes
+        (b"x = '\xe9'\nself.log(1)\n", 1, 5),  # in the first two lines: found by the encoding detection
+    ],
+    ids=["utf-8", "ascii", "latin-1", "unknown-codec", "inner-bom", "first-line"],
+)
+def test_decoding_errors_name_their_line(data, line, column):
+    result, _ = api.migrate_bytes(data, "enc.py")
+    if line is None:
+        assert result.status is not FileStatus.ERROR or result.findings[0].code != api.UNREADABLE
+        return
+    assert result.status is FileStatus.ERROR
+    (finding,) = result.findings
+    assert (finding.code, finding.line, finding.column) == (api.UNREADABLE, line, column), finding
 
 
 @pytest.mark.parametrize(("data", "code"), [(b"self.log(1)\0", api.UNREADABLE), (b"self.log('\xff')\n", api.UNREADABLE)])

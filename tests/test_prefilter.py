@@ -32,3 +32,10 @@ def test_the_index_gate_settles_a_class_that_leads_nowhere_near_lightning(tmp_pa
     index = build_index([tmp_path / "net.py"])
     assert settled(Stage.SOURCE, Subject(text=text, path=str(tmp_path / "net.py"), index=index)) == GATES[3].reason
     assert settled(Stage.SOURCE, Subject(text=LOGGING, path="m.py", index=index)) is None
+
+
+def test_a_text_with_a_candidate_call_that_python_cannot_parse_goes_on():
+    """It may be a Lightning file (PM301 names its syntax error); a parsable one without a Lightning call is settled."""
+    assert settled(Stage.TEXT, Subject(text='def broken(:\n    self.log("x", 1)\n')) is None
+    assert settled(Stage.TEXT, Subject(text='def fine(self):\n    self.log("x", 1)\n')) == GATES[1].reason
+    assert settled(Stage.TEXT, Subject(text="def broken(:\n    torch.log(x)\n")) == GATES[1].reason
