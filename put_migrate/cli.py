@@ -111,7 +111,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     except project_config.ConfigError as exc:
         raise click.UsageError(str(exc), ctx) from None
     # line-length is read per file by the codemod (project_config.import_style), like the ruff/isort settings.
-    names = {"exclude": "excludes", "extend-exclude": "extend_excludes", "jobs": "jobs"}
+    names = {"exclude": "excludes", "extend-exclude": "extend_excludes", "jobs": "jobs", "add-todo": "add_todo"}
     defaults = {names[key]: value for key, value in found.settings.items() if key in names}
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
 
@@ -135,6 +135,11 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
 @click.option("--extend-exclude", "extend_excludes", multiple=True, metavar="GLOB", help="Skip these too (repeatable).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
 @click.option("--allow-dirty", is_flag=True, help="Rewrite files that have uncommitted git changes.")
+@click.option(
+    "--add-todo/--no-add-todo",
+    default=False,
+    help="Write `# TODO(put-migrate): PM2xx <advice>` above each call left for manual review.",
+)
 @click.option("--stdin-filename", metavar="PATH", help="Name of the file read from stdin (`-`), for messages.")
 @click.option("--report", "report_path", metavar="FILE", help="Write a report of every call found (`-`: stdout).")
 @click.option(
@@ -167,6 +172,7 @@ def main(
     extend_excludes: tuple[str, ...],
     jobs: int | None,
     allow_dirty: bool,
+    add_todo: bool,
     stdin_filename: str | None,
     report_path: str | None,
     report_format: str | None,
@@ -195,14 +201,16 @@ def main(
             raise click.UsageError("`-` (stdin) cannot be combined with other paths")
         data = click.get_binary_stream("stdin").read()
         name = stdin_filename or "-"
-        result, new_data = api.migrate_bytes(data, name, mode=mode)
+        result, new_data = api.migrate_bytes(data, name, mode=mode, add_todo=add_todo)
         if mode is api.Mode.WRITE:
             stdout.write(new_data)
             stdout.flush()
         results = [result]
         printer.file_done(result)
     else:
-        options = api.RunOptions(mode=mode, jobs=jobs, excludes=(*excludes, *extend_excludes), allow_dirty=allow_dirty)
+        options = api.RunOptions(
+            mode=mode, jobs=jobs, excludes=(*excludes, *extend_excludes), allow_dirty=allow_dirty, add_todo=add_todo
+        )
         try:
             tasks = api.plan_tasks(paths, options)
         except FileNotFoundError as exc:

@@ -32,6 +32,7 @@ class RunOptions:
     jobs: int | None = None  # None: one per core
     excludes: Sequence[str] = ()
     allow_dirty: bool = False
+    add_todo: bool = False  # a `# TODO(put-migrate)` marker above each call left (``todo``)
     on_file: Callable[[FileResult], None] | None = field(default=None, repr=False)
 
 
@@ -41,6 +42,7 @@ class Task:
     display: str
     mode: Mode
     may_write: bool
+    add_todo: bool = False
 
 
 def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
@@ -52,7 +54,7 @@ def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
     cwd = Path.cwd()
     return [
         Task(path=str(f), display=display_path(f, cwd), mode=options.mode,
-             may_write=not dirty or f.resolve() not in dirty)
+             may_write=not dirty or f.resolve() not in dirty, add_todo=options.add_todo)
         for f in files
     ]
 
@@ -62,7 +64,7 @@ def run_task(task: Task, index=None, data: bytes | None = None, prefiltered: Pre
     try:
         return migrate_file(
             task.path, mode=task.mode, may_write=task.may_write, display=task.display, index=index, data=data,
-            prefiltered=prefiltered,
+            prefiltered=prefiltered, add_todo=task.add_todo,
         )
     except Exception as exc:  # noqa: BLE001 - migrate_file already catches; this is the last line of defence
         return error(task.display, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",
