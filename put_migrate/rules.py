@@ -7,7 +7,7 @@ PM3xx are file-level problems. A code is never reused for another meaning. Each 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
@@ -20,8 +20,21 @@ class Severity(str, Enum):
 
 
 @dataclass(frozen=True, order=True)
+class PutName:
+    """One name a rewritten call puts, where to, and what computes it (the plan's own data, for the reports)."""
+
+    logged: str  # the name the call logged (a ``log_dict`` key; ``<d>`` for a mapping whose keys are run-time)
+    name: str  # the name put (``/dataloader_idx_N`` appended at run time where ``per_dataloader``)
+    destinations: tuple[str, ...]
+    hook: str  # the hook that computes and puts the value
+    aggregator: str = ""  # Mean/Sum/Max/Min, Keyed(...), Metric; "": the value as logged, no aggregation
+    attribute: str = ""  # the aggregator's (or Metric's) attribute, ``self.val_loss_mean``
+    per_dataloader: bool = False
+
+
+@dataclass(frozen=True, order=True)
 class Finding:
-    """One call (or file) the codemod rewrote or left alone, with the reason."""
+    """One call (or file) the codemod rewrote or left alone, with the reason; a rewritten call's put names."""
 
     path: str
     line: int
@@ -29,6 +42,7 @@ class Finding:
     code: str
     message: str
     severity: Severity = Severity.MANUAL
+    names: tuple[PutName, ...] = field(default=(), compare=False)
 
     def format(self) -> str:
         return f"{self.path}:{self.line}:{self.column + 1}: {self.code} {self.message}"
