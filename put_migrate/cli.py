@@ -92,8 +92,8 @@ class _Failure(click.ClickException):
     exit_code = api.EXIT_ERROR
 
 
-def _write_report(path: str, fmt: str, results) -> None:
-    text = report.render_report(results, fmt)
+def _write_report(path: str, fmt: str, results, monitors) -> None:
+    text = report.render_report(results, fmt, monitors)
     if path == "-":
         click.echo(text, nl=False)
         return
@@ -114,6 +114,21 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     names = {"exclude": "excludes", "extend-exclude": "extend_excludes", "jobs": "jobs", "add-todo": "add_todo"}
     defaults = {names[key]: value for key, value in found.settings.items() if key in names}
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
+
+
+def _check_monitors(paths: tuple[str, ...], excludes: tuple[str, ...], results):
+    """Monitored names of the run's Python files and of the YAML/JSON files under its paths (``monitors``)."""
+    from put_migrate import monitors
+    from put_migrate.discover import discover_files, display_path
+
+    python_files = [r.path for r in results if r.path.endswith(".py")]
+    cwd = Path.cwd()
+    configs = [
+        display_path(p, cwd)
+        for p in discover_files(paths, excludes, monitors.CONFIG_SUFFIXES)
+        if p.name.endswith(monitors.CONFIG_SUFFIXES)
+    ]
+    return monitors.check(python_files, configs, (f for r in results for f in r.findings))
 
 
 def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
@@ -149,6 +164,12 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
     help="Report format [default: sarif for *.sarif, else json].",
 )
 @click.option(
+    "--names",
+    "show_names",
+    is_flag=True,
+    help="Print (on stdout) the names each rewritten call puts, and every monitored name with what puts it.",
+)
+@click.option(
     "--color/--no-color", "colour", default=None, help="Colour the diff [default: on a terminal, unless NO_COLOR set]."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also list rewritten calls, and tracebacks of internal errors.")
@@ -176,6 +197,7 @@ def main(
     stdin_filename: str | None,
     report_path: str | None,
     report_format: str | None,
+    show_names: bool,
     colour: bool | None,
     verbose: bool,
     quiet: bool,
@@ -189,6 +211,8 @@ def main(
         raise click.UsageError("no PATH given (use `.` for the current folder, `-` for stdin)")
     if report_format and not report_path:
         raise click.UsageError("--format needs --report FILE")
+    if show_names and (diff or "-" in paths or report_path == "-"):
+        raise click.UsageError("--names prints on stdout: it cannot be combined with --diff, `-` or --report -")
     mode = api.Mode.DIFF if diff else api.Mode.CHECK if check else api.Mode.WRITE
     report_format = _infer_format(report_path, report_format)
     stdout = click.get_binary_stream("stdout")
@@ -230,8 +254,16 @@ def main(
                 printer.flush()
     printer.flush()
 
+    monitors = None
+    if (report_path or show_names) and "-" not in paths:
+        monitors = _check_monitors(paths, (*excludes, *extend_excludes), results)
+        if not quiet:
+            for finding in monitors.findings:
+                click.echo(finding.format(), err=True)
+    if show_names:
+        click.echo(report.format_names(results, monitors), nl=False)
     if report_path:
-        _write_report(report_path, report_format or "json", results)
+        _write_report(report_path, report_format or "json", results, monitors)
     if not quiet or any(r.status is api.FileStatus.ERROR for r in results):
         click.echo(report.format_summary(report.summarize(results), mode), err=True)
     ctx.exit(api.exit_code(results, mode))

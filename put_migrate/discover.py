@@ -160,8 +160,12 @@ def _skipped_below(root: Path, path: Path) -> bool:
     return any(part in SKIPPED_DIRS for part in parts)
 
 
-def _git_list(folder: Path) -> list[Path] | None:
-    """``*.py`` files under folder as git sees them (tracked + untracked, minus ignored), or None outside git."""
+PYTHON_SUFFIXES = (".py", ".ipynb")
+
+
+def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[Path] | None:
+    """Files with these suffixes under folder as git sees them (tracked + untracked, minus ignored), or None
+    outside git."""
     try:
         inside = subprocess.run(
             ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, check=False
@@ -185,21 +189,21 @@ def _git_list(folder: Path) -> list[Path] | None:
         return None
     files = []
     for raw in listed.stdout.split(b"\0"):
-        if raw.endswith((b".py", b".ipynb")):
+        if raw.endswith(tuple(os.fsencode(s) for s in suffixes)):
             path = folder / os.fsdecode(raw)
             if path.is_file():  # --cached lists files deleted from the work tree; submodules are folders
                 files.append(path)
     return files
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[Path]:
     files = []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames if d not in SKIPPED_DIRS and not (here / d / "pyvenv.cfg").exists()
         )
-        files.extend(here / f for f in sorted(filenames) if f.endswith((".py", ".ipynb")))
+        files.extend(here / f for f in sorted(filenames) if f.endswith(suffixes))
     return files
 
 
@@ -223,8 +227,11 @@ def _identity(path: Path) -> object:
     return (info.st_dev, info.st_ino)
 
 
-def discover_files(paths: Iterable[str | Path], excludes: Sequence[str] = ()) -> list[Path]:
-    """The files to process for the given command-line paths, each once, in a stable order.
+def discover_files(
+    paths: Iterable[str | Path], excludes: Sequence[str] = (), suffixes: tuple[str, ...] = PYTHON_SUFFIXES
+) -> list[Path]:
+    """The files to process for the given command-line paths, each once, in a stable order (below folders, those
+    whose names end with ``suffixes``).
 
     Raises FileNotFoundError for a path that does not exist.
     """
@@ -242,9 +249,9 @@ def discover_files(paths: Iterable[str | Path], excludes: Sequence[str] = ()) ->
         if path.is_file():
             add(path)
         elif path.is_dir():
-            listed = _git_list(path)
+            listed = _git_list(path, suffixes)
             if listed is None:
-                candidates = _walk(path)
+                candidates = _walk(path, suffixes)
             else:
                 candidates = [
                     p for p in sorted(listed) if not _skipped_below(path, p) and not _in_virtualenv(path, p)

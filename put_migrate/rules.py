@@ -1,8 +1,9 @@
 """Finding records and the catalogue of rule codes.
 
 Codes are stable: PM1xx are rewrites that were applied (informational), PM2xx are calls left untouched for a human,
-PM3xx are file-level problems. A code is never reused for another meaning. Each rule is a named constant
-(``NOT_A_HOOK`` is PM205); defining one registers it in ``RULES``.
+PM3xx are file-level problems, PM4xx are names the code or its configuration depend on (monitors). A code is never
+reused for another meaning. Each rule is a named constant (``NOT_A_HOOK`` is PM205); defining one registers it in
+``RULES``.
 """
 
 from __future__ import annotations
@@ -216,6 +217,14 @@ CLASS_NOT_RECOGNISED = _rule(
     "define, or another class defined inside a function), and the call sits in a method named like a "
     "Lightning hook. Run put-migrate on the folder that defines that base too (the base and its subclasses "
     "in one run), move a function-local base to module level, or migrate the call by hand.",
+)
+# PM4xx: names the code and its configuration depend on.
+MONITOR_NOT_PUT = _rule(
+    "PM401",
+    "monitored name that no code puts to callbacks",
+    "ModelCheckpoint, EarlyStopping and a scheduler's monitor read trainer.callback_metrics: they raise, or do "
+    "nothing, for a name nothing logs or puts to callbacks. Fix the monitor string, or log (put) the name, "
+    "with callbacks among its destinations.",
 )
 # PM3xx: file-level problems; the file is left byte for byte as it was.
 SYNTAX_ERROR = _rule(

@@ -9,8 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from put_migrate import api, report, results
+from put_migrate import api, report
 from put_migrate.api import FileResult, FileStatus, Mode
+from put_migrate.results import error
 from put_migrate.rules import Finding, Severity
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -30,8 +31,8 @@ def _results() -> list[FileResult]:
         ),
         FileResult("src/ok.py", FileStatus.UNCHANGED),
         FileResult("src/skip.py", FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"),
-        results.error("src/dir with space/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
-        results.error("/abs/outside.py", api.UNREADABLE, "binary file"),
+        error("src/dir with space/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
+        error("/abs/outside.py", api.UNREADABLE, "binary file"),
     ]
 
 
@@ -134,8 +135,8 @@ def test_sarif_paths_are_relative_to_the_repository_root(tmp_path, marker):
     else:
         (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
     results = [
-        api._error("pkg/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
-        api._error("../../elsewhere/x.py", api.UNREADABLE, "binary file"),
+        error("pkg/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
+        error("../../elsewhere/x.py", api.UNREADABLE, "binary file"),
     ]
     log = json.loads(report.render_sarif(results, cwd=root / "sub"))
     jsonschema.validate(log, json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text()), cls=jsonschema.Draft4Validator)
