@@ -2,9 +2,10 @@
 
 The repository holds a small Lightning project (the demo project, with one call put-migrate must leave for a human,
 and a Hydra-style configuration with a monitor). Every ``<!-- guide: NAME -->`` bash block of the guide runs, line
-by line, in the order of the guide; ``<!-- guide-file: NAME -->`` blocks are written to files before the first. Between blocks
-the walker does what the guide asks the reader to do by hand (reshape the call left in step 4, stage a file in step
-6) and checks what the guide promises (a TODO marker, no call left, "same training", a staged file checked).
+by line, in the order of the guide; ``<!-- guide-file: NAME -->`` blocks are written to files before the first.
+Between blocks the walker does what the guide asks the reader to do by hand (reshape the call left in step 4, stage
+a file in step 6) and checks what the guide promises (a TODO marker, no call left, "same training", a staged file
+checked, the libcst route).
 ``pip install`` lines are the reader's; ``| less`` becomes ``| cat``.
 
     python scripts/walk_guide.py               # put-migrate and shim of this checkout, with this interpreter
@@ -153,7 +154,8 @@ def walk_guide(workdir: Path, env: dict[str, str], guide: str | None = None) -> 
             proc = subprocess.run(["bash", "-c", command], cwd=repo, env=env, capture_output=True, text=True)
             walk.steps.append(Step(command, proc.returncode, proc.stdout + proc.stderr))
             if proc.returncode not in _allowed(command):
-                raise AssertionError(f"`{command}` ({block.name}) exited {proc.returncode}:\n{proc.stdout}{proc.stderr}")
+                output = proc.stdout + proc.stderr
+                raise AssertionError(f"`{command}` ({block.name}) exited {proc.returncode}:\n{output}")
         if block.name in AFTER:
             AFTER[block.name](repo, walk)
     verified = walk.output_of("verify_migration.py")
