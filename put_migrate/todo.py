@@ -10,7 +10,9 @@ file that also changes.
 from __future__ import annotations
 
 import ast
+import io
 import textwrap
+import tokenize
 from collections.abc import Callable, Sequence
 
 from put_migrate.rules import RULES, Finding, Severity
@@ -42,6 +44,7 @@ def marker_lines(code: str, indent: str, line_length: int = DEFAULT_LINE_LENGTH)
 def strip_markers(text: str) -> tuple[str, dict[int, list[str]]]:
     """The text without marker comments, and the markers found: by the line (of the returned text) they stood
     above, each as its lines, line endings included."""
+    comments = _comment_lines(text)
     lines = text.splitlines(keepends=True)
     kept: list[str] = []
     attached: dict[int, list[str]] = {}
@@ -50,11 +53,11 @@ def strip_markers(text: str) -> tuple[str, dict[int, list[str]]]:
     while index < len(lines):
         line = lines[index]
         body = line.lstrip(" \t")
-        if body.startswith(MARKER):
+        if body.startswith(MARKER) and index + 1 in comments:
             indent = line[: len(line) - len(body)]
             pending.append(line)
             index += 1
-            while index < len(lines) and lines[index].startswith(indent + CONTINUATION):
+            while index < len(lines) and lines[index].startswith(indent + CONTINUATION) and index + 1 in comments:
                 pending.append(lines[index])
                 index += 1
             continue
@@ -64,6 +67,15 @@ def strip_markers(text: str) -> tuple[str, dict[int, list[str]]]:
         kept.append(line)
         index += 1
     return "".join(kept), attached  # markers at the very end of the file stand above nothing: dropped
+
+
+def _comment_lines(text: str) -> set[int]:
+    """Lines that hold a comment token (never a line of a string that looks like one); none if untokenizable."""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+        return {token.start[0] for token in tokens if token.type == tokenize.COMMENT}
+    except (tokenize.TokenError, SyntaxError):
+        return set()
 
 
 def statement_lines(text: str, lines: Sequence[int]) -> dict[int, int]:

@@ -105,3 +105,11 @@ def test_config_key_must_be_a_boolean(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.put-migrate]\nadd-todo = "yes"\n')
     result = _cli(tmp_path, monkeypatch)
     assert result.exit_code == 2 and "`add-todo` must be true or false" in result.output
+
+
+def test_a_string_that_looks_like_a_marker_is_kept() -> None:
+    source = _expected(FIXTURES / "left_calls.before.py", ".plain.py").read_text() + (
+        '\n\nHELP = """\n# TODO(put-migrate): PM201 not a comment\n"""\n'
+    )
+    new, _ = migrate_text(source, "m.py")
+    assert new == source
