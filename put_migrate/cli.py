@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from put_migrate import __version__, api, project_config, report
+from put_migrate import __version__, api, project_config, report, safety
 from put_migrate.rules import Severity
 
 PROGRESS_FROM = 200  # show a progress bar (stderr on a terminal only) for at least this many files
@@ -27,8 +29,9 @@ Opt out with `# put-migrate: skip` on the line where a .log( call starts, or
 
 \b
 Exit status: 0 nothing left to do; 1 changes pending (--check/--diff) or calls
-left for manual review; 2 usage error, or a file that could not be read, parsed
-or written.
+left for manual review; 2 usage error, a file that could not be read, parsed or
+written, uncommitted changes (without --allow-dirty), or an internal error;
+130 interrupted. 1 never means anything but work left to do.
 """
 
 
@@ -71,6 +74,8 @@ class _Printer:
         if result.changed and not self.quiet and self.mode is not api.Mode.DIFF:
             self.lines.append(f"{'rewrote' if result.written else 'would rewrite'} {result.path}")
         for finding in result.findings:
+            if finding.severity is Severity.REWRITTEN and self.mode is not api.Mode.WRITE:
+                finding = _conditional(finding)
             if finding.severity is Severity.ERROR:
                 self.lines.append(finding.format())
             elif self.quiet:
@@ -86,10 +91,44 @@ class _Printer:
         self.lines.clear()
 
 
+def _conditional(finding):
+    """A rewritten call's finding as --check and --diff tell it: nothing was migrated yet."""
+    message = finding.message
+    if " migrated to " in message:
+        message = message.replace(" migrated to ", " would be migrated to ", 1)
+    else:
+        message = f"would be rewritten: {message}"
+    return replace(finding, message=message)
+
+
 class _Failure(click.ClickException):
     """An error that is not the user's usage but still ends the run with exit status 2."""
 
     exit_code = api.EXIT_ERROR
+
+
+EXIT_INTERRUPTED = 130  # the shell's status for SIGINT; click's own would be 1, which means "changes pending"
+
+
+class _Command(click.Command):
+    """A command whose exit status is always one of the documented ones: an exception that escapes the run is an
+    internal error (2; its traceback with --verbose or PUT_MIGRATE_DEBUG), an interrupt is 130. Python's (and
+    click's) 1 for both would read as "changes pending"."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("put-migrate: interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:  # noqa: BLE001 - reported, with the documented status
+            shown = ctx.params.get("verbose") or api.debug_enabled()
+            if shown:
+                click.echo(traceback.format_exc().rstrip("\n"), err=True)
+            detail = "" if shown else " (--verbose shows the traceback)"
+            raise _Failure(f"internal error: {type(exc).__name__}: {exc}{detail}") from None
 
 
 def _write_report(path: str, fmt: str, results, monitors) -> None:
@@ -116,7 +155,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
 
 
-def _check_monitors(paths: tuple[str, ...], excludes: tuple[str, ...], results):
+def _check_monitors(paths: tuple[str, ...], excludes: tuple[str, ...], extend_excludes: tuple[str, ...], results):
     """Monitored names of the run's Python files and of the YAML/JSON files under its paths (``monitors``)."""
     from put_migrate import monitors
     from put_migrate.discover import discover_files, display_path
@@ -125,7 +164,7 @@ def _check_monitors(paths: tuple[str, ...], excludes: tuple[str, ...], results):
     cwd = Path.cwd()
     configs = [
         display_path(p, cwd)
-        for p in discover_files(paths, excludes, monitors.CONFIG_SUFFIXES)
+        for p in discover_files(paths, excludes, extend_excludes=extend_excludes, suffixes=monitors.CONFIG_SUFFIXES)
         if p.name.endswith(monitors.CONFIG_SUFFIXES)
     ]
     return monitors.check(python_files, configs, (f for r in results for f in r.findings))
@@ -140,16 +179,29 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
 
 
 @click.command(
+    cls=_Command,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=EPILOG,
 )
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=str))
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change.")
 @click.option("--diff", is_flag=True, help="Write nothing; print a unified diff (git apply accepts it); exit 1 if any.")
-@click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Skip paths matching GLOB (repeatable).")
-@click.option("--extend-exclude", "extend_excludes", multiple=True, metavar="GLOB", help="Skip these too (repeatable).")
+@click.option(
+    "--exclude", "excludes", multiple=True, metavar="GLOB",
+    help="Skip paths matching GLOB (repeatable); replaces the built-in list (build, venv, caches...) used outside git.",
+)
+@click.option(
+    "--extend-exclude", "extend_excludes", multiple=True, metavar="GLOB",
+    help="Skip paths matching GLOB (repeatable), in addition to the built-in list.",
+)
+@click.option(
+    "--force-exclude", is_flag=True, help="Apply the exclusions to paths named on the command line too (pre-commit)."
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
-@click.option("--allow-dirty", is_flag=True, help="Rewrite files that have uncommitted git changes.")
+@click.option(
+    "--allow-dirty", is_flag=True,
+    help="Write even if files that may be rewritten have uncommitted git changes (else the whole run is refused).",
+)
 @click.option(
     "--add-todo/--no-add-todo",
     default=False,
@@ -191,6 +243,7 @@ def main(
     diff: bool,
     excludes: tuple[str, ...],
     extend_excludes: tuple[str, ...],
+    force_exclude: bool,
     jobs: int | None,
     allow_dirty: bool,
     add_todo: bool,
@@ -213,6 +266,9 @@ def main(
         raise click.UsageError("--format needs --report FILE")
     if show_names and (diff or "-" in paths or report_path == "-"):
         raise click.UsageError("--names prints on stdout: it cannot be combined with --diff, `-` or --report -")
+    if report_path == "-" and (diff or (paths == ("-",) and not check)):
+        what = "the diff" if diff else "the migrated file"
+        raise click.UsageError(f"--report - would mix the report into {what} on stdout: write it to a file")
     mode = api.Mode.DIFF if diff else api.Mode.CHECK if check else api.Mode.WRITE
     report_format = _infer_format(report_path, report_format)
     stdout = click.get_binary_stream("stdout")
@@ -233,12 +289,17 @@ def main(
         printer.file_done(result)
     else:
         options = api.RunOptions(
-            mode=mode, jobs=jobs, excludes=(*excludes, *extend_excludes), allow_dirty=allow_dirty, add_todo=add_todo
+            mode=mode, jobs=jobs, excludes=excludes, allow_dirty=allow_dirty,
+            extend_excludes=extend_excludes, force_exclude=force_exclude, add_todo=add_todo,
         )
         try:
             tasks = api.plan_tasks(paths, options)
         except FileNotFoundError as exc:
             raise click.UsageError(f"no such file or folder: {exc}") from None
+        except safety.DirtyTree as exc:
+            raise _Failure(f"PM304: {exc}".rstrip("\n")) from None
+        if not tasks:
+            click.echo(f"put-migrate: no Python files (*.py, *.ipynb) found in {', '.join(paths)}", err=True)
         results = []
         show_progress = len(tasks) >= PROGRESS_FROM and _is_tty(sys.stderr) and not quiet
         if show_progress:
@@ -256,7 +317,7 @@ def main(
 
     monitors = None
     if (report_path or show_names) and "-" not in paths:
-        monitors = _check_monitors(paths, (*excludes, *extend_excludes), results)
+        monitors = _check_monitors(paths, excludes, extend_excludes, results)
         if not quiet:
             for finding in monitors.findings:
                 click.echo(finding.format(), err=True)

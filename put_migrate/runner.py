@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from put_migrate import safety
-from put_migrate.discover import discover_files, display_path
+from put_migrate.discover import discover_files, display_path, file_may_contain_log_call
 from put_migrate.pipeline import Prefiltered, migrate_file
 from put_migrate.prefilter import Stage, Subject, settled
 from put_migrate.results import INTERNAL_ERROR, FileResult, Mode, error
@@ -30,10 +30,12 @@ def default_jobs() -> int:
 class RunOptions:
     mode: Mode = Mode.WRITE
     jobs: int | None = None  # None: one per core
-    excludes: Sequence[str] = ()
+    excludes: Sequence[str] = ()  # replaces discover's built-in list when given (ruff's --exclude)
     allow_dirty: bool = False
     add_todo: bool = False  # a `# TODO(put-migrate)` marker above each call left (``todo``)
     on_file: Callable[[FileResult], None] | None = field(default=None, repr=False)
+    extend_excludes: Sequence[str] = ()
+    force_exclude: bool = False  # the exclusions apply to the paths named too
 
 
 @dataclass(frozen=True)
@@ -46,15 +48,16 @@ class Task:
 
 
 def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
-    """Discover the files and decide, per file, whether it may be written. Raises FileNotFoundError."""
-    files = discover_files(paths, options.excludes)
-    dirty: set[Path] = set()
-    if options.mode is Mode.WRITE and not options.allow_dirty:
-        dirty = safety.dirty_files(files)
+    """Discover the files. Raises FileNotFoundError, and safety.DirtyTree (Mode.WRITE without allow_dirty) when a
+    file that may be rewritten has uncommitted changes."""
+    files = discover_files(
+        paths, options.excludes, extend_excludes=options.extend_excludes, force_exclude=options.force_exclude
+    )
     cwd = Path.cwd()
+    if options.mode is Mode.WRITE and not options.allow_dirty:  # all or nothing: before any file is written
+        safety.refuse_dirty(files, file_may_contain_log_call, lambda f: display_path(f, cwd))
     return [
-        Task(path=str(f), display=display_path(f, cwd), mode=options.mode,
-             may_write=not dirty or f.resolve() not in dirty, add_todo=options.add_todo)
+        Task(path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=True, add_todo=options.add_todo)
         for f in files
     ]
 

@@ -2,7 +2,8 @@
 
 Imports neither ``lightning.pytorch`` nor ``pytorch_lightning``: the router attaches to whichever one the
 trainer comes from. Aggregators live in ``shim.metrics`` (needs torchmetrics); the side-by-side equivalence
-harness in ``shim.testing``.
+harness in ``shim.testing``. Importing it checks that an installed Lightning is a supported release
+(``shim.versions``).
 """
 
 try:
@@ -12,7 +13,11 @@ except ModuleNotFoundError as exc:
         raise
     raise ImportError("shim needs torch, which is not installed: pip install 'put-migrate[runtime]'") from exc
 
-from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix
-from shim.sync import reduce_step_values
+from shim.versions import check_installed
+
+check_installed()
+
+from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix  # noqa: E402
+from shim.sync import reduce_step_values  # noqa: E402
 
 __all__ = ["DESTINATIONS", "PutData", "PutMixin", "dataloader_suffix", "reduce_step_values"]

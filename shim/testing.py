@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import inspect
 import json
 import math
 import os
@@ -88,6 +89,15 @@ def trainable_class_name(module: Any) -> str | None:
         ):
             found = name
     return found
+
+
+def seed_quietly(pl: Any, seed: int) -> None:
+    """``pl.seed_everything(seed)`` without its log line where the Lightning package ``pl`` can omit it
+    (``verbose=``, from Lightning 2.4)."""
+    if "verbose" in inspect.signature(pl.seed_everything).parameters:
+        pl.seed_everything(seed, verbose=False)
+    else:
+        pl.seed_everything(seed)
 
 
 def _plain(value: Any) -> Any:
@@ -238,7 +248,7 @@ def _run(spec: _RunSpec, rank: int | None) -> RunRecord:
             MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("PUT_MIGRATE_PORT", "29517"),
             WORLD_SIZE=str(kwargs["devices"]), RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0",
         )
-    pl.seed_everything(spec.seed, verbose=False)
+    seed_quietly(pl, spec.seed)
     module = spec.module_factory()
     user_callbacks = list(spec.callbacks()) if spec.callbacks else []
     recording_logger, snapshots = _recording_callbacks(pl, record)

@@ -36,7 +36,7 @@ def sdist(tmp_path_factory) -> Path:
 def test_metadata_and_licence(sdist):
     info = (sdist / "PKG-INFO").read_text()
     assert "License-Expression: Apache-2.0" in info and "License-File: LICENSE" in info
-    assert "Classifier: Programming Language :: Python :: 3.11" in info and "Project-URL: Repository" in info
+    assert "Classifier: Programming Language :: Python :: 3.10" in info and "Project-URL: Lightning RFC" in info
     assert "Apache License" in (sdist / "LICENSE").read_text()
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from put_migrate import api, report
+from put_migrate import api, report, results
 from put_migrate.api import FileResult, FileStatus, Mode
-from put_migrate.results import error
 from put_migrate.rules import Finding, Severity
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -31,8 +30,8 @@ def _results() -> list[FileResult]:
         ),
         FileResult("src/ok.py", FileStatus.UNCHANGED),
         FileResult("src/skip.py", FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"),
-        error("src/dir with space/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
-        error("/abs/outside.py", api.UNREADABLE, "binary file"),
+        results.error("src/dir with space/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
+        results.error("/abs/outside.py", api.UNREADABLE, "binary file"),
     ]
 
 
@@ -134,11 +133,11 @@ def test_sarif_paths_are_relative_to_the_repository_root(tmp_path, marker):
         subprocess.run(["git", "init", "-q", str(root)], check=True)
     else:
         (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
-    results = [
-        error("pkg/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
-        error("../../elsewhere/x.py", api.UNREADABLE, "binary file"),
+    file_results = [
+        results.error("pkg/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
+        results.error("../../elsewhere/x.py", api.UNREADABLE, "binary file"),
     ]
-    log = json.loads(report.render_sarif(results, cwd=root / "sub"))
+    log = json.loads(report.render_sarif(file_results, cwd=root / "sub"))
     jsonschema.validate(log, json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text()), cls=jsonschema.Draft4Validator)
     run = log["runs"][0]
     assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": root.resolve().as_uri() + "/"}}

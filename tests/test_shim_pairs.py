@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import lightning.pytorch as pl
 import pytest
 
 from shim.testing import assert_same_training, differences, record_run
+from tests.lightning_package import pl
 from tests.pairs import modules as m
 
 FIT = {"max_epochs": 2, "log_every_n_steps": 1}

@@ -6,13 +6,12 @@ pairs test the shim's routing independently of the codemod. Module-level classes
 
 from __future__ import annotations
 
-import lightning.pytorch as pl
 import torch
-from lightning.pytorch.utilities.data import extract_batch_size
 from torch.utils.data import DataLoader, TensorDataset
 
 from shim import PutMixin, dataloader_suffix, reduce_step_values
 from shim.metrics import Max, Mean, PerDataloader, Sum
+from tests.lightning_package import extract_batch_size, pl
 
 ALL = ["callbacks", "loggers", "progress_bar"]
 CB_LOG = ["callbacks", "loggers"]
