@@ -131,8 +131,8 @@ class _Command(click.Command):
             raise _Failure(f"internal error: {type(exc).__name__}: {exc}{detail}") from None
 
 
-def _write_report(path: str, fmt: str, results) -> None:
-    text = report.render_report(results, fmt)
+def _write_report(path: str, fmt: str, results, monitors) -> None:
+    text = report.render_report(results, fmt, monitors)
     if path == "-":
         click.echo(text, nl=False)
         return
@@ -150,9 +150,24 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     except project_config.ConfigError as exc:
         raise click.UsageError(str(exc), ctx) from None
     # line-length is read per file by the codemod (project_config.import_style), like the ruff/isort settings.
-    names = {"exclude": "excludes", "extend-exclude": "extend_excludes", "jobs": "jobs"}
+    names = {"exclude": "excludes", "extend-exclude": "extend_excludes", "jobs": "jobs", "add-todo": "add_todo"}
     defaults = {names[key]: value for key, value in found.settings.items() if key in names}
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
+
+
+def _check_monitors(paths: tuple[str, ...], excludes: tuple[str, ...], extend_excludes: tuple[str, ...], results):
+    """Monitored names of the run's Python files and of the YAML/JSON files under its paths (``monitors``)."""
+    from put_migrate import monitors
+    from put_migrate.discover import discover_files, display_path
+
+    python_files = [r.path for r in results if r.path.endswith(".py")]
+    cwd = Path.cwd()
+    configs = [
+        display_path(p, cwd)
+        for p in discover_files(paths, excludes, extend_excludes=extend_excludes, suffixes=monitors.CONFIG_SUFFIXES)
+        if p.name.endswith(monitors.CONFIG_SUFFIXES)
+    ]
+    return monitors.check(python_files, configs, (f for r in results for f in r.findings))
 
 
 def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
@@ -187,6 +202,11 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
     "--allow-dirty", is_flag=True,
     help="Write even if files that may be rewritten have uncommitted git changes (else the whole run is refused).",
 )
+@click.option(
+    "--add-todo/--no-add-todo",
+    default=False,
+    help="Write `# TODO(put-migrate): PM2xx <advice>` above each call left for manual review.",
+)
 @click.option("--stdin-filename", metavar="PATH", help="Name of the file read from stdin (`-`), for messages.")
 @click.option("--report", "report_path", metavar="FILE", help="Write a report of every call found (`-`: stdout).")
 @click.option(
@@ -194,6 +214,12 @@ def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
     "report_format",
     type=click.Choice(report.FORMATS),
     help="Report format [default: sarif for *.sarif, else json].",
+)
+@click.option(
+    "--names",
+    "show_names",
+    is_flag=True,
+    help="Print (on stdout) the names each rewritten call puts, and every monitored name with what puts it.",
 )
 @click.option(
     "--color/--no-color", "colour", default=None, help="Colour the diff [default: on a terminal, unless NO_COLOR set]."
@@ -220,9 +246,11 @@ def main(
     force_exclude: bool,
     jobs: int | None,
     allow_dirty: bool,
+    add_todo: bool,
     stdin_filename: str | None,
     report_path: str | None,
     report_format: str | None,
+    show_names: bool,
     colour: bool | None,
     verbose: bool,
     quiet: bool,
@@ -236,6 +264,8 @@ def main(
         raise click.UsageError("no PATH given (use `.` for the current folder, `-` for stdin)")
     if report_format and not report_path:
         raise click.UsageError("--format needs --report FILE")
+    if show_names and (diff or "-" in paths or report_path == "-"):
+        raise click.UsageError("--names prints on stdout: it cannot be combined with --diff, `-` or --report -")
     if report_path == "-" and (diff or (paths == ("-",) and not check)):
         what = "the diff" if diff else "the migrated file"
         raise click.UsageError(f"--report - would mix the report into {what} on stdout: write it to a file")
@@ -251,7 +281,7 @@ def main(
             raise click.UsageError("`-` (stdin) cannot be combined with other paths")
         data = click.get_binary_stream("stdin").read()
         name = stdin_filename or "-"
-        result, new_data = api.migrate_bytes(data, name, mode=mode)
+        result, new_data = api.migrate_bytes(data, name, mode=mode, add_todo=add_todo)
         if mode is api.Mode.WRITE:
             stdout.write(new_data)
             stdout.flush()
@@ -260,7 +290,7 @@ def main(
     else:
         options = api.RunOptions(
             mode=mode, jobs=jobs, excludes=excludes, allow_dirty=allow_dirty,
-            extend_excludes=extend_excludes, force_exclude=force_exclude,
+            extend_excludes=extend_excludes, force_exclude=force_exclude, add_todo=add_todo,
         )
         try:
             tasks = api.plan_tasks(paths, options)
@@ -285,8 +315,16 @@ def main(
                 printer.flush()
     printer.flush()
 
+    monitors = None
+    if (report_path or show_names) and "-" not in paths:
+        monitors = _check_monitors(paths, excludes, extend_excludes, results)
+        if not quiet:
+            for finding in monitors.findings:
+                click.echo(finding.format(), err=True)
+    if show_names:
+        click.echo(report.format_names(results, monitors), nl=False)
     if report_path:
-        _write_report(report_path, report_format or "json", results)
+        _write_report(report_path, report_format or "json", results, monitors)
     if not quiet or any(r.status is api.FileStatus.ERROR for r in results):
         click.echo(report.format_summary(report.summarize(results), mode), err=True)
     ctx.exit(api.exit_code(results, mode))

@@ -221,8 +221,11 @@ display_path = _display_path  # how a path is shown to the user (relative to the
 _NOT_NORMAL = re.compile(r"(?:^|/)\.\.?(?:/|$)|//|/$")  # a "." or ".." segment, an empty one, a trailing "/"
 
 
-def _git_list(folder: Path) -> list[tuple[Path, bool]] | None:
-    """``*.py`` files under folder as git sees them (tracked + untracked, minus ignored), each with whether git
+PYTHON_SUFFIXES = (".py", ".ipynb")
+
+
+def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[tuple[Path, bool]] | None:
+    """Files with these suffixes under folder as git sees them (tracked + untracked, minus ignored), each with whether git
     tracks it; None outside git."""
     try:
         inside = subprocess.run(
@@ -248,7 +251,7 @@ def _git_list(folder: Path) -> list[tuple[Path, bool]] | None:
     files = []
     for entry in listed.stdout.split(b"\0"):
         tag, raw = entry[:2], entry[2:]  # "H " (tracked; other letters for special states) or "? " (untracked)
-        if raw.endswith((b".py", b".ipynb")):
+        if raw.endswith(tuple(os.fsencode(s) for s in suffixes)):
             path = folder / os.fsdecode(raw)
             # --cached lists files deleted from the work tree; submodules are folders; a link that leads nowhere
             # is kept for the run to report
@@ -257,13 +260,13 @@ def _git_list(folder: Path) -> list[tuple[Path, bool]] | None:
     return files
 
 
-def _walk(folder: Path, exclusions: _Exclusions) -> list[Path]:
+def _walk(folder: Path, exclusions: _Exclusions, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[Path]:
     files = []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not exclusions.folder(here / d, built_in=True))
         files.extend(
-            here / f for f in sorted(filenames) if f.endswith((".py", ".ipynb")) and not exclusions.below(here, here / f, True)
+            here / f for f in sorted(filenames) if f.endswith(suffixes) and not exclusions.below(here, here / f, True)
         )
     return files
 
@@ -291,8 +294,10 @@ def discover_files(
     *,
     extend_excludes: Sequence[str] = (),
     force_exclude: bool = False,
+    suffixes: tuple[str, ...] = PYTHON_SUFFIXES,
 ) -> list[Path]:
-    """The files to process for the given command-line paths, each once, in a stable order.
+    """The files to process for the given command-line paths, each once, in a stable order (below a folder, those
+    whose names end with ``suffixes``).
 
     ``excludes`` replaces the built-in list, ``extend_excludes`` adds to it, ``force_exclude`` applies them to the
     paths named too (ruff's ``--exclude``, ``--extend-exclude``, ``--force-exclude``; see the module docstring).
@@ -325,9 +330,9 @@ def discover_files(
         if is_file:
             add(path)
             continue
-        listed = _git_list(path)
+        listed = _git_list(path, suffixes)
         if listed is None:
-            candidates = _walk(path, exclusions)
+            candidates = _walk(path, exclusions, suffixes)
         else:
             candidates = [p for p, tracked in sorted(listed) if not exclusions.below(path, p, built_in=not tracked)]
         for candidate in candidates:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from put_migrate import markers, safety
+from put_migrate import markers, safety, todo
 from put_migrate.discover import display_path, has_skip_file_marker
 from put_migrate.prefilter import Stage, Subject, settled
 from put_migrate.results import DIRTY_FILE, UNREADABLE, FileResult, FileStatus, Mode, error, failure
@@ -28,13 +28,26 @@ def transform_text(text: str, path: str, index):
     return migrate_source(text, path, index=index)
 
 
-def migrate_text(text: str, path: str = "<string>", index=None) -> tuple[str, list[Finding]]:
+def migrate_text(
+    text: str, path: str = "<string>", index=None, add_todo: bool = False
+) -> tuple[str, list[Finding]]:
     """The transform, honouring `# put-migrate: skip` lines. Returns the new text and the findings, sorted.
 
-    ``index``: the run's ``RepositoryIndex`` (None: the file is indexed alone). Raises libcst.ParserSyntaxError (or
-    SyntaxError, from CPython) for unparsable text, and safety.UnsafeFile when the skip comments cannot be honoured
-    safely or the text could crash libcst's parser.
+    ``index``: the run's ``RepositoryIndex`` (None: the file is indexed alone). ``add_todo``: write a
+    ``# TODO(put-migrate)`` marker above each call left (``todo``); markers of calls now migrated are removed either
+    way. Raises libcst.ParserSyntaxError (or SyntaxError, from CPython) for unparsable text, and safety.UnsafeFile
+    when the skip comments cannot be honoured safely or the text could crash libcst's parser.
     """
+    if not add_todo and todo.MARKER not in text:
+        return _migrate_text(text, path, index)
+    from put_migrate.project_config import import_style
+
+    return todo.migrate_with_markers(
+        text, lambda source: _migrate_text(source, path, index), add_todo, import_style(path).line_length
+    )
+
+
+def _migrate_text(text: str, path: str, index) -> tuple[str, list[Finding]]:
     masked, masks = markers.mask(text)
     if settled(Stage.SOURCE, Subject(text=masked, path=path, index=index)) is None:
         safety.check_parser_limits(masked, path)  # before libcst parses it (the screen's parser is CPython's)
@@ -124,10 +137,11 @@ def _notebook_code(data: bytes) -> _Code:
 
 def migrate_bytes(
     data: bytes, path: str = "<string>", *, mode: Mode = Mode.WRITE, index=None,
-    prefiltered: Prefiltered | None = None,
+    prefiltered: Prefiltered | None = None, add_todo: bool = False,
 ) -> tuple[FileResult, bytes]:
     """Migrate a file's content (a notebook when ``path`` ends with ``.ipynb``). Returns the result and the new
-    bytes (== data when nothing changes). Never raises for a problem with the file itself."""
+    bytes (== data when nothing changes). Never raises for a problem with the file itself. ``add_todo``: see
+    ``migrate_text`` (not for notebooks, whose cells take no markers)."""
     notebook = str(path).endswith(".ipynb")
     if not notebook and settled(Stage.BYTES, Subject(data=data)) is not None:
         return FileResult(path=path, status=FileStatus.UNCHANGED), data
@@ -145,7 +159,7 @@ def migrate_bytes(
         return FileResult(path=path, status=FileStatus.UNCHANGED), data
     try:
         with safety.recursion_limit():
-            new_text, findings = migrate_text(code.text, path, index)
+            new_text, findings = migrate_text(code.text, path, index, add_todo and not notebook)
             new_data = data
             if new_text != code.text:
                 safety.check_parses(new_text)
@@ -172,7 +186,7 @@ def _in_cell(finding: Finding, locate: Callable[[int], tuple[str, int]]) -> Find
 
 def migrate_file(
     path: str | Path, *, mode: Mode = Mode.WRITE, may_write: bool = True, display: str | None = None, index=None,
-    data: bytes | None = None, prefiltered: Prefiltered | None = None,
+    data: bytes | None = None, prefiltered: Prefiltered | None = None, add_todo: bool = False,
 ) -> FileResult:
     """Migrate one file on disk; in Mode.WRITE (and when may_write) rewrite it atomically. ``data``: the file's
     bytes, already read (never in Mode.WRITE: files change as a run goes)."""
@@ -182,7 +196,9 @@ def migrate_file(
             data = Path(path).read_bytes()
         except OSError as exc:
             return error(shown, UNREADABLE, f"cannot read: {exc.strerror or exc}")
-    result, new_data = migrate_bytes(data, shown, mode=mode, index=index, prefiltered=prefiltered)
+    result, new_data = migrate_bytes(
+        data, shown, mode=mode, index=index, prefiltered=prefiltered, add_todo=add_todo
+    )
     if mode is not Mode.WRITE or not result.changed:
         return result
     if not may_write:

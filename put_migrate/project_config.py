@@ -299,6 +299,10 @@ def _glob_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _boolean(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
@@ -309,6 +313,7 @@ TOOL_KEYS: dict[str, tuple[Any, str]] = {
     "extend-exclude": (_glob_list, "a list of glob strings"),
     "jobs": (_positive_int, "an integer >= 1"),
     "line-length": (_positive_int, "an integer >= 1"),
+    "add-todo": (_boolean, "true or false"),
 }
 
 

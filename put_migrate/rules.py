@@ -1,13 +1,14 @@
 """Finding records and the catalogue of rule codes.
 
 Codes are stable: PM1xx are rewrites that were applied (informational), PM2xx are calls left untouched for a human,
-PM3xx are file-level problems. A code is never reused for another meaning. Each rule is a named constant
-(``NOT_A_HOOK`` is PM205); defining one registers it in ``RULES``.
+PM3xx are file-level problems, PM4xx are names the code or its configuration depend on (monitors). A code is never
+reused for another meaning. Each rule is a named constant (``NOT_A_HOOK`` is PM205); defining one registers it in
+``RULES``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
@@ -20,8 +21,21 @@ class Severity(str, Enum):
 
 
 @dataclass(frozen=True, order=True)
+class PutName:
+    """One name a rewritten call puts, where to, and what computes it (the plan's own data, for the reports)."""
+
+    logged: str  # the name the call logged (a ``log_dict`` key; ``<d>`` for a mapping whose keys are run-time)
+    name: str  # the name put (``/dataloader_idx_N`` appended at run time where ``per_dataloader``)
+    destinations: tuple[str, ...]
+    hook: str  # the hook that computes and puts the value
+    aggregator: str = ""  # Mean/Sum/Max/Min, Keyed(...), Metric; "": the value as logged, no aggregation
+    attribute: str = ""  # the aggregator's (or Metric's) attribute, ``self.val_loss_mean``
+    per_dataloader: bool = False
+
+
+@dataclass(frozen=True, order=True)
 class Finding:
-    """One call (or file) the codemod rewrote or left alone, with the reason."""
+    """One call (or file) the codemod rewrote or left alone, with the reason; a rewritten call's put names."""
 
     path: str
     line: int
@@ -29,6 +43,7 @@ class Finding:
     code: str
     message: str
     severity: Severity = Severity.MANUAL
+    names: tuple[PutName, ...] = field(default=(), compare=False)
 
     def format(self) -> str:
         return f"{self.path}:{self.line}:{self.column + 1}: {self.code} {self.message}"
@@ -202,6 +217,14 @@ CLASS_NOT_RECOGNISED = _rule(
     "define, or another class defined inside a function), and the call sits in a method named like a "
     "Lightning hook. Run put-migrate on the folder that defines that base too (the base and its subclasses "
     "in one run), move a function-local base to module level, or migrate the call by hand.",
+)
+# PM4xx: names the code and its configuration depend on.
+MONITOR_NOT_PUT = _rule(
+    "PM401",
+    "monitored name that no code puts to callbacks",
+    "ModelCheckpoint, EarlyStopping and a scheduler's monitor read trainer.callback_metrics: they raise, or do "
+    "nothing, for a name nothing logs or puts to callbacks. Fix the monitor string, or log (put) the name, "
+    "with callbacks among its destinations.",
 )
 # PM3xx: file-level problems; the file is left byte for byte as it was.
 SYNTAX_ERROR = _rule(

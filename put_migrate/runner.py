@@ -32,6 +32,7 @@ class RunOptions:
     jobs: int | None = None  # None: one per core
     excludes: Sequence[str] = ()  # replaces discover's built-in list when given (ruff's --exclude)
     allow_dirty: bool = False
+    add_todo: bool = False  # a `# TODO(put-migrate)` marker above each call left (``todo``)
     on_file: Callable[[FileResult], None] | None = field(default=None, repr=False)
     extend_excludes: Sequence[str] = ()
     force_exclude: bool = False  # the exclusions apply to the paths named too
@@ -43,6 +44,7 @@ class Task:
     display: str
     mode: Mode
     may_write: bool
+    add_todo: bool = False
 
 
 def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
@@ -54,7 +56,10 @@ def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
     cwd = Path.cwd()
     if options.mode is Mode.WRITE and not options.allow_dirty:  # all or nothing: before any file is written
         safety.refuse_dirty(files, file_may_contain_log_call, lambda f: display_path(f, cwd))
-    return [Task(path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=True) for f in files]
+    return [
+        Task(path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=True, add_todo=options.add_todo)
+        for f in files
+    ]
 
 
 def run_task(task: Task, index=None, data: bytes | None = None, prefiltered: Prefiltered | None = None) -> FileResult:
@@ -62,7 +67,7 @@ def run_task(task: Task, index=None, data: bytes | None = None, prefiltered: Pre
     try:
         return migrate_file(
             task.path, mode=task.mode, may_write=task.may_write, display=task.display, index=index, data=data,
-            prefiltered=prefiltered,
+            prefiltered=prefiltered, add_todo=task.add_todo,
         )
     except Exception as exc:  # noqa: BLE001 - migrate_file already catches; this is the last line of defence
         return error(task.display, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",

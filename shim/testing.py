@@ -345,12 +345,19 @@ def differences(original: RunRecord, migrated: RunRecord) -> list[str]:
 def assert_same_training(
     original: Callable[[], Any],
     migrated: Callable[[], Any],
+    *,
+    original_callbacks: Callable[[], Sequence[Any]] | None = None,
+    migrated_callbacks: Callable[[], Sequence[Any]] | None = None,
     **run_kwargs: Any,
 ) -> tuple[RunRecord | list[RunRecord], RunRecord | list[RunRecord]]:
-    """Train both with the same seed and settings; raise ``AssertionError`` naming the first difference."""
+    """Train both with the same seed and settings; raise ``AssertionError`` naming the first difference.
+
+    ``callbacks`` (a factory, in ``run_kwargs``) gives both sides their callbacks; ``original_callbacks`` and
+    ``migrated_callbacks`` give one side its own instead (a migrated callback beside its original)."""
+    shared = run_kwargs.pop("callbacks", None)
     with tempfile.TemporaryDirectory(prefix="put-migrate-eq-") as tmp:
-        a = record_run(original, workdir=Path(tmp, "original"), **run_kwargs)
-        b = record_run(migrated, workdir=Path(tmp, "migrated"), **run_kwargs)
+        a = record_run(original, workdir=Path(tmp, "original"), callbacks=original_callbacks or shared, **run_kwargs)
+        b = record_run(migrated, workdir=Path(tmp, "migrated"), callbacks=migrated_callbacks or shared, **run_kwargs)
     pairs = list(zip(a, b)) if isinstance(a, list) else [(a, b)]
     problems = []
     for rank, (ra, rb) in enumerate(pairs):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_DATA = ("tests", "fixtures", "docs", "examples")
+TEST_DATA = ("tests", "fixtures", "docs", "examples", "scripts")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from typing import Optional
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, Statement, Update, dest_code, put
+from put_migrate.hooks import COMPUTE_HOOKS
+from put_migrate.plan.statements import Block, Statement, Update, dest_code, epoch_names, put
 from put_migrate.rules import NAME_AGGREGATED_TWICE, OPTION_NOT_LITERAL
 
 _AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
@@ -36,6 +37,10 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         _add_imports(state, wanted)
     elif aggregator.signature() != wanted.signature():
         raise Leave(NAME_AGGREGATED_TWICE, f"{item.name!r} is logged with different options")
+    state.record(
+        call, item, epoch_names(item.name, aggregator.forked, aggregator.destinations, per_dataloader),
+        COMPUTE_HOOKS[stage], f"Keyed({kind})" if aggregator.keyed else kind, f"self.{aggregator.attr}",
+    )
     target = f"self.{aggregator.attr}"
     if per_dataloader:
         target += f"[{call.dataloader_idx_param}]"
@@ -106,16 +111,14 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
 def guarded_compute(state: BuildState, target: str, name: str, forked: bool, destinations: tuple[str, ...], *,
                     reset: bool, local_base: str) -> list[Statement]:
     """Put ``target.compute()`` as ``name`` (forked: ``name_epoch``, and ``name`` for callbacks) if it was updated."""
+    body: tuple[Statement, ...] = ()
+    value = f"{target}.compute()"
     if forked:
         hook_scope = -1  # one namespace per class for compute-hook locals
         local = state.names.new_local(hook_scope, set(), local_base)
-        body: tuple[Statement, ...] = (
-            f"{local} = {target}.compute()",
-            put(f"{name}_epoch", local, destinations),
-            put(name, local, ("callbacks",)),
-        )
-    else:
-        body = (put(name, f"{target}.compute()", destinations),)
+        body = (f"{local} = {value}",)
+        value = local
+    body += tuple(put(named, value, dests) for named, dests, _ in epoch_names(name, forked, destinations))
     statements: list[Statement] = [Block(f"if {target}.update_called:", body)]
     if reset:
         statements.append(f"{target}.reset()")

@@ -10,7 +10,8 @@ from put_migrate.analyze import LogCall, LogItem, MetricInfo, _code
 from put_migrate.plan.aggregators import guarded_compute
 from put_migrate.plan.names import identifier
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import put, quote, step_puts
+from put_migrate.hooks import COMPUTE_HOOKS
+from put_migrate.plan.statements import epoch_names, put, quote, step_names, step_puts
 from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import block_path, calls_of, forward_statement
 from put_migrate.rules import METRIC_STEP_VALUE_UNKNOWN
@@ -26,10 +27,14 @@ def metric_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
         step_value = forward_value(state, call, attr)
         if step_value is not None:
             out += step_puts(item.name, step_value, call.forked, stage, step_dests)
+            state.record(call, item, step_names(item.name, call.forked, stage, step_dests), call.hook)
     if call.on_epoch:
         if spec.kind == "epoch":
             out.append(put(item.name, f"{target}.compute()", epoch_dests))
+            state.record(call, item, [(item.name, epoch_dests, False)], call.hook, "Metric", target)
         else:
+            state.record(call, item, epoch_names(item.name, call.forked, epoch_dests), COMPUTE_HOOKS[stage], "Metric",
+                         target)
             statements = guarded_compute(state, target, item.name, call.forked, epoch_dests, reset=False,
                                          local_base=attr)
             if (stage, item.name) not in state.computed:
@@ -51,10 +56,15 @@ def collection_item(state: BuildState, call: LogCall, item: LogItem, out: list[E
         if forward_local:
             step_value = f"{forward_local}[{quote(item.name)}]"
             out += step_puts(item.name, step_value, call.forked, stage, step_dests)
+            state.record(call, item, step_names(item.name, call.forked, stage, step_dests), call.hook)
     if call.on_epoch:
         if spec.kind == "epoch":
             out.append(put(item.name, f"{member}.compute()", epoch_dests))
-        elif (stage, item.name) not in state.computed:
+            state.record(call, item, [(item.name, epoch_dests, False)], call.hook, "Metric", member)
+        else:
+            state.record(call, item, epoch_names(item.name, call.forked, epoch_dests), COMPUTE_HOOKS[stage],
+                         "Metric", member)
+        if spec.kind != "epoch" and (stage, item.name) not in state.computed:
             state.computed.add((stage, item.name))
             statements = guarded_compute(state, member, item.name, call.forked, epoch_dests, reset=False,
                                          local_base=identifier(item.name))

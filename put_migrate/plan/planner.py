@@ -19,6 +19,7 @@ from put_migrate.rules import (
     LOG_MIGRATED,
     NAME_AGGREGATED_TWICE,
     NO_SUPER_INIT,
+    PutName,
     make_finding,
 )
 
@@ -115,7 +116,7 @@ def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: s
             ])
     move_train_resets(state)
     add_hooks(state, plan)
-    plan.findings = _findings(calls, path, state.callback)
+    plan.findings = _findings(calls, path, state.callback, state.put_names)
     plan.replacements = {
         key: [text(s, indent, state.batch_size_locals.get(key)) for s in statements]
         for key, statements in state.replacements.items()
@@ -128,8 +129,8 @@ def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: s
     return plan
 
 
-def _findings(calls: list[LogCall], path: str, callback: bool) -> list:
-    """One finding per call in the source: its problem, or what it was migrated to."""
+def _findings(calls: list[LogCall], path: str, callback: bool, put_names: dict[int, list[PutName]]) -> list:
+    """One finding per call in the source: its problem, or what it was migrated to (and the names it puts)."""
     findings = []
     reported: dict[tuple[int, int], list[LogCall]] = {}
     for call in calls:
@@ -144,5 +145,7 @@ def _findings(calls: list[LogCall], path: str, callback: bool) -> list:
                 CALLBACK_LOG_MIGRATED if callback else LOG_DICT_MIGRATED if call.method == "log_dict" else LOG_MIGRATED
             )
             names = list(dict.fromkeys(repr(i.name) for c in members for i in c.items))
-            findings.append(make_finding(path, line, column, code, ", ".join(names)))
+            finding = make_finding(path, line, column, code, ", ".join(names))
+            puts = dict.fromkeys(name for c in members for name in put_names.get(id(c), ()))
+            findings.append(replace(finding, names=tuple(puts)))
     return findings

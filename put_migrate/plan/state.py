@@ -8,8 +8,8 @@ from put_migrate.analyze import ClassAnalysis
 from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.names import NameAllocator
-from put_migrate.plan.statements import Reset, Statement
-from put_migrate.rules import Rule
+from put_migrate.plan.statements import Named, Reset, Statement
+from put_migrate.rules import PutName, Rule
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -49,6 +49,14 @@ class BuildState:
         self.anchors: dict[str, str] = {}  # stage -> the hook after which a new compute hook goes
         self.batch_size_locals: dict[int, str] = {}  # id(log statement) -> the local its updates are weighed by
         self.insertions: dict[int, list[str]] = {}  # id(statement) -> statements inserted before it
+        self.put_names: dict[int, list[PutName]] = {}  # id(LogCall) -> the names its rewrite puts
+
+    def record(self, call, item, names: list[Named], hook: str, aggregator: str = "", attribute: str = "") -> None:
+        """The names one item of a call is put as, where they go and what computes them (for the reports)."""
+        self.put_names.setdefault(id(call), []).extend(
+            PutName(item.name, name, destinations, hook, aggregator, attribute, suffixed)
+            for name, destinations, suffixed in names
+        )
 
     def add_compute(self, stage: str, statements: list[Statement]) -> None:
         if stage not in self.compute:
