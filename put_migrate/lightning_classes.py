@@ -122,6 +122,7 @@ class Inherited:
     put_mixin: bool = False  # an ancestor already has PutMixin
     logs: bool = False  # an ancestor has log calls (it may get compute hooks when it is migrated)
     same_file: frozenset[str] = frozenset()  # names of the ancestors defined in the same file
+    chain: tuple = ()  # the indexed ancestors themselves, nearest first (``index.IndexedClass``)
 
     @classmethod
     def of(cls, ancestors, module_key: str) -> "Inherited":
@@ -134,6 +135,7 @@ class Inherited:
             put_mixin=any(a.has_put_mixin for a in ancestors),
             logs=any(a.logs for a in ancestors),
             same_file=frozenset(a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key),
+            chain=tuple(ancestors),
         )
 
 
