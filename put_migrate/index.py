@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from put_migrate import resolve
+from put_migrate.hooks import HOOKS
 from put_migrate.lightning_names import BASES, Kind
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
@@ -47,6 +49,10 @@ class IndexedClass:
     # Methods named as an attribute of anything but ``self`` (``super().m``, ``Base.m``): they may run although a
     # subclass overrides them.
     reached_otherwise: frozenset[str] = frozenset()
+    # (method, attribute) of each ``self.<attribute>`` a method names (attributes the class assigns left out), and
+    # (hook, its source, dedented) of each Lightning hook that names one: a subclass's helper may be called there.
+    self_uses: tuple[tuple[str, str], ...] = ()
+    hook_sources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -281,6 +287,7 @@ class _ClassReader:
         # The source lines, where they number as ``ast`` numbers them (no "\r") and an attribute ``log`` can only
         # be written ``log`` (ASCII: no NFKC-equivalent spelling): lets ``read`` skip the walk for a log call.
         self.lines = text.split("\n") if text is not None and "\r" not in text and text.isascii() else None
+        self.text = text
         self.is_package = is_package
         self.imports: dict[str, str] = {}
         self.star_imports: list[str] = []
@@ -368,11 +375,30 @@ class _ClassReader:
                   and inner.args and isinstance(inner.args[0], ast.Constant) and isinstance(inner.args[0].value, str)):
                 logged.add(("*", inner.args[0].value))  # a migrated class: which method feeds its value is not known
         reached_otherwise = frozenset(reached)
+        self_uses, hook_sources = self._self_uses(node, assigned)
         has_mixin = any(isinstance(b, ast.Name) and b.id == "PutMixin" for b in node.bases)
         return IndexedClass(
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
-            frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise,
+            frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, hook_sources,
         )
+
+    def _self_uses(self, node: ast.ClassDef, assigned: set[str]):
+        uses: set[tuple[str, str]] = set()
+        sources: list[tuple[str, str]] = []
+        for method in node.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            named = {
+                inner.attr for inner in ast.walk(method)
+                if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id == "self"
+                and inner.attr not in assigned
+            }
+            uses.update((method.name, attr) for attr in named)
+            if named and method.name in HOOKS and self.text is not None:
+                segment = ast.get_source_segment(self.text, method, padded=True)
+                if segment is not None:
+                    sources.append((method.name, textwrap.dedent(segment)))
+        return tuple(sorted(uses)), tuple(sources)
 
 
 def _literal_log_names(function: ast.AST) -> Iterable[str]:

@@ -100,8 +100,13 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
                 problem = f"`self.{node.attr.value}` is used in `{self.hook}` other than as a direct call"
                 found.setdefault(node.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
 
-    for name, function in methods.items():
+    from put_migrate.analyze.hierarchy import inherited_hooks  # it reads the index's records, not this module's
+
+    hooks, other_uses = inherited_hooks(cls, methods)
+    for name, function in [*methods.items(), *hooks]:  # an ancestor's hook that runs calls this class's methods
         visit(function.body, Visitor(name, function))
+    for method, where, problem in other_uses:
+        found.setdefault(method, []).append(HelperCall(where, methods[method], None, False, problem))
     return found
 
 

@@ -57,31 +57,120 @@ def reached_otherwise(node: cst.ClassDef) -> set[str]:
     return found
 
 
+def method_resolution(cls: LightningClass) -> list | None:
+    """The indexed ancestors in Python's method resolution order (C3), bases matched by their dotted names; None
+    where it cannot be followed (a base matched twice, or no consistent order)."""
+    if cls.inherited is None:
+        return None
+    chain = list(cls.inherited.chain)
+
+    def match(dotted: str):
+        found = [a for a in chain if a.key == dotted or a.key.endswith(f".{dotted}")]
+        if not found:  # a re-export (``pkg.Base`` for ``pkg.base.Base``): the class name, where it is unique
+            found = [a for a in chain if a.key.rsplit(".", 1)[1] == dotted.rsplit(".", 1)[-1]]
+        return found[0] if len(found) == 1 else None
+
+    memo: dict[str, list | None] = {}
+
+    def linear(bases: tuple[str, ...], key: str, depth: int = 0) -> list | None:
+        if key in memo:
+            return memo[key]
+        if depth > 64:
+            return None
+        direct = [b for b in (match(d) for d in bases) if b is not None]
+        if len({b.key for b in direct}) != len(direct):
+            return None
+        sequences = []
+        for base in direct:
+            rest = linear(base.bases, base.key, depth + 1)
+            if rest is None:
+                return None
+            sequences.append([base, *rest])
+        sequences.append(list(direct))
+        order: list = []
+        while any(sequences):
+            sequences = [q for q in sequences if q]
+            for q in sequences:
+                head = q[0]
+                if not any(head.key in (x.key for x in other[1:]) for other in sequences):
+                    break
+            else:
+                return None
+            order.append(head)
+            sequences = [q[1:] if q[0].key == head.key else q for q in sequences]
+        memo[key] = order
+        return order
+
+    return linear(cls.inherited.bases, "")
+
+
+def runs_on(order: list | None, own: tuple[set[str], set[str]], ancestor, method: str) -> bool:
+    """Whether ``ancestor``'s ``method`` runs on an instance of the class (``own``: its methods, and those it names
+    other than through ``self``): no class before the ancestor in the resolution order overrides it, or each
+    override reaches the next one (``super().method``). Unknown order: it may run."""
+    if order is None:
+        return True
+    if method in own[0] and method not in own[1]:
+        return False
+    for klass in order:
+        if klass.key == ancestor.key:
+            return True
+        if method in klass.methods and method not in klass.reached_otherwise:
+            return False
+    return True
+
+
 def live_ancestor_logs(cls: LightningClass, methods: set[str]) -> dict[str, str]:
-    """Name -> ``Ancestor.method`` for each literal name an ancestor logs in a method that still runs on an instance
-    of ``cls``: no class below the ancestor overrides it, or each override reaches it (``super().method``).
-    With several project bases on the way the order is not followed: every ancestor's call counts as running."""
+    """Name -> ``Ancestor.method`` for each literal name an ancestor logs (or puts, once migrated) in a method that
+    still runs on an instance of ``cls``."""
     if cls.inherited is None:
         return {}
-    chain = cls.inherited.chain
-    own_reached = reached_otherwise(cls.node)
-    simple = all(len([b for b in a.bases if _is_project(b, chain)]) <= 1 for a in chain)
+    order = method_resolution(cls)
+    own = (methods, reached_otherwise(cls.node))
     live: dict[str, str] = {}
-    for position, ancestor in enumerate(chain):
-        below = [(methods, own_reached), *((a.methods, a.reached_otherwise) for a in chain[:position])]
+    for ancestor in cls.inherited.chain:
         for method, name in ancestor.logged:
-            runs = True
-            if simple and method != "*":  # "*": a put of a migrated ancestor, from whichever method
-                for defined, reached in below:
-                    if method in defined:
-                        runs = method in reached  # the nearest override decides (and each it reaches in turn)
-                        if not runs:
-                            break
-            if runs:
+            if method == "*" or runs_on(order, own, ancestor, method):  # "*": a put, from whichever method
                 live.setdefault(name, f"{ancestor.key.rsplit('.', 1)[1]}.{method}")
     return live
 
 
-def _is_project(base: str, chain) -> bool:
-    return any(a.key == base or a.key.endswith(f".{base}") or base.endswith(f".{a.key.rsplit('.', 1)[1]}")
-               for a in chain)
+def inherited_hooks(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> tuple[
+        list[tuple[str, cst.FunctionDef]], list[tuple[str, str, str]]]:
+    """The ancestors' Lightning hooks that run on an instance of ``cls`` and name one of its methods (``self.m``),
+    parsed from the index's sources; and (method, where, why) for each other use of one of its methods in an
+    ancestor's method that runs (not a hook, or its source is not known): its caller cannot be seen."""
+    if cls.inherited is None or cls.kind != "module":
+        return [], []
+    order = method_resolution(cls)
+    if order is None:
+        return [], []
+    own = (set(methods), reached_otherwise(cls.node))
+    hooks: list[tuple[str, cst.FunctionDef]] = []
+    others: list[tuple[str, str, str]] = []
+    for ancestor in order:
+        sources = dict(ancestor.hook_sources)
+        by_method: dict[str, list[str]] = {}
+        for method, attr in ancestor.self_uses:
+            if attr in methods and attr != method:
+                by_method.setdefault(method, []).append(attr)
+        for method, attrs in by_method.items():
+            if not runs_on(order, own, ancestor, method):
+                continue
+            where = f"{ancestor.key.rsplit('.', 1)[1]}.{method}"
+            function = _parsed(sources[method]) if method in sources else None
+            if function is None:
+                others.extend((attr, where, f"`self.{attr}` is used in `{where}`, which is not a Lightning hook that may log")
+                              for attr in attrs)
+            else:
+                hooks.append((method, function))
+    return hooks, others
+
+
+def _parsed(source: str) -> cst.FunctionDef | None:
+    try:
+        module = cst.parse_module(source)
+    except Exception:  # noqa: BLE001 - the index read it with Python's ast; libcst may refuse newer syntax
+        return None
+    function = module.body[0] if module.body else None
+    return function if isinstance(function, cst.FunctionDef) else None
