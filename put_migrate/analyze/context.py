@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -149,12 +149,21 @@ def hook_context(function: cst.FunctionDef, cls: LightningClass) -> Context:
 
 
 def helper_context(
-    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass
+    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass, outer: Context | None = None
 ) -> tuple[Context | None, str | None]:
-    """The context of a helper's statements when ``caller`` runs it; or the reason it cannot be known."""
-    if caller.problem is not None or caller.call is None:
+    """The context of a helper's statements when ``caller`` runs it (``outer``: the context the calling helper
+    runs in, when the caller is a helper itself); or the reason it cannot be known."""
+    if outer is None and (caller.problem is not None or caller.call is None):
         return None, caller.problem
-    hook_ctx = hook_context(caller.hook_function, cls)
+    assert caller.call is not None
+    hook_ctx = outer if outer is not None else hook_context(caller.hook_function, cls)
+    outer_env = dict(outer.env) if outer is not None else {}
+    if outer is not None:  # the calling helper may rebind what holds the batch or the dataloader_idx
+        rebound = {n for n in (outer.batch_name, outer.dataloader_idx_name) if n and assigns_name(caller.hook_function, n)}
+        if outer.batch_name in rebound:
+            hook_ctx = replace(hook_ctx, batch_problem=f"`{outer.batch_name}` is reassigned in `{caller.hook}`")
+        if outer.dataloader_idx_name in rebound:
+            hook_ctx = replace(hook_ctx, dataloader_idx_name=None, dataloader_idx_missing=True)
     params = [*helper.params.posonly_params, *helper.params.params]
     if not params or params[0].name.value != "self":
         return None, f"`{helper.name.value}` is not a plain method"
@@ -184,6 +193,8 @@ def helper_context(
                 batch_name = name
             continue
         text = literal_str(expression)
+        if text is None and isinstance(expression, cst.Name) and expression.value in outer_env:
+            text = outer_env[expression.value]  # a literal the calling helper was given
         if text is not None:
             env.append((name, text))
         elif isinstance(expression, cst.Name):
@@ -195,13 +206,13 @@ def helper_context(
     if hook_ctx.batch_name is not None and batch_name is None and batch_problem is None:
         batch_problem = f"`{caller.hook}` does not pass `{hook_ctx.batch_name}` to `{helper.name.value}`"
     return Context(
-        caller.hook,
-        caller.hook_function,
+        hook_ctx.hook,
+        hook_ctx.hook_function,
         tuple(sorted(env)),
         batch_name,
         batch_problem,
         dataloader_idx_name,
         hook_ctx.dataloader_idx_missing or (hook_ctx.dataloader_idx_name is not None and dataloader_idx_name is None),
-        helper.name.value,
-        caller.in_loop,
+        helper.name.value if outer is None else f"{outer.via} -> {helper.name.value}",
+        caller.in_loop or (outer is not None and outer.in_loop),
     ), None
