@@ -388,11 +388,13 @@ class _ClassReader:
         for method in node.body:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            named = {
-                inner.attr for inner in ast.walk(method)
-                if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id == "self"
-                and inner.attr not in assigned
-            }
+            named = set()
+            for inner in ast.walk(method):
+                if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id == "self":
+                    if inner.attr not in assigned:
+                        named.add(inner.attr)
+                elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "self":
+                    named.add("forward")  # ``self(...)`` runs ``forward``
             uses.update((method.name, attr) for attr in named)
             if named and method.name in HOOKS and self.text is not None:
                 segment = ast.get_source_segment(self.text, method, padded=True)

@@ -79,6 +79,15 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
 
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
+            if isinstance(func, cst.Name) and func.value == "self" and "forward" in methods and self.nested == 0:
+                # ``self(...)`` runs ``forward`` (through ``nn.Module.__call__``) under the calling hook.
+                problem = None
+                if HOOKS.get(self.hook) is None:
+                    problem = f"`self(...)` is called from `{self.hook}`, which is not a Lightning hook that may log"
+                found.setdefault("forward", []).append(
+                    HelperCall(self.hook, self.function, node, self.loops > 0, problem)
+                )
+                return
             if (
                 isinstance(func, cst.Attribute)
                 and dotted_name(func.value) == "self"
