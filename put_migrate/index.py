@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Optional
 
 from put_migrate import resolve
-from put_migrate.hooks import HOOKS
 from put_migrate.lightning_names import BASES, Kind
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
@@ -50,9 +49,9 @@ class IndexedClass:
     # subclass overrides them.
     reached_otherwise: frozenset[str] = frozenset()
     # (method, attribute) of each ``self.<attribute>`` a method names (attributes the class assigns left out), and
-    # (hook, its source, dedented) of each Lightning hook that names one: a subclass's helper may be called there.
+    # (method, its source, dedented) of each method that names one: a subclass's helper may be called there.
     self_uses: tuple[tuple[str, str], ...] = ()
-    hook_sources: tuple[tuple[str, str], ...] = ()
+    method_sources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -375,11 +374,11 @@ class _ClassReader:
                   and inner.args and isinstance(inner.args[0], ast.Constant) and isinstance(inner.args[0].value, str)):
                 logged.add(("*", inner.args[0].value))  # a migrated class: which method feeds its value is not known
         reached_otherwise = frozenset(reached)
-        self_uses, hook_sources = self._self_uses(node, assigned)
+        self_uses, method_sources = self._self_uses(node, assigned)
         has_mixin = any(isinstance(b, ast.Name) and b.id == "PutMixin" for b in node.bases)
         return IndexedClass(
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
-            frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, hook_sources,
+            frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, method_sources,
         )
 
     def _self_uses(self, node: ast.ClassDef, assigned: set[str]):
@@ -396,7 +395,7 @@ class _ClassReader:
                 elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "self":
                     named.add("forward")  # ``self(...)`` runs ``forward``
             uses.update((method.name, attr) for attr in named)
-            if named and method.name in HOOKS and self.text is not None:
+            if named and self.text is not None and not isinstance(method, ast.AsyncFunctionDef):
                 segment = ast.get_source_segment(self.text, method, padded=True)
                 if segment is not None:
                     sources.append((method.name, textwrap.dedent(segment)))

@@ -46,6 +46,7 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
     nested function), is recorded with a problem: Lightning would take the defaults from a hook we cannot see.
     """
     found: dict[str, list[HelperCall]] = {}
+    known = methods  # the methods whose uses are recorded (with the ancestors' methods that run, below)
     if cls.kind != "module":  # Callback helpers would also need the pl_module and trainer parameters mapped
         return found
 
@@ -79,7 +80,7 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
 
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
-            if isinstance(func, cst.Name) and func.value == "self" and "forward" in methods and self.nested == 0:
+            if isinstance(func, cst.Name) and func.value == "self" and "forward" in known and self.nested == 0:
                 # ``self(...)`` runs ``forward`` (through ``nn.Module.__call__``) under the calling hook.
                 problem = None
                 if HOOKS.get(self.hook) is None:
@@ -91,7 +92,7 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
             if (
                 isinstance(func, cst.Attribute)
                 and dotted_name(func.value) == "self"
-                and func.attr.value in methods
+                and func.attr.value in known
                 and self.nested == 0
             ):
                 self.calls.add(id(func))
@@ -104,18 +105,20 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
                 )
 
         def visit_Attribute(self, node: cst.Attribute) -> None:
-            if dotted_name(node.value) == "self" and node.attr.value in methods and id(node) not in self.calls:
+            if dotted_name(node.value) == "self" and node.attr.value in known and id(node) not in self.calls:
                 # visit_Call runs before the callee's Attribute is visited, so a call's func is already known.
                 problem = f"`self.{node.attr.value}` is used in `{self.hook}` other than as a direct call"
                 found.setdefault(node.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
 
-    from put_migrate.analyze.hierarchy import inherited_hooks  # it reads the index's records, not this module's
+    from put_migrate.analyze.hierarchy import inherited_methods  # it reads the index's records, not this module's
 
-    hooks, other_uses = inherited_hooks(cls, methods)
-    for name, function in [*methods.items(), *hooks]:  # an ancestor's hook that runs calls this class's methods
+    # An ancestor's method that runs on this class (a hook, or a helper on the way from one) may call its methods.
+    inherited, other_uses = inherited_methods(cls, methods)
+    known = {**inherited, **methods}
+    for name, function in [*methods.items(), *inherited.items()]:
         visit(function.body, Visitor(name, function))
     for method, where, problem in other_uses:
-        found.setdefault(method, []).append(HelperCall(where, methods[method], None, False, problem))
+        found.setdefault(method, []).append(HelperCall(where, known[method], None, False, problem))
     return found
 
 

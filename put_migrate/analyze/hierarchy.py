@@ -135,36 +135,43 @@ def live_ancestor_logs(cls: LightningClass, methods: set[str]) -> dict[str, str]
     return live
 
 
-def inherited_hooks(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> tuple[
-        list[tuple[str, cst.FunctionDef]], list[tuple[str, str, str]]]:
-    """The ancestors' Lightning hooks that run on an instance of ``cls`` and name one of its methods (``self.m``),
-    parsed from the index's sources; and (method, where, why) for each other use of one of its methods in an
-    ancestor's method that runs (not a hook, or its source is not known): its caller cannot be seen."""
+def inherited_methods(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> tuple[
+        dict[str, cst.FunctionDef], list[tuple[str, str, str]]]:
+    """The ancestors' methods that run on an instance of ``cls`` and name one of its methods (``self.m``), or one
+    of the ancestor methods found so (a hook, or a helper of a chain that leads to a hook), parsed from the index's
+    sources; and (method, where, why) for each use whose caller cannot be seen (no source)."""
     if cls.inherited is None or cls.kind != "module":
-        return [], []
+        return {}, []
     order = method_resolution(cls)
     if order is None:
-        return [], []
+        return {}, []
     own = (set(methods), reached_otherwise(cls.node))
-    hooks: list[tuple[str, cst.FunctionDef]] = []
+    found: dict[str, cst.FunctionDef] = {}
     others: list[tuple[str, str, str]] = []
-    for ancestor in order:
-        sources = dict(ancestor.hook_sources)
-        by_method: dict[str, list[str]] = {}
-        for method, attr in ancestor.self_uses:
-            if attr in methods and attr != method:
-                by_method.setdefault(method, []).append(attr)
-        for method, attrs in by_method.items():
-            if not runs_on(order, own, ancestor, method):
-                continue
-            where = f"{ancestor.key.rsplit('.', 1)[1]}.{method}"
-            function = _parsed(sources[method]) if method in sources else None
-            if function is None:
-                others.extend((attr, where, f"`self.{attr}` is used in `{where}`, which is not a Lightning hook that may log")
-                              for attr in attrs)
-            else:
-                hooks.append((method, function))
-    return hooks, others
+    wanted = set(methods)
+    for _ in range(_MAX_ROUNDS):
+        grown = False
+        for ancestor in order:
+            sources = dict(ancestor.method_sources)
+            for method, attr in ancestor.self_uses:
+                if attr not in wanted or attr == method or method in found or method in methods:
+                    continue
+                if not runs_on(order, own, ancestor, method):
+                    continue
+                function = _parsed(sources[method]) if method in sources else None
+                if function is None:
+                    where = f"{ancestor.key.rsplit('.', 1)[1]}.{method}"
+                    others.append((attr, where, f"`self.{attr}` is used in `{where}`, whose source is not known"))
+                else:
+                    found[method] = function
+                    wanted.add(method)
+                    grown = True
+        if not grown:
+            break
+    return found, others
+
+
+_MAX_ROUNDS = 6  # ancestor helpers between an ancestor's hook and this class's method
 
 
 def _parsed(source: str) -> cst.FunctionDef | None:
