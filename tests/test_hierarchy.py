@@ -139,3 +139,24 @@ def test_helper_called_from_a_base_class_hook_in_another_file_logs_as_before(tmp
                    workdir=tmp_path / "run-b", **run)
     assert not differences(a, b)
     assert "val_loss" in a.final_callback_metrics and "train_loss_epoch" in a.final_callback_metrics
+
+
+def test_subclass_aggregator_names_avoid_every_name_an_ancestor_may_give() -> None:
+    """The base logs the name the subclass's prefix would produce: the subclass still finds a free attribute."""
+    from put_migrate.transform import migrate_source
+
+    source = (
+        "import lightning.pytorch as pl\n\n\n"
+        "class Base(pl.LightningModule):\n"
+        "    def validation_step(self, batch, batch_idx):\n"
+        "        self.log('val_loss', batch.sum())\n"
+        "        self.log('child_val_loss', batch.sum())\n\n\n"
+        "class Child(Base):\n"
+        "    def validation_step(self, batch, batch_idx):\n"
+        "        self.log('val_loss', batch.mean(), prog_bar=True)\n"
+    )
+    result = migrate_source(source)
+    base, child = result.source.split("class Child(Base")
+    assert "self.val_loss = Mean()" in base and "self.child_val_loss = Mean()" in base
+    assert "self.child_val_loss_100 = Mean()" in child
+    assert migrate_source(result.source).source == result.source

@@ -54,7 +54,7 @@ class NameAllocator:
         base = identifier(name)
         if base in self.inherited:
             base = f"{self.prefix}_{base}"
-        candidates = [base, f"{base}_{reduce}"] + [f"{base}_{n}" for n in range(2, 100)]
+        candidates = [base, f"{base}_{reduce}"] + [f"{base}_{n}" for n in range(2, 1000)]
         for candidate in candidates:
             if candidate not in self.taken_attrs and candidate not in self.inherited:
                 self.taken_attrs.add(candidate)
