@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -44,6 +45,16 @@ class IndexedClass:
     assigned: frozenset[str]  # every self.<attr> assigned in the class
     has_put_mixin: bool
     logs: bool
+    # (method, name) of each ``self.log("name", ...)`` / ``self.log_dict({"name": ...})`` with a literal name, and
+    # ("*", name) of each ``self.put("name", ...)``.
+    logged: tuple[tuple[str, str], ...] = ()
+    # Methods named as an attribute of anything but ``self`` (``super().m``, ``Base.m``): they may run although a
+    # subclass overrides them.
+    reached_otherwise: frozenset[str] = frozenset()
+    # (method, attribute) of each ``self.<attribute>`` a method names (attributes the class assigns left out), and
+    # (method, its source, dedented) of each method that names one: a subclass's helper may be called there.
+    self_uses: tuple[tuple[str, str], ...] = ()
+    method_sources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -299,6 +310,7 @@ class _ClassReader:
         # The source lines, where they number as ``ast`` numbers them (no "\r") and an attribute ``log`` can only
         # be written ``log`` (ASCII: no NFKC-equivalent spelling): lets ``read`` skip the walk for a log call.
         self.lines = text.split("\n") if text is not None and "\r" not in text and text.isascii() else None
+        self.text = text
         self.is_package = is_package
         self.imports: dict[str, str] = {}
         self.star_imports: list[str] = []
@@ -367,17 +379,65 @@ class _ClassReader:
                     elif isinstance(value, ast.Call) and (self.qualify(value.func) or "").split(".")[-1] in _METRIC_CONTAINERS:
                         if any(self.is_torchmetrics(n) for n in ast.walk(value) if isinstance(n, ast.Call)):
                             containers.add(target.attr)
+        logged: set[tuple[str, str]] = set()
         if self._may_log(node):
-            logs = any(
+            for method in node.body:
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    logged.update((method.name, name) for name in _literal_log_names(method))
+            logs = bool(logged) or any(
                 isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
                 and inner.func.attr in ("log", "log_dict")
                 for inner in ast.walk(node)
             )
+        reached: set[str] = set()
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Attribute) and not (isinstance(inner.value, ast.Name) and inner.value.id == "self"):
+                if inner.attr in methods:
+                    reached.add(inner.attr)
+            elif (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "put"
+                  and inner.args and isinstance(inner.args[0], ast.Constant) and isinstance(inner.args[0].value, str)):
+                logged.add(("*", inner.args[0].value))  # a migrated class: which method feeds its value is not known
+        reached_otherwise = frozenset(reached)
+        self_uses, method_sources = self._self_uses(node, assigned)
         has_mixin = any(isinstance(b, ast.Name) and b.id == "PutMixin" for b in node.bases)
         return IndexedClass(
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
-            frozenset(assigned), has_mixin, logs,
+            frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, method_sources,
         )
+
+    def _self_uses(self, node: ast.ClassDef, assigned: set[str]):
+        uses: set[tuple[str, str]] = set()
+        sources: list[tuple[str, str]] = []
+        for method in node.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            named = set()
+            for inner in ast.walk(method):
+                if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id == "self":
+                    if inner.attr not in assigned:
+                        named.add(inner.attr)
+                elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "self":
+                    named.add("forward")  # ``self(...)`` runs ``forward``
+            uses.update((method.name, attr) for attr in named)
+            if named and self.text is not None and not isinstance(method, ast.AsyncFunctionDef):
+                segment = ast.get_source_segment(self.text, method, padded=True)
+                if segment is not None:
+                    sources.append((method.name, textwrap.dedent(segment)))
+        return tuple(sorted(uses)), tuple(sources)
+
+
+def _literal_log_names(function: ast.AST) -> Iterable[str]:
+    """The literal names ``self.log``/``self.log_dict`` calls of ``function`` log."""
+    for inner in ast.walk(function):
+        if not (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                and isinstance(inner.func.value, ast.Name) and inner.func.value.id == "self"):
+            continue
+        first = inner.args[0] if inner.args else next(
+            (k.value for k in inner.keywords if k.arg in ("name", "dictionary")), None)
+        if inner.func.attr == "log" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            yield first.value
+        elif inner.func.attr == "log_dict" and isinstance(first, ast.Dict):
+            yield from (k.value for k in first.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
 
 
 @dataclass(frozen=True)

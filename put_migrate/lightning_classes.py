@@ -122,9 +122,11 @@ class Inherited:
     put_mixin: bool = False  # an ancestor already has PutMixin
     logs: bool = False  # an ancestor has log calls (it may get compute hooks when it is migrated)
     same_file: frozenset[str] = frozenset()  # names of the ancestors defined in the same file
+    chain: tuple = ()  # the indexed ancestors themselves, nearest first (``index.IndexedClass``)
+    bases: tuple[str, ...] = ()  # the class's own bases, as dotted names
 
     @classmethod
-    def of(cls, ancestors, module_key: str) -> "Inherited":
+    def of(cls, ancestors, module_key: str, bases: tuple[str, ...] = ()) -> "Inherited":
         """What ``ancestors`` (indexed classes, nearest first) bring to a class of module ``module_key``."""
         return cls(
             methods=frozenset().union(*(a.methods for a in ancestors)),
@@ -134,6 +136,8 @@ class Inherited:
             put_mixin=any(a.has_put_mixin for a in ancestors),
             logs=any(a.logs for a in ancestors),
             same_file=frozenset(a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key),
+            chain=tuple(ancestors),
+            bases=bases,
         )
 
 
@@ -186,7 +190,7 @@ def top_level_classes(module: cst.Module, imports: ImportMap, index=None, module
             resolved = index.lightning_kind(indexed) if indexed is not None else None
             if resolved is not None:
                 ancestors = index.ancestors(indexed)
-                inherited = Inherited.of(ancestors, module_key)
+                inherited = Inherited.of(ancestors, module_key, indexed.bases)
                 demo = demo_members(b for a in [indexed, *ancestors] for b in a.bases)
                 found.append(
                     LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo)
@@ -234,7 +238,8 @@ def _local_class(
         if resolved is None:
             continue
         ancestors = [indexed, *index.ancestors(indexed)]
-        inherited = Inherited.of(ancestors, module_key)
+        inherited = Inherited.of(ancestors, module_key, tuple(dict.fromkeys(
+            indexed.key if b is base else q for b, q in zip(written, qualified) if b is base or q)))
         demo = demo_members([*(x for x in qualified if x), *(b for a in ancestors for b in a.bases)])
         return LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo,
                               imports=imports)

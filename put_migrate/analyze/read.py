@@ -29,16 +29,7 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     if hook in HOOKS or hook in FORBIDDEN_HOOKS or cls.kind != "module":
         contexts.append(hook_context(function, cls))
     else:
-        reached = facts.callers.get(hook, [])
-        problem = None
-        if not reached:
-            problem = f"`{hook}` is not called from any hook of {cls.name}"
-        for caller in reached:
-            context, why = helper_context(function, caller, cls)
-            if context is None:
-                problem = problem or why
-            else:
-                contexts.append(context)
+        contexts, problem = helper_contexts(function, facts)
         if problem is not None:
             call = read_call(found, function, Context(hook, function), facts)
             if call.problem is None or call.problem[0] == NOT_A_HOOK.code:
@@ -60,6 +51,42 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
         call = read_call(found, function, contexts[0], facts)
         return [with_problem(call, NAME_NOT_LITERAL.problem(f"{len(variants)} combinations of names"))]
     return [read_call(found, function, c, facts) for c in variants]
+
+
+def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0) -> tuple[list[Context], str | None]:
+    """Each way a helper runs: per call from a hook, and per way a calling helper runs (a chain of helpers, each
+    call's literal arguments, batch and dataloader_idx passed on); or why one of its callers cannot be followed."""
+    name = function.name.value
+    reached = facts.callers.get(name, [])
+    if not reached:
+        return [], f"`{name}` is not called from any hook of {facts.cls.name}"
+    contexts: list[Context] = []
+    for caller in reached:
+        outer: list[Context | None] = [None]
+        if _calling_helper(caller, facts) and depth < _MAX_CHAIN:
+            outer, why = helper_contexts(caller.hook_function, facts, depth + 1)
+            if why is not None:
+                return [], why
+        for around in outer:
+            context, why = helper_context(function, caller, facts.cls, around)
+            if context is None:
+                return [], why
+            contexts.append(context)
+    return contexts, None
+
+
+_MAX_CHAIN = 4  # helpers between a hook and the logging helper (recursion stops there)
+
+
+def _calling_helper(caller, facts: ClassFacts) -> bool:
+    """The caller is a plain method of this class that a call names directly (not a hook): follow its callers."""
+    return (
+        caller.call is not None
+        and caller.hook not in HOOKS
+        and caller.hook not in FORBIDDEN_HOOKS
+        and caller.hook_function.name.value == caller.hook
+        and caller.hook in facts.callers
+    )
 
 
 def _literal_loops(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from put_migrate.analyze import ClassAnalysis
+from put_migrate.analyze.hierarchy import class_prefix, inherited_attributes
 from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.names import NameAllocator
@@ -33,7 +34,8 @@ class BuildState:
         self.indent = indent
         self.callback = analysis.cls.kind == "callback"
         self.hook_trainer = "trainer" if self.callback else "self.trainer"  # the Trainer, as a hook reaches it
-        self.names = NameAllocator(set(analysis.used_names) | RESERVED_ATTRIBUTES)
+        self.names = NameAllocator(set(analysis.used_names) | RESERVED_ATTRIBUTES, inherited_attributes(analysis.cls),
+                                   class_prefix(analysis.cls.name))
         # id(original statement) -> the statements that replace it (log statements and ``self.metric(...)`` ones).
         self.replacements: dict[int, list[Statement]] = {}
         self.dispatches: set[int] = set()  # replacements that are an if/elif chain between variants
