@@ -49,6 +49,8 @@ class BuildState:
         self.anchors: dict[str, str] = {}  # stage -> the hook after which a new compute hook goes
         self.batch_size_locals: dict[int, str] = {}  # id(log statement) -> the local its updates are weighed by
         self.insertions: dict[int, list[str]] = {}  # id(statement) -> statements inserted before it
+        # id(epoch-level hook) -> (its HookValues local, the hook), for hooks whose values are averaged per name.
+        self.hook_values: dict[int, tuple[str, cst.FunctionDef]] = {}
 
     def add_compute(self, stage: str, statements: list[Statement]) -> None:
         if stage not in self.compute:

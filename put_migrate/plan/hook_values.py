@@ -1,0 +1,197 @@
+"""Epoch-level hooks whose values must be averaged per name over one call of the hook (``shim.metrics.HookValues``).
+
+Lightning keeps one mean per (hook, name) over the calls of one hook invocation (weight ``batch_size``, 1 when not
+given) and computes it when the hook returns. A single literal call per invocation is put directly (the mean of
+one value); a hook that logs in a loop, logs a name computed at run time (which may equal another name of the
+invocation), or logs one name twice, collects its values in a local ``HookValues`` created at the top of the hook
+and put where it returns: the names Lightning produces, averaged exactly as Lightning averages them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Optional
+
+import libcst as cst
+
+from put_migrate.analyze import ClassAnalysis, LogCall, _code
+from put_migrate.analyze.context import HelperCall, helper_callers
+from put_migrate.hooks import HOOKS
+from put_migrate.plan.model import MigrationPlan
+from put_migrate.plan.state import BuildState, Leave
+from put_migrate.plan.statements import Block, Statement, dest_code, destinations, is_simple, plain, quote
+from put_migrate.rules import EPOCH_VALUE_IN_LOOP, NAME_NOT_LITERAL
+from put_migrate.walk import visit
+
+
+def collecting_functions(analysis: ClassAnalysis) -> set[int]:
+    """The functions (ids) whose epoch-level values are collected in a ``HookValues``: epoch-level hooks, and
+    helpers that each calling epoch-level hook calls once, outside loops, with nothing else of that hook logging,
+    so that one call of the function is one call of the hook. Only those that log in a loop, under a run-time
+    name, or one name from two statements, and that return only where a put can go before the ``return``."""
+    by_function: dict[int, list[LogCall]] = {}
+    for call in analysis.calls:
+        if call.spec is not None and call.spec.kind == "epoch":
+            by_function.setdefault(id(call.function), []).append(call)
+    callers: Optional[dict[str, list[HelperCall]]] = None
+    chosen: set[int] = set()
+    for key, members in by_function.items():
+        usable = [call for call in members if call.problem is None]
+        names = [item.name for call in usable for item in call.items]
+        needed = (
+            any(call.in_loop for call in usable)
+            or any(item.runtime_name for call in usable for item in call.items)
+            or len(set(names)) < len(names)
+        )
+        if not needed or _returns(members[0].function) is None:
+            continue
+        helper = members[0].via
+        if helper is not None:
+            if callers is None:
+                callers = helper_callers(analysis.cls, analysis.methods)
+            if not _once_per_hook_call(analysis, helper, members[0].function, callers):
+                continue
+        chosen.add(key)
+    return chosen
+
+
+def _once_per_hook_call(
+    analysis: ClassAnalysis, helper: str, function: cst.FunctionDef, callers: dict[str, list[HelperCall]]
+) -> bool:
+    """Whether every hook that runs ``helper`` is an epoch-level hook that calls it once, outside loops, and logs
+    nothing else (itself or through other methods)."""
+    reached = callers.get(helper, [])
+    hooks = [caller.hook for caller in reached]
+    if not reached or len(set(hooks)) != len(hooks):
+        return False
+    for caller in reached:
+        spec = HOOKS.get(caller.hook)
+        if caller.problem is not None or caller.in_loop or spec is None or spec.kind != "epoch":
+            return False
+    return all(
+        call.function is function or call.hook not in hooks
+        for call in analysis.calls
+    )
+
+
+def leave_uncollected(calls: list[LogCall], collecting: set[int]) -> list[LogCall]:
+    """Calls with a run-time name that no ``HookValues`` collects (helpers, hooks with unusual returns) are left,
+    as before (PM204)."""
+    return [
+        replace(call, problem=NAME_NOT_LITERAL.problem(next(i.name for i in call.items if i.runtime_name)))
+        if call.problem is None
+        and any(item.runtime_name for item in call.items)
+        and id(call.function) not in collecting
+        else call
+        for call in calls
+    ]
+
+
+def hook_value_code(state: BuildState, call: LogCall) -> list[Statement]:
+    """``values.update(name, value, destinations, ...)`` for each item of a call in a collecting hook."""
+    local = state.hook_values[id(call.function)][0]
+    dests = dest_code(destinations(callbacks=True, loggers=call.logger, progress_bar=call.prog_bar))
+    options = ""
+    if call.reduce != "mean":
+        options += f", reduce={quote(call.reduce)}"
+    if call.sync:
+        options += ", sync=True"
+        if call.sync_group is not None:
+            options += f", group={_code(call.sync_group)}"
+    out: list[Statement] = []
+    if call.batch_size is not None and call.reduce == "mean":
+        weight = call.batch_size
+        if not is_simple(weight) and any(item.dynamic for item in call.items):
+            # Evaluated once per call, as Lightning reads batch_size once, not once per item of the mapping.
+            weight_local = state.names.local_in(call.function, "batch_size")
+            out.append(f"{weight_local} = {plain(weight)}")
+            weight = cst.Name(weight_local)
+        options += f", weight={_code(weight)}"
+    for item in call.items:
+        if item.metric is not None:
+            raise Leave(
+                EPOCH_VALUE_IN_LOOP,
+                f"a Metric object logged in `{call.hook}`, whose values are averaged per name over the call",
+            )
+        if item.dynamic:
+            name, value = state.names.loop_variables(call.function)
+            out.append(Block(f"for {name}, {value} in {plain(item.value)}.items():",
+                             (f"{local}.update({name}, {value}, {dests}{options})",)))
+            continue
+        name_code = item.name if item.runtime_name else quote(item.name)
+        if "\n" in name_code:
+            raise Leave(NAME_NOT_LITERAL, "a name written over several lines")
+        value_code = _code(item.value) if "\n" not in _code(item.value) else plain(item.value)
+        out.append(f"{local}.update({name_code}, {value_code}, {dests}{options})")
+    return out
+
+
+def start_collecting(state: BuildState, functions: dict[int, cst.FunctionDef]) -> None:
+    """Choose the local of each collecting hook (before any statement of it is planned)."""
+    for key, function in functions.items():
+        state.hook_values[key] = (state.names.local_in(function, "hook_values"), function)
+
+
+def add_collection(state: BuildState, plan: MigrationPlan, rewritten: set[int]) -> None:
+    """``values = HookValues(self)`` at the top of each collecting hook with a rewritten call, ``values.put()``
+    before each ``return`` and at its end."""
+    for key, (local, function) in state.hook_values.items():
+        if key not in rewritten:
+            continue
+        state.imports.add(("shim.metrics", "HookValues"))
+        body = function.body
+        assert isinstance(body, cst.IndentedBlock)
+        statements = list(body.body)
+        first = statements[1] if len(statements) > 1 and _is_docstring(statements[0]) else statements[0]
+        state.insertions.setdefault(id(first), []).insert(0, f"{local} = HookValues(self)")
+        returns = _returns(function)
+        assert returns is not None
+        for statement in returns:
+            state.insertions.setdefault(id(statement), []).append(f"{local}.put()")
+        last = statements[-1]
+        if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[0], cst.Return)):
+            name = function.name.value
+            plan.hook_additions[name] = [f"{local}.put()", *plan.hook_additions.get(name, [])]
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _returns(function: cst.FunctionDef) -> Optional[list[cst.SimpleStatementLine]]:
+    """The statements that hold the function's own ``return``s, or None when one cannot take a statement before
+    it (``if x: return`` on one line, a ``return`` after other statements on its line)."""
+    found: list[cst.SimpleStatementLine] = []
+    unusual = False
+
+    class Returns(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            nonlocal unusual
+            if any(isinstance(s, cst.Return) for s in node.body):
+                if isinstance(node.body[0], cst.Return):
+                    found.append(node)
+                else:
+                    unusual = True
+            return False
+
+        def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> bool:
+            nonlocal unusual
+            if any(isinstance(s, cst.Return) for s in node.body):
+                unusual = True
+            return False
+
+    visit(function, Returns())
+    return None if unusual or not isinstance(function.body, cst.IndentedBlock) else found
