@@ -10,13 +10,14 @@ and put where it returns: the names Lightning produces, averaged exactly as Ligh
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
+from typing import Optional, Sequence
 
 import libcst as cst
 
 from put_migrate.analyze import ClassAnalysis, LogCall, _code
 from put_migrate.analyze.context import HelperCall, helper_callers
 from put_migrate.hooks import HOOKS
+from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import Block, Statement, dest_code, destinations, is_simple, plain, quote
@@ -37,11 +38,10 @@ def collecting_functions(analysis: ClassAnalysis) -> set[int]:
     chosen: set[int] = set()
     for key, members in by_function.items():
         usable = [call for call in members if call.problem is None]
-        names = [item.name for call in usable for item in call.items]
         needed = (
             any(call.in_loop for call in usable)
             or any(item.runtime_name for call in usable for item in call.items)
-            or len(set(names)) < len(names)
+            or _name_twice(usable)
         )
         if not needed or _returns(members[0].function) is None:
             continue
@@ -53,6 +53,73 @@ def collecting_functions(analysis: ClassAnalysis) -> set[int]:
                 continue
         chosen.add(key)
     return chosen
+
+
+def _name_twice(calls: list[LogCall]) -> bool:
+    """Whether two log statements can log one name in one call of a hook (not in exclusive ``if``/``else``
+    arms: one call of the hook runs only one of them). Variants of one statement (one per calling hook, per
+    literal loop value) are one statement."""
+    statements: dict[tuple[str, str], list[cst.SimpleStatementLine]] = {}
+    for call in calls:
+        for item in call.items:
+            seen = statements.setdefault((call.hook, item.name), [])
+            if call.statement is not None and all(s is not call.statement for s in seen):
+                seen.append(call.statement)
+    repeated = [seen for seen in statements.values() if len(seen) > 1]
+    if not repeated:
+        return False
+    arms = _if_arms(calls[0].function)
+    for seen in repeated:
+        for index, first in enumerate(seen):
+            for second in seen[index + 1:]:
+                if not _exclusive(arms.get(id(first), ()), arms.get(id(second), ())):
+                    return True
+    return False
+
+
+def _if_arms(function: cst.FunctionDef) -> dict[int, tuple[tuple[int, int], ...]]:
+    """For each simple statement of the function, the ``if`` arms it is in, outermost first: (id(If), arm)."""
+    arms: dict[int, tuple[tuple[int, int], ...]] = {}
+
+    def walk(statements: Sequence[cst.BaseStatement], path: tuple[tuple[int, int], ...]) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.SimpleStatementLine):
+                arms[id(statement)] = path
+            elif isinstance(statement, cst.If):
+                chain, arm, node = id(statement), 0, statement
+                while True:
+                    walk(_block(node.body), path + ((chain, arm),))
+                    arm += 1
+                    if isinstance(node.orelse, cst.If):
+                        node = node.orelse
+                    else:
+                        if node.orelse is not None:
+                            walk(_block(node.orelse.body), path + ((chain, arm),))
+                        break
+            elif isinstance(statement, cst.BaseCompoundStatement) and not isinstance(
+                statement, (cst.FunctionDef, cst.ClassDef)
+            ):
+                for field in ("body", "orelse", "finalbody"):
+                    part = getattr(statement, field, None)
+                    if isinstance(part, (cst.Else, cst.Finally)):
+                        part = part.body
+                    if isinstance(part, cst.BaseSuite):
+                        walk(_block(part), path)
+                for handler in getattr(statement, "handlers", ()):
+                    walk(_block(handler.body), path)
+
+    walk(_block(function.body), ())
+    return arms
+
+
+def _block(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    return suite.body if isinstance(suite, cst.IndentedBlock) else ()
+
+
+def _exclusive(first: tuple[tuple[int, int], ...], second: tuple[tuple[int, int], ...]) -> bool:
+    """Whether two statements are in different arms of one ``if``/``elif``/``else`` chain."""
+    arm_of = dict(first)
+    return any(chain in arm_of and arm_of[chain] != arm for chain, arm in second)
 
 
 def _once_per_hook_call(
@@ -118,6 +185,10 @@ def hook_value_code(state: BuildState, call: LogCall) -> list[Statement]:
             out.append(Block(f"for {name}, {value} in {plain(item.value)}.items():",
                              (f"{local}.update({name}, {value}, {dests}{options})",)))
             continue
+        holder = _iterated_attribute(call.function, item.value, call.receiver)
+        if holder is not None:
+            rule = NAME_NOT_LITERAL if item.runtime_name else EPOCH_VALUE_IN_LOOP
+            raise Leave(rule, f"`{_code(item.value)}` iterates over `{holder}`, which may hold Metric objects")
         name_code = item.name if item.runtime_name else quote(item.name)
         if "\n" in name_code:
             raise Leave(NAME_NOT_LITERAL, "a name written over several lines")
@@ -152,6 +223,33 @@ def add_collection(state: BuildState, plan: MigrationPlan, rewritten: set[int]) 
         if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[0], cst.Return)):
             name = function.name.value
             plan.hook_additions[name] = [f"{local}.put()", *plan.hook_additions.get(name, [])]
+
+
+def _iterated_attribute(function: cst.FunctionDef, value: cst.BaseExpression, receiver: str) -> Optional[str]:
+    """The attribute a ``for`` loop of the function takes ``value`` (a plain name) from, when it iterates over an
+    attribute of ``self`` or the receiver (``for metric in self.val_metrics``, ``for k, m in self.metrics.items()``):
+    its items may be Metric objects, which Lightning computes and resets instead of averaging."""
+    if not isinstance(value, cst.Name):
+        return None
+    found: list[str] = []
+
+    class Loops(cst.CSTVisitor):
+        def visit_For(self, node: cst.For) -> None:
+            if isinstance(node.target, (cst.Tuple, cst.List)):
+                targets = [element.value for element in node.target.elements]
+            else:
+                targets = [node.target]
+            if not any(isinstance(t, cst.Name) and t.value == value.value for t in targets):
+                return
+            source = node.iter
+            if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and not source.args:
+                source = source.func.value  # .items() / .values()
+            dotted = dotted_name(source)
+            if dotted is not None and dotted.split(".")[0] in ("self", receiver) and "." in dotted:
+                found.append(dotted)
+
+    visit(function, Loops())
+    return found[0] if found else None
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:
