@@ -30,6 +30,10 @@ def collecting_functions(analysis: ClassAnalysis) -> set[int]:
     helpers that each calling epoch-level hook calls once, outside loops, with nothing else of that hook logging,
     so that one call of the function is one call of the hook. Only those that log in a loop, under a run-time
     name, or one name from two statements, and that return only where a put can go before the ``return``."""
+    if analysis.cls.kind != "module":
+        # A Callback's hook and the module's hook of the same name share Lightning's results (one mean per name
+        # over both): a Callback's own HookValues could not average with the module's.
+        return set()
     by_function: dict[int, list[LogCall]] = {}
     for call in analysis.calls:
         if call.spec is not None and call.spec.kind == "epoch":
