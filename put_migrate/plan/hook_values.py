@@ -49,12 +49,16 @@ def collecting_functions(analysis: ClassAnalysis) -> set[int]:
         )
         if not needed or _returns(members[0].function) is None:
             continue
-        helper = members[0].via
-        if helper is not None:
-            if callers is None:
-                callers = helper_callers(analysis.cls, analysis.methods)
-            if not _once_per_hook_call(analysis, helper, members[0].function, callers):
-                continue
+        if callers is None:
+            callers = helper_callers(analysis.cls, analysis.methods)
+        # A helper, or a hook that other hooks also call (``self.on_train_epoch_start()``): one call of it must be
+        # one call of the hook that runs.
+        function = members[0].function
+        method = members[0].via or function.name.value
+        if (members[0].via is not None or callers.get(method)) and not _once_per_hook_call(
+            analysis, method, function, callers
+        ):
+            continue
         chosen.add(key)
     return chosen
 
@@ -138,6 +142,8 @@ def _once_per_hook_call(
     for caller in reached:
         spec = HOOKS.get(caller.hook)
         if caller.problem is not None or caller.in_loop or spec is None or spec.kind != "epoch":
+            return False
+        if _puts(caller.hook_function):  # already migrated values of that hook call (a second run)
             return False
     return all(
         call.function is function or call.hook not in hooks
@@ -227,6 +233,20 @@ def add_collection(state: BuildState, plan: MigrationPlan, rewritten: set[int]) 
         if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[0], cst.Return)):
             name = function.name.value
             plan.hook_additions[name] = [f"{local}.put()", *plan.hook_additions.get(name, [])]
+
+
+def _puts(function: cst.FunctionDef) -> bool:
+    """Whether the function calls ``self.put``/``self.put_dict`` (values of the hook call, migrated already)."""
+    found = False
+
+    class Puts(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("put", "put_dict"):
+                found = found or dotted_name(node.func.value) == "self"
+
+    visit(function, Puts())
+    return found
 
 
 def _iterated_attribute(function: cst.FunctionDef, value: cst.BaseExpression, receiver: str) -> Optional[str]:
