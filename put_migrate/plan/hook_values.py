@@ -256,6 +256,7 @@ def _iterated_attribute(function: cst.FunctionDef, value: cst.BaseExpression, re
     if not isinstance(value, cst.Name):
         return None
     found: list[str] = []
+    variable = value.value
 
     class Loops(cst.CSTVisitor):
         def visit_For(self, node: cst.For) -> None:
@@ -263,7 +264,7 @@ def _iterated_attribute(function: cst.FunctionDef, value: cst.BaseExpression, re
                 targets = [element.value for element in node.target.elements]
             else:
                 targets = [node.target]
-            if not any(isinstance(t, cst.Name) and t.value == value.value for t in targets):
+            if not any(isinstance(t, cst.Name) and t.value == variable for t in targets):
                 return
             source = node.iter
             if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute) and not source.args:
