@@ -286,6 +286,9 @@ class Keyed(_LazyAggregators):
         return self._items()
 
 
+_AGGREGATORS: dict[str, type[_Aggregator]] = {"mean": Mean, "sum": Sum, "max": Max, "min": Min}
+
+
 class HookValues:
     """The values one call of an epoch-level hook (``on_validation_epoch_end``, ``on_train_start``, ...) logs.
 
@@ -297,7 +300,6 @@ class HookValues:
     holds the aggregators, created on the module's device.
     """
 
-    _AGGREGATORS = {"mean": Mean, "sum": Sum, "max": Max, "min": Min}
 
     def __init__(self, owner: Any) -> None:
         self.owner = owner  # the LightningModule or Callback whose put() the values go through
@@ -326,7 +328,7 @@ class HookValues:
             )
         keyed = self._keyed.get(options)
         if keyed is None:
-            kind = self._AGGREGATORS[reduce]
+            kind = _AGGREGATORS[reduce]
             factory = functools.partial(kind, sync_on_compute=sync, process_group=group) if sync else kind
             keyed = self._keyed[options] = Keyed(factory)
             device = getattr(self._module(), "device", None)

@@ -9,8 +9,8 @@ and put where it returns: the names Lightning produces, averaged exactly as Ligh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Optional, Sequence
 
 import libcst as cst
 
@@ -20,7 +20,15 @@ from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, Statement, dest_code, destinations, is_simple, plain, quote
+from put_migrate.plan.statements import (
+    Block,
+    Statement,
+    dest_code,
+    destinations,
+    is_simple,
+    plain,
+    quote,
+)
 from put_migrate.rules import EPOCH_VALUE_IN_LOOP, NAME_NOT_LITERAL
 from put_migrate.walk import visit
 
@@ -38,7 +46,7 @@ def collecting_functions(analysis: ClassAnalysis) -> set[int]:
     for call in analysis.calls:
         if call.spec is not None and call.spec.kind == "epoch":
             by_function.setdefault(id(call.function), []).append(call)
-    callers: Optional[dict[str, list[HelperCall]]] = None
+    callers: dict[str, list[HelperCall]] | None = None
     chosen: set[int] = set()
     for key, members in by_function.items():
         usable = [call for call in members if call.problem is None]
@@ -249,7 +257,7 @@ def _puts(function: cst.FunctionDef) -> bool:
     return found
 
 
-def _iterated_attribute(function: cst.FunctionDef, value: cst.BaseExpression, receiver: str) -> Optional[str]:
+def _iterated_attribute(function: cst.FunctionDef, value: cst.BaseExpression, receiver: str) -> str | None:
     """The attribute a ``for`` loop of the function takes ``value`` (a plain name) from, when it iterates over an
     attribute of ``self`` or the receiver (``for metric in self.val_metrics``, ``for k, m in self.metrics.items()``):
     its items may be Metric objects, which Lightning computes and resets instead of averaging."""
@@ -285,7 +293,7 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
     )
 
 
-def _returns(function: cst.FunctionDef) -> Optional[list[cst.SimpleStatementLine]]:
+def _returns(function: cst.FunctionDef) -> list[cst.SimpleStatementLine] | None:
     """The statements that hold the function's own ``return``s, or None when one cannot take a statement before
     it (``if x: return`` on one line, a ``return`` after other statements on its line)."""
     found: list[cst.SimpleStatementLine] = []
