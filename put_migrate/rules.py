@@ -193,7 +193,9 @@ NESTED_CALL = _rule(
 EPOCH_VALUE_IN_LOOP = _rule(
     "PM219",
     "epoch value logged in a loop of an epoch-level hook",
-    "The compute hook runs before this hook; log once per hook call, or migrate by hand.",
+    "Lightning averages the values of one name over one call of the hook; the codemod collects them only in the hook, "
+    "or in a helper each epoch-level hook calls once, outside loops, with nothing else logging there: log in the hook "
+    "itself, or migrate by hand.",
 )
 ATTRIBUTE_OF_UNKNOWN_TYPE = _rule(
     "PM220",

@@ -21,11 +21,17 @@ from put_migrate.rules import (
 
 
 def log_items(
-    found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, function: cst.FunctionDef
+    found: Found,
+    args: Arguments,
+    env: dict[str, str],
+    facts: ClassFacts,
+    function: cst.FunctionDef,
+    runtime_names: bool = False,
 ) -> list[LogItem] | Problem:
-    """One item per logged name (``log``: one; ``log_dict``: one per key, or one for a run-time mapping)."""
+    """One item per logged name (``log``: one; ``log_dict``: one per key, or one for a run-time mapping).
+    ``runtime_names``: a ``log`` name computed at run time is an item (epoch-level hooks), not a problem."""
     if found.method == "log":
-        items = _log_item(found, args, env, facts)
+        items = _log_item(found, args, env, facts, runtime_names)
     else:
         items = _log_dict_items(found, args, env, facts, function)
     if isinstance(items, Problem):
@@ -36,16 +42,21 @@ def log_items(
     return items
 
 
-def _log_item(found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts) -> list[LogItem] | Problem:
+def _log_item(
+    found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, runtime_names: bool
+) -> list[LogItem] | Problem:
     if "name" not in args or "value" not in args:
         return STAR_ARGUMENTS.problem("name or value missing")
     name = literal_name(args["name"], env)
-    if name is None:
+    if name is None and not runtime_names:
         return NAME_NOT_LITERAL.problem(code_of(args["name"]))
     value = args["value"]
     problem = _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict")
     if problem is not None:
-        return problem
+        return problem if name is not None else NAME_NOT_LITERAL.problem(code_of(args["name"]))
+    if name is None:
+        return [LogItem(code_of(args["name"]), value, metric_of(value, facts.metrics, found.receiver),
+                        runtime_name=True)]
     return [LogItem(name, value, metric_of(value, facts.metrics, found.receiver))]
 
 

@@ -36,6 +36,7 @@ class LogItem:
     metric: MetricInfo | None = None  # the value is ``self.<metric>`` (or one entry of a MetricCollection)
     collection_key: str | None = None  # the entry's key in the MetricCollection, without prefix/postfix
     dynamic: bool = False  # ``value`` is a whole mapping whose keys are only known at run time (``log_dict(d)``)
+    runtime_name: bool = False  # ``name`` is the source of an expression computed at run time (epoch-level hooks)
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def _resolve(
     reduce = reduction(args, env, facts.imports)
     if isinstance(reduce, Problem):
         return reduce
-    items = log_items(found, args, env, facts, function)
+    items = log_items(found, args, env, facts, function, runtime_names=spec.kind == "epoch")
     if isinstance(items, Problem):
         return items
     batch_size = optional_argument(args, "batch_size")

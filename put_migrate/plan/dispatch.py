@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from put_migrate.analyze import LogCall
+from put_migrate.plan.hook_values import hook_value_code
 from put_migrate.plan.mapping import mapping_item
 from put_migrate.plan.metrics import collection_item, metric_item
 from put_migrate.plan.state import BuildState, Leave
@@ -96,6 +97,8 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Opt
         raise Leave(
             DATALOADER_IDX_UNSUPPORTED, f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx"
         )
+    if id(call.function) in state.hook_values:
+        return hook_value_code(state, call), None
     if spec.kind == "epoch" and call.in_loop:
         raise Leave(EPOCH_VALUE_IN_LOOP, f"in a loop in `{call.hook}`")
     collection_forward: Optional[str] = None

@@ -52,6 +52,8 @@ class BuildState:
         self.batch_size_locals: dict[int, str] = {}  # id(log statement) -> the local its updates are weighed by
         self.insertions: dict[int, list[str]] = {}  # id(statement) -> statements inserted before it
         self.put_names: dict[int, list[PutName]] = {}  # id(LogCall) -> the names its rewrite puts
+        # id(epoch-level hook) -> (its HookValues local, the hook), for hooks whose values are averaged per name.
+        self.hook_values: dict[int, tuple[str, cst.FunctionDef]] = {}
 
     def record(self, call, item, names: list[Named], hook: str, aggregator: str = "", attribute: str = "") -> None:
         """The names one item of a call is put as, where they go and what computes them (for the reports)."""
