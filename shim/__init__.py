@@ -5,7 +5,16 @@ trainer comes from. Aggregators live in ``shim.metrics`` (needs torchmetrics); t
 harness in ``shim.testing``.
 """
 
+from shim.in_flight import batch_size_in_flight, dataloader_idx_in_flight
 from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix
 from shim.sync import reduce_step_values
 
-__all__ = ["DESTINATIONS", "PutData", "PutMixin", "dataloader_suffix", "reduce_step_values"]
+__all__ = [
+    "DESTINATIONS",
+    "PutData",
+    "PutMixin",
+    "batch_size_in_flight",
+    "dataloader_idx_in_flight",
+    "dataloader_suffix",
+    "reduce_step_values",
+]

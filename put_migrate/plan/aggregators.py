@@ -48,6 +48,9 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
     elif call.batch_param is not None:
         out.append(Update(target, value_code, batch_param=call.batch_param))
         state.imports.add((f"{state.analysis.cls.package}.utilities.data", "extract_batch_size"))
+    elif call.weight_in_flight:
+        out.append(Update(target, value_code, weight=f"batch_size_in_flight({call.trainer})"))
+        state.imports.add(("shim", "batch_size_in_flight"))
     else:
         out.append(Update(target, value_code))
 
