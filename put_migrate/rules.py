@@ -133,8 +133,8 @@ NOT_A_STATEMENT = _rule(
 BATCH_SIZE_UNKNOWN = _rule(
     "PM211",
     "batch size cannot be found",
-    "Lightning weights the epoch mean by the size of the batch the hook received, which cannot be reached "
-    "where this call is; pass batch_size= to the call, then run the codemod again.",
+    "Under training_step(self, dataloader_iter) Lightning raises for a training-time self.log without "
+    "batch_size=; pass batch_size= to the call, then run the codemod again.",
 )
 NO_SUPER_INIT = _rule(
     "PM212",
