@@ -91,17 +91,17 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Opt
     step_dests = destinations(callbacks=stage == "train", loggers=call.logger, progress_bar=call.prog_bar)
     epoch_dests = destinations(callbacks=True, loggers=call.logger, progress_bar=call.prog_bar)
     per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
-    if per_dataloader and any(item.metric is not None for item in call.items):
+    if per_dataloader and any(item.metric is not None and not item.metric.collection for item in call.items):
         # One Metric object for every dataloader: Lightning computes it per dataloader key as it goes (§2).
         raise Leave(
             DATALOADER_IDX_UNSUPPORTED, f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx"
         )
     if spec.kind == "epoch" and call.in_loop:
         raise Leave(EPOCH_VALUE_IN_LOOP, f"in a loop in `{call.hook}`")
-    collection_forward: Optional[str] = None
+    collections: set[str] = set()
     for item in call.items:
         if item.metric is not None and item.metric.collection:
-            collection_forward = collection_item(state, call, item, out, step_dests, epoch_dests, collection_forward)
+            collection_item(state, call, item, out, step_dests, epoch_dests, collections)
         elif item.metric is not None:
             metric_item(state, call, item, out, step_dests, epoch_dests)
         elif item.dynamic:
