@@ -45,7 +45,16 @@ def rewrite_statement(state: BuildState, members: list[LogCall]) -> list[Stateme
             state.packables[id(members[0].statement)] = (function, packables[0])
         return groups[0][1]
     state.dispatches.add(id(members[0].statement))
-    return [_dispatch(groups)]
+    return [_without_trailing_empty(_dispatch(groups))]
+
+
+def _without_trailing_empty(chain: IfChain) -> IfChain:
+    """The chain without its last branches that do nothing (variants where the call has no code left, such as a
+    Metric logged on_epoch only, whose work is in the compute hook): no ``elif ...: pass``."""
+    branches = list(chain.branches)
+    while len(branches) > 1 and not branches[-1][1]:
+        branches.pop()
+    return IfChain(tuple(branches))
 
 
 def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]]) -> IfChain:

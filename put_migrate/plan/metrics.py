@@ -125,7 +125,7 @@ def forward_value(state: BuildState, call: LogCall, attr: str, alias: Optional[s
     key = id(last)
     if key in state.forward_locals:  # already rewritten for another log call
         return state.forward_locals[key]
-    local = state.names.local_in(function, attr)
+    local = state.names.local_in(function, f"{alias}_values" if alias else attr)
     code = _code(last.body[0])
     state.replacements[key] = [f"{local} = {code.strip()}"]
     state.forward_locals[key] = local
