@@ -167,8 +167,7 @@ DATALOADER_IDX_UNSUPPORTED = _rule(
     "PM217",
     "dataloader_idx case not supported",
     "A Metric object logged from a hook that takes dataloader_idx is computed per dataloader as Lightning "
-    "goes (without a reset in between), or the hook does not pass dataloader_idx to the helper that logs; "
-    "migrate by hand.",
+    "goes (without a reset in between), or the hook reassigns the *args that holds it; migrate by hand.",
 )
 NESTED_CALL = _rule(
     "PM218",

@@ -77,13 +77,22 @@ def needs_weight(on_epoch: bool, reduce: str, batch_size: cst.BaseExpression | N
 
 
 def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Problem | None:
-    """Why the hook's dataloader_idx cannot be reached where the call is (PM217), or None."""
-    if not context.dataloader_idx_missing or not add_dataloader_idx:
+    """Why the hook's dataloader_idx cannot be reached where the call is (PM217), or None. A helper the hook does
+    not pass it to reads the running one instead (``dataloader_idx_in_flight``)."""
+    if not context.dataloader_idx_missing or not add_dataloader_idx or context.via is not None:
         return None
-    hook = context.hook
-    if context.via is None:
-        return DATALOADER_IDX_UNSUPPORTED.problem(f"`{hook}` reassigns the `*args` that holds its dataloader_idx")
-    return DATALOADER_IDX_UNSUPPORTED.problem(f"`{hook}` does not pass its dataloader_idx to `{context.via}`")
+    return DATALOADER_IDX_UNSUPPORTED.problem(f"`{context.hook}` reassigns the `*args` that holds its dataloader_idx")
+
+
+def dataloader_idx_expression(context: Context, trainer: str) -> str | None:
+    """How the call names its hook's dataloader_idx: the helper's or hook's own name for it, or, in a helper the
+    hook does not pass it to, the index of the dataloader the loop is running."""
+    if context.dataloader_idx_missing and context.via is not None:
+        return f"{DATALOADER_IDX_IN_FLIGHT}({trainer})"
+    return context.dataloader_idx_name
+
+
+DATALOADER_IDX_IN_FLIGHT = "dataloader_idx_in_flight"
 
 
 def _unbound_until(function: cst.FunctionDef, name: str, found: Found) -> bool:

@@ -12,6 +12,7 @@ from put_migrate.analyze.context import Context, helper_context, hook_context
 from put_migrate.analyze.hook_arguments import (
     IN_FLIGHT,
     batch_param,
+    dataloader_idx_expression,
     dataloader_idx_problem,
     needs_weight,
     trainer_expression,
@@ -181,6 +182,6 @@ def _resolve(
         batch_size=batch_size,
         batch_param=None if weight_from is IN_FLIGHT else weight_from,
         weight_in_flight=weight_from is IN_FLIGHT,
-        dataloader_idx_param=context.dataloader_idx_name,
+        dataloader_idx_param=dataloader_idx_expression(context, base.trainer),
         bindings=context.env,
     )

@@ -38,7 +38,7 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         raise Leave(NAME_AGGREGATED_TWICE, f"{item.name!r} is logged with different options")
     target = f"self.{aggregator.attr}"
     if per_dataloader:
-        target += f"[{call.dataloader_idx_param}]"
+        target += f"[{state.dataloader_idx(call)}]"
     if key is not None:
         target += f"[{key}]"
     if kind != "Mean":
