@@ -172,7 +172,7 @@ DATALOADER_IDX_UNSUPPORTED = _rule(
 NESTED_CALL = _rule(
     "PM218",
     "log call in a nested function, lambda or class",
-    "Move the call into the hook itself.",
+    "Move the call into the hook itself (a def the hook only calls, or hands to opt.step(closure=...), is migrated).",
 )
 EPOCH_VALUE_IN_LOOP = _rule(
     "PM219",

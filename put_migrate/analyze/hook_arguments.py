@@ -52,7 +52,7 @@ def batch_param(
         spec.stage == "train" and _takes_dataloader_iter(_method(cls, "training_step"))
     ):
         return BATCH_SIZE_UNKNOWN.problem(f"`{hook}` runs under a `dataloader_iter` step (Lightning needs batch_size=)")
-    if spec.kind == "step_other" or context.batch_name is None or context.batch_problem is not None:
+    if found.nested or spec.kind == "step_other" or context.batch_name is None or context.batch_problem is not None:
         return IN_FLIGHT
     if context.via is not None and not _unbound_until(function, context.batch_name, found):
         return IN_FLIGHT  # rebound in the helper before the call: not the batch any more

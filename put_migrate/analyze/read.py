@@ -8,6 +8,7 @@ import libcst as cst
 
 from put_migrate.analyze.arguments import bind_found, name_argument, optional_argument
 from put_migrate.analyze.calls import Found
+from put_migrate.analyze.closures import closure_problem
 from put_migrate.analyze.context import Context, helper_context, hook_context
 from put_migrate.analyze.hook_arguments import (
     IN_FLIGHT,
@@ -133,7 +134,9 @@ def _resolve(
     """``base`` with what the call's arguments resolve to, or the first problem found (checked in a fixed order)."""
     hook, spec = context.hook, base.spec
     if found.nested:
-        return NESTED_CALL.problem(f"inside `{function.name.value}`")
+        why = closure_problem(found, function, context)
+        if why is not None:
+            return NESTED_CALL.problem(why)
     if found.statement is None:
         return NOT_A_STATEMENT.problem("its value is used or it shares its line")
     args = bind_found(found)
