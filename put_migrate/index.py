@@ -25,7 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from put_migrate.lightning_names import BASES, Kind, known_non_lightning
+from put_migrate import resolve
+from put_migrate.lightning_names import BASES, Kind
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
 
@@ -229,23 +230,6 @@ class RepositoryIndex:
         return None
 
 
-def indexed_unresolved(index: RepositoryIndex, cls: IndexedClass, depth: int = 0) -> bool:
-    """An indexed (non-Lightning) class with an imported base the index cannot resolve either."""
-    if depth > 16:
-        return False
-    for base in cls.bases:
-        if base in BASES or known_non_lightning(base):
-            continue
-        found = index.find(base)
-        if found is not None:
-            if found.key != cls.key and indexed_unresolved(index, found, depth + 1):
-                return True
-            continue
-        if not index.knows_class(base) and base.rpartition(".")[0] != cls.key.rpartition(".")[0]:
-            return True
-    return False
-
-
 @lru_cache(maxsize=16384)
 def module_name(path: "Path | str") -> str:
     """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative)."""
@@ -303,14 +287,9 @@ class _ClassReader:
                     self.all_names = frozenset(e.value for e in node.value.elts)
         for node in statements(tree):
             if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self.imports[alias.asname] = alias.name
-                    else:
-                        head = alias.name.split(".")[0]
-                        self.imports[head] = head
+                resolve.bind_import(self.imports, node)
             elif isinstance(node, ast.ImportFrom):
-                base = self._from_module(node)
+                base = resolve.from_module(node, module, is_package)
                 if base is None:
                     continue
                 for alias in node.names:
@@ -320,26 +299,13 @@ class _ClassReader:
                         self.star_imports.append(base)
         self.local_classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
 
-    def _from_module(self, node: ast.ImportFrom) -> Optional[str]:
-        if not node.level:
-            return node.module
-        package = self.module.split(".") if self.is_package else self.module.split(".")[:-1]
-        if node.level - 1 > len(package):
-            return None
-        package = package[: len(package) - (node.level - 1)]
-        return ".".join([*package, *([node.module] if node.module else [])])
-
     def qualify(self, node: ast.expr) -> Optional[str]:
-        if isinstance(node, ast.Name):
-            if node.id in self.imports:
-                return self.imports[node.id]
-            if node.id in self.local_classes:
-                return f"{self.module}.{node.id}"
-            return None
-        if isinstance(node, ast.Attribute):
-            head = self.qualify(node.value)
-            return None if head is None else f"{head}.{node.attr}"
-        return None
+        """The dotted name of a base or callee, through the file's imports or as a class of this module."""
+        written = resolve.dotted(node)
+        qualified = resolve.qualify(self.imports, written)
+        if qualified is None and written is not None and written.split(".")[0] in self.local_classes:
+            return f"{self.module}.{written}"
+        return qualified
 
     def is_torchmetrics(self, node: ast.expr) -> Optional[str]:
         qualified = self.qualify(node.func) if isinstance(node, ast.Call) else None

@@ -21,17 +21,18 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path
 
-from put_migrate import __version__
+from put_migrate import __version__, rules
 from put_migrate.api import INFORMATIONAL_CODES, FileResult, FileStatus, Mode
-from put_migrate import rules
+from put_migrate.project_config import repository_root
 from put_migrate.rules import Finding, Severity
 
 FORMATS = ("json", "github", "sarif")
 JSON_REPORT_VERSION = 1
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_NAME = "put-migrate"
+SRCROOT = "%SRCROOT%"  # the uriBaseId of paths under the repository root
 
 
 @dataclass
@@ -183,11 +184,14 @@ def _sarif_level(finding: Finding) -> str:
     return {"error": "error", "warning": "warning", "notice": "note"}[_github_command(finding)]
 
 
-def _sarif_uri(path: str) -> tuple[str, str | None]:
-    """(uri, uriBaseId): relative paths are relative to the checkout (%SRCROOT%), absolute ones are file: URIs."""
-    if os.path.isabs(path):
-        return PurePosixPath(path).as_uri() if path.startswith("/") else path, None
-    return urllib.parse.quote(path.replace(os.sep, "/")), "%SRCROOT%"
+def _sarif_uri(path: str, root: Path, cwd: Path) -> tuple[str, str | None]:
+    """(uri, uriBaseId): a path under the repository root is relative to it (%SRCROOT%), any other a file: URI."""
+    absolute = Path(os.path.normpath(cwd / path))
+    try:
+        relative = absolute.relative_to(root)
+    except ValueError:
+        return absolute.as_uri(), None
+    return urllib.parse.quote(relative.as_posix()), SRCROOT
 
 
 def _sarif_rule(code: str, first_message: str) -> dict[str, object]:
@@ -203,8 +207,12 @@ def _sarif_rule(code: str, first_message: str) -> dict[str, object]:
     }
 
 
-def render_sarif(results: Sequence[FileResult]) -> str:
-    """A SARIF 2.1.0 log with one run and one result per finding."""
+def render_sarif(results: Sequence[FileResult], cwd: Path | None = None) -> str:
+    """A SARIF 2.1.0 log with one run and one result per finding. Paths (relative to ``cwd``, default the current
+    folder) are given relative to the repository root, which ``originalUriBaseIds`` names (%SRCROOT%), so that
+    they are right wherever in the repository the tool ran."""
+    cwd = (Path.cwd() if cwd is None else cwd).resolve()  # as git gives the top level
+    root = repository_root(cwd)
     findings = _findings(results)
     rule_ids: list[str] = []
     descriptions: dict[str, str] = {}
@@ -216,7 +224,7 @@ def render_sarif(results: Sequence[FileResult]) -> str:
     rule_index = {code: i for i, code in enumerate(rule_ids)}
     sarif_results = []
     for f in findings:
-        uri, base = _sarif_uri(f.path)
+        uri, base = _sarif_uri(f.path, root, cwd)
         artifact: dict[str, object] = {"uri": uri}
         if base:
             artifact["uriBaseId"] = base
@@ -249,6 +257,7 @@ def render_sarif(results: Sequence[FileResult]) -> str:
                         "rules": [_sarif_rule(code, descriptions[code]) for code in rule_ids],
                     }
                 },
+                "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
                 "columnKind": "unicodeCodePoints",
                 "results": sarif_results,
             }

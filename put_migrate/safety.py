@@ -11,13 +11,16 @@ STYLE.md):
 - A file whose libcst round trip (parse -> code) is not identical to its text is skipped: a rewrite of it could
   change lines we did not mean to touch (libcst does not round-trip, e.g., a lone ``\\r`` ending the file).
 - The new text is parsed again before it is written, and writes are atomic (temp file in the same folder,
-  permissions kept, ``os.replace``).
-- Inside a git work tree, files with uncommitted changes are not rewritten unless the caller allows it.
+  permissions, owner and group kept, ``os.replace``). Read-only files, symbolic links and files with several hard
+  links are never replaced.
+- Inside a git work tree, a run that may rewrite a file with uncommitted changes is refused as a whole, before
+  anything is written, unless the caller allows it (``refuse_dirty``): never a half-migrated tree.
 """
 
 from __future__ import annotations
 
 import ast
+import errno
 import io
 import os
 import stat
@@ -26,7 +29,7 @@ import sys
 import tempfile
 import tokenize
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +90,8 @@ MAX_LINE_LENGTH = 20_000
 
 
 def check_parser_limits(text: str, path: str = "<string>") -> None:
-    """Raise UnsafeFile (or SyntaxError, from CPython) for text that could crash libcst's parser.
+    """Raise UnsafeFile (or SyntaxError, or RecursionError where CPython's parser runs out of stack) for text that
+    could crash libcst's parser.
 
     The bracket count ignores strings and comments, so a deep count is confirmed with CPython's own parser,
     which is protected against deep input and refuses real nesting beyond 200 levels.
@@ -103,7 +107,10 @@ def check_parser_limits(text: str, path: str = "<string>") -> None:
         elif char in ")]}":
             depth -= 1
     if deepest > MAX_BRACKET_DEPTH:
-        compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST; raises SyntaxError
+        try:
+            compile(text, path, "exec", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST; raises SyntaxError
+        except MemoryError:  # CPython's parser ran out of its own stack (some deep invalid input); a RecursionError
+            raise RecursionError("Python's parser ran out of stack on this file") from None  # is reported PM306
 
 
 def check_round_trip(text: str, module: "libcst.Module | None" = None) -> "ModuleCode":
@@ -140,17 +147,29 @@ def check_parses(text: str) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace path's content with data atomically, keeping its permission bits."""
+    """Replace path's content with data atomically, keeping its permission bits, owner and group.
+
+    Refuses (``OSError``, the file untouched) what a replace would betray: a read-only file (no write bit: root may
+    write anything, so ``open`` would not refuse it), a symbolic link (it would become a regular file and its target
+    would keep the old text), a file with several hard links (they would stop sharing its content), and a file
+    whose owner or group the new file cannot be given.
+    """
     path = Path(path)
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        _check_replaceable(path, info)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".put-migrate.tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp_name, mode)
+        if info is not None:
+            _copy_owner(tmp_name, info)  # before the mode: a change of owner clears the set-user-ID bit
+            os.chmod(tmp_name, stat.S_IMODE(info.st_mode))
         os.replace(tmp_name, path)
     except BaseException:
         try:
@@ -158,6 +177,37 @@ def atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _check_replaceable(path: Path, info: os.stat_result) -> None:
+    mode = stat.S_IMODE(info.st_mode)
+    if stat.S_ISLNK(info.st_mode):
+        target = os.readlink(path)
+        raise OSError(
+            errno.EPERM,
+            f"a symbolic link (to {target}), never replaced; migrate its target by naming it, or a folder holding it",
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EPERM, "not a regular file")
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, f"read-only (mode {mode:04o}); make it writable to migrate it")
+    if info.st_nlink > 1:
+        raise OSError(errno.EPERM, f"has {info.st_nlink} hard links, which a rewrite would separate; not rewritten")
+
+
+def _copy_owner(tmp_name: str, info: os.stat_result) -> None:
+    if not hasattr(os, "chown"):
+        return
+    tmp = os.stat(tmp_name)
+    if (tmp.st_uid, tmp.st_gid) == (info.st_uid, info.st_gid):
+        return
+    try:
+        os.chown(tmp_name, info.st_uid, info.st_gid)
+    except OSError:
+        raise PermissionError(
+            errno.EPERM, f"cannot give the new file the owner and group of the old one (uid {info.st_uid}, "
+            f"gid {info.st_gid}); not rewritten"
+        ) from None
 
 
 @contextmanager
@@ -191,6 +241,14 @@ def git_toplevel(path: Path) -> Path | None:
     return Path(out).resolve() if out else None
 
 
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``; for a link that leads nowhere (a loop, where ``resolve`` raises), the link itself."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path.parent.resolve() / path.name
+
+
 def dirty_files(paths: Iterable[Path]) -> set[Path]:
     """Resolved paths, among those given, that have uncommitted changes in their git work tree.
 
@@ -200,7 +258,7 @@ def dirty_files(paths: Iterable[Path]) -> set[Path]:
     by_root: dict[Path, list[Path]] = {}
     roots: dict[Path, Path | None] = {}
     for path in paths:
-        resolved = Path(path).resolve()
+        resolved = _resolved(Path(path))
         if resolved.parent not in roots:
             roots[resolved.parent] = git_toplevel(resolved.parent)
         root = roots[resolved.parent]
@@ -222,7 +280,34 @@ def dirty_files(paths: Iterable[Path]) -> set[Path]:
             status, name = entry[:2], entry[3:]
             if status[:1] in (b"R", b"C"):  # the next entry is the source path of a rename/copy
                 i += 1
-            changed.add((root / os.fsdecode(name)).resolve())
+            changed.add(_resolved(root / os.fsdecode(name)))
         dirty.update(f for f in files if f in changed)
     return dirty
 
+
+
+class DirtyTree(Exception):
+    """Files the run may rewrite have uncommitted changes: the whole run is refused, nothing is written."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        count = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+        super().__init__(
+            f"{count} with uncommitted changes may be rewritten; nothing was written. Commit or stash them, or pass "
+            "--allow-dirty:\n" + "".join(f"  {path}\n" for path in paths)
+        )
+
+
+def refuse_dirty(
+    files: Iterable[Path], may_be_rewritten: Callable[[Path], bool], display: Callable[[Path], str]
+) -> None:
+    """Raise DirtyTree, naming every one of them, when some of ``files`` have uncommitted changes and may be
+    rewritten (``may_be_rewritten``: a cheap test that answers False only for files that will certainly not
+    change). Checked for all the files before any is written."""
+    files = list(files)
+    dirty = dirty_files(files)
+    if not dirty:
+        return
+    refused = [display(f) for f in files if _resolved(Path(f)) in dirty and may_be_rewritten(Path(f))]
+    if refused:
+        raise DirtyTree(refused)

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from put_migrate import api
+from put_migrate import api, pipeline
 from put_migrate.api import FileStatus, Mode, RunOptions
 from put_migrate.rules import Severity
 from tests.test_cli_support import LIGHTNING_MODULE, NO_LOG, fake_transform, init_repo, real_transform  # noqa: F401
@@ -20,7 +20,7 @@ def test_unchanged_file_without_log_calls_is_not_parsed(monkeypatch):
     def boom(*_):
         raise AssertionError("parsed")
 
-    monkeypatch.setattr(api, "_migrate_source", boom)
+    monkeypatch.setattr(pipeline, "transform_text", boom)
     result, data = api.migrate_bytes(NO_LOG.encode(), "n.py")
     assert result.status is FileStatus.UNCHANGED and not result.parsed and data == NO_LOG.encode()
 
@@ -64,19 +64,19 @@ def test_binary_and_undecodable_files_are_reported(data, code):
 
 
 def test_recursion_error_is_reported(monkeypatch):
-    def recurse(source, path):
-        return recurse(source, path)
+    def recurse(source, path, index):
+        return recurse(source, path, index)
 
-    monkeypatch.setattr(api, "_migrate_source", recurse)
+    monkeypatch.setattr(pipeline, "transform_text", recurse)
     result, _ = api.migrate_bytes(LOGGING.encode(), "m.py")
     assert result.status is FileStatus.ERROR and result.findings[0].code == api.TOO_DEEP
 
 
 def test_an_exception_in_the_transform_becomes_an_error_result(monkeypatch):
-    def crash(source, path):
+    def crash(source, path, index):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(api, "_migrate_source", crash)
+    monkeypatch.setattr(pipeline, "transform_text", crash)
     result, _ = api.migrate_bytes(LOGGING.encode(), "m.py")
     assert result.status is FileStatus.ERROR and result.findings[0].code == api.INTERNAL_ERROR
     assert "KeyError" in result.reason and "Traceback" in result.detail
@@ -104,7 +104,7 @@ def test_deep_files_are_reported_never_crash(expression, code):
 
 
 def test_round_trip_failure_is_not_rewritten(monkeypatch, real_transform):
-    monkeypatch.setattr(api, "_migrate_source", lambda text, path: real_transform(text, path))  # it checks
+    monkeypatch.setattr(pipeline, "transform_text", lambda text, path, index: real_transform(text, path))  # it checks
     data = LIGHTNING_MODULE.encode() + b"x = 1\r"  # libcst does not reproduce a lone CR at the end
     result, new = api.migrate_bytes(data, "m.py")
     assert result.status is FileStatus.ERROR and result.findings[0].code == api.UNSAFE_TO_WRITE and new == data
@@ -135,12 +135,12 @@ def test_skip_line_comment_leaves_that_call_and_reports_pm001():
 
 
 def test_a_transform_that_touches_a_skipped_call_makes_the_file_fail(monkeypatch):
-    def greedy(source, path):
+    def greedy(source, path, index):
         from tests.test_cli_support import FakeResult
 
         return FakeResult(source=source.replace("__put_migrate_skipped_log__", "put"))
 
-    monkeypatch.setattr(api, "_migrate_source", greedy)
+    monkeypatch.setattr(pipeline, "transform_text", greedy)
     result, _ = api.migrate_bytes(
         b"import lightning\nclass M(lightning.LightningModule):\n    def f(self):\n"
         b"        self.log('a', 1)\n        self.log('b', 2)  # put-migrate: skip\n",
