@@ -148,8 +148,8 @@ NOT_A_STATEMENT = _rule(
 BATCH_SIZE_UNKNOWN = _rule(
     "PM211",
     "batch size cannot be found",
-    "Lightning weights the epoch mean by the size of the batch the hook received, which cannot be reached "
-    "where this call is; pass batch_size= to the call, then run the codemod again.",
+    "Under training_step(self, dataloader_iter) Lightning raises for a training-time self.log without "
+    "batch_size=; pass batch_size= to the call, then run the codemod again.",
 )
 NO_SUPER_INIT = _rule(
     "PM212",
@@ -182,13 +182,12 @@ DATALOADER_IDX_UNSUPPORTED = _rule(
     "PM217",
     "dataloader_idx case not supported",
     "A Metric object logged from a hook that takes dataloader_idx is computed per dataloader as Lightning "
-    "goes (without a reset in between), or the hook does not pass dataloader_idx to the helper that logs; "
-    "migrate by hand.",
+    "goes (without a reset in between), or the hook reassigns the *args that holds it; migrate by hand.",
 )
 NESTED_CALL = _rule(
     "PM218",
     "log call in a nested function, lambda or class",
-    "Move the call into the hook itself.",
+    "Move the call into the hook itself (a def the hook only calls, or hands to opt.step(closure=...), is migrated).",
 )
 EPOCH_VALUE_IN_LOOP = _rule(
     "PM219",

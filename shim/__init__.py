@@ -17,7 +17,16 @@ from shim.versions import check_installed
 
 check_installed()
 
+from shim.in_flight import batch_size_in_flight, dataloader_idx_in_flight  # noqa: E402
 from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix  # noqa: E402
 from shim.sync import reduce_step_values  # noqa: E402
 
-__all__ = ["DESTINATIONS", "PutData", "PutMixin", "dataloader_suffix", "reduce_step_values"]
+__all__ = [
+    "DESTINATIONS",
+    "PutData",
+    "PutMixin",
+    "batch_size_in_flight",
+    "dataloader_idx_in_flight",
+    "dataloader_suffix",
+    "reduce_step_values",
+]

@@ -64,6 +64,7 @@ class LogCall:
     add_dataloader_idx: bool = True
     batch_size: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     batch_param: str | None = None  # the hook's batch parameter, when the weight must be inferred from it
+    weight_in_flight: bool = False  # the weight is inferred from the batch in flight (the batch is not at hand)
     dataloader_idx_param: str | None = None
     trainer: str = "self.trainer"  # how to reach the Trainer in this hook
     in_loop: bool = False

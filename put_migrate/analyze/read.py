@@ -8,8 +8,16 @@ import libcst as cst
 
 from put_migrate.analyze.arguments import bind_found, name_argument, optional_argument
 from put_migrate.analyze.calls import Found
+from put_migrate.analyze.closures import closure_problem
 from put_migrate.analyze.context import Context, helper_context, hook_context
-from put_migrate.analyze.hook_arguments import batch_param, dataloader_idx_problem, needs_weight, trainer_expression
+from put_migrate.analyze.hook_arguments import (
+    IN_FLIGHT,
+    batch_param,
+    dataloader_idx_expression,
+    dataloader_idx_problem,
+    needs_weight,
+    trainer_expression,
+)
 from put_migrate.analyze.items import log_items
 from put_migrate.analyze.literals import literal_str, names_in_expression
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
@@ -153,7 +161,9 @@ def _resolve(
     """``base`` with what the call's arguments resolve to, or the first problem found (checked in a fixed order)."""
     hook, spec = context.hook, base.spec
     if found.nested:
-        return NESTED_CALL.problem(f"inside `{function.name.value}`")
+        why = closure_problem(found, function, context)
+        if why is not None:
+            return NESTED_CALL.problem(why)
     if found.statement is None:
         return NOT_A_STATEMENT.problem("its value is used or it shares its line")
     args = bind_found(found)
@@ -178,7 +188,9 @@ def _resolve(
     if isinstance(items, Problem):
         return items
     batch_size = optional_argument(args, "batch_size")
-    weight_from = batch_param(found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items))
+    weight_from = batch_param(
+        found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items), facts.cls
+    )
     if isinstance(weight_from, Problem):
         return weight_from
     add_dataloader_idx = options.get("add_dataloader_idx", True)
@@ -198,7 +210,8 @@ def _resolve(
         rank_zero_only=bool(options.get("rank_zero_only", False)),
         add_dataloader_idx=bool(add_dataloader_idx),
         batch_size=batch_size,
-        batch_param=weight_from,
-        dataloader_idx_param=context.dataloader_idx_name,
+        batch_param=None if weight_from is IN_FLIGHT else weight_from,
+        weight_in_flight=weight_from is IN_FLIGHT,
+        dataloader_idx_param=dataloader_idx_expression(context, base.trainer),
         bindings=context.env,
     )

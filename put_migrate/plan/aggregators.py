@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Optional
 
 from put_migrate.analyze import LogCall, LogItem, _code
+from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.statements import Block, Statement, Update, dest_code, epoch_names, put
 from put_migrate.rules import NAME_AGGREGATED_TWICE, OPTION_NOT_LITERAL
 
@@ -43,7 +43,7 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
     )
     target = f"self.{aggregator.attr}"
     if per_dataloader:
-        target += f"[{call.dataloader_idx_param}]"
+        target += f"[{state.dataloader_idx(call)}]"
     if key is not None:
         target += f"[{key}]"
     if kind != "Mean":
@@ -53,6 +53,9 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
     elif call.batch_param is not None:
         out.append(Update(target, value_code, batch_param=call.batch_param))
         state.imports.add((f"{state.analysis.cls.package}.utilities.data", "extract_batch_size"))
+    elif call.weight_in_flight:
+        out.append(Update(target, value_code, weight=f"batch_size_in_flight({call.trainer})"))
+        state.imports.add(("shim", "batch_size_in_flight"))
     else:
         out.append(Update(target, value_code))
 

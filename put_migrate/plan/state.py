@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 from put_migrate.analyze import ClassAnalysis
 from put_migrate.analyze.hierarchy import class_prefix, inherited_attributes
+from put_migrate.analyze.hook_arguments import DATALOADER_IDX_IN_FLIGHT
 from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.names import NameAllocator
@@ -78,4 +79,10 @@ class BuildState:
         if call.dataloader_idx_param is None or not call.add_dataloader_idx:
             return None
         self.imports.add(("shim", "dataloader_suffix"))
-        return f"dataloader_suffix({call.trainer}, {call.dataloader_idx_param})"
+        return f"dataloader_suffix({call.trainer}, {self.dataloader_idx(call)})"
+
+    def dataloader_idx(self, call) -> str:
+        """The call's expression for its hook's dataloader_idx (importing ``dataloader_idx_in_flight`` if used)."""
+        if call.dataloader_idx_param.startswith(f"{DATALOADER_IDX_IN_FLIGHT}("):
+            self.imports.add(("shim", DATALOADER_IDX_IN_FLIGHT))
+        return call.dataloader_idx_param
