@@ -197,7 +197,7 @@ def measure_file(path: str) -> dict:
         tree = None
     start = time.perf_counter()
     try:
-        result, new_data = migrate_bytes(data, path, mode=Mode.CHECK)
+        result, new_data = migrate_bytes(data, path, mode=Mode.CHECK, index=_INDEX)
     except Exception as exc:  # noqa: BLE001 - migrate_bytes promises never to raise
         out["crash"] = f"escaped: {type(exc).__name__}: {exc}"
         return out
@@ -248,7 +248,7 @@ def second_pass(args: tuple[str, str, bytes]) -> tuple[str, str]:
     """Migrate a migrated file again (at copy_path, so the repository index sees the migrated tree): '' when
     nothing changes, else what did."""
     path, copy_path, new_data = args
-    again, again_data = migrate_bytes(new_data, copy_path, mode=Mode.CHECK)
+    again, again_data = migrate_bytes(new_data, copy_path, mode=Mode.CHECK, index=_INDEX)
     again_rewritten = sum(1 for f in again.findings if f.severity is Severity.REWRITTEN)
     if again_data == new_data and not again_rewritten and again.status is not FileStatus.ERROR:
         return path, ""
@@ -351,12 +351,18 @@ def _unseen(results: list[dict], stats: RepoStats) -> None:
 def _repository_pass():
     """The CLI's repository index (``put_migrate.index``), when this version of put_migrate has one."""
     try:
-        from put_migrate import api
         from put_migrate.index import build_index
     except ImportError:
         return None, None
-    setter = getattr(api, "_set_index", None)
-    return (build_index, setter) if setter is not None else (None, None)
+    return build_index, _set_index
+
+
+_INDEX = None  # the repository index of the pass running in this process (set in each worker by the pool)
+
+
+def _set_index(index) -> None:
+    global _INDEX
+    _INDEX = index
 
 
 def _map(function, items, jobs: int, index, setter) -> list:

@@ -1,17 +1,23 @@
 """Which files to look at, and which of them are worth parsing.
 
-Discovery (``discover_files``):
+Discovery (``discover_files``), with ruff's exclusion options:
 
-- A file named on the command line is taken as it is (whatever its suffix), unless an ``--exclude`` glob matches.
 - A folder is searched for ``*.py`` files and Jupyter notebooks (``*.ipynb``, see ``notebook.py``). Inside a git
-  work tree the list comes from
-  ``git ls-files --cached --others --exclude-standard`` (so ``.gitignore`` is honoured); outside one, or when git is
-  missing, or when the folder itself is git-ignored (the user named it, so they mean it), from a walk.
-- Below a named folder, folders named like tool or environment caches are never entered (``SKIPPED_DIRS``, and
-  any folder holding a ``pyvenv.cfg``). The named folder itself may be one of them (``put-migrate .venv/lib``).
-- ``--exclude GLOB`` (``fnmatch``; ``*`` also matches ``/``) drops a path when it matches the path relative to the
-  current folder, its file name, the name of any folder it sits in, or the relative path of such a folder
-  (``--exclude src/legacy`` drops everything below it).
+  work tree the list comes from ``git ls-files --cached --others --exclude-standard``: git decides what is ignored
+  (``.gitignore``), and a tracked file is never skipped by the built-in list. Outside one, or when git is missing,
+  or when the folder itself is git-ignored (the user named it, so they mean it), from a walk.
+- The built-in list (``SKIPPED_DIRS``, and any folder holding a ``pyvenv.cfg``: tool caches, virtualenvs, build
+  output) applies to folders below a named folder outside git, and to untracked files inside git.
+- ``excludes`` (``--exclude GLOB``) replaces the built-in list; ``extend_excludes`` (``--extend-exclude``) adds to
+  it. Their globs (``fnmatch``; ``*`` also matches ``/``) apply to tracked files too, and drop a path when they
+  match its name, its path relative to the current folder, or the name or relative path of a folder it sits in
+  below the named folder (``--exclude src/legacy`` drops everything below it).
+- A path named on the command line is taken as it is (a file whatever its suffix, a folder even when it is one of
+  the built-in list: ``put-migrate .venv/lib``), unless ``force_exclude`` (``--force-exclude``): then the
+  exclusions apply to it and to the folders it sits in (pre-commit names every file it hands over), the built-in
+  list only outside git.
+- A symbolic link is never written: one to a file of the run gives way to that file; others are kept, for the run
+  to report.
 
 Pre-filter (``may_contain_log_call``): a file is parsed only when its text contains ``X.log(`` or
 ``X.log_dict(`` where ``X`` is not a well-known maths module (``torch.log(x)``, ``np.log(x)``, ...), and the word
@@ -25,6 +31,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -107,6 +114,16 @@ def may_contain_log_call(text: str) -> bool:
     return not names.isdisjoint(("self", "pl_module")) or any(name and _third_parameter(text, name) for name in names)
 
 
+def file_may_contain_log_call(path: Path) -> bool:
+    """``may_contain_log_call`` for a file on disk (a notebook's JSON text will do); True when it cannot be read
+    (the run reports it)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return True
+    return may_contain_log_call(data.decode("utf-8", errors="replace"))
+
+
 def _third_parameter(text: str, name: str) -> bool:
     """Whether ``name`` is the third parameter of a ``def`` of ``text`` (``def hook(self, trainer, name``)."""
     pattern = r"def[ \t]+\w+[ \t]*\(\s*\w+[^,()]*,\s*\w+[^,()]*,\s*" + re.escape(name) + r"\b"
@@ -119,15 +136,68 @@ def has_skip_file_marker(text: str) -> bool:
     return any(SKIP_FILE_MARKER in line for line in head)
 
 
-def is_excluded(path: Path, excludes: Sequence[str], cwd: Path | None = None) -> bool:
-    """True when an --exclude glob matches the path relative to cwd, its name, or one of its folders' names."""
-    if not excludes:
+class _Exclusions:
+    """A run's exclusion list: the user's globs (``--exclude`` and ``--extend-exclude``), and the built-in list
+    unless ``--exclude`` replaced it. Folder answers are cached: a tree has far fewer folders than files."""
+
+    def __init__(self, excludes: Sequence[str], extend_excludes: Sequence[str], cwd: Path) -> None:
+        self.globs = tuple(g.rstrip("/") for g in (*excludes, *extend_excludes))
+        self.built_in = not excludes
+        self.cwd = cwd
+        self._folders: dict[tuple[Path, bool], bool] = {}
+        self._in_git: dict[Path, bool] = {}
+
+    def _glob_matches(self, path: Path) -> bool:
+        if not self.globs:
+            return False
+        name, rel = path.name, _display_path(path, self.cwd)
+        return any(fnmatch.fnmatchcase(name, g) or fnmatch.fnmatchcase(rel, g) for g in self.globs)
+
+    def folder(self, folder: Path, built_in: bool) -> bool:
+        """The folder is excluded: by a glob, or (``built_in``, where the built-in list applies) by that list."""
+        key = (folder, built_in)
+        answer = self._folders.get(key)
+        if answer is None:
+            answer = self._glob_matches(folder) or (
+                built_in and self.built_in and (folder.name in SKIPPED_DIRS or (folder / "pyvenv.cfg").exists())
+            )
+            self._folders[key] = answer
+        return answer
+
+    def below(self, root: Path, path: Path, built_in: bool) -> bool:
+        """A file found below the named folder root is excluded: by its own name or path, or by a folder between
+        root and it."""
+        if not self.globs and not (built_in and self.built_in):
+            return False
+        if self._glob_matches(path):
+            return True
+        try:
+            parts = path.relative_to(root).parts[:-1]
+        except ValueError:
+            return False
+        folder = root
+        for part in parts:
+            folder = folder / part
+            if self.folder(folder, built_in):
+                return True
         return False
-    rel = _display_path(path, cwd)
-    parts = Path(rel).parts
-    folders = ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
-    candidates = [rel, path.name, *parts[:-1], *folders]
-    return any(fnmatch.fnmatchcase(c, pattern.rstrip("/")) for pattern in excludes for c in candidates)
+
+    def named(self, path: Path) -> bool:
+        """--force-exclude: a path named on the command line is excluded, by itself or a folder it sits in (the
+        built-in list only outside git, where git does not decide)."""
+        built_in = self.built_in and not self._inside_git(path.absolute().parent)
+        if self._glob_matches(path) or (path.is_dir() and self.folder(path, built_in)):
+            return True
+        rel = Path(_display_path(path, self.cwd))
+        folders = [Path(*rel.parts[: i + 1]) for i in range(len(rel.parts) - 1) if rel.parts[i] != ".."]
+        return any(self.folder(folder, built_in) for folder in folders)
+
+    def _inside_git(self, folder: Path) -> bool:
+        answer = self._in_git.get(folder)
+        if answer is None:
+            answer = (folder / ".git").exists() or (folder.parent != folder and self._inside_git(folder.parent))
+            self._in_git[folder] = answer
+        return answer
 
 
 def _display_path(path: Path, cwd: Path | None = None) -> str:
@@ -146,20 +216,17 @@ def _display_path(path: Path, cwd: Path | None = None) -> str:
     return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
+display_path = _display_path  # how a path is shown to the user (relative to the current folder when below it)
+
 _NOT_NORMAL = re.compile(r"(?:^|/)\.\.?(?:/|$)|//|/$")  # a "." or ".." segment, an empty one, a trailing "/"
 
 
-def _skipped_below(root: Path, path: Path) -> bool:
-    """True when a folder between root (excluded) and path is one we never enter."""
-    try:
-        parts = path.relative_to(root).parts[:-1]
-    except ValueError:
-        return False
-    return any(part in SKIPPED_DIRS for part in parts)
+PYTHON_SUFFIXES = (".py", ".ipynb")
 
 
-def _git_list(folder: Path) -> list[Path] | None:
-    """``*.py`` files under folder as git sees them (tracked + untracked, minus ignored), or None outside git."""
+def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[tuple[Path, bool]] | None:
+    """Files with these suffixes under folder as git sees them (tracked + untracked, minus ignored), each with whether git
+    tracks it; None outside git."""
     try:
         inside = subprocess.run(
             ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, check=False
@@ -172,7 +239,7 @@ def _git_list(folder: Path) -> list[Path] | None:
         if ignored.returncode == 0:  # the folder itself is ignored: the user named it, walk it
             return None
         listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            ["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", "."],
             cwd=folder,
             capture_output=True,
             check=False,
@@ -182,73 +249,97 @@ def _git_list(folder: Path) -> list[Path] | None:
     if listed.returncode != 0:
         return None
     files = []
-    for raw in listed.stdout.split(b"\0"):
-        if raw.endswith((b".py", b".ipynb")):
+    for entry in listed.stdout.split(b"\0"):
+        tag, raw = entry[:2], entry[2:]  # "H " (tracked; other letters for special states) or "? " (untracked)
+        if raw.endswith(tuple(os.fsencode(s) for s in suffixes)):
             path = folder / os.fsdecode(raw)
-            if path.is_file():  # --cached lists files deleted from the work tree; submodules are folders
-                files.append(path)
+            # --cached lists files deleted from the work tree; submodules are folders; a link that leads nowhere
+            # is kept for the run to report
+            if path.is_file() or (_is_link(path) and not path.is_dir()):
+                files.append((path, tag != b"? "))
     return files
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(folder: Path, exclusions: _Exclusions, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[Path]:
     files = []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
-        dirnames[:] = sorted(
-            d for d in dirnames if d not in SKIPPED_DIRS and not (here / d / "pyvenv.cfg").exists()
+        dirnames[:] = sorted(d for d in dirnames if not exclusions.folder(here / d, built_in=True))
+        files.extend(
+            here / f for f in sorted(filenames) if f.endswith(suffixes) and not exclusions.below(here, here / f, True)
         )
-        files.extend(here / f for f in sorted(filenames) if f.endswith((".py", ".ipynb")))
     return files
-
-
-def _in_virtualenv(root: Path, path: Path) -> bool:
-    """A folder between root and path (both excluded) holds a pyvenv.cfg."""
-    parent = path.parent
-    while parent != root and root in parent.parents:
-        if (parent / "pyvenv.cfg").exists():
-            return True
-        parent = parent.parent
-    return False
 
 
 def _identity(path: Path) -> object:
     """The file a path names (a link and its target are one file): one ``stat``, where ``resolve`` costs one per
-    folder of the path."""
+    folder of the path. A link that leads nowhere (a loop, a missing target) is its own identity."""
     try:
         info = os.stat(path)
     except OSError:
-        return path.resolve()
+        return os.path.abspath(path)
     return (info.st_dev, info.st_ino)
 
 
-def discover_files(paths: Iterable[str | Path], excludes: Sequence[str] = ()) -> list[Path]:
-    """The files to process for the given command-line paths, each once, in a stable order.
+def _is_link(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
+
+def discover_files(
+    paths: Iterable[str | Path],
+    excludes: Sequence[str] = (),
+    *,
+    extend_excludes: Sequence[str] = (),
+    force_exclude: bool = False,
+    suffixes: tuple[str, ...] = PYTHON_SUFFIXES,
+) -> list[Path]:
+    """The files to process for the given command-line paths, each once, in a stable order (below a folder, those
+    whose names end with ``suffixes``).
+
+    ``excludes`` replaces the built-in list, ``extend_excludes`` adds to it, ``force_exclude`` applies them to the
+    paths named too (ruff's ``--exclude``, ``--extend-exclude``, ``--force-exclude``; see the module docstring).
+    A symbolic link is never what the run writes: a link to a file the run processes anyway is dropped (the
+    target is migrated once, under its own name); any other link (to a file outside the run, a loop, a missing
+    target) is kept, after the other files, for the run to report (``safety.atomic_write`` never replaces one).
     Raises FileNotFoundError for a path that does not exist.
     """
+    exclusions = _Exclusions(excludes, extend_excludes, Path.cwd())
     seen: set[object] = set()
     found: list[Path] = []
+    links: list[Path] = []
 
     def add(path: Path) -> None:
+        if _is_link(path):
+            links.append(path)
+            return
         key = _identity(path)
-        if key not in seen and not is_excluded(path, excludes):
+        if key not in seen:
             seen.add(key)
             found.append(path)
 
     for raw in paths:
         path = Path(raw)
-        if path.is_file():
-            add(path)
-        elif path.is_dir():
-            listed = _git_list(path)
-            if listed is None:
-                candidates = _walk(path)
-            else:
-                candidates = [
-                    p for p in sorted(listed) if not _skipped_below(path, p) and not _in_virtualenv(path, p)
-                ]
-            for candidate in candidates:
-                add(candidate)
-        else:
+        is_file = path.is_file() or (_is_link(path) and not path.is_dir())
+        if not is_file and not path.is_dir():
             raise FileNotFoundError(str(raw))
+        if force_exclude and exclusions.named(path):
+            continue
+        if is_file:
+            add(path)
+            continue
+        listed = _git_list(path, suffixes)
+        if listed is None:
+            candidates = _walk(path, exclusions, suffixes)
+        else:
+            candidates = [p for p, tracked in sorted(listed) if not exclusions.below(path, p, built_in=not tracked)]
+        for candidate in candidates:
+            add(candidate)
+    for link in links:
+        key = _identity(link)
+        if key not in seen:
+            seen.add(key)
+            found.append(link)
     return found

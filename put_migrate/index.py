@@ -9,9 +9,11 @@ Lightning base (``lightning_names.BASES``). The transform then migrates subclass
 ``build_index(files)`` reads nothing up front: a module is read (with Python's ``ast``, several times faster than
 libcst; nothing is rewritten here) the first time a query names it, so a run reads the modules that define the
 bases of the classes it rewrites, and the packages that re-export them, and no others. The texts are those of the
-start of the run (a worker that rewrites one file never sees another's new text). A dotted module name is taken
-from the file's path; an import matches a module when its dotted name ends with the module's (so
-``src/pkg/base.py`` answers ``pkg.base.Base`` and ``base.Base``).
+start of the run (a worker that rewrites one file never sees another's new text). A module no file of the run
+defines is read from disk where the run's imports would find it (``search_path.py``): a run given only some files
+(pre-commit's staged ones) still sees the bases of their classes. A dotted module name is taken from the file's
+path; an import matches a module when its dotted name ends with the module's (so ``src/pkg/base.py`` answers
+``pkg.base.Base`` and ``base.Base``).
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from __future__ import annotations
 import ast
 import os
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from put_migrate.lightning_names import BASES, Kind, known_non_lightning
+from put_migrate import resolve
+from put_migrate.lightning_names import BASES, Kind
+from put_migrate.search_path import SearchPath
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
 
@@ -40,6 +45,16 @@ class IndexedClass:
     assigned: frozenset[str]  # every self.<attr> assigned in the class
     has_put_mixin: bool
     logs: bool
+    # (method, name) of each ``self.log("name", ...)`` / ``self.log_dict({"name": ...})`` with a literal name, and
+    # ("*", name) of each ``self.put("name", ...)``.
+    logged: tuple[tuple[str, str], ...] = ()
+    # Methods named as an attribute of anything but ``self`` (``super().m``, ``Base.m``): they may run although a
+    # subclass overrides them.
+    reached_otherwise: frozenset[str] = frozenset()
+    # (method, attribute) of each ``self.<attribute>`` a method names (attributes the class assigns left out), and
+    # (method, its source, dedented) of each method that names one: a subclass's helper may be called there.
+    self_uses: tuple[tuple[str, str], ...] = ()
+    method_sources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -57,6 +72,7 @@ class RepositoryIndex:
     # when a query names the module (``load``).
     unread: dict[str, list[tuple["Path | str", "str | Path"]]] = field(default_factory=dict)
     modules: frozenset[str] = frozenset()  # the module keys of all the run's files
+    search: Optional[SearchPath] = None  # where modules no file of the run defines are read from
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -75,6 +91,7 @@ class RepositoryIndex:
             module_classes=dict(self.module_classes),
             unread={key: list(files) for key, files in self.unread.items()},
             modules=self.modules,
+            search=self.search,
         )
 
     def find(self, dotted: str) -> Optional[IndexedClass]:
@@ -153,9 +170,28 @@ class RepositoryIndex:
         """The module key (as taken from a path) that a dotted module name refers to: equal, or the one key
         ending with it (``pkg`` -> ``src.pkg``), or the longest tail of it that is a key."""
         key = self._find_key(module)
+        if key is None and self.search is not None and self._read_from_disk(module):
+            key = self._find_key(module)
         if key is not None and key in self.unread:
             self.load(key)
         return key
+
+    def _read_from_disk(self, module: str) -> bool:
+        """Read the file that defines ``module`` where the run's imports would find it; False when there is none,
+        or when its module key is one the index already has (that file is the run's, or was read)."""
+        path = self.search.locate(module)
+        if path is None:
+            return False
+        from put_migrate.discover import display_path
+
+        shown = display_path(Path(path))
+        key = module_name(shown)
+        if key in self._known_keys()[0] or key in self.unread:
+            return False
+        self.unread[key] = [(shown, Path(path))]
+        self.search.add(shown)
+        self.load(key)
+        return True
 
     def _find_key(self, module: str) -> Optional[str]:
         known, tails = self._known_keys()
@@ -229,23 +265,6 @@ class RepositoryIndex:
         return None
 
 
-def indexed_unresolved(index: RepositoryIndex, cls: IndexedClass, depth: int = 0) -> bool:
-    """An indexed (non-Lightning) class with an imported base the index cannot resolve either."""
-    if depth > 16:
-        return False
-    for base in cls.bases:
-        if base in BASES or known_non_lightning(base):
-            continue
-        found = index.find(base)
-        if found is not None:
-            if found.key != cls.key and indexed_unresolved(index, found, depth + 1):
-                return True
-            continue
-        if not index.knows_class(base) and base.rpartition(".")[0] != cls.key.rpartition(".")[0]:
-            return True
-    return False
-
-
 @lru_cache(maxsize=16384)
 def module_name(path: "Path | str") -> str:
     """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative)."""
@@ -291,6 +310,7 @@ class _ClassReader:
         # The source lines, where they number as ``ast`` numbers them (no "\r") and an attribute ``log`` can only
         # be written ``log`` (ASCII: no NFKC-equivalent spelling): lets ``read`` skip the walk for a log call.
         self.lines = text.split("\n") if text is not None and "\r" not in text and text.isascii() else None
+        self.text = text
         self.is_package = is_package
         self.imports: dict[str, str] = {}
         self.star_imports: list[str] = []
@@ -303,14 +323,9 @@ class _ClassReader:
                     self.all_names = frozenset(e.value for e in node.value.elts)
         for node in statements(tree):
             if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self.imports[alias.asname] = alias.name
-                    else:
-                        head = alias.name.split(".")[0]
-                        self.imports[head] = head
+                resolve.bind_import(self.imports, node)
             elif isinstance(node, ast.ImportFrom):
-                base = self._from_module(node)
+                base = resolve.from_module(node, module, is_package)
                 if base is None:
                     continue
                 for alias in node.names:
@@ -320,26 +335,13 @@ class _ClassReader:
                         self.star_imports.append(base)
         self.local_classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
 
-    def _from_module(self, node: ast.ImportFrom) -> Optional[str]:
-        if not node.level:
-            return node.module
-        package = self.module.split(".") if self.is_package else self.module.split(".")[:-1]
-        if node.level - 1 > len(package):
-            return None
-        package = package[: len(package) - (node.level - 1)]
-        return ".".join([*package, *([node.module] if node.module else [])])
-
     def qualify(self, node: ast.expr) -> Optional[str]:
-        if isinstance(node, ast.Name):
-            if node.id in self.imports:
-                return self.imports[node.id]
-            if node.id in self.local_classes:
-                return f"{self.module}.{node.id}"
-            return None
-        if isinstance(node, ast.Attribute):
-            head = self.qualify(node.value)
-            return None if head is None else f"{head}.{node.attr}"
-        return None
+        """The dotted name of a base or callee, through the file's imports or as a class of this module."""
+        written = resolve.dotted(node)
+        qualified = resolve.qualify(self.imports, written)
+        if qualified is None and written is not None and written.split(".")[0] in self.local_classes:
+            return f"{self.module}.{written}"
+        return qualified
 
     def is_torchmetrics(self, node: ast.expr) -> Optional[str]:
         qualified = self.qualify(node.func) if isinstance(node, ast.Call) else None
@@ -377,17 +379,65 @@ class _ClassReader:
                     elif isinstance(value, ast.Call) and (self.qualify(value.func) or "").split(".")[-1] in _METRIC_CONTAINERS:
                         if any(self.is_torchmetrics(n) for n in ast.walk(value) if isinstance(n, ast.Call)):
                             containers.add(target.attr)
+        logged: set[tuple[str, str]] = set()
         if self._may_log(node):
-            logs = any(
+            for method in node.body:
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    logged.update((method.name, name) for name in _literal_log_names(method))
+            logs = bool(logged) or any(
                 isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
                 and inner.func.attr in ("log", "log_dict")
                 for inner in ast.walk(node)
             )
+        reached: set[str] = set()
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Attribute) and not (isinstance(inner.value, ast.Name) and inner.value.id == "self"):
+                if inner.attr in methods:
+                    reached.add(inner.attr)
+            elif (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "put"
+                  and inner.args and isinstance(inner.args[0], ast.Constant) and isinstance(inner.args[0].value, str)):
+                logged.add(("*", inner.args[0].value))  # a migrated class: which method feeds its value is not known
+        reached_otherwise = frozenset(reached)
+        self_uses, method_sources = self._self_uses(node, assigned)
         has_mixin = any(isinstance(b, ast.Name) and b.id == "PutMixin" for b in node.bases)
         return IndexedClass(
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
-            frozenset(assigned), has_mixin, logs,
+            frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, method_sources,
         )
+
+    def _self_uses(self, node: ast.ClassDef, assigned: set[str]):
+        uses: set[tuple[str, str]] = set()
+        sources: list[tuple[str, str]] = []
+        for method in node.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            named = set()
+            for inner in ast.walk(method):
+                if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id == "self":
+                    if inner.attr not in assigned:
+                        named.add(inner.attr)
+                elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "self":
+                    named.add("forward")  # ``self(...)`` runs ``forward``
+            uses.update((method.name, attr) for attr in named)
+            if named and self.text is not None and not isinstance(method, ast.AsyncFunctionDef):
+                segment = ast.get_source_segment(self.text, method, padded=True)
+                if segment is not None:
+                    sources.append((method.name, textwrap.dedent(segment)))
+        return tuple(sorted(uses)), tuple(sources)
+
+
+def _literal_log_names(function: ast.AST) -> Iterable[str]:
+    """The literal names ``self.log``/``self.log_dict`` calls of ``function`` log."""
+    for inner in ast.walk(function):
+        if not (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                and isinstance(inner.func.value, ast.Name) and inner.func.value.id == "self"):
+            continue
+        first = inner.args[0] if inner.args else next(
+            (k.value for k in inner.keywords if k.arg in ("name", "dictionary")), None)
+        if inner.func.attr == "log" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            yield first.value
+        elif inner.func.attr == "log_dict" and isinstance(first, ast.Dict):
+            yield from (k.value for k in first.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
 
 
 @dataclass(frozen=True)
@@ -442,13 +492,17 @@ def _record_exports(
 
 
 def build_index(
-    files: Iterable["Path | str"], sources: Optional[Mapping["Path | str", "str | Path"]] = None
+    files: Iterable["Path | str"], sources: Optional[Mapping["Path | str", "str | Path"]] = None, *,
+    search_disk: bool = True,
 ) -> RepositoryIndex:
     """The index of ``files``, read as queries need them. ``sources``, keyed as in ``files``: a file's text as the
     run started (``bytes.decode("utf-8", errors="replace")``), or the path to read it from when its module is first
-    needed (where nothing writes files while the index is in use); a file without one is read from its own path."""
+    needed (where nothing writes files while the index is in use); a file without one is read from its own path.
+    ``search_disk``: a module no file defines is read from disk where their imports find it (``search_path.py``);
+    the paths of ``files`` are then paths of files (relative to the current folder, or absolute)."""
     unread: dict[str, list[tuple["Path | str", "str | Path"]]] = {}
     for path in files:
         source = sources.get(path) if sources is not None else None
         unread.setdefault(module_name(path), []).append((path, source if source is not None else Path(path)))
-    return RepositoryIndex(unread=unread, modules=frozenset(unread))
+    paths = [path for entries in unread.values() for path, _ in entries]
+    return RepositoryIndex(unread=unread, modules=frozenset(unread), search=SearchPath(paths) if search_disk else None)

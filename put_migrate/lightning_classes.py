@@ -7,12 +7,15 @@ Lightning's demo modules (``lightning.pytorch.demos.BoringModel``, ``DemoModel``
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
 
+from put_migrate import resolve
 from put_migrate.lightning_names import BASES, DEMO_MEMBERS, Kind
+from put_migrate.screen import python_tree
 
 # LightningModule properties that are plain Python ints (``self.global_step`` is ``trainer.global_step``, 0 without a
 # trainer): logged like any number (SELF_LOG_SEMANTICS.md §3.1), never a Metric, unless the class redefines them.
@@ -37,60 +40,29 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
 
 @dataclass
 class ImportMap:
-    """Local name -> fully qualified name, for the module's top-level imports."""
+    """Local name -> fully qualified name, for the module's top-level imports (``resolve.import_map``)."""
 
     names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, module: cst.Module) -> "ImportMap":
-        result = cls()
-        for statement in module.body:
-            for small in _small_statements(statement):
-                result._add(small)
-        return result
+    def of(cls, module: cst.Module, text: Optional[str] = None) -> "ImportMap":
+        """The imports of ``module``, parsed from ``text`` (its code where not given)."""
+        return cls.from_tree(*readable_tree(module, text))
 
-    def _add(self, node: cst.CSTNode) -> None:
-        if isinstance(node, cst.Import):
-            for alias in node.names:
-                full = dotted_name(alias.name)
-                if full is None:
-                    continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self.names[alias.asname.name.value] = full
-                else:  # ``import a.b`` binds ``a``
-                    self.names[full.split(".")[0]] = full.split(".")[0]
-        elif isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative:
-            module = dotted_name(node.module)
-            if module is None or isinstance(node.names, cst.ImportStar):
-                return
-            for alias in node.names:
-                imported = dotted_name(alias.name)
-                local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else imported
-                if imported and local:
-                    self.names[local] = f"{module}.{imported}"
+    @classmethod
+    def from_tree(cls, tree: ast.Module, text: str) -> "ImportMap":
+        return cls(resolve.import_map(tree.body, text))
+
+    def within(self, function: cst.FunctionDef) -> "ImportMap":
+        """These imports plus those of a function body (``def test_x():\n    import lightning as L``)."""
+        if not isinstance(function.body, cst.IndentedBlock):
+            return ImportMap(dict(self.names))
+        tree, text = _statements_tree(function.body.body)
+        return ImportMap(resolve.import_map(tree.body, text, self.names))
 
     def qualify(self, node: cst.BaseExpression) -> Optional[str]:
         """The qualified name an expression refers to, if its head is an imported name."""
-        name = dotted_name(node)
-        if name is None:
-            return None
-        head, _, rest = name.partition(".")
-        if head not in self.names:
-            return None
-        return self.names[head] + (f".{rest}" if rest else "")
-
-
-def _small_statements(statement: cst.CSTNode) -> list[cst.CSTNode]:
-    if isinstance(statement, cst.SimpleStatementLine):
-        return list(statement.body)
-    # Imports guarded by ``try``/``if`` (e.g. ``try: import lightning.pytorch as pl except ImportError: ...``).
-    if isinstance(statement, (cst.Try, cst.If)):
-        found: list[cst.CSTNode] = []
-        for block in sub_blocks(statement):
-            for inner in block.body:
-                found.extend(_small_statements(inner))
-        return found
-    return []
+        return resolve.qualify(self.names, dotted_name(node))
 
 
 def sub_blocks(node: cst.CSTNode) -> list[cst.IndentedBlock]:
@@ -106,6 +78,39 @@ def sub_blocks(node: cst.CSTNode) -> list[cst.IndentedBlock]:
     return found
 
 
+def readable_tree(module: cst.Module, text: Optional[str] = None) -> tuple[ast.Module, str]:
+    """``module``'s ``ast`` tree and the text it numbers lines of: ``text`` (the module's code where not given)
+    parsed (the tree cached for the screens and positions), or, where Python cannot read it (syntax newer than the
+    running Python), the statements that can hold imports and that it can read."""
+    text = module.code if text is None else text
+    tree = python_tree(text)
+    return (tree, text) if tree is not None else _statements_tree(module.body)
+
+
+_MAY_IMPORT = (cst.SimpleStatementLine, cst.Try, cst.If)
+
+
+def _statements_tree(statements) -> tuple[ast.Module, str]:
+    """The statements of a block that can hold imports (dedented), as text and its ``ast`` tree; where Python
+    cannot read them all, those it can read one by one."""
+    kept = [s for s in statements if isinstance(s, _MAY_IMPORT)]
+    text = cst.Module(body=kept).code if kept else ""
+    try:
+        return ast.parse(text), text
+    except Exception:  # noqa: BLE001 - SyntaxError, ValueError, RecursionError...
+        pass
+    readable = []
+    for statement in kept:
+        code = cst.Module(body=[statement]).code
+        try:
+            ast.parse(code)
+        except Exception:  # noqa: BLE001
+            continue
+        readable.append(code)
+    text = "".join(readable)
+    return ast.parse(text), text
+
+
 @dataclass(frozen=True)
 class Inherited:
     """What the project classes above a class bring (from the repository index)."""
@@ -117,6 +122,23 @@ class Inherited:
     put_mixin: bool = False  # an ancestor already has PutMixin
     logs: bool = False  # an ancestor has log calls (it may get compute hooks when it is migrated)
     same_file: frozenset[str] = frozenset()  # names of the ancestors defined in the same file
+    chain: tuple = ()  # the indexed ancestors themselves, nearest first (``index.IndexedClass``)
+    bases: tuple[str, ...] = ()  # the class's own bases, as dotted names
+
+    @classmethod
+    def of(cls, ancestors, module_key: str, bases: tuple[str, ...] = ()) -> "Inherited":
+        """What ``ancestors`` (indexed classes, nearest first) bring to a class of module ``module_key``."""
+        return cls(
+            methods=frozenset().union(*(a.methods for a in ancestors)),
+            metrics=tuple(m for a in ancestors for m in a.metrics),
+            metric_containers=frozenset().union(*(a.metric_containers for a in ancestors)),
+            assigned=frozenset().union(*(a.assigned for a in ancestors)),
+            put_mixin=any(a.has_put_mixin for a in ancestors),
+            logs=any(a.logs for a in ancestors),
+            same_file=frozenset(a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key),
+            chain=tuple(ancestors),
+            bases=bases,
+        )
 
 
 @dataclass(frozen=True)
@@ -141,12 +163,13 @@ class LightningClass:
 def lightning_classes(module: cst.Module, imports: ImportMap, index=None, module_key: str = "") -> list[LightningClass]:
     """Classes whose bases include a LightningModule or a Callback, directly or (with a ``RepositoryIndex``)
     through project classes of this or other files: the top-level ones, then those defined in function bodies."""
-    found = _top_level(module, imports, index, module_key)
+    found = top_level_classes(module, imports, index, module_key)
     found.extend(cls for cls, _ in local_classes(module, imports, index, module_key, found) if cls is not None)
     return found
 
 
-def _top_level(module: cst.Module, imports: ImportMap, index=None, module_key: str = "") -> list[LightningClass]:
+def top_level_classes(module: cst.Module, imports: ImportMap, index=None, module_key: str = "") -> list[LightningClass]:
+    """The top-level classes of ``module`` that derive from a Lightning base, directly or through the index."""
     found = []
     for statement in module.body:
         if not isinstance(statement, cst.ClassDef):
@@ -167,17 +190,7 @@ def _top_level(module: cst.Module, imports: ImportMap, index=None, module_key: s
             resolved = index.lightning_kind(indexed) if indexed is not None else None
             if resolved is not None:
                 ancestors = index.ancestors(indexed)
-                inherited = Inherited(
-                    methods=frozenset().union(*(a.methods for a in ancestors)),
-                    metrics=tuple(m for a in ancestors for m in a.metrics),
-                    metric_containers=frozenset().union(*(a.metric_containers for a in ancestors)),
-                    assigned=frozenset().union(*(a.assigned for a in ancestors)),
-                    put_mixin=any(a.has_put_mixin for a in ancestors),
-                    logs=any(a.logs for a in ancestors),
-                    same_file=frozenset(
-                        a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key
-                    ),
-                )
+                inherited = Inherited.of(ancestors, module_key, indexed.bases)
                 demo = demo_members(b for a in [indexed, *ancestors] for b in a.bases)
                 found.append(
                     LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo)
@@ -200,15 +213,6 @@ def _inner_statements(node: cst.CSTNode) -> list[cst.BaseStatement]:
         elif not isinstance(child, (cst.BaseStatement, cst.BaseExpression, cst.BaseSuite)) and child.children:
             found.extend(_inner_statements(child))  # else, except, finally, match cases
     return found
-
-
-def _scope_imports(imports: "ImportMap", function: cst.FunctionDef) -> "ImportMap":
-    inner = ImportMap(dict(imports.names))
-    if isinstance(function.body, cst.IndentedBlock):
-        for statement in function.body.body:
-            for small in _small_statements(statement):
-                inner._add(small)
-    return inner
 
 
 def _local_class(
@@ -234,17 +238,8 @@ def _local_class(
         if resolved is None:
             continue
         ancestors = [indexed, *index.ancestors(indexed)]
-        inherited = Inherited(
-            methods=frozenset().union(*(a.methods for a in ancestors)),
-            metrics=tuple(m for a in ancestors for m in a.metrics),
-            metric_containers=frozenset().union(*(a.metric_containers for a in ancestors)),
-            assigned=frozenset().union(*(a.assigned for a in ancestors)),
-            put_mixin=any(a.has_put_mixin for a in ancestors),
-            logs=any(a.logs for a in ancestors),
-            same_file=frozenset(
-                a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key
-            ),
-        )
+        inherited = Inherited.of(ancestors, module_key, tuple(dict.fromkeys(
+            indexed.key if b is base else q for b, q in zip(written, qualified) if b is base or q)))
         demo = demo_members([*(x for x in qualified if x), *(b for a in ancestors for b in a.bases)])
         return LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo,
                               imports=imports)
@@ -269,7 +264,7 @@ def local_classes(
         for statement in statements:
             if isinstance(statement, cst.FunctionDef):
                 if isinstance(statement.body, cst.IndentedBlock):
-                    walk(statement.body.body, _scope_imports(scope_imports, statement), True,
+                    walk(statement.body.body, scope_imports.within(statement), True,
                          frozenset(class_names), lightning)
             elif isinstance(statement, cst.ClassDef):
                 if id(statement) in lightning:
@@ -285,7 +280,7 @@ def local_classes(
                 walk(_inner_statements(statement), scope_imports, in_function, names | class_names, lightning)
 
     if top is None:
-        top = _top_level(module, imports, index, module_key)
+        top = top_level_classes(module, imports, index, module_key)
     walk(list(module.body), imports, False, frozenset(), {id(c.node) for c in top})
     return found
 

@@ -50,7 +50,7 @@ class Notebook:
         return self.cells[position], line - self.starts[position] + 1
 
 
-def _cell_source(cell: dict[str, Any]) -> str:
+def cell_source(cell: dict[str, Any]) -> str:
     source = cell.get("source", "")
     if isinstance(source, list):
         if not all(isinstance(part, str) for part in source):
@@ -88,7 +88,7 @@ def split_notebook(text: str) -> Notebook:
     for index, cell in enumerate(document["cells"]):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        source = _cell_source(cell)
+        source = cell_source(cell)
         if has_ipython_syntax(source) or _MARKER_LINE.search(source + "\n"):
             continue
         body = source if source.endswith("\n") or not source else source + "\n"
@@ -116,7 +116,7 @@ def join_notebook(notebook: Notebook, new_text: str) -> str:
         end = markers[number + 1].start() if number + 1 < len(markers) else len(new_text)
         code = new_text[match.end() : end]
         cell = notebook.document["cells"][notebook.cells[number]]
-        old = _cell_source(cell)
+        old = cell_source(cell)
         # The cell keeps its own trailing newlines (libcst's import adder leaves a blank line after the imports).
         code = code.rstrip("\n") + "\n" * (len(old) - len(old.rstrip("\n")))
         if code == old:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence, Union
 
 import libcst as cst
-import libcst.helpers
 
+from put_migrate.imports import add_imports
 from put_migrate.plan import MigrationPlan, super_init_index
 from put_migrate.plan.statements import indent_code
+from put_migrate.project_config import import_style
 from put_migrate.walk import visit
 
 if TYPE_CHECKING:  # libcst.codemod (with libcst.matchers) takes longer to import than most files take to migrate
@@ -300,8 +301,14 @@ def _is_pass(statement: cst.BaseStatement) -> bool:
     )
 
 
-def render(module: cst.Module, plans: Sequence[MigrationPlan], context: "CodemodContext | None" = None) -> cst.Module:
-    """The module with every plan applied; imports are added as libcst's ``AddImportsVisitor`` adds them."""
+def render(
+    module: cst.Module,
+    plans: Sequence[MigrationPlan],
+    context: "CodemodContext | None" = None,
+    path: str | None = None,
+) -> cst.Module:
+    """The module with every plan applied; new imports are placed as the project's isort/ruff configuration (found
+    upward from ``path``) places them."""
     if not any(plan.changes for plan in plans):
         return module
     renderer = PlanRenderer(plans, module)
@@ -314,79 +321,4 @@ def render(module: cst.Module, plans: Sequence[MigrationPlan], context: "Codemod
 
         for module_name, obj in imports:
             AddImportsVisitor.add_needed_import(context, module_name, obj or None)  # "" -> ``import module``
-    return _add_imports(new, imports)
-
-
-def _add_imports(module: cst.Module, imports: Sequence[tuple[str, str]]) -> cst.Module:
-    """What ``AddImportsVisitor`` makes of the module for ``imports``.
-
-    When the module's top import block names none of the modules imported from (a module migrated for the first
-    time), that is: the import lines, sorted, after the block, and a blank line before the next statement. That is
-    written out here, because setting up ``AddImportsVisitor`` costs about as much as parsing a file. Otherwise the
-    visitor runs, on the module's head only (the top block and the statement after it: all it reads or changes)."""
-    body = module.body
-    start = 1 if body and _is_docstring_or_strict(body[0]) else 0
-    end = start
-    while end < len(body) and _is_import_line(body[end]):
-        end += 1
-    if not imports:
-        return module
-    wanted = {name for name, _ in imports}
-    if all(_imported_modules(statement).isdisjoint(wanted) for statement in body[start:end]):
-        lines = [f"import {name}" for name, obj in imports if not obj]
-        from_imports: dict[str, list[str]] = {}
-        for name, obj in imports:
-            if obj:
-                from_imports.setdefault(name, []).append(obj)
-        lines += [f"from {name} import {', '.join(sorted(objs))}" for name, objs in sorted(from_imports.items())]
-        added = [cst.parse_statement(line, config=module.config_for_parsing) for line in lines]
-        after = list(body[end:])
-        if after and (not after[0].leading_lines or after[0].leading_lines[0].comment is not None):
-            after[0] = after[0].with_changes(leading_lines=(cst.EmptyLine(), *after[0].leading_lines))
-        return module.with_changes(body=(*body[:end], *added, *after))
-    from libcst.codemod import CodemodContext
-    from libcst.codemod.visitors import AddImportsVisitor
-
-    context = CodemodContext()
-    for module_name, obj in imports:
-        AddImportsVisitor.add_needed_import(context, module_name, obj or None)  # "" -> ``import module``
-    if end == len(body):
-        return AddImportsVisitor(context).transform_module(module)
-    after = body[end]  # only its leading_lines matter: a `pass` stands in for it
-    stand_in = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=after.leading_lines)
-    head = AddImportsVisitor(context).transform_module(module.with_changes(body=(*body[:end], stand_in)))
-    after = after.with_changes(leading_lines=head.body[-1].leading_lines)
-    return module.with_changes(body=(*head.body[:-1], after, *body[end + 1:]))
-
-
-def _is_docstring_or_strict(statement: cst.BaseStatement) -> bool:
-    """What ``AddImportsVisitor`` keeps above the imports it adds."""
-    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
-        return False
-    small = statement.body[0]
-    if isinstance(small, cst.Expr):
-        return isinstance(small.value, cst.SimpleString)
-    return (
-        isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
-        and small.targets[0].target.value == "__strict__"
-    )
-
-
-def _imported_modules(statement: cst.BaseStatement) -> set[str]:
-    """The dotted modules an import line names (a relative import: the empty name, which no wanted module has)."""
-    small = statement.body[0]  # an import line
-    if isinstance(small, cst.Import):
-        return {cst.helpers.get_full_name_for_node(alias.name) or "" for alias in small.names}
-    if small.relative or small.module is None:
-        return {""}
-    return {cst.helpers.get_full_name_for_node(small.module) or ""}
-
-
-def _is_import_line(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))
-    )
+    return add_imports(new, imports, import_style(path))

@@ -1,13 +1,14 @@
 """Finding records and the catalogue of rule codes.
 
 Codes are stable: PM1xx are rewrites that were applied (informational), PM2xx are calls left untouched for a human,
-PM3xx are file-level problems. A code is never reused for another meaning. Each rule is a named constant
-(``NOT_A_HOOK`` is PM205); defining one registers it in ``RULES``.
+PM3xx are file-level problems, PM4xx are names the code or its configuration depend on (monitors). A code is never
+reused for another meaning. Each rule is a named constant (``NOT_A_HOOK`` is PM205); defining one registers it in
+``RULES``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple
 
@@ -20,8 +21,21 @@ class Severity(str, Enum):
 
 
 @dataclass(frozen=True, order=True)
+class PutName:
+    """One name a rewritten call puts, where to, and what computes it (the plan's own data, for the reports)."""
+
+    logged: str  # the name the call logged (a ``log_dict`` key; ``<d>`` for a mapping whose keys are run-time)
+    name: str  # the name put (``/dataloader_idx_N`` appended at run time where ``per_dataloader``)
+    destinations: tuple[str, ...]
+    hook: str  # the hook that computes and puts the value
+    aggregator: str = ""  # Mean/Sum/Max/Min, Keyed(...), Metric; "": the value as logged, no aggregation
+    attribute: str = ""  # the aggregator's (or Metric's) attribute, ``self.val_loss_mean``
+    per_dataloader: bool = False
+
+
+@dataclass(frozen=True, order=True)
 class Finding:
-    """One call (or file) the codemod rewrote or left alone, with the reason."""
+    """One call (or file) the codemod rewrote or left alone, with the reason; a rewritten call's put names."""
 
     path: str
     line: int
@@ -29,6 +43,7 @@ class Finding:
     code: str
     message: str
     severity: Severity = Severity.MANUAL
+    names: tuple[PutName, ...] = field(default=(), compare=False)
 
     def format(self) -> str:
         return f"{self.path}:{self.line}:{self.column + 1}: {self.code} {self.message}"
@@ -133,8 +148,8 @@ NOT_A_STATEMENT = _rule(
 BATCH_SIZE_UNKNOWN = _rule(
     "PM211",
     "batch size cannot be found",
-    "Lightning weights the epoch mean by the size of the batch the hook received, which cannot be reached "
-    "where this call is; pass batch_size= to the call, then run the codemod again.",
+    "Under training_step(self, dataloader_iter) Lightning raises for a training-time self.log without "
+    "batch_size=; pass batch_size= to the call, then run the codemod again.",
 )
 NO_SUPER_INIT = _rule(
     "PM212",
@@ -167,18 +182,19 @@ DATALOADER_IDX_UNSUPPORTED = _rule(
     "PM217",
     "dataloader_idx case not supported",
     "A Metric object logged from a hook that takes dataloader_idx is computed per dataloader as Lightning "
-    "goes (without a reset in between), or the hook does not pass dataloader_idx to the helper that logs; "
-    "migrate by hand.",
+    "goes (without a reset in between), or the hook reassigns the *args that holds it; migrate by hand.",
 )
 NESTED_CALL = _rule(
     "PM218",
     "log call in a nested function, lambda or class",
-    "Move the call into the hook itself.",
+    "Move the call into the hook itself (a def the hook only calls, or hands to opt.step(closure=...), is migrated).",
 )
 EPOCH_VALUE_IN_LOOP = _rule(
     "PM219",
     "epoch value logged in a loop of an epoch-level hook",
-    "The compute hook runs before this hook; log once per hook call, or migrate by hand.",
+    "Lightning averages the values of one name over one call of the hook; the codemod collects them only in the hook, "
+    "or in a helper each epoch-level hook calls once, outside loops, with nothing else logging there: log in the hook "
+    "itself, or migrate by hand.",
 )
 ATTRIBUTE_OF_UNKNOWN_TYPE = _rule(
     "PM220",
@@ -202,6 +218,14 @@ CLASS_NOT_RECOGNISED = _rule(
     "define, or another class defined inside a function), and the call sits in a method named like a "
     "Lightning hook. Run put-migrate on the folder that defines that base too (the base and its subclasses "
     "in one run), move a function-local base to module level, or migrate the call by hand.",
+)
+# PM4xx: names the code and its configuration depend on.
+MONITOR_NOT_PUT = _rule(
+    "PM401",
+    "monitored name that no code puts to callbacks",
+    "ModelCheckpoint, EarlyStopping and a scheduler's monitor read trainer.callback_metrics: they raise, or do "
+    "nothing, for a name nothing logs or puts to callbacks. Fix the monitor string, or log (put) the name, "
+    "with callbacks among its destinations.",
 )
 # PM3xx: file-level problems; the file is left byte for byte as it was.
 SYNTAX_ERROR = _rule(

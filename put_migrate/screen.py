@@ -83,9 +83,10 @@ def _class_logs(node: ast.ClassDef, lines: list[str] | None) -> bool:
 def settled_by_index(text: str, path: str, index) -> bool:
     """True when the repository index shows that the transform would leave ``text`` as it is and report nothing:
     every class the syntax screen keeps is a top-level class that derives from no Lightning class
-    (``lightning_classes._top_level``) and has no base the index cannot resolve (``unresolved.unresolved_base``),
-    decided on ``ast`` as those two decide on libcst. Errs towards False (libcst decides). A library's own base
-    classes that call ``self.log`` (``LightningModule.log_dict``) are settled here, without a libcst parse."""
+    (``lightning_classes.top_level_classes``) and has no base the index cannot resolve
+    (``resolve.unresolved_base``). Errs towards False (libcst decides). Loads the file into ``index``. A library's
+    own base classes that call ``self.log`` (``LightningModule.log_dict``) are settled here, without a libcst parse."""
+    from put_migrate import resolve
     from put_migrate.index import module_name
     from put_migrate.lightning_names import BASES
 
@@ -98,106 +99,15 @@ def settled_by_index(text: str, path: str, index) -> bool:
         return False
     key = module_name(path)
     index.load(key, (text, tree))
-    imports = _import_map(tree)
-    relative = _relative_imports(tree, key, path.replace("\\", "/").rpartition("/")[2] == "__init__.py")
+    imports = resolve.import_map(tree.body, text)
+    relative = resolve.relative_imports(tree, key, path.replace("\\", "/").rpartition("/")[2] == "__init__.py")
+    local = {name: [resolve.dotted(base) for base in node.bases] for name, node in top.items()}
     for node in flagged:
-        if any(_qualify(imports, _dotted(base)) in BASES for base in node.bases):
+        if any(resolve.qualify(imports, written) in BASES for written in local[node.name]):
             return False
         indexed = index.classes.get(f"{key}.{node.name}")
         if indexed is None or index.lightning_kind(indexed) is not None:
             return False
-        if _unresolved(node, imports, relative, index, top, {node.name}):
+        if resolve.unresolved_base(local[node.name], imports, relative, index, local, {node.name}) is not None:
             return False
     return True
-
-
-def _unresolved(node: ast.ClassDef, imports, relative, index, top, seen: set[str]) -> bool:
-    """``unresolved.unresolved_base(...) is not None``, on ``ast``."""
-    from put_migrate.index import indexed_unresolved
-    from put_migrate.lightning_names import BASES, known_non_lightning
-
-    for base in node.bases:
-        written = _dotted(base)  # None for ``Generic[T]``, a call, ``*bases``
-        if written is None:
-            continue
-        qualified = _qualify(imports, written) or _qualify(relative, written)
-        if qualified is None:
-            head = written.split(".")[0]
-            if head in top and head not in seen:  # a class of this file: its own bases decide
-                seen.add(head)
-                if _unresolved(top[head], imports, relative, index, top, seen):
-                    return True
-            continue  # a builtin or a name bound otherwise
-        if qualified in BASES or known_non_lightning(qualified):
-            continue
-        found = index.find(qualified)
-        if found is not None:
-            if index.lightning_kind(found) is None and indexed_unresolved(index, found):
-                return True
-            continue
-        if not index.knows_class(qualified):
-            return True
-    return False
-
-
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _dotted(node.value)
-        return None if head is None else f"{head}.{node.attr}"
-    return None
-
-
-def _qualify(names: dict[str, str], written: str | None) -> str | None:
-    if written is None:
-        return None
-    head, _, rest = written.partition(".")
-    return names[head] + (f".{rest}" if rest else "") if head in names else None
-
-
-def _import_map(tree: ast.Module) -> dict[str, str]:
-    """``lightning_classes.ImportMap.of``, on ``ast``: absolute imports at the top level and in ``try``/``if`` blocks."""
-    names: dict[str, str] = {}
-
-    def add(statements) -> None:
-        for node in statements:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        names[alias.asname] = alias.name
-                    else:  # ``import a.b`` binds ``a``
-                        names[alias.name.split(".")[0]] = alias.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                if any(alias.name == "*" for alias in node.names):
-                    continue
-                for alias in node.names:
-                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-            elif isinstance(node, (ast.Try, ast.TryStar)):
-                add(node.body)
-                for handler in node.handlers:
-                    add(handler.body)
-                add(node.orelse)
-                add(node.finalbody)
-            elif isinstance(node, ast.If):
-                add(node.body)
-                add(node.orelse)
-
-    add(tree.body)
-    return names
-
-
-def _relative_imports(tree: ast.Module, module_key: str, is_package: bool) -> dict[str, str]:
-    """``unresolved.relative_imports``, on ``ast``: names bound by top-level relative imports, made dotted."""
-    found: dict[str, str] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.ImportFrom) or not node.level or any(a.name == "*" for a in node.names):
-            continue
-        package = module_key.split(".") if is_package else module_key.split(".")[:-1]
-        if node.level - 1 > len(package):
-            continue
-        package = package[: len(package) - (node.level - 1)]
-        prefix = ".".join([*package, *([node.module] if node.module else [])])
-        for alias in node.names:
-            found[alias.asname or alias.name] = f"{prefix}.{alias.name}" if prefix else alias.name
-    return found

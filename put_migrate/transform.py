@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from put_migrate.analyze import analyze_class
-from put_migrate.lightning_classes import ImportMap, lightning_classes
+from put_migrate.lightning_classes import ImportMap, lightning_classes, readable_tree
 from put_migrate.plan import plan_class
 from put_migrate.positions import log_call_positions
+from put_migrate.prefilter import might_log
 from put_migrate.render import render
 from put_migrate.rules import Finding, make_finding
 from put_migrate.safety import check_round_trip
 from put_migrate.screen import python_tree
-from put_migrate.unresolved import CODE as UNRESOLVED_CODE, unresolved_classes
+from put_migrate.unresolved import CODE as UNRESOLVED_CODE
+from put_migrate.unresolved import unresolved_classes
 
 if TYPE_CHECKING:
     from libcst.codemod import CodemodContext
@@ -31,10 +33,6 @@ class MigrationResult:
         return bool(self.findings) and any(f.severity.value == "rewritten" for f in self.findings)
 
 
-def might_log(source: str) -> bool:
-    """Cheap pre-filter: no ``.log`` text, no log call (``self.log``, ``pl_module.log_dict`` ...)."""
-    return ".log" in source
-
 
 def migrate_module(
     module: cst.Module,
@@ -49,13 +47,15 @@ def migrate_module(
 
     from put_migrate.index import RepositoryIndex, index_source, module_name
 
-    imports = ImportMap.of(module)
+    text = source if source is not None else module.code
+    tree, tree_text = readable_tree(module, text)  # the tree the screens, the index and ``positions`` read too
+    imports = ImportMap.from_tree(tree, tree_text)
     if index is None:
         index = RepositoryIndex()
-        index_source(index, source if source is not None else module.code, Path(path))
+        index_source(index, text, Path(path))
     module_key = module_name(Path(path))
     if source is not None:  # this file as the run started (a no-op where the index does not have it)
-        index.load(module_key, (source, python_tree(source)))  # the tree ``positions`` reads too
+        index.load(module_key, (source, python_tree(source)))
     else:
         index.load(module_key)
     if any(isinstance(s, cst.ClassDef) and s.bases and f"{module_key}.{s.name.value}" not in index.classes
@@ -63,14 +63,14 @@ def migrate_module(
         # A text the index does not hold (a notebook's code, a file outside the run): read it now, on top of the
         # run's index.
         index = index.overlay()
-        index_source(index, source if source is not None else module.code, Path(path))
+        index_source(index, text, Path(path))
     classes = lightning_classes(module, imports, index, module_key)
     unresolved = unresolved_classes(
-        module, imports, index, module_key, {c.name for c in classes}, Path(path).name == "__init__.py"
+        module, imports, index, module_key, {c.name for c in classes}, Path(path).name == "__init__.py", tree
     )
     if not classes and not unresolved:
         return module, []
-    positions = log_call_positions(module, source if source is not None else module.code)
+    positions = log_call_positions(module, text)
     plans = [plan_class(analyze_class(cls, imports, positions), path, module.default_indent) for cls in classes]
     findings = [f for plan in plans for f in plan.findings]
     for statement, base, calls in unresolved:
@@ -78,7 +78,7 @@ def migrate_module(
             start = positions[call].start
             detail = f"`{statement.name.value}.{hook}`: its base `{base}` could not be resolved"
             findings.append(make_finding(path, start.line, start.column, UNRESOLVED_CODE, detail))
-    return render(module, plans, context), sorted(findings)
+    return render(module, plans, context, path), sorted(findings)
 
 
 def migrate_source(source: str, path: str = "<string>", index=None) -> MigrationResult:

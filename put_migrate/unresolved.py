@@ -11,51 +11,34 @@ torch, numpy, torchmetrics, classes the run's files define that do not lead to L
 
 from __future__ import annotations
 
+import ast
 from typing import Optional
 
 import libcst as cst
 
+from put_migrate import resolve
 from put_migrate.hooks import HOOKS
-from put_migrate.lightning_classes import BASES, ImportMap, _top_level, dotted_name, local_classes
-from put_migrate.walk import visit
-from put_migrate.index import indexed_unresolved as _indexed_unresolved
-from put_migrate.lightning_names import known_non_lightning as _known_non_lightning
+from put_migrate.lightning_classes import ImportMap, dotted_name, local_classes, readable_tree, top_level_classes
 from put_migrate.rules import CLASS_NOT_RECOGNISED
+from put_migrate.walk import visit
 
 CODE = CLASS_NOT_RECOGNISED.code
 
+
+def written_bases(statement: cst.ClassDef) -> list[Optional[str]]:
+    """The positional bases of a class as written (``pl.LightningModule``); None for what is not a dotted name."""
+    return [dotted_name(b.value) if b.keyword is None and not b.star else None for b in statement.bases]
+
+
 def unresolved_base(
-    statement: cst.ClassDef, imports: ImportMap, index, module_key: str, local: dict[str, cst.ClassDef],
-    relative: Optional[dict[str, str]] = None, _seen: Optional[set[str]] = None,
+    statement: cst.ClassDef, imports: ImportMap, index, local: dict[str, list[Optional[str]]],
+    relative: Optional[dict[str, str]] = None,
 ) -> Optional[str]:
-    """The first base of ``statement`` (as written) that cannot be resolved, else None."""
-    seen = _seen if _seen is not None else {statement.name.value}
-    for base in statement.bases:
-        if base.keyword is not None or base.star:
-            continue
-        written = dotted_name(base.value)
-        if written is None:  # Generic[T], a call: not an imported class name
-            continue
-        qualified = imports.qualify(base.value) or _qualify_relative(written, relative)
-        if qualified is None:
-            head = written.split(".")[0]
-            if head in local and head not in seen:  # a class of this file: its own bases decide
-                seen.add(head)
-                if unresolved_base(local[head], imports, index, module_key, local, relative, seen) is not None:
-                    return written
-            continue  # a builtin or a name bound otherwise: not an imported name
-        if qualified in BASES or _known_non_lightning(qualified):
-            continue
-        if index is not None:
-            indexed = index.find(qualified)
-            if indexed is not None:
-                if index.lightning_kind(indexed) is None and _indexed_unresolved(index, indexed):
-                    return written
-                continue
-            if index.knows_class(qualified):
-                continue
-        return written
-    return None
+    """The first base of ``statement`` (as written) that cannot be resolved, else None. ``local``: the written
+    bases of the module's top-level classes, by name."""
+    return resolve.unresolved_base(
+        written_bases(statement), imports.names, relative, index, local, {statement.name.value}
+    )
 
 
 class _HookLogCalls(cst.CSTVisitor):
@@ -98,49 +81,24 @@ def hook_log_calls(statement: cst.ClassDef) -> list[tuple[cst.Call, str]]:
     return visitor.calls
 
 
-def _qualify_relative(written: str, relative: Optional[dict[str, str]]) -> Optional[str]:
-    if not relative:
-        return None
-    head, _, rest = written.partition(".")
-    if head not in relative:
-        return None
-    return relative[head] + (f".{rest}" if rest else "")
-
-
-def relative_imports(module: cst.Module, module_key: str, is_package: bool) -> dict[str, str]:
-    """Names bound by top-level relative imports (``from .base import Base``), made dotted from the module key."""
-    found: dict[str, str] = {}
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if not (isinstance(small, cst.ImportFrom) and small.relative) or isinstance(small.names, cst.ImportStar):
-                continue
-            level = len(small.relative)
-            package = module_key.split(".") if is_package else module_key.split(".")[:-1]
-            if level - 1 > len(package):
-                continue
-            package = package[: len(package) - (level - 1)]
-            source = dotted_name(small.module) if small.module is not None else None
-            prefix = ".".join([*package, *([source] if source else [])])
-            for alias in small.names:
-                imported = dotted_name(alias.name)
-                if imported is None:
-                    continue
-                local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else imported
-                found[local] = f"{prefix}.{imported}" if prefix else imported
-    return found
-
-
 def unresolved_classes(
-    module: cst.Module, imports: ImportMap, index, module_key: str, migrated: set[str], is_package: bool = False
+    module: cst.Module, imports: ImportMap, index, module_key: str, migrated: set[str], is_package: bool = False,
+    tree: Optional[ast.Module] = None,
 ):
     """``(class, unresolved base, [(call, hook), ...])`` for the classes of ``module`` (top-level ones, then those
     of function bodies) that are not migrated, log in a hook, and have a base that cannot be resolved."""
     local = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
-    relative: Optional[dict[str, str]] = None
+    resolving: list = []  # (relative imports, the written bases of the top-level classes), read when first needed
+
+    def base_of(statement: cst.ClassDef, scope_imports: ImportMap) -> Optional[str]:
+        if not resolving:
+            readable = tree if tree is not None else readable_tree(module)[0]
+            resolving.append(resolve.relative_imports(readable, module_key, is_package))
+            resolving.append({name: written_bases(node) for name, node in local.items()})
+        return unresolved_base(statement, scope_imports, index, resolving[1], resolving[0])
+
     found = []
-    top = _top_level(module, imports, index, module_key)
+    top = top_level_classes(module, imports, index, module_key)
     migrated = {c.name for c in top}  # ``migrated`` also names classes of function bodies: not the same classes
     for name, statement in local.items():
         if name in migrated or not statement.bases:
@@ -148,9 +106,7 @@ def unresolved_classes(
         calls = hook_log_calls(statement)
         if not calls:
             continue
-        if relative is None:
-            relative = relative_imports(module, module_key, is_package)
-        base = unresolved_base(statement, imports, index, module_key, local, relative)
+        base = base_of(statement, imports)
         if base is not None:
             found.append((statement, base, calls))
     for cls, (statement, scope_imports, scope_classes) in local_classes(module, imports, index, module_key, top):
@@ -159,11 +115,7 @@ def unresolved_classes(
         calls = hook_log_calls(statement)
         if not calls:
             continue
-        base = _local_base(statement, scope_classes)
-        if base is None:
-            if relative is None:
-                relative = relative_imports(module, module_key, is_package)
-            base = unresolved_base(statement, scope_imports, index, module_key, local, relative)
+        base = _local_base(statement, scope_classes) or base_of(statement, scope_imports)
         if base is not None:
             found.append((statement, base, calls))
     return found

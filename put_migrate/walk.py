@@ -12,6 +12,7 @@ type from libcst itself. Attribute hooks (``visit_<Node>_<field>``) are not call
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable, Optional
 
 import libcst as cst
@@ -46,7 +47,10 @@ class _FieldRecorder(cst.CSTVisitor):
 def _field_order(node: cst.CSTNode) -> tuple[str, ...]:
     recorder = _FieldRecorder()
     node._visit_and_replace_children(recorder)  # every field is announced, empty or not
-    order = tuple(f for f in recorder.fields if f not in TRIVIA_FIELDS and not f.startswith("whitespace"))
+    # A field libcst visits only when it is set (FormattedStringExpression.format_spec) goes last, as libcst visits it.
+    announced = set(recorder.fields)
+    fields = [*recorder.fields, *(f.name for f in dataclasses.fields(node) if f.name not in announced)]
+    order = tuple(f for f in fields if f not in TRIVIA_FIELDS and not f.startswith("whitespace"))
     _FIELD_ORDER[type(node)] = order
     return order
 

@@ -2,10 +2,31 @@
 
 Imports neither ``lightning.pytorch`` nor ``pytorch_lightning``: the router attaches to whichever one the
 trainer comes from. Aggregators live in ``shim.metrics`` (needs torchmetrics); the side-by-side equivalence
-harness in ``shim.testing``.
+harness in ``shim.testing``. Importing it checks that an installed Lightning is a supported release
+(``shim.versions``).
 """
 
-from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix
-from shim.sync import reduce_step_values
+try:
+    import torch  # noqa: F401 - the runtime extra; the CLI alone does not install it
+except ModuleNotFoundError as exc:
+    if exc.name != "torch":
+        raise
+    raise ImportError("shim needs torch, which is not installed: pip install 'put-migrate[runtime]'") from exc
 
-__all__ = ["DESTINATIONS", "PutData", "PutMixin", "dataloader_suffix", "reduce_step_values"]
+from shim.versions import check_installed
+
+check_installed()
+
+from shim.in_flight import batch_size_in_flight, dataloader_idx_in_flight  # noqa: E402
+from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix  # noqa: E402
+from shim.sync import reduce_step_values  # noqa: E402
+
+__all__ = [
+    "DESTINATIONS",
+    "PutData",
+    "PutMixin",
+    "batch_size_in_flight",
+    "dataloader_idx_in_flight",
+    "dataloader_suffix",
+    "reduce_step_values",
+]

@@ -13,7 +13,9 @@ averages both and, on gloo, truncates the averaged count to an integer (semantic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import functools
+import importlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -282,3 +284,82 @@ class Keyed(_LazyAggregators):
 
     def items(self) -> Iterator[tuple[str, Metric]]:
         return self._items()
+
+
+_AGGREGATORS: dict[str, type[_Aggregator]] = {"mean": Mean, "sum": Sum, "max": Max, "min": Min}
+
+
+class HookValues:
+    """The values one call of an epoch-level hook (``on_validation_epoch_end``, ``on_train_start``, ...) logs.
+
+    ``self.log`` keeps one mean per name over the calls of one hook invocation, weighted by ``batch_size`` (1 when
+    not given: no batch is in flight there), and computes it when the hook returns (semantics §3.3, §4). The same
+    name logged twice in one invocation is therefore averaged, and with different options it raises. ``values =
+    HookValues(self)`` at the top of the hook, ``values.update(name, v, destinations, ...)`` where it logged, and
+    ``values.put()`` where it returns; the names may be computed at run time. One ``Keyed`` per set of options
+    holds the aggregators, created on the module's device.
+    """
+
+
+    def __init__(self, owner: Any) -> None:
+        self.owner = owner  # the LightningModule or Callback whose put() the values go through
+        self._options: dict[str, tuple[Any, ...]] = {}  # name -> its options, in first-logged order
+        self._keyed: dict[tuple[Any, ...], Keyed] = {}
+
+    def update(
+        self,
+        name: str,
+        value: Any,
+        destinations: Iterable[str],
+        *,
+        reduce: str = "mean",
+        sync: bool = False,
+        group: Any = None,
+        weight: Any = 1,
+    ) -> None:
+        """Add one logged value of ``name``; ``weight`` applies to the mean only, as ``batch_size`` does."""
+        options = (tuple(destinations), reduce, sync, group)
+        known = self._options.setdefault(name, options)
+        if known != options:
+            raise _misconfiguration(
+                self._module(),
+                f"You called `self.log({name}, ...)` twice in `{self._hook()}` with different arguments."
+                " This is not allowed",
+            )
+        keyed = self._keyed.get(options)
+        if keyed is None:
+            kind = _AGGREGATORS[reduce]
+            factory = functools.partial(kind, sync_on_compute=sync, process_group=group) if sync else kind
+            keyed = self._keyed[options] = Keyed(factory)
+            device = getattr(self._module(), "device", None)
+            if device is not None:
+                keyed.to(device)
+        if reduce == "mean":
+            keyed[name].update(value, weight)
+        else:
+            keyed[name].update(value)
+
+    def put(self) -> None:
+        """Put every name's value, in the order the names were first logged (Lightning's order)."""
+        for name, options in self._options.items():
+            self.owner.put(name, self._keyed[options][name].compute(), options[0])
+        self._options.clear()
+        self._keyed.clear()
+
+    def _module(self) -> Any:
+        owner = self.owner
+        return owner if getattr(owner, "_put_kind", None) == "module" else owner.__dict__.get("_put_module")
+
+    def _hook(self) -> str | None:
+        return getattr(self._module(), "_current_fx_name", None)
+
+
+def _misconfiguration(module: Any, message: str) -> Exception:
+    """Lightning's ``MisconfigurationException`` from the package ``module`` comes from (``lightning.pytorch`` or
+    ``pytorch_lightning``), without importing either here; a ``RuntimeError`` outside Lightning."""
+    for klass in type(module).__mro__:
+        package = klass.__module__.split(".core", 1)[0]
+        if klass.__name__ == "LightningModule" and package in ("lightning.pytorch", "pytorch_lightning"):
+            exceptions = importlib.import_module(f"{package}.utilities.exceptions")
+            return exceptions.MisconfigurationException(message)
+    return RuntimeError(message)

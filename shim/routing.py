@@ -1,14 +1,17 @@
 """Trainer-side routing of ``put`` records: the one module that touches Lightning internals.
 
-Tested against lightning 2.6.6 and pytorch_lightning 2.6.6 (the same code under two package names); the
-supported range is declared in pyproject.toml. Private Lightning APIs used here, and nowhere else in ``shim``:
+Runs on ``lightning`` and ``pytorch_lightning`` 2.0 through 2.6 (the same code under two package names; the range
+is ``shim.versions.SUPPORTED``, CI runs it in scripts/compat.sh). Where releases differ, a feature check decides:
+2.0 marks the epoch end with ``_epoch_end_reached`` where 2.1+ has ``_first_loop_iter``, and its eval loop has no
+``_is_sequential``. Private Lightning APIs used here, and nowhere else in ``shim``:
 
 - ``trainer._logger_connector`` (``_LoggerConnector``): its class is swapped, per trainer instance, for a subclass
   that overrides ``metrics``, ``callback_metrics``, ``logged_metrics``, ``progress_bar_metrics``, ``log_metrics``,
   ``reset_results``, ``epoch_end_reached``, ``on_batch_start`` and ``update_eval_epoch_metrics``, and reads
-  ``_first_loop_iter``, ``_callback_metrics``, ``_logged_metrics``, ``_progress_bar_metrics``;
+  ``_first_loop_iter`` (2.0: ``_epoch_end_reached``), ``_callback_metrics``, ``_logged_metrics``,
+  ``_progress_bar_metrics``;
 - ``trainer._results`` (the active ``_ResultCollection``: its identity, ``training`` and ``dataloader_idx``),
-  ``trainer._active_loop`` (``_is_sequential``, ``num_dataloaders``);
+  ``trainer._active_loop`` (``_is_sequential``, from 2.1; ``num_dataloaders``);
 - ``LightningModule._current_fx_name``, ``LightningModule._trainer`` and ``_FxValidator.functions`` (which hooks may log, and how).
 
 Design (semantics §6): a put record is an extra entry of the active result collection. Lightning builds every
@@ -23,16 +26,19 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from collections import defaultdict
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from shim import versions
 from shim.put import PutMixin
 
 _DATALOADER_SUFFIX = re.compile(r"/dataloader_idx_(\d+)$")
 _ROUTING_CLASSES: dict[type, type] = {}
+_ABSENT = object()
 
 
 class _Records:
@@ -104,7 +110,9 @@ class _RoutingConnector:
         records = self._put_records.get(id(results)) if results is not None else None
         if not records:
             return
-        on_step = self._first_loop_iter is not None
+        # Lightning 2.1+ marks the epoch end by `_first_loop_iter is None`; 2.0 by its `_epoch_end_reached` flag.
+        first_loop_iter = getattr(self, "_first_loop_iter", _ABSENT)
+        on_step = not self._epoch_end_reached if first_loop_iter is _ABSENT else first_loop_iter is not None
         dataloader_idx = results.dataloader_idx
         if on_step:
             # Eval step values belong to the dataloader that is running (_ResultCollection.valid_items).
@@ -230,6 +238,10 @@ def attach(trainer: Any) -> _RoutingConnector:
         base = type(connector)
         routing_class = _ROUTING_CLASSES.get(base)
         if routing_class is None:
+            package = base.__module__.split(".", 1)[0]  # "lightning" or "pytorch_lightning"
+            version = getattr(sys.modules.get(package), "__version__", None)
+            if version is not None:
+                versions.check_package(package, version)
             routing_class = _ROUTING_CLASSES[base] = type(f"PutRouting{base.__name__}", (_RoutingConnector, base), {})
         connector.__class__ = routing_class
         connector._put_records = {}
@@ -302,4 +314,8 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str]) -
 def dataloader_suffixes_apply(trainer: Any) -> bool:
     """Whether Lightning adds ``/dataloader_idx_N`` in the running eval loop (EVL:420-427)."""
     loop = trainer._active_loop
-    return bool(loop is not None and getattr(loop, "_is_sequential", False) and loop.num_dataloaders > 1)
+    if loop is None or not hasattr(loop, "num_dataloaders"):
+        return False  # the fit loop: train hooks get no suffix
+    # 2.1+ suffixes only in the "sequential" mode its eval loop added (`_is_sequential`); 2.0's eval loop always
+    # runs its dataloaders one after another.
+    return bool(getattr(loop, "_is_sequential", True) and loop.num_dataloaders > 1)

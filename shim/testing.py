@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import inspect
 import json
 import math
 import os
@@ -88,6 +89,15 @@ def trainable_class_name(module: Any) -> str | None:
         ):
             found = name
     return found
+
+
+def seed_quietly(pl: Any, seed: int) -> None:
+    """``pl.seed_everything(seed)`` without its log line where the Lightning package ``pl`` can omit it
+    (``verbose=``, from Lightning 2.4)."""
+    if "verbose" in inspect.signature(pl.seed_everything).parameters:
+        pl.seed_everything(seed, verbose=False)
+    else:
+        pl.seed_everything(seed)
 
 
 def _plain(value: Any) -> Any:
@@ -238,7 +248,7 @@ def _run(spec: _RunSpec, rank: int | None) -> RunRecord:
             MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("PUT_MIGRATE_PORT", "29517"),
             WORLD_SIZE=str(kwargs["devices"]), RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0",
         )
-    pl.seed_everything(spec.seed, verbose=False)
+    seed_quietly(pl, spec.seed)
     module = spec.module_factory()
     user_callbacks = list(spec.callbacks()) if spec.callbacks else []
     recording_logger, snapshots = _recording_callbacks(pl, record)
@@ -335,12 +345,19 @@ def differences(original: RunRecord, migrated: RunRecord) -> list[str]:
 def assert_same_training(
     original: Callable[[], Any],
     migrated: Callable[[], Any],
+    *,
+    original_callbacks: Callable[[], Sequence[Any]] | None = None,
+    migrated_callbacks: Callable[[], Sequence[Any]] | None = None,
     **run_kwargs: Any,
 ) -> tuple[RunRecord | list[RunRecord], RunRecord | list[RunRecord]]:
-    """Train both with the same seed and settings; raise ``AssertionError`` naming the first difference."""
+    """Train both with the same seed and settings; raise ``AssertionError`` naming the first difference.
+
+    ``callbacks`` (a factory, in ``run_kwargs``) gives both sides their callbacks; ``original_callbacks`` and
+    ``migrated_callbacks`` give one side its own instead (a migrated callback beside its original)."""
+    shared = run_kwargs.pop("callbacks", None)
     with tempfile.TemporaryDirectory(prefix="put-migrate-eq-") as tmp:
-        a = record_run(original, workdir=Path(tmp, "original"), **run_kwargs)
-        b = record_run(migrated, workdir=Path(tmp, "migrated"), **run_kwargs)
+        a = record_run(original, workdir=Path(tmp, "original"), callbacks=original_callbacks or shared, **run_kwargs)
+        b = record_run(migrated, workdir=Path(tmp, "migrated"), callbacks=migrated_callbacks or shared, **run_kwargs)
     pairs = list(zip(a, b)) if isinstance(a, list) else [(a, b)]
     problems = []
     for rank, (ra, rb) in enumerate(pairs):

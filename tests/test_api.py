@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from put_migrate import api
+from put_migrate import api, pipeline
 from put_migrate.api import FileStatus, Mode, RunOptions
 from put_migrate.rules import Severity
 from tests.test_cli_support import LIGHTNING_MODULE, NO_LOG, fake_transform, init_repo, real_transform  # noqa: F401
@@ -20,7 +20,7 @@ def test_unchanged_file_without_log_calls_is_not_parsed(monkeypatch):
     def boom(*_):
         raise AssertionError("parsed")
 
-    monkeypatch.setattr(api, "_migrate_source", boom)
+    monkeypatch.setattr(pipeline, "transform_text", boom)
     result, data = api.migrate_bytes(NO_LOG.encode(), "n.py")
     assert result.status is FileStatus.UNCHANGED and not result.parsed and data == NO_LOG.encode()
 
@@ -53,8 +53,56 @@ def test_syntax_error_is_reported_with_its_position():
     result, data = api.migrate_bytes(b"x = 1\nimport lightning\ndef f(:\n    self.log('a', 1)\n", "bad.py")
     assert result.status is FileStatus.ERROR and data.startswith(b"x = 1")
     (finding,) = result.findings
-    assert finding.code == api.SYNTAX_ERROR and finding.line in (3, 4) and finding.severity is Severity.ERROR
-    assert "syntax error" in result.reason
+    # The line at fault (libcst names the line where it gave up, the next one): CPython's position and message.
+    assert (finding.code, finding.line, finding.column) == (api.SYNTAX_ERROR, 3, 6)
+    assert finding.severity is Severity.ERROR and result.reason == "syntax error: invalid syntax"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'def broken(:\n    self.log("x", 1)\n',  # no Lightning named, no class with bases: the pre-filter's own gates
+        'def broken(self):\n    self.log_dict({"x": 1}\n',
+        'class Hook:\n    def on_fit_start(self, trainer, pl_module):\n        pl_module.log("x", 1\n',
+    ],
+    ids=["self.log", "self.log_dict", "pl_module.log"],
+)
+def test_a_file_that_does_not_parse_and_holds_a_candidate_call_is_reported(text):
+    result, data = api.migrate_bytes(text.encode(), "broken.py")
+    assert result.status is FileStatus.ERROR and data == text.encode()
+    assert [(f.code, f.line) for f in result.findings] == [(api.SYNTAX_ERROR, 1 if "(:" in text else 2 + ("class" in text))]
+
+
+def test_a_file_that_does_not_parse_without_a_candidate_call_is_left_alone(monkeypatch):
+    def boom(*_):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(pipeline, "transform_text", boom)
+    for text in ["def broken(:\n    logger.log(1)\n", "def broken(:\n    torch.log(x)\n", "def broken(:\n"]:
+        result, _ = api.migrate_bytes(text.encode(), "other.py")
+        assert result.status is FileStatus.UNCHANGED and not result.parsed, text
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "column"),
+    [
+        (b"import lightning\n\n\n\n\nx = '\xff'\nself.log(1)\n", 6, 5),  # an undecodable byte on line 6
+        (b"# -*- coding: ascii -*-\nimport lightning\nx = 1\ny = '\xe9'\nself.log(1)\n", 4, 5),
+        ("# -*- coding: latin-1 -*-\nx = 'caf\u00e9\u00e9'\n".encode("latin-1") + b"s = '\xc3'\n", None, None),
+        (b"#!/usr/bin/env python\n# -*- coding: no-such-codec -*-\nself.log(1)\n", 2, 0),  # the declaration's line
+        (b"import lightning\n\xef\xbb\xbf\nself.log(1)\n", None, None),  # a BOM inside a UTF-8 file decodes
+        (b"x = '\xe9'\nself.log(1)\n", 1, 5),  # in the first two lines: found by the encoding detection
+    ],
+    ids=["utf-8", "ascii", "latin-1", "unknown-codec", "inner-bom", "first-line"],
+)
+def test_decoding_errors_name_their_line(data, line, column):
+    result, _ = api.migrate_bytes(data, "enc.py")
+    if line is None:
+        assert result.status is not FileStatus.ERROR or result.findings[0].code != api.UNREADABLE
+        return
+    assert result.status is FileStatus.ERROR
+    (finding,) = result.findings
+    assert (finding.code, finding.line, finding.column) == (api.UNREADABLE, line, column), finding
 
 
 @pytest.mark.parametrize(("data", "code"), [(b"self.log(1)\0", api.UNREADABLE), (b"self.log('\xff')\n", api.UNREADABLE)])
@@ -64,19 +112,19 @@ def test_binary_and_undecodable_files_are_reported(data, code):
 
 
 def test_recursion_error_is_reported(monkeypatch):
-    def recurse(source, path):
-        return recurse(source, path)
+    def recurse(source, path, index):
+        return recurse(source, path, index)
 
-    monkeypatch.setattr(api, "_migrate_source", recurse)
+    monkeypatch.setattr(pipeline, "transform_text", recurse)
     result, _ = api.migrate_bytes(LOGGING.encode(), "m.py")
     assert result.status is FileStatus.ERROR and result.findings[0].code == api.TOO_DEEP
 
 
 def test_an_exception_in_the_transform_becomes_an_error_result(monkeypatch):
-    def crash(source, path):
+    def crash(source, path, index):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(api, "_migrate_source", crash)
+    monkeypatch.setattr(pipeline, "transform_text", crash)
     result, _ = api.migrate_bytes(LOGGING.encode(), "m.py")
     assert result.status is FileStatus.ERROR and result.findings[0].code == api.INTERNAL_ERROR
     assert "KeyError" in result.reason and "Traceback" in result.detail
@@ -104,7 +152,7 @@ def test_deep_files_are_reported_never_crash(expression, code):
 
 
 def test_round_trip_failure_is_not_rewritten(monkeypatch, real_transform):
-    monkeypatch.setattr(api, "_migrate_source", lambda text, path: real_transform(text, path))  # it checks
+    monkeypatch.setattr(pipeline, "transform_text", lambda text, path, index: real_transform(text, path))  # it checks
     data = LIGHTNING_MODULE.encode() + b"x = 1\r"  # libcst does not reproduce a lone CR at the end
     result, new = api.migrate_bytes(data, "m.py")
     assert result.status is FileStatus.ERROR and result.findings[0].code == api.UNSAFE_TO_WRITE and new == data
@@ -135,12 +183,12 @@ def test_skip_line_comment_leaves_that_call_and_reports_pm001():
 
 
 def test_a_transform_that_touches_a_skipped_call_makes_the_file_fail(monkeypatch):
-    def greedy(source, path):
+    def greedy(source, path, index):
         from tests.test_cli_support import FakeResult
 
         return FakeResult(source=source.replace("__put_migrate_skipped_log__", "put"))
 
-    monkeypatch.setattr(api, "_migrate_source", greedy)
+    monkeypatch.setattr(pipeline, "transform_text", greedy)
     result, _ = api.migrate_bytes(
         b"import lightning\nclass M(lightning.LightningModule):\n    def f(self):\n"
         b"        self.log('a', 1)\n        self.log('b', 2)  # put-migrate: skip\n",

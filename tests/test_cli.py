@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from put_migrate import __version__
+from put_migrate import __version__, pipeline
 from put_migrate.cli import main
 from tests.test_cli_support import (  # noqa: F401
     NO_LOG,
@@ -119,12 +121,12 @@ def test_binary_file_is_reported_not_touched(tree):
 
 
 def test_internal_error_is_reported_without_traceback(tree, monkeypatch):
-    from put_migrate import api
+    from put_migrate import pipeline
 
-    def crash(source, path):
+    def crash(source, path, index):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(api, "_migrate_source", crash)
+    monkeypatch.setattr(pipeline, "transform_text", crash)
     result = run("pkg/model.py")
     assert result.exit_code == 2 and "kaboom" in result.stderr and "Traceback" not in result.stderr
     assert "Traceback" in run("--verbose", "pkg/model.py").stderr
@@ -178,17 +180,42 @@ def test_gitignore_and_exclude(tree):
     assert "latin.py" not in result.stderr and "would rewrite pkg/model.py" in result.stderr
 
 
-def test_dirty_tree_guard(tree):
+def test_dirty_tree_guard_is_all_or_nothing(tree):
+    """A dirty file that may be rewritten refuses the whole run: no half-migrated tree."""
     repo = init_repo(tree)
     commit_all(repo)
     (tree / "pkg" / "model.py").write_text(LOGGING + "\n# edited\n")
+    (tree / "pkg" / "new.py").write_text(LOGGING)  # untracked: the last commit cannot restore it either
+    before = tree_hashes(tree)
     result = run(".")
-    assert result.exit_code == 2 and "PM304" in result.stderr and "--allow-dirty" in result.stderr
-    assert (tree / "pkg" / "model.py").read_text() == LOGGING + "\n# edited\n"  # refused
-    assert (tree / "pkg" / "crlf.py").read_bytes().count(b"self.put(") == 1  # clean files are written
+    assert result.exit_code == 2 and "--allow-dirty" in result.stderr
+    assert "2 files with uncommitted changes" in result.stderr
+    assert "  pkg/model.py\n" in result.stderr and "  pkg/new.py\n" in result.stderr
+    assert tree_hashes(tree) == before  # nothing written, the clean files included
     assert run("--check", ".").exit_code == 1  # check/diff are always allowed
     assert run("--allow-dirty", ".").exit_code == 0
     assert "self.put(" in (tree / "pkg" / "model.py").read_text()
+    assert (tree / "pkg" / "crlf.py").read_bytes().count(b"self.put(") == 1
+
+
+def test_dirty_files_without_a_call_to_migrate_do_not_stop_the_run(tree):
+    repo = init_repo(tree)
+    commit_all(repo)
+    (tree / "pkg" / "plain.py").write_text(NO_LOG + "# edited\n")
+    assert run(".").exit_code == 0
+    assert "self.put(" in (tree / "pkg" / "model.py").read_text()
+
+
+def test_the_api_refuses_a_dirty_tree_too(tree):
+    from put_migrate import api, safety
+
+    repo = init_repo(tree)
+    commit_all(repo)
+    (tree / "pkg" / "model.py").write_text(LOGGING + "\n# edited\n")
+    with pytest.raises(safety.DirtyTree) as refused:
+        api.migrate_paths(["."])
+    assert refused.value.paths == ["pkg/model.py"]
+    assert (tree / "pkg" / "crlf.py").read_bytes().count(b"self.put(") == 0
 
 
 def test_outside_git_files_are_written(tree):
@@ -239,3 +266,123 @@ def test_the_cli_process_does_not_import_libcst_up_front():
     code = ("import sys, put_migrate.cli, put_migrate.screen, put_migrate.index, put_migrate.api, put_migrate.report\n"
             "assert 'libcst' not in sys.modules, sorted(m for m in sys.modules if m.startswith('libcst'))\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_read_only_file_is_refused_with_a_finding(tree):
+    model = tree / "pkg" / "model.py"
+    model.chmod(0o444)
+    result = run(".")
+    assert result.exit_code == 2
+    assert "pkg/model.py:1:1: PM302 cannot write: read-only (mode 0444)" in result.stderr
+    assert model.read_text() == LOGGING and stat.S_IMODE(model.stat().st_mode) == 0o444
+    assert "self.put(" in (tree / "pkg" / "bom.py").read_text(encoding="utf-8-sig")  # the others are written
+
+
+def _invoke(*args: str):
+    """Like ``run``, but an exception that escapes the command is left to click (as in a real process)."""
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("where", ["plan_tasks", "run_tasks"])
+def test_an_internal_error_outside_any_file_exits_2_never_1(tree, monkeypatch, where):
+    """1 means "changes pending": a crash of the run itself must not read as that."""
+    from put_migrate import api
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(api, where, crash)
+    result = _invoke("--check", ".")
+    assert result.exit_code == 2
+    assert "internal error: RuntimeError: kaboom" in result.stderr and "Traceback" not in result.stderr
+    assert "Traceback" in _invoke("--check", "-v", ".").stderr
+
+
+def test_an_interrupt_exits_130(tree, monkeypatch):
+    from put_migrate import api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "run_tasks", interrupted)
+    result = _invoke("--check", ".")
+    assert result.exit_code == 130 and "interrupted" in result.stderr
+
+
+def test_a_run_without_python_files_says_so(tree):
+    (tree / "empty").mkdir()
+    (tree / "empty" / "notes.txt").write_text("self.log\n")
+    for args in (["empty"], ["-q", "--check", "empty"]):
+        result = run(*args)
+        assert result.exit_code == 0 and "no Python files (*.py, *.ipynb) found in empty" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--diff", "--report", "-", "."], ["--report", "-", "-"]])
+def test_the_report_and_the_code_never_share_stdout(tree, args):
+    """stdout carries the diff (--diff) or the migrated file (`-`): a report there would corrupt it."""
+    result = run(*args, input=LOGGING.encode())
+    assert result.exit_code == 2 and "--report -" in result.stderr and result.stdout_bytes == b""
+
+
+def test_check_reports_in_the_conditional(tree, monkeypatch):
+    """``-v --check`` and ``-v --diff`` say what would happen; only a write says what happened."""
+    from put_migrate.rules import Severity
+    from tests import test_cli_support
+
+    def migrated(source, path, index=None):
+        result = test_cli_support.fake_migrate_source(source, path)
+        findings = [
+            replace(f, message="self.log call migrated to self.put") if f.severity is Severity.REWRITTEN else f
+            for f in result.findings
+        ]
+        return test_cli_support.FakeResult(result.source, findings)
+
+    monkeypatch.setattr(pipeline, "transform_text", migrated)
+    for mode in ("--check", "--diff"):
+        result = run("-v", mode, "pkg/model.py")
+        assert "PM101 self.log call would be migrated to self.put" in result.stderr
+        assert " call migrated" not in result.stderr
+    assert "PM101 self.log call migrated to self.put" in run("-v", "pkg/model.py").stderr
+
+
+def test_a_link_is_never_replaced_and_its_target_is_migrated_once(tree):
+    (tree / "pkg" / "alias.py").symlink_to("model.py")
+    result = run(".")
+    assert result.exit_code == 0, result.stderr
+    assert (tree / "pkg" / "alias.py").is_symlink()
+    assert (tree / "pkg" / "model.py").read_text() == LOGGING.replace("self.log(", "self.put(")
+    assert "alias.py" not in result.stderr
+
+
+def test_a_link_to_a_file_outside_the_run_is_left_and_reported(tree):
+    (tree / "src").mkdir()
+    (tree / "src" / "alias.py").symlink_to("../pkg/model.py")
+    result = run("src")
+    assert result.exit_code == 2
+    assert "src/alias.py:1:1: PM302 cannot write: a symbolic link (to ../pkg/model.py)" in result.stderr
+    assert (tree / "src" / "alias.py").is_symlink() and (tree / "pkg" / "model.py").read_text() == LOGGING
+
+
+@pytest.mark.parametrize("in_git", [False, True])
+def test_a_link_loop_is_reported_and_the_run_goes_on(tree, in_git):
+    (tree / "pkg" / "loop.py").symlink_to("loop.py")
+    if in_git:
+        commit_all(init_repo(tree))
+    result = _invoke(".")
+    assert result.exit_code == 2, result.output
+    assert "pkg/loop.py:1:1: PM302 cannot read: Too many levels of symbolic links" in result.stderr
+    assert (tree / "pkg" / "model.py").read_text() == LOGGING.replace("self.log(", "self.put(")
+
+
+def test_tracked_files_under_build_are_checked(tree):
+    """A --check that skipped tracked code under build/ would pass in CI while calls remain."""
+    (tree / "build").mkdir()
+    (tree / "build" / "gen.py").write_text(LOGGING)
+    commit_all(init_repo(tree))
+    result = run("--check", ".")
+    assert result.exit_code == 1 and "would rewrite build/gen.py" in result.stderr
+    assert "build/gen.py" not in run("--check", "--extend-exclude", "build", ".").stderr
+    assert "build/gen.py" not in run("--check", "--exclude", "build", ".").stderr
+    assert "would rewrite build/gen.py" in run("--check", "--exclude", "build", "build/gen.py").stderr
+    excluded = run("--check", "--exclude", "build", "--force-exclude", "build/gen.py")
+    assert "would rewrite" not in excluded.stderr and "no Python files" in excluded.stderr

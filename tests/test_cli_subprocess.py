@@ -113,6 +113,17 @@ def test_syntax_error_among_good_files_real(lightning_tree):
     assert "self.put(" in (root / "models" / "m3.py").read_text()
 
 
+def test_a_broken_file_with_a_log_call_fails_the_check(tmp_path):
+    """No Lightning named and no parse: still a file put-migrate must read, reported where Python says."""
+    (tmp_path / "broken.py").write_text('def broken(:\n    self.log("x", 1)\n')
+    proc = put_migrate("--check", "broken.py", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert b"broken.py:1:12: PM301 syntax error: invalid syntax" in proc.stderr, proc.stderr
+    (tmp_path / "bad.py").write_bytes(b"import lightning\n\n\n\n\nx = '\xff'\nself.log(1)\n")
+    proc = put_migrate("--check", "bad.py", cwd=tmp_path)
+    assert proc.returncode == 2 and b"bad.py:6:6: PM302 " in proc.stderr, proc.stderr
+
+
 def test_stdin_real(tmp_path):
     pytest.importorskip("put_migrate.transform")
     proc = put_migrate("-", "--stdin-filename", "m.py", cwd=tmp_path, input=LIGHTNING_MODULE.encode())

@@ -48,7 +48,7 @@ _LOG = re.compile(r"self\.log\(")
 _LOG_DICT = re.compile(r"self\.log_dict\(")
 
 
-def fake_migrate_source(source: str, path: str = "<string>") -> FakeResult:
+def fake_migrate_source(source: str, path: str = "<string>", index=None) -> FakeResult:
     libcst.parse_module(source)  # raises ParserSyntaxError like the real one
     findings = []
     lines = source.split("\n")
@@ -63,9 +63,9 @@ def fake_migrate_source(source: str, path: str = "<string>") -> FakeResult:
 @pytest.fixture
 def fake_transform(monkeypatch):
     """Replace the transform by the fake one (worker processes inherit it: the pool forks)."""
-    from put_migrate import api
+    from put_migrate import pipeline
 
-    monkeypatch.setattr(api, "_migrate_source", fake_migrate_source)
+    monkeypatch.setattr(pipeline, "transform_text", fake_migrate_source)
     return fake_migrate_source
 
 

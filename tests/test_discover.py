@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from put_migrate.discover import discover_files, has_skip_file_marker, is_excluded, may_contain_log_call
+from put_migrate.discover import discover_files, has_skip_file_marker, may_contain_log_call
 from tests.test_cli_support import commit_all, init_repo
 
 
@@ -94,7 +95,7 @@ def test_git_work_tree_honours_gitignore(tmp_path):
     commit_all(repo)
     (repo / "sub" / "deleted.py").unlink()
     found = _names(discover_files([repo]), repo)
-    assert found == ["new.py", "tracked.py"]
+    assert found == ["new.py", "tracked.py", "venv/x.py"]  # tracked: git decides, not the built-in list
     # a git-ignored folder named explicitly is walked
     assert _names(discover_files([repo / "generated"]), repo) == ["generated/out.py"]
     # an explicitly named file is always taken
@@ -105,8 +106,53 @@ def test_exclude_globs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     _touch(tmp_path, "src/a.py", "src/a_pb2.py", "src/legacy/b.py", "tests/test_a.py")
     assert _names(discover_files(["."], ["*_pb2.py", "legacy", "tests/*"]), tmp_path) == ["src/a.py"]
-    assert _names(discover_files(["src/a_pb2.py"], ["*_pb2.py"]), tmp_path) == []
-    assert is_excluded(Path("src/legacy/b.py"), ["src/legacy/"])
+    assert _names(discover_files(["src/a_pb2.py"], ["*_pb2.py"], force_exclude=True), tmp_path) == []
+    assert _names(discover_files(["."], ["src/legacy/"]), tmp_path) == ["src/a.py", "src/a_pb2.py", "tests/test_a.py"]
+
+
+def test_in_git_tracked_files_are_never_skipped_by_the_built_in_list(tmp_path):
+    """Tracked code under build/ or venv/ is the project's: a --check that skipped it would pass while calls remain.
+    Untracked files git does not ignore still meet the built-in list (an un-ignored virtualenv is not code)."""
+    repo = init_repo(tmp_path / "repo")
+    _touch(repo, "a.py", "build/gen.py", "venv/tool.py", ".tox/t.py", "env/lib.py")
+    (repo / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    commit_all(repo)
+    _touch(repo, "build/new.py", "venv/new.py", "env/new.py", "new.py")
+    expected = sorted(["a.py", "build/gen.py", "env/lib.py", "new.py", "venv/tool.py", ".tox/t.py"])
+    assert _names(discover_files([repo]), repo) == expected
+    assert _names(discover_files([repo], extend_excludes=["build"]), repo) == [e for e in expected if "build" not in e]
+
+
+def test_exclude_replaces_the_built_in_list_and_extend_exclude_adds_to_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _touch(tmp_path, "a.py", "build/b.py", "legacy/c.py", ".venv/d.py")
+    assert _names(discover_files(["."]), tmp_path) == ["a.py", "legacy/c.py"]
+    assert _names(discover_files(["."], ["legacy"]), tmp_path) == [".venv/d.py", "a.py", "build/b.py"]
+    assert _names(discover_files(["."], extend_excludes=["legacy"]), tmp_path) == ["a.py"]
+    assert _names(discover_files(["."], ["legacy"], extend_excludes=["build"]), tmp_path) == [".venv/d.py", "a.py"]
+
+
+def test_paths_named_directly_are_excluded_only_with_force_exclude(tmp_path, monkeypatch):
+    """ruff's rule: what the user names is processed, unless --force-exclude (pre-commit names every file)."""
+    monkeypatch.chdir(tmp_path)
+    _touch(tmp_path, "legacy/c.py", "legacy/sub/d.py", "build/b.py", "src/gen_pb2.py")
+    assert _names(discover_files(["legacy"], ["legacy"]), tmp_path) == ["legacy/c.py", "legacy/sub/d.py"]
+    assert _names(discover_files(["legacy"], ["sub"]), tmp_path) == ["legacy/c.py"]  # below it, patterns apply
+    assert _names(discover_files(["legacy"], ["legacy"], force_exclude=True), tmp_path) == []
+    assert _names(discover_files(["legacy/c.py"], ["legacy"], force_exclude=True), tmp_path) == []
+    assert _names(discover_files(["src/gen_pb2.py"], extend_excludes=["*_pb2.py"]), tmp_path) == ["src/gen_pb2.py"]
+    assert _names(discover_files(["src/gen_pb2.py"], extend_excludes=["*_pb2.py"], force_exclude=True), tmp_path) == []
+    assert _names(discover_files(["build/b.py"]), tmp_path) == ["build/b.py"]
+    assert _names(discover_files(["build/b.py"], force_exclude=True), tmp_path) == []  # outside git: built-in list
+
+
+def test_force_exclude_in_git_applies_only_the_users_patterns(tmp_path, monkeypatch):
+    repo = init_repo(tmp_path / "repo")
+    _touch(repo, "build/b.py", "gen_pb2.py")
+    commit_all(repo)
+    monkeypatch.chdir(repo)
+    assert _names(discover_files(["build/b.py"], force_exclude=True), repo) == ["build/b.py"]
+    assert _names(discover_files(["gen_pb2.py"], extend_excludes=["*_pb2.py"], force_exclude=True), repo) == []
 
 
 def test_each_file_once_and_missing_paths_raise(tmp_path):
@@ -130,3 +176,33 @@ def test_display_path_is_relpath(path):
     cwd = Path.cwd()
     text = path.format(cwd=cwd, parent=cwd.parent)
     assert _display_path(text, cwd) == Path(os.path.relpath(text, cwd)).as_posix()
+
+
+def _as_found(files, root):
+    """The paths as discovery gives them (a link stays a link), relative to root."""
+    return sorted(Path(os.path.relpath(p, root)).as_posix() for p in files)
+
+
+@pytest.mark.parametrize("link", ["a_alias.py", "z_alias.py"])  # sorted before and after its target
+def test_a_link_to_a_file_of_the_run_is_replaced_by_its_target(tmp_path, link):
+    _touch(tmp_path, "m.py")
+    (tmp_path / link).symlink_to("m.py")
+    assert _as_found(discover_files([tmp_path]), tmp_path) == ["m.py"]
+    assert _as_found(discover_files([tmp_path / link, tmp_path / "m.py"]), tmp_path) == ["m.py"]
+
+
+def test_a_link_to_a_file_outside_the_run_is_kept_for_the_run_to_report(tmp_path):
+    _touch(tmp_path, "elsewhere/m.py", "src/a.py")
+    (tmp_path / "src" / "alias.py").symlink_to("../elsewhere/m.py")
+    assert _as_found(discover_files([tmp_path / "src"]), tmp_path) == ["src/a.py", "src/alias.py"]
+
+
+@pytest.mark.parametrize("git", [False, True])
+def test_link_loops_and_dangling_links_are_kept_for_the_run_to_report(tmp_path, git):
+    _touch(tmp_path, "a.py")
+    (tmp_path / "loop.py").symlink_to("loop.py")
+    (tmp_path / "dangling.py").symlink_to("missing.py")
+    if git:
+        commit_all(init_repo(tmp_path))
+    assert _as_found(discover_files([tmp_path]), tmp_path) == ["a.py", "dangling.py", "loop.py"]
+    assert _as_found(discover_files([tmp_path / "loop.py"]), tmp_path) == ["loop.py"]

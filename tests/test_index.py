@@ -393,3 +393,47 @@ def test_a_class_of_an_unread_file_is_not_a_lightning_class_with_the_same_tail(t
     assert index.lightning_kind(plain_class) is None
     result = migrate_source(user, str(root / "pkg" / "deep.py"), index=index)
     assert result.source == user and result.findings == []
+
+
+# A run given some files only (pre-commit passes the staged ones): the modules their imports name are read from
+# disk, from the folders of the run's files and those above them up to the repository root.
+CHILD_LOGS = "\n\nclass Child(Base):\n    def validation_step(self, batch, batch_idx):\n        self.log('val', 1.0)\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "child", "imports"),
+    [
+        ({"base.py": BASE}, "child.py", "from base import Base"),  # a script beside its base
+        ({"pkg/__init__.py": "", "pkg/base.py": BASE}, "app/child.py", "from pkg.base import Base"),
+        ({"pkg/__init__.py": "", "pkg/base.py": BASE}, "pkg/child.py", "from .base import Base"),
+        ({"src/pkg/__init__.py": "", "src/pkg/base.py": BASE}, "tests/child.py", "from pkg.base import Base"),
+        ({"pkg/__init__.py": "from .base import Base\n", "pkg/base.py": BASE}, "app/child.py", "from pkg import Base"),
+        ({"pkg/__init__.py": "", "pkg/base.py": BASE}, "app/child.py", "import pkg.base as b\nBase = b.Base"),
+    ],
+    ids=["script", "package", "relative", "src-layout", "reexport", "module-import"],
+)
+def test_a_base_outside_the_run_is_read_from_disk(tmp_path: Path, files: dict[str, str], child: str, imports: str) -> None:
+    if imports.endswith("b.Base"):  # ``class Child(b.Base)``
+        imports, child_text = imports.partition("\n")[0], CHILD_LOGS.replace("(Base)", "(b.Base)")
+    else:
+        child_text = CHILD_LOGS
+    root = _tree(tmp_path, {"pyproject.toml": "", **files, child: imports + "\n" + child_text})
+    index = build_index([root / child])  # only the subclass's file is named
+    found = index.find(f"{module_name(root / child)}.Child")
+    assert found is not None and index.lightning_kind(found) == ("module", "lightning.pytorch")
+    assert [a.key.rpartition(".")[2] for a in index.ancestors(found)] == ["Base"]
+
+
+def test_modules_are_not_looked_for_above_the_repository_root(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"base.py": BASE, "project/pyproject.toml": "",
+                            "project/child.py": "from base import Base\n" + CHILD_LOGS})
+    index = build_index([root / "project" / "child.py"])
+    found = index.find(f"{module_name(root / 'project' / 'child.py')}.Child")
+    assert found is not None and index.lightning_kind(found) is None and index.ancestors(found) == []
+
+
+def test_a_run_of_the_subclass_alone_migrates_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tree(tmp_path, {"pyproject.toml": "", "base.py": BASE, "child.py": "from base import Base\n" + CHILD_LOGS})
+    monkeypatch.chdir(root)
+    (result,) = migrate_paths(["child.py"], RunOptions(mode=Mode.CHECK, jobs=1))
+    assert result.changed and [f.code for f in result.findings] == ["PM101"], result.findings

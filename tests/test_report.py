@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from put_migrate import api, report
+from put_migrate import api, report, results
 from put_migrate.api import FileResult, FileStatus, Mode
 from put_migrate.rules import Finding, Severity
 
@@ -30,8 +30,8 @@ def _results() -> list[FileResult]:
         ),
         FileResult("src/ok.py", FileStatus.UNCHANGED),
         FileResult("src/skip.py", FileStatus.SKIPPED, reason="`# put-migrate: skip-file` comment"),
-        api._error("src/dir with space/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
-        api._error("/abs/outside.py", api.UNREADABLE, "binary file"),
+        results.error("src/dir with space/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
+        results.error("/abs/outside.py", api.UNREADABLE, "binary file"),
     ]
 
 
@@ -113,3 +113,33 @@ def test_summary_text():
     assert text.splitlines()[-1] == (
         "calls to rewrite: 1; calls left for manual review: 1 (PM204: 1); skipped by comment: PM001: 1"
     )
+
+
+def _sarif_locations(log) -> set[tuple[str, str | None]]:
+    return {
+        (r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+         r["locations"][0]["physicalLocation"]["artifactLocation"].get("uriBaseId"))
+        for r in log["runs"][0]["results"]
+    }
+
+
+@pytest.mark.parametrize("marker", ["git", "pyproject"])
+def test_sarif_paths_are_relative_to_the_repository_root(tmp_path, marker):
+    import subprocess
+
+    root = tmp_path / "repo"
+    (root / "sub" / "pkg").mkdir(parents=True)
+    if marker == "git":
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+    else:
+        (root / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    file_results = [
+        results.error("pkg/bad.py", api.SYNTAX_ERROR, "syntax error: boom", 3, 4),
+        results.error("../../elsewhere/x.py", api.UNREADABLE, "binary file"),
+    ]
+    log = json.loads(report.render_sarif(file_results, cwd=root / "sub"))
+    jsonschema.validate(log, json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text()), cls=jsonschema.Draft4Validator)
+    run = log["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": root.resolve().as_uri() + "/"}}
+    elsewhere = (tmp_path / "elsewhere" / "x.py").resolve().as_uri()
+    assert _sarif_locations(log) == {("sub/pkg/bad.py", "%SRCROOT%"), (elsewhere, None)}

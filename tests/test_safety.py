@@ -100,3 +100,75 @@ def test_dirty_files_in_a_git_work_tree(tmp_path):
 
 def test_git_toplevel_outside_git(tmp_path):
     assert safety.git_toplevel(tmp_path) is None
+
+
+def test_atomic_write_refuses_a_read_only_file(tmp_path):
+    """Root may write anything: the permission bits, not ``open``, say whether the user meant the file to change."""
+    target = tmp_path / "frozen.py"
+    target.write_bytes(b"old\n")
+    target.chmod(0o444)
+    with pytest.raises(PermissionError, match=r"read-only \(mode 0444\)"):
+        safety.atomic_write(target, b"new\n")
+    assert target.read_bytes() == b"old\n"
+    assert os.listdir(tmp_path) == ["frozen.py"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away needs root")
+def test_atomic_write_keeps_owner_and_group(tmp_path):
+    target = tmp_path / "theirs.py"
+    target.write_bytes(b"old\n")
+    target.chmod(0o640)
+    os.chown(target, 1000, 1001)
+    safety.atomic_write(target, b"new\n")
+    info = target.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (1000, 1001, 0o640)
+    assert target.read_bytes() == b"new\n"
+
+
+def test_atomic_write_never_replaces_a_link(tmp_path):
+    real = tmp_path / "real.py"
+    real.write_bytes(b"old\n")
+    (tmp_path / "alias.py").symlink_to("real.py")
+    with pytest.raises(OSError, match="symbolic link"):
+        safety.atomic_write(tmp_path / "alias.py", b"new\n")
+    assert (tmp_path / "alias.py").is_symlink() and real.read_bytes() == b"old\n"
+    os.link(real, tmp_path / "hard.py")
+    with pytest.raises(OSError, match="2 hard links"):
+        safety.atomic_write(real, b"new\n")
+    assert (tmp_path / "hard.py").read_bytes() == b"old\n"
+
+
+def test_atomic_write_refuses_when_the_owner_cannot_be_kept(tmp_path, monkeypatch):
+    """Without root, another user's file in a folder we may write would become ours: refused, nothing left behind."""
+    target = tmp_path / "theirs.py"
+    target.write_bytes(b"old\n")
+    real_stat = os.stat
+
+    def stat_as_if_theirs(path, *args, **kwargs):
+        info = real_stat(path, *args, **kwargs)
+        return info if os.fspath(path) != os.fspath(target) else os.stat_result((*info[:4], info.st_uid + 1, *info[5:]))
+
+    def chown_refused(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "lstat", stat_as_if_theirs)
+    monkeypatch.setattr(os, "chown", chown_refused)
+    with pytest.raises(PermissionError, match="cannot give the new file the owner and group"):
+        safety.atomic_write(target, b"new\n")
+    assert target.read_bytes() == b"old\n" and os.listdir(tmp_path) == ["theirs.py"]
+
+
+def test_python_parser_running_out_of_stack_is_too_deep_not_an_internal_error():
+    """Found by benchmarks/fuzz.py (seed 1, input 4080): CPython's parser raises MemoryError, not SyntaxError, on
+    some deeply nested invalid input; it is the file's nesting (PM306), not put-migrate's failure (PM305)."""
+    from put_migrate import api
+
+    text = "for idx + " + "(" * 201 + "1" + ")" * 201 + ", y in z:\n    pass\n"
+    with pytest.raises(RecursionError, match="Python's parser"):
+        safety.check_parser_limits(text, "deep.py")
+    module = (
+        "import lightning.pytorch as pl\n\n\nclass M(pl.LightningModule):\n"
+        "    def training_step(self, batch, batch_idx):\n        self.log('a', 1)\n" + text
+    )
+    result, new = api.migrate_bytes(module.encode(), "deep.py")
+    assert [f.code for f in result.findings] == ["PM306"] and new == module.encode()

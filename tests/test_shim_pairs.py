@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import lightning.pytorch as pl
 import pytest
 
 from shim.testing import assert_same_training, differences, record_run
+from tests.lightning_package import pl
 from tests.pairs import modules as m
 
 FIT = {"max_epochs": 2, "log_every_n_steps": 1}
@@ -71,3 +71,17 @@ def test_logging_callback_pair():
     ]
     assert differences(*records) == []
     assert any("cb_agg" in metrics for _, metrics in records[1].logger_calls)
+
+
+def test_callbacks_per_side():
+    """A migrated callback beside its original, one module class: each side gets its own callbacks."""
+    original, migrated = assert_same_training(
+        _TrainOnly, _TrainOnly, trainer_kwargs=FIT, stages=("fit",),
+        original_callbacks=lambda: [m.LogCallback()], migrated_callbacks=lambda: [m.PutCallback()],
+    )
+    assert any("cb_agg" in metrics for _, metrics in migrated.logger_calls)
+    with pytest.raises(AssertionError, match="cb_"):  # one side without the callback: its names are missing
+        assert_same_training(
+            _TrainOnly, _TrainOnly, trainer_kwargs=FIT, stages=("fit",), callbacks=lambda: [m.LogCallback()],
+            migrated_callbacks=lambda: [],
+        )

@@ -86,3 +86,23 @@ def test_visitors_that_override_on_visit():
     walk.visit(module, driven)
     trivia = _trivia(module)
     assert driven.events == [e for e in expected.events if e[1] not in trivia]
+
+
+def test_a_field_libcst_announces_only_when_set_is_walked():
+    """libcst visits a FormattedStringExpression's format_spec only when it has one: the field order read from an
+    f-string without a format spec must not hide the next one's (``{mode:04o}`` after ``{b}``)."""
+    walk._FIELD_ORDER.clear()
+    walk._HOOKS.clear()
+
+    class Texts(cst.CSTVisitor):
+        def __init__(self):
+            self.seen = []
+
+        def visit_FormattedStringText(self, node):
+            self.seen.append(node.value)
+
+    module = cst.parse_module('y = f"{b}"\nx = f"{a:04o}"\n')
+    expected, driven = Texts(), Texts()
+    module.visit(expected)
+    walk.visit(module, driven)
+    assert driven.seen == expected.seen == ["04o"]

@@ -18,6 +18,7 @@ class Found:
     in_loop: bool
     nested: bool
     loops: tuple[cst.CSTNode, ...] = ()
+    closure: cst.FunctionDef | None = None  # the function defined in the method that holds the call (one level)
 
 
 class CallFinder(cst.CSTVisitor):
@@ -28,6 +29,7 @@ class CallFinder(cst.CSTVisitor):
         self.found: list[Found] = []
         self.loops: list[cst.CSTNode] = []
         self.nested = 0
+        self.scopes: list[cst.CSTNode] = []  # the nested functions, lambdas and classes around the call
         self.lines: list[cst.SimpleStatementLine] = []
 
     def visit_For(self, node: cst.For) -> None:
@@ -44,21 +46,27 @@ class CallFinder(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.nested += 1
+        self.scopes.append(node)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.nested -= 1
+        self.scopes.pop()
 
     def visit_Lambda(self, node: cst.Lambda) -> None:
         self.nested += 1
+        self.scopes.append(node)
 
     def leave_Lambda(self, node: cst.Lambda) -> None:
         self.nested -= 1
+        self.scopes.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.nested += 1
+        self.scopes.append(node)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self.nested -= 1
+        self.scopes.pop()
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self.lines.append(node)
@@ -77,9 +85,10 @@ class CallFinder(cst.CSTVisitor):
             line = self.lines[-1]
             if len(line.body) == 1 and isinstance(line.body[0], cst.Expr) and line.body[0].value is node:
                 statement = line
+        closure = self.scopes[0] if len(self.scopes) == 1 and isinstance(self.scopes[0], cst.FunctionDef) else None
         self.found.append(
             Found(
                 node, func.attr.value, func.value.value, statement, bool(self.loops), self.nested > 0,
-                tuple(self.loops),
+                tuple(self.loops), closure,
             )
         )

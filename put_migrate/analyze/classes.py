@@ -7,13 +7,14 @@ from libcst.metadata import CodeRange
 
 from put_migrate.analyze.calls import CallFinder
 from put_migrate.analyze.context import helper_callers
+from put_migrate.analyze.hierarchy import live_ancestor_logs
 from put_migrate.analyze.metrics import find_metrics
 from put_migrate.analyze.model import ClassAnalysis, ClassFacts, LogCall, MetricInfo, with_problem
 from put_migrate.analyze.read import read_variants
 from put_migrate.analyze.scope import assigned_self_attributes, methods_and_names, positional_params
 from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import INT_PROPERTIES, ImportMap, LightningClass
-from put_migrate.rules import LOG_OVERRIDDEN
+from put_migrate.rules import LOG_OVERRIDDEN, NAME_AGGREGATED_TWICE
 from put_migrate.walk import visit
 
 
@@ -57,5 +58,23 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
                 if overrides_log:
                     call = with_problem(call, LOG_OVERRIDDEN.problem(f"{cls.name} defines its own log/log_dict"))
                 calls.append(call)
+    calls = _left_where_an_ancestor_logs(cls, set(methods), calls)
     calls.sort(key=lambda c: (c.line, c.column))
     return ClassAnalysis(cls, calls, metrics, used, methods)
+
+
+def _left_where_an_ancestor_logs(cls: LightningClass, methods: set[str], calls: list[LogCall]) -> list[LogCall]:
+    """An epoch value whose name an ancestor's call, still running on this class, logs too: Lightning aggregates
+    both calls in one value (or raises), which one aggregator per class cannot reproduce."""
+    live = live_ancestor_logs(cls, methods)
+    if not live:
+        return calls
+    found = []
+    for call in calls:
+        shared = [item.name for item in call.items if item.name in live]
+        if shared and call.on_epoch and call.spec is not None:
+            name = shared[0]
+            call = with_problem(call, NAME_AGGREGATED_TWICE.problem(
+                f"{name!r} is also logged by {live[name]}, which runs on {cls.name} too; rename one of them"))
+        found.append(call)
+    return found

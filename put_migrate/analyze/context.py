@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -50,6 +50,7 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
     nested function), is recorded with a problem: Lightning would take the defaults from a hook we cannot see.
     """
     found: dict[str, list[HelperCall]] = {}
+    known = methods  # the methods whose uses are recorded (with the ancestors' methods that run, below)
     if cls.kind != "module":  # Callback helpers would also need the pl_module and trainer parameters mapped
         return found
 
@@ -83,10 +84,19 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
 
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
+            if isinstance(func, cst.Name) and func.value == "self" and "forward" in known and self.nested == 0:
+                # ``self(...)`` runs ``forward`` (through ``nn.Module.__call__``) under the calling hook.
+                problem = None
+                if HOOKS.get(self.hook) is None:
+                    problem = f"`self(...)` is called from `{self.hook}`, which is not a Lightning hook that may log"
+                found.setdefault("forward", []).append(
+                    HelperCall(self.hook, self.function, node, self.loops > 0, problem)
+                )
+                return
             if (
                 isinstance(func, cst.Attribute)
                 and dotted_name(func.value) == "self"
-                and func.attr.value in methods
+                and func.attr.value in known
                 and self.nested == 0
             ):
                 self.calls.add(id(func))
@@ -99,13 +109,20 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
                 )
 
         def visit_Attribute(self, node: cst.Attribute) -> None:
-            if dotted_name(node.value) == "self" and node.attr.value in methods and id(node) not in self.calls:
+            if dotted_name(node.value) == "self" and node.attr.value in known and id(node) not in self.calls:
                 # visit_Call runs before the callee's Attribute is visited, so a call's func is already known.
                 problem = f"`self.{node.attr.value}` is used in `{self.hook}` other than as a direct call"
                 found.setdefault(node.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
 
-    for name, function in methods.items():
+    from put_migrate.analyze.hierarchy import inherited_methods  # it reads the index's records, not this module's
+
+    # An ancestor's method that runs on this class (a hook, or a helper on the way from one) may call its methods.
+    inherited, other_uses = inherited_methods(cls, methods)
+    known = {**inherited, **methods}
+    for name, function in [*methods.items(), *inherited.items()]:
         visit(function.body, Visitor(name, function))
+    for method, where, problem in other_uses:
+        found.setdefault(method, []).append(HelperCall(where, known[method], None, False, problem))
     return found
 
 
@@ -148,12 +165,21 @@ def hook_context(function: cst.FunctionDef, cls: LightningClass) -> Context:
 
 
 def helper_context(
-    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass
+    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass, outer: Context | None = None
 ) -> tuple[Context | None, str | None]:
-    """The context of a helper's statements when ``caller`` runs it; or the reason it cannot be known."""
-    if caller.problem is not None or caller.call is None:
+    """The context of a helper's statements when ``caller`` runs it (``outer``: the context the calling helper
+    runs in, when the caller is a helper itself); or the reason it cannot be known."""
+    if outer is None and (caller.problem is not None or caller.call is None):
         return None, caller.problem
-    hook_ctx = hook_context(caller.hook_function, cls)
+    assert caller.call is not None
+    hook_ctx = outer if outer is not None else hook_context(caller.hook_function, cls)
+    outer_env = dict(outer.env) if outer is not None else {}
+    if outer is not None:  # the calling helper may rebind what holds the batch or the dataloader_idx
+        rebound = {n for n in (outer.batch_name, outer.dataloader_idx_name) if n and assigns_name(caller.hook_function, n)}
+        if outer.batch_name in rebound:
+            hook_ctx = replace(hook_ctx, batch_problem=f"`{outer.batch_name}` is reassigned in `{caller.hook}`")
+        if outer.dataloader_idx_name in rebound:
+            hook_ctx = replace(hook_ctx, dataloader_idx_name=None, dataloader_idx_missing=True)
     params = [*helper.params.posonly_params, *helper.params.params]
     if not params or params[0].name.value != "self":
         return None, f"`{helper.name.value}` is not a plain method"
@@ -188,6 +214,8 @@ def helper_context(
                 batch_name = name
             continue
         text = literal_str(expression)
+        if text is None and isinstance(expression, cst.Name) and expression.value in outer_env:
+            text = outer_env[expression.value]  # a literal the calling helper was given
         if text is not None:
             env.append((name, text))
         elif isinstance(expression, cst.Name):
@@ -199,15 +227,15 @@ def helper_context(
     if hook_ctx.batch_name is not None and batch_name is None and batch_problem is None:
         batch_problem = f"`{caller.hook}` does not pass `{hook_ctx.batch_name}` to `{helper.name.value}`"
     return Context(
-        caller.hook,
-        caller.hook_function,
+        hook_ctx.hook,
+        hook_ctx.hook_function,
         tuple(sorted(env)),
         batch_name,
         batch_problem,
         dataloader_idx_name,
         hook_ctx.dataloader_idx_missing or (hook_ctx.dataloader_idx_name is not None and dataloader_idx_name is None),
-        helper.name.value,
-        caller.in_loop,
+        helper.name.value if outer is None else f"{outer.via} -> {helper.name.value}",
+        caller.in_loop or (outer is not None and outer.in_loop),
         kwargs=(star_kwargs, tuple(forwarded)) if star_kwargs is not None else None,
     ), None
 

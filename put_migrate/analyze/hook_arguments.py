@@ -23,26 +23,52 @@ def trainer_expression(hook_function: cst.FunctionDef, cls: LightningClass) -> s
     return trainer
 
 
+class InFlight:
+    """The weight is the size of the batch the loop is running, read at run time (``shim.batch_size_in_flight``):
+    the call cannot name the hook's batch, which is where Lightning takes it from anyway (§3.3)."""
+
+    def __repr__(self) -> str:
+        return "IN_FLIGHT"
+
+
+IN_FLIGHT = InFlight()
+
+
 def batch_param(
     found: Found,
     function: cst.FunctionDef,
     context: Context,
     spec: HookSpec,
     needs_weight: bool,
-) -> str | None | Problem:
+    cls: LightningClass,
+) -> str | None | InFlight | Problem:
     """The name of the hook's batch where the call is, when the epoch mean must be weighted by its size (§3.3);
-    or why the batch cannot be reached (PM211)."""
+    ``IN_FLIGHT`` where the batch is not at hand there (Lightning weights by the batch in flight all the same); or
+    why the weight cannot be had (PM211: Lightning raises without ``batch_size=`` under ``dataloader_iter``)."""
     if not needs_weight or spec.kind == "epoch":
         return None
     hook = context.hook
-    if spec.kind == "step_other" or (context.batch_name is None and context.batch_problem is None):
-        return BATCH_SIZE_UNKNOWN.problem(f"`{hook}` has no batch parameter")
-    if context.batch_problem is not None:
-        return BATCH_SIZE_UNKNOWN.problem(context.batch_problem)
-    assert context.batch_name is not None
+    if _takes_dataloader_iter(context.hook_function) or (
+        spec.stage == "train" and _takes_dataloader_iter(_method(cls, "training_step"))
+    ):
+        return BATCH_SIZE_UNKNOWN.problem(f"`{hook}` runs under a `dataloader_iter` step (Lightning needs batch_size=)")
+    if found.nested or spec.kind == "step_other" or context.batch_name is None or context.batch_problem is not None:
+        return IN_FLIGHT
     if context.via is not None and not _unbound_until(function, context.batch_name, found):
-        return BATCH_SIZE_UNKNOWN.problem(f"`{context.batch_name}` is reassigned in `{context.via}` before the call")
+        return IN_FLIGHT  # rebound in the helper before the call: not the batch any more
     return context.batch_name
+
+
+def _method(cls: LightningClass, name: str) -> cst.FunctionDef | None:
+    """The class's own method ``name`` (its body, not its bases)."""
+    for statement in cls.node.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return statement
+    return None
+
+
+def _takes_dataloader_iter(function: cst.FunctionDef | None) -> bool:
+    return function is not None and "dataloader_iter" in positional_params(function)
 
 
 def needs_weight(on_epoch: bool, reduce: str, batch_size: cst.BaseExpression | None, items: list[LogItem]) -> bool:
@@ -51,13 +77,22 @@ def needs_weight(on_epoch: bool, reduce: str, batch_size: cst.BaseExpression | N
 
 
 def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Problem | None:
-    """Why the hook's dataloader_idx cannot be reached where the call is (PM217), or None."""
-    if not context.dataloader_idx_missing or not add_dataloader_idx:
+    """Why the hook's dataloader_idx cannot be reached where the call is (PM217), or None. A helper the hook does
+    not pass it to reads the running one instead (``dataloader_idx_in_flight``)."""
+    if not context.dataloader_idx_missing or not add_dataloader_idx or context.via is not None:
         return None
-    hook = context.hook
-    if context.via is None:
-        return DATALOADER_IDX_UNSUPPORTED.problem(f"`{hook}` reassigns the `*args` that holds its dataloader_idx")
-    return DATALOADER_IDX_UNSUPPORTED.problem(f"`{hook}` does not pass its dataloader_idx to `{context.via}`")
+    return DATALOADER_IDX_UNSUPPORTED.problem(f"`{context.hook}` reassigns the `*args` that holds its dataloader_idx")
+
+
+def dataloader_idx_expression(context: Context, trainer: str) -> str | None:
+    """How the call names its hook's dataloader_idx: the helper's or hook's own name for it, or, in a helper the
+    hook does not pass it to, the index of the dataloader the loop is running."""
+    if context.dataloader_idx_missing and context.via is not None:
+        return f"{DATALOADER_IDX_IN_FLIGHT}({trainer})"
+    return context.dataloader_idx_name
+
+
+DATALOADER_IDX_IN_FLIGHT = "dataloader_idx_in_flight"
 
 
 def _unbound_until(function: cst.FunctionDef, name: str, found: Found) -> bool:

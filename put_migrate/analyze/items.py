@@ -8,7 +8,7 @@ from put_migrate.analyze.arguments import Arguments
 from put_migrate.analyze.calls import Found
 from put_migrate.analyze.literals import code_of, is_none, literal_name
 from put_migrate.analyze.model import ClassFacts, LogItem, MetricInfo
-from put_migrate.analyze.scope import values_bound_to
+from put_migrate.analyze.scope import positional_params, values_bound_to
 from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.rules import (
@@ -22,11 +22,17 @@ from put_migrate.rules import (
 
 
 def log_items(
-    found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, function: cst.FunctionDef
+    found: Found,
+    args: Arguments,
+    env: dict[str, str],
+    facts: ClassFacts,
+    function: cst.FunctionDef,
+    runtime_names: bool = False,
 ) -> list[LogItem] | Problem:
-    """One item per logged name (``log``: one; ``log_dict``: one per key, or one for a run-time mapping)."""
+    """One item per logged name (``log``: one; ``log_dict``: one per key, or one for a run-time mapping).
+    ``runtime_names``: a ``log`` name computed at run time is an item (epoch-level hooks), not a problem."""
     if found.method == "log":
-        items = _log_item(found, args, env, facts)
+        items = _log_item(found, args, env, facts, runtime_names)
     else:
         items = _log_dict_items(found, args, env, facts, function)
     if isinstance(items, Problem):
@@ -37,10 +43,19 @@ def log_items(
     return items
 
 
-def _log_item(found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts) -> list[LogItem] | Problem:
+def _log_item(
+    found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, runtime_names: bool
+) -> list[LogItem] | Problem:
     if "name" not in args or "value" not in args:
         return STAR_ARGUMENTS.problem("name or value missing")
     name = literal_name(args["name"], env)
+    if name is None and runtime_names:
+        # An epoch-level hook whose calls are collected (HookValues): the name is evaluated where it is logged.
+        value = args["value"]
+        if _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict") is not None:
+            return NAME_NOT_LITERAL.problem(code_of(args["name"]))
+        return [LogItem(code_of(args["name"]), value, metric_of(value, facts.metrics, found.receiver),
+                        runtime_name=True)]
     name_expression = None
     if name is None:
         if not _may_be_a_string(args["name"]):
@@ -88,18 +103,48 @@ def _log_dict_items(
     else:
         collection = metric_of(dictionary, facts.metrics, found.receiver) if dictionary is not None else None
         if collection is None and dictionary is not None:
+            collection = _collection_by_getattr(dictionary, function, env, facts, found.receiver)
+        if collection is None and dictionary is not None:
             dynamic_problem = _dynamic_mapping_problem(dictionary, found.receiver, facts, function)
             if dynamic_problem is not None:
                 return dynamic_problem
             items.append(LogItem(f"<{code_of(dictionary)}>", dictionary, dynamic=True))
-        elif dictionary is None or collection is None or not collection.collection or collection.keys is None:
+        elif dictionary is None or collection is None or not collection.collection:
             return MAPPING_UNKNOWN.problem(code_of(dictionary) if dictionary is not None else "no argument")
+        elif collection.keys is None:
+            # Members named at run time (a list of metrics, a run-time prefix): the rewrite puts the collection's
+            # own names, so only the conflict checks lose them.
+            items.append(LogItem(f"<self.{collection.attr}>", dictionary, collection))
         else:
             for key in collection.keys:
                 items.append(LogItem(f"{collection.prefix}{key}{collection.postfix}", dictionary, collection, key))
     if len({item.name for item in items}) != len(items):
         return MAPPING_UNKNOWN.problem("repeated key")
     return items
+
+
+def _collection_by_getattr(
+    mapping: cst.BaseExpression, function: cst.FunctionDef, env: dict[str, str], facts: ClassFacts, receiver: str
+) -> MetricInfo | None:
+    """The MetricCollection a local holds when it is bound once, to ``getattr(self, <name>[, default])`` with a
+    name known here (a literal, or an f-string over literal-bound names: ``f"{stage}_metrics"``)."""
+    if receiver != "self" or not isinstance(mapping, cst.Name) or mapping.value in positional_params(function):
+        return None
+    values = values_bound_to(function, mapping.value)
+    if len(values) != 1:
+        return None
+    call = values[0]
+    if not (
+        isinstance(call, cst.Call)
+        and dotted_name(call.func) == "getattr"
+        and len(call.args) in (2, 3)
+        and all(arg.keyword is None and not arg.star for arg in call.args)
+        and dotted_name(call.args[0].value) == "self"
+    ):
+        return None
+    attr = literal_name(call.args[1].value, env)
+    info = facts.metrics.get(attr) if attr is not None else None
+    return info if info is not None and info.collection else None
 
 
 def _value_problem(

@@ -38,6 +38,7 @@ class LogItem:
     dynamic: bool = False  # ``value`` is a whole mapping whose keys are only known at run time (``log_dict(d)``)
     # The name's expression, when the name is only known at run time (``name`` is then ``<its code>``).
     name_expression: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
+    runtime_name: bool = False  # ``name`` is the source of an expression computed at run time (epoch-level hooks)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class LogCall:
     add_dataloader_idx: bool = True
     batch_size: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     batch_param: str | None = None  # the hook's batch parameter, when the weight must be inferred from it
+    weight_in_flight: bool = False  # the weight is inferred from the batch in flight (the batch is not at hand)
     dataloader_idx_param: str | None = None
     trainer: str = "self.trainer"  # how to reach the Trainer in this hook
     in_loop: bool = False

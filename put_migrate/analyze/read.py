@@ -9,8 +9,16 @@ import libcst as cst
 
 from put_migrate.analyze.arguments import bind_found, name_argument, optional_argument
 from put_migrate.analyze.calls import Found
+from put_migrate.analyze.closures import closure_problem
 from put_migrate.analyze.context import Context, helper_context, hook_context
-from put_migrate.analyze.hook_arguments import batch_param, dataloader_idx_problem, needs_weight, trainer_expression
+from put_migrate.analyze.hook_arguments import (
+    IN_FLIGHT,
+    batch_param,
+    dataloader_idx_expression,
+    dataloader_idx_problem,
+    needs_weight,
+    trainer_expression,
+)
 from put_migrate.analyze.items import log_items, runtime_name_problem
 from put_migrate.analyze.literals import code_of, literal_str, names_in_expression
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
@@ -38,16 +46,7 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     if hook in HOOKS or hook in FORBIDDEN_HOOKS or cls.kind != "module":
         contexts.append(hook_context(function, cls))
     else:
-        reached = facts.callers.get(hook, [])
-        problem = None
-        if not reached:
-            problem = f"`{hook}` is not called from any hook of {cls.name}"
-        for caller in reached:
-            context, why = helper_context(function, caller, cls)
-            if context is None:
-                problem = problem or why
-            else:
-                contexts.append(context)
+        contexts, problem = helper_contexts(function, facts)
         if problem is not None:
             call = read_call(found, function, Context(hook, function), facts)
             if call.problem is None or call.problem[0] == NOT_A_HOOK.code:
@@ -69,6 +68,42 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
         call = read_call(found, function, contexts[0], facts)
         return [with_problem(call, NAME_NOT_LITERAL.problem(f"{len(variants)} combinations of names"))]
     return [read_call(found, function, c, facts) for c in variants]
+
+
+def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0) -> tuple[list[Context], str | None]:
+    """Each way a helper runs: per call from a hook, and per way a calling helper runs (a chain of helpers, each
+    call's literal arguments, batch and dataloader_idx passed on); or why one of its callers cannot be followed."""
+    name = function.name.value
+    reached = facts.callers.get(name, [])
+    if not reached:
+        return [], f"`{name}` is not called from any hook of {facts.cls.name}"
+    contexts: list[Context] = []
+    for caller in reached:
+        outer: list[Context | None] = [None]
+        if _calling_helper(caller, facts) and depth < _MAX_CHAIN:
+            outer, why = helper_contexts(caller.hook_function, facts, depth + 1)
+            if why is not None:
+                return [], why
+        for around in outer:
+            context, why = helper_context(function, caller, facts.cls, around)
+            if context is None:
+                return [], why
+            contexts.append(context)
+    return contexts, None
+
+
+_MAX_CHAIN = 4  # helpers between a hook and the logging helper (recursion stops there)
+
+
+def _calling_helper(caller, facts: ClassFacts) -> bool:
+    """The caller is a plain method of this class that a call names directly (not a hook): follow its callers."""
+    return (
+        caller.call is not None
+        and caller.hook not in HOOKS
+        and caller.hook not in FORBIDDEN_HOOKS
+        and caller.hook_function.name.value == caller.hook
+        and caller.hook in facts.callers
+    )
 
 
 def _option_variants(found: Found, context: Context) -> list[tuple[tuple[str, str, bool], ...]]:
@@ -155,7 +190,9 @@ def _resolve(
     """``base`` with what the call's arguments resolve to, or the first problem found (checked in a fixed order)."""
     hook, spec = context.hook, base.spec
     if found.nested:
-        return NESTED_CALL.problem(f"inside `{function.name.value}`")
+        why = closure_problem(found, function, context)
+        if why is not None:
+            return NESTED_CALL.problem(why)
     if found.statement is None:
         return NOT_A_STATEMENT.problem("its value is used or it shares its line")
     args = bind_found(found, _expansions(context))
@@ -184,14 +221,16 @@ def _resolve(
     reduce = reduction(args, env, facts.imports)
     if isinstance(reduce, Problem):
         return reduce
-    items = log_items(found, args, env, facts, function)
+    items = log_items(found, args, env, facts, function, runtime_names=spec.kind == "epoch")
     if isinstance(items, Problem):
         return items
     problem = runtime_name_problem(items, spec)
     if problem is not None:
         return problem
     batch_size = optional_argument(args, "batch_size")
-    weight_from = batch_param(found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items))
+    weight_from = batch_param(
+        found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items), facts.cls
+    )
     if isinstance(weight_from, Problem):
         return weight_from
     add_dataloader_idx = options.get("add_dataloader_idx", True)
@@ -211,8 +250,9 @@ def _resolve(
         rank_zero_only=bool(options.get("rank_zero_only", False)),
         add_dataloader_idx=bool(add_dataloader_idx),
         batch_size=batch_size,
-        batch_param=weight_from,
-        dataloader_idx_param=context.dataloader_idx_name,
+        batch_param=None if weight_from is IN_FLIGHT else weight_from,
+        weight_in_flight=weight_from is IN_FLIGHT,
+        dataloader_idx_param=dataloader_idx_expression(context, base.trainer),
         bindings=context.env,
         conditions=context.assumed,
     )

@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Optional
 
 from put_migrate.analyze import LogCall, LogItem, _code
+from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, Statement, Update, dest_code, put
+from put_migrate.plan.statements import Block, Statement, Update, dest_code, epoch_names, put
 from put_migrate.rules import NAME_AGGREGATED_TWICE, OPTION_NOT_LITERAL
 
 _AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
 
 
 def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: str, out: list[Statement],
-                 epoch_dests: tuple[str, ...], key: Optional[str] = None, base: Optional[str] = None) -> None:
-    """The aggregator update of an epoch value; ``key`` (an expression) selects a ``Keyed`` aggregator's name."""
+                 epoch_dests: tuple[str, ...], key: Optional[str] = None, base: Optional[str] = None,
+                 recorded: Optional[LogItem] = None) -> None:
+    """The aggregator update of an epoch value; ``key`` (an expression) selects a ``Keyed`` aggregator's name
+    (``recorded``: the item the reports name, when ``item`` is the ``Keyed``'s shared slot)."""
     stage = call.spec.stage
     if call.sync_group is not None and call.sync:
         # The aggregator is built in __init__, where the group expression of a hook may not exist yet.
@@ -39,9 +42,14 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         _add_imports(state, wanted)
     elif aggregator.signature() != wanted.signature():
         raise Leave(NAME_AGGREGATED_TWICE, f"{item.name!r} is logged with different options")
+    shown = recorded if recorded is not None else item
+    state.record(
+        call, shown, epoch_names(shown.name, aggregator.forked, aggregator.destinations, per_dataloader),
+        COMPUTE_HOOKS[stage], f"Keyed({kind})" if aggregator.keyed else kind, f"self.{aggregator.attr}",
+    )
     target = f"self.{aggregator.attr}"
     if per_dataloader:
-        target += f"[{call.dataloader_idx_param}]"
+        target += f"[{state.dataloader_idx(call)}]"
     if key is not None:
         target += f"[{key}]"
     if kind != "Mean":
@@ -51,6 +59,9 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
     elif call.batch_param is not None:
         out.append(Update(target, value_code, batch_param=call.batch_param))
         state.imports.add((f"{state.analysis.cls.package}.utilities.data", "extract_batch_size"))
+    elif call.weight_in_flight:
+        out.append(Update(target, value_code, weight=f"batch_size_in_flight({call.trainer})"))
+        state.imports.add(("shim", "batch_size_in_flight"))
     else:
         out.append(Update(target, value_code))
 
@@ -124,16 +135,14 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
 def guarded_compute(state: BuildState, target: str, name: str, forked: bool, destinations: tuple[str, ...], *,
                     reset: bool, local_base: str) -> list[Statement]:
     """Put ``target.compute()`` as ``name`` (forked: ``name_epoch``, and ``name`` for callbacks) if it was updated."""
+    body: tuple[Statement, ...] = ()
+    value = f"{target}.compute()"
     if forked:
         hook_scope = -1  # one namespace per class for compute-hook locals
         local = state.names.new_local(hook_scope, set(), local_base)
-        body: tuple[Statement, ...] = (
-            f"{local} = {target}.compute()",
-            put(f"{name}_epoch", local, destinations),
-            put(name, local, ("callbacks",)),
-        )
-    else:
-        body = (put(name, f"{target}.compute()", destinations),)
+        body = (f"{local} = {value}",)
+        value = local
+    body += tuple(put(named, value, dests) for named, dests, _ in epoch_names(name, forked, destinations))
     statements: list[Statement] = [Block(f"if {target}.update_called:", body)]
     if reset:
         statements.append(f"{target}.reset()")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from put_migrate.analyze import LogCall
+from put_migrate.plan.hook_values import hook_value_code
 from put_migrate.plan.mapping import mapping_item
 from put_migrate.plan.metrics import collection_item, metric_item
 from put_migrate.plan.runtime_options import option_chain, option_runs, raise_statement
@@ -53,7 +54,16 @@ def rewrite_statement(state: BuildState, members: list[LogCall]) -> list[Stateme
             state.packables[id(members[0].statement)] = (function, packables[0])
         return groups[0][1]
     state.dispatches.add(id(members[0].statement))
-    return [_dispatch(groups)]
+    return [_without_trailing_empty(_dispatch(groups))]
+
+
+def _without_trailing_empty(chain: IfChain) -> IfChain:
+    """The chain without its last branches that do nothing (variants where the call has no code left, such as a
+    Metric logged on_epoch only, whose work is in the compute hook): no ``elif ...: pass``."""
+    branches = list(chain.branches)
+    while len(branches) > 1 and not branches[-1][1]:
+        branches.pop()
+    return IfChain(tuple(branches))
 
 
 def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]]) -> IfChain:
@@ -101,17 +111,19 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Opt
     step_dests = destinations(callbacks=stage == "train", loggers=call.logger, progress_bar=call.prog_bar)
     epoch_dests = destinations(callbacks=True, loggers=call.logger, progress_bar=call.prog_bar)
     per_dataloader = call.dataloader_idx_param is not None and call.add_dataloader_idx
-    if per_dataloader and any(item.metric is not None for item in call.items):
+    if per_dataloader and any(item.metric is not None and not item.metric.collection for item in call.items):
         # One Metric object for every dataloader: Lightning computes it per dataloader key as it goes (§2).
         raise Leave(
             DATALOADER_IDX_UNSUPPORTED, f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx"
         )
+    if id(call.function) in state.hook_values:
+        return hook_value_code(state, call), None
     if spec.kind == "epoch" and call.in_loop:
         raise Leave(EPOCH_VALUE_IN_LOOP, f"in a loop in `{call.hook}`")
-    collection_forward: Optional[str] = None
+    collections: set[str] = set()
     for item in call.items:
         if item.metric is not None and item.metric.collection:
-            collection_forward = collection_item(state, call, item, out, step_dests, epoch_dests, collection_forward)
+            collection_item(state, call, item, out, step_dests, epoch_dests, collections)
         elif item.metric is not None:
             metric_item(state, call, item, out, step_dests, epoch_dests)
         elif item.dynamic:

@@ -7,7 +7,7 @@ from typing import Optional
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
 from put_migrate.plan.state import BuildState
-from put_migrate.plan.statements import Block, Statement, dest_code, is_simple, plain, quote
+from put_migrate.plan.statements import Block, Named, Statement, dest_code, is_simple, plain, quote, step_names
 from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import mapping_base
 
@@ -24,6 +24,7 @@ def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entr
     if direct and not call.sync and suffix is None:
         dests = step_dests if not call.on_epoch else epoch_dests
         out.append(f"self.put_dict({_code(mapping)}, {dest_code(dests)})")
+        state.record(call, item, [(item.name, dests, False)], call.hook)
         return
     if not is_simple(mapping):
         local = state.names.local_in(call.function, mapping_base(mapping))
@@ -42,15 +43,19 @@ def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entr
             f"reduce_op={quote(call.reduce)}{group}))"
         )
         if direct and suffix is None:
-            puts = [f"self.put({name}, {value}, {dest_code(step_dests if not call.on_epoch else epoch_dests)})"]
+            dests = step_dests if not call.on_epoch else epoch_dests
+            puts = [f"self.put({name}, {value}, {dest_code(dests)})"]
+            state.record(call, item, [(item.name, dests, False)], call.hook)
         else:
             puts = mapping_step_puts(call, name, value, step_dests, suffix)
+            state.record(call, item, _step_names(call, item.name, step_dests, suffix), call.hook)
         out.append(Block(f"for {name}, {value} in {reduced}:", tuple(puts)))
         if direct:
             return
     body: list[Statement] = []
     if call.on_step and not call.sync:
         body += mapping_step_puts(call, name, value, step_dests, suffix)
+        state.record(call, item, _step_names(call, item.name, step_dests, suffix), call.hook)
     if not direct:
         epoch_update(state, call, item, value, body, epoch_dests, key=name, base=mapping_base(mapping))
     out.append(Block(f"for {name}, {value} in {mapping_code}.items():", tuple(body)))
@@ -68,3 +73,7 @@ def mapping_step_puts(call: LogCall, name: str, value: str, step_dests: tuple[st
     if call.spec.stage == "train":
         puts.append(f"self.put({name}, {value}, {dest_code(('callbacks',))})")
     return puts
+
+
+def _step_names(call: LogCall, name: str, step_dests: tuple[str, ...], suffix: Optional[str]) -> list[Named]:
+    return step_names(name, call.forked, call.spec.stage, step_dests, suffix is not None)

@@ -7,10 +7,11 @@ from typing import Optional
 import libcst as cst
 
 from put_migrate.analyze import LogCall, LogItem, MetricInfo, _code
+from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.aggregators import guarded_compute
-from put_migrate.plan.names import identifier
+from put_migrate.plan.mapping import mapping_step_puts
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import put, quote, step_puts
+from put_migrate.plan.statements import Block, Statement, dest_code, epoch_names, put, step_names, step_puts
 from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import block_path, calls_of, forward_statement
 from put_migrate.rules import METRIC_STEP_VALUE_UNKNOWN
@@ -26,10 +27,14 @@ def metric_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
         step_value = forward_value(state, call, attr)
         if step_value is not None:
             out += step_puts(item.name, step_value, call.forked, stage, step_dests)
+            state.record(call, item, step_names(item.name, call.forked, stage, step_dests), call.hook)
     if call.on_epoch:
         if spec.kind == "epoch":
             out.append(put(item.name, f"{target}.compute()", epoch_dests))
+            state.record(call, item, [(item.name, epoch_dests, False)], call.hook, "Metric", target)
         else:
+            state.record(call, item, epoch_names(item.name, call.forked, epoch_dests), COMPUTE_HOOKS[stage], "Metric",
+                         target)
             statements = guarded_compute(state, target, item.name, call.forked, epoch_dests, reset=False,
                                          local_base=attr)
             if (stage, item.name) not in state.computed:
@@ -39,42 +44,76 @@ def metric_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
 
 
 def collection_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
-                    epoch_dests: tuple[str, ...], forward_local: Optional[str]) -> Optional[str]:
-    """A member of a logged MetricCollection; ``forward_local`` holds the collection's forward result, once known."""
+                    epoch_dests: tuple[str, ...], done: set[str]) -> None:
+    """A logged MetricCollection, once per call (``done`` holds the collections already written): its members are
+    put under the names the collection gives them at run time (prefix/postfix applied), so a member added to the
+    collection later is logged too. Step values are the forward result's; epoch values each member's ``compute()``
+    in the compute hook, for the members Lightning logs (``items(keep_base=False, copy_state=False)``, §3.4)."""
+    info: MetricInfo = item.metric
+    if info.attr in done:
+        return
+    done.add(info.attr)
     spec = call.spec
     stage = spec.stage
-    info: MetricInfo = item.metric
-    member = f"self.{info.attr}[{quote(item.collection_key)}]"
+    collection = f"self.{info.attr}"
     if call.on_step:
-        if forward_local is None:
-            forward_local = forward_value(state, call, info.attr) or ""
+        alias = item.value.value if isinstance(item.value, cst.Name) else None
+        forward_local = forward_value(state, call, info.attr, alias)
         if forward_local:
-            step_value = f"{forward_local}[{quote(item.name)}]"
-            out += step_puts(item.name, step_value, call.forked, stage, step_dests)
+            name, value = state.names.loop_variables(call.function)
+            puts = mapping_step_puts(call, name, value, step_dests, state.step_suffix(call))
+            if not call.forked and state.step_suffix(call) is None:
+                out.append(f"self.put_dict({forward_local}, {dest_code(step_dests)})")
+            else:
+                out.append(Block(f"for {name}, {value} in {forward_local}.items():", tuple(puts)))
     if call.on_epoch:
         if spec.kind == "epoch":
-            out.append(put(item.name, f"{member}.compute()", epoch_dests))
-        elif (stage, item.name) not in state.computed:
-            state.computed.add((stage, item.name))
-            statements = guarded_compute(state, member, item.name, call.forked, epoch_dests, reset=False,
-                                         local_base=identifier(item.name))
-            state.add_compute(stage, statements)
+            out.append(f"self.put_dict({collection}.compute(), {dest_code(epoch_dests)})")
+        elif (stage, f"<{info.attr}>") not in state.computed:
+            state.computed.add((stage, f"<{info.attr}>"))
+            state.add_compute(stage, _collection_compute(state, call, collection, epoch_dests))
     state.add_reset(stage, info.attr)
-    return forward_local
 
 
-def forward_value(state: BuildState, call: LogCall, attr: str) -> Optional[str]:
-    """The local holding the last ``self.<attr>(...)`` result before the call, or None if only update()."""
+def _collection_compute(state: BuildState, call: LogCall, collection: str,
+                        destinations: tuple[str, ...]) -> list[Statement]:
+    """Compute-hook statements: each updated member's value under its run-time name; with a ``dataloader_idx``,
+    suffixed for the eval dataloader that just ended (the compute hook runs once per dataloader, and Lightning
+    computes the one shared collection for each, without a reset in between)."""
+    tail = ""
+    statements: list[Statement] = []
+    if call.dataloader_idx_param is not None and call.add_dataloader_idx:
+        state.imports.update({("shim", "dataloader_suffix"), ("shim", "dataloader_idx_in_flight")})
+        trainer = state.hook_trainer
+        statements.append(f"suffix = dataloader_suffix({trainer}, dataloader_idx_in_flight({trainer}))")
+        tail = "{suffix}"
+    plain_name = f'f"{{name}}{tail}"' if tail else "name"
+    if call.forked:
+        body: tuple[Statement, ...] = (
+            "value = metric.compute()",
+            f'self.put(f"{{name}}_epoch{tail}", value, {dest_code(destinations)})',
+            f"self.put({plain_name}, value, {dest_code(('callbacks',))})",
+        )
+    else:
+        body = (f"self.put({plain_name}, metric.compute(), {dest_code(destinations)})",)
+    statements.append(Block(f"for name, metric in {collection}.items(keep_base=False, copy_state=False):",
+                            (Block("if metric.update_called:", body),)))
+    return statements
+
+
+def forward_value(state: BuildState, call: LogCall, attr: str, alias: Optional[str] = None) -> Optional[str]:
+    """The local holding the last ``self.<attr>(...)`` result before the call, or None if only update().
+    ``alias``: a local bound to ``self.<attr>`` (``getattr(self, ...)``), whose calls are the metric's too."""
     function = call.function
-    forwards = calls_of(function, attr)
+    forwards = calls_of(function, attr) + (calls_of(function, alias, owner="") if alias else [])
     path = block_path(list(function.body.body), call.statement)
     candidates: list[cst.SimpleStatementLine] = []
     for body, index in path or []:
         for statement in body[:index]:
-            if forward_statement(statement, attr):
+            if forward_statement(statement, attr) or (alias and forward_statement(statement, alias, owner="")):
                 candidates.append(statement)
     if not forwards:
-        if calls_of(function, f"{attr}.update"):
+        if calls_of(function, f"{attr}.update") or (alias and calls_of(function, f"{alias}.update", owner="")):
             return None  # Lightning has no step value when only update() ran (§3.4)
         raise Leave(METRIC_STEP_VALUE_UNKNOWN, f"no self.{attr}(...) or self.{attr}.update(...) in `{call.hook}`")
     if len(candidates) != len(forwards):
@@ -91,7 +130,7 @@ def forward_value(state: BuildState, call: LogCall, attr: str) -> Optional[str]:
     key = id(last)
     if key in state.forward_locals:  # already rewritten for another log call
         return state.forward_locals[key]
-    local = state.names.local_in(function, attr)
+    local = state.names.local_in(function, f"{alias}_values" if alias else attr)
     code = _code(last.body[0])
     state.replacements[key] = [f"{local} = {code.strip()}"]
     state.forward_locals[key] = local

@@ -42,16 +42,21 @@ def names_in(node: cst.CSTNode) -> set[str]:
 class NameAllocator:
     """The names taken so far: attributes of the class, and per scope (id of a function) its locals."""
 
-    def __init__(self, taken_attrs: set[str]) -> None:
+    def __init__(self, taken_attrs: set[str], inherited: frozenset[str] = frozenset(), prefix: str = "") -> None:
         self.taken_attrs = taken_attrs
+        # Attributes an ancestor's aggregators may have: a name one of them logs too is named with ``prefix``.
+        self.inherited = inherited
+        self.prefix = prefix
         self.local_names: dict[int, set[str]] = {}  # id(function) -> names in use
         self.loop_names: dict[int, tuple[str, str]] = {}  # id(function) -> loop variables over run-time mappings
 
     def new_attr(self, name: str, reduce: str) -> str:
         base = identifier(name)
-        candidates = [base, f"{base}_{reduce}"] + [f"{base}_{n}" for n in range(2, 100)]
+        if base in self.inherited:
+            base = f"{self.prefix}_{base}"
+        candidates = [base, f"{base}_{reduce}"] + [f"{base}_{n}" for n in range(2, 1000)]
         for candidate in candidates:
-            if candidate not in self.taken_attrs:
+            if candidate not in self.taken_attrs and candidate not in self.inherited:
                 self.taken_attrs.add(candidate)
                 return candidate
         raise AssertionError("no free attribute name")

@@ -9,6 +9,7 @@ from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
+from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
 from put_migrate.plan.state import BuildState, Leave
@@ -21,6 +22,7 @@ from put_migrate.rules import (
     LOG_MIGRATED,
     NAME_AGGREGATED_TWICE,
     NO_SUPER_INIT,
+    PutName,
     make_finding,
 )
 
@@ -36,11 +38,12 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
     """The plan of one class. A call found unmigratable while planning is left as it was (with its finding) and
     the class is planned again without it, so that nothing chosen for it (a name, an aggregator) remains. Each
     new attempt leaves at least one more call alone, so the attempts end."""
-    calls = _same_fate(_check_conflicts(list(analysis.calls)))
-    outcome = _attempt(analysis, calls, path, indent)
+    collecting = collecting_functions(analysis)
+    calls = _same_fate(_check_conflicts(leave_uncollected(list(analysis.calls), collecting), collecting))
+    outcome = _attempt(analysis, calls, path, indent, collecting)
     while isinstance(outcome, _Replan):
         calls = _same_fate(outcome.calls)
-        outcome = _attempt(analysis, calls, path, indent)
+        outcome = _attempt(analysis, calls, path, indent, collecting)
     return outcome
 
 
@@ -58,8 +61,10 @@ def _same_fate(calls: list[LogCall]) -> list[LogCall]:
     ]
 
 
-def _check_conflicts(calls: list[LogCall]) -> list[LogCall]:
-    """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one."""
+def _check_conflicts(calls: list[LogCall], collecting: set[int]) -> list[LogCall]:
+    """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one. One name
+    twice in an epoch-level hook is averaged by a ``HookValues`` where the hook is ``collecting``, and is fine where
+    one call of the hook runs only one of the calls (exclusive ``if``/``else`` arms)."""
     groups: dict[tuple[str, str], list[LogCall]] = {}
     for call in calls:
         if call.problem is not None or call.spec is None or not call.on_epoch:
@@ -77,7 +82,12 @@ def _check_conflicts(calls: list[LogCall]) -> list[LogCall]:
         elif len(options) > 1:
             for c in members:
                 bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
-        elif members[0].spec is not None and members[0].spec.kind == "epoch" and len(_runs(members)) > 1:
+        elif (
+            members[0].spec is not None
+            and members[0].spec.kind == "epoch"
+            and len(_runs(members)) > 1
+            and not all(id(c.function) in collecting for c in members)
+        ):
             if _one_per_invocation(_runs(members)):
                 continue
             for c in members:
@@ -109,9 +119,12 @@ def _one_per_invocation(members: list[LogCall]) -> bool:
     )
 
 
-def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str) -> Union[MigrationPlan, _Replan]:
+def _attempt(
+    analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int]
+) -> Union[MigrationPlan, _Replan]:
     """Rewrite every call without a problem; the plan, or the calls to plan again when one cannot be finished."""
     state = BuildState(analysis, indent)
+    start_collecting(state, {id(c.function): c.function for c in calls if id(c.function) in collecting})
     statements_of: dict[int, list[LogCall]] = {}  # the variants of each log statement, in order
     for call in calls:
         if call.problem is None:
@@ -144,7 +157,8 @@ def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: s
             ])
     move_train_resets(state)
     add_hooks(state, plan)
-    plan.findings = _findings(calls, path, state.callback)
+    add_collection(state, plan, {id(c.function) for c in calls if c.problem is None})
+    plan.findings = _findings(calls, path, state.callback, state.put_names)
     plan.replacements = {
         key: [text(s, indent, state.batch_size_locals.get(key)) for s in statements]
         for key, statements in state.replacements.items()
@@ -157,8 +171,8 @@ def _attempt(analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: s
     return plan
 
 
-def _findings(calls: list[LogCall], path: str, callback: bool) -> list:
-    """One finding per call in the source: its problem, or what it was migrated to."""
+def _findings(calls: list[LogCall], path: str, callback: bool, put_names: dict[int, list[PutName]]) -> list:
+    """One finding per call in the source: its problem, or what it was migrated to (and the names it puts)."""
     findings = []
     reported: dict[tuple[int, int], list[LogCall]] = {}
     for call in calls:
@@ -173,5 +187,7 @@ def _findings(calls: list[LogCall], path: str, callback: bool) -> list:
                 CALLBACK_LOG_MIGRATED if callback else LOG_DICT_MIGRATED if call.method == "log_dict" else LOG_MIGRATED
             )
             names = list(dict.fromkeys(repr(i.name) for c in members for i in c.items))
-            findings.append(make_finding(path, line, column, code, ", ".join(names)))
+            finding = make_finding(path, line, column, code, ", ".join(names))
+            puts = dict.fromkeys(name for c in members for name in put_names.get(id(c), ()))
+            findings.append(replace(finding, names=tuple(puts)))
     return findings

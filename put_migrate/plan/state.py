@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from put_migrate.analyze import ClassAnalysis
+from put_migrate.analyze.hierarchy import class_prefix, inherited_attributes
+from put_migrate.analyze.hook_arguments import DATALOADER_IDX_IN_FLIGHT
 from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.names import NameAllocator
-from put_migrate.plan.statements import Reset, Statement
-from put_migrate.rules import Rule
+from put_migrate.plan.statements import Named, Reset, Statement
+from put_migrate.rules import PutName, Rule
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -33,7 +35,8 @@ class BuildState:
         self.indent = indent
         self.callback = analysis.cls.kind == "callback"
         self.hook_trainer = "trainer" if self.callback else "self.trainer"  # the Trainer, as a hook reaches it
-        self.names = NameAllocator(set(analysis.used_names) | RESERVED_ATTRIBUTES)
+        self.names = NameAllocator(set(analysis.used_names) | RESERVED_ATTRIBUTES, inherited_attributes(analysis.cls),
+                                   class_prefix(analysis.cls.name))
         # id(original statement) -> the statements that replace it (log statements and ``self.metric(...)`` ones).
         self.replacements: dict[int, list[Statement]] = {}
         self.dispatches: set[int] = set()  # replacements that are an if/elif chain between variants
@@ -49,6 +52,16 @@ class BuildState:
         self.anchors: dict[str, str] = {}  # stage -> the hook after which a new compute hook goes
         self.batch_size_locals: dict[int, str] = {}  # id(log statement) -> the local its updates are weighed by
         self.insertions: dict[int, list[str]] = {}  # id(statement) -> statements inserted before it
+        self.put_names: dict[int, list[PutName]] = {}  # id(LogCall) -> the names its rewrite puts
+        # id(epoch-level hook) -> (its HookValues local, the hook), for hooks whose values are averaged per name.
+        self.hook_values: dict[int, tuple[str, cst.FunctionDef]] = {}
+
+    def record(self, call, item, names: list[Named], hook: str, aggregator: str = "", attribute: str = "") -> None:
+        """The names one item of a call is put as, where they go and what computes them (for the reports)."""
+        self.put_names.setdefault(id(call), []).extend(
+            PutName(item.name, name, destinations, hook, aggregator, attribute, suffixed)
+            for name, destinations, suffixed in names
+        )
 
     def add_compute(self, stage: str, statements: list[Statement]) -> None:
         if stage not in self.compute:
@@ -66,4 +79,10 @@ class BuildState:
         if call.dataloader_idx_param is None or not call.add_dataloader_idx:
             return None
         self.imports.add(("shim", "dataloader_suffix"))
-        return f"dataloader_suffix({call.trainer}, {call.dataloader_idx_param})"
+        return f"dataloader_suffix({call.trainer}, {self.dataloader_idx(call)})"
+
+    def dataloader_idx(self, call) -> str:
+        """The call's expression for its hook's dataloader_idx (importing ``dataloader_idx_in_flight`` if used)."""
+        if call.dataloader_idx_param.startswith(f"{DATALOADER_IDX_IN_FLIGHT}("):
+            self.imports.add(("shim", DATALOADER_IDX_IN_FLIGHT))
+        return call.dataloader_idx_param

@@ -113,16 +113,35 @@ def put(name: str, value: str, destinations: tuple[str, ...], suffix: Optional[s
     return f"self.put({name_code}, {value}, {dest_code(destinations)})"
 
 
+Named = tuple[str, tuple[str, ...], bool]  # a name put, its destinations, whether a dataloader suffix ends it
+
+
+def step_names(name: str, forked: bool, stage: str, destinations: tuple[str, ...], suffixed: bool = False
+               ) -> list[Named]:
+    """The names the step part of a logged value is put as (§2.1): a forked name as ``name_step``, and in the
+    train stage also as ``name`` for callbacks, which hold both."""
+    if not forked:
+        return [(name, destinations, suffixed)]
+    names = [(f"{name}_step", destinations, suffixed)]
+    if stage == "train":
+        names.append((name, ("callbacks",), False))
+    return names
+
+
+def epoch_names(name: str, forked: bool, destinations: tuple[str, ...], suffixed: bool = False) -> list[Named]:
+    """The names an epoch value is put as: a forked name as ``name_epoch``, and as ``name`` for callbacks."""
+    if not forked:
+        return [(name, destinations, suffixed)]
+    return [(f"{name}_epoch", destinations, suffixed), (name, ("callbacks",), suffixed)]
+
+
 def step_puts(name: str, value: str, forked: bool, stage: str, destinations: tuple[str, ...],
               suffix: Optional[str] = None) -> list[str]:
-    """The step part of a logged value (§2.1): a forked name is put as ``name_step``, and in the train stage
-    also as ``name`` for callbacks, which hold both."""
-    if not forked:
-        return [put(name, value, destinations, suffix)]
-    puts = [put(f"{name}_step", value, destinations, suffix)]
-    if stage == "train":
-        puts.append(put(name, value, ("callbacks",)))
-    return puts
+    """The step puts of a logged value (``step_names``)."""
+    return [
+        put(named, value, dests, suffix if suffixed else None)
+        for named, dests, suffixed in step_names(name, forked, stage, destinations, suffix is not None)
+    ]
 
 
 def is_simple(node: cst.BaseExpression) -> bool:

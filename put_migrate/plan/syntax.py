@@ -31,10 +31,10 @@ def statement_positions(function: cst.FunctionDef) -> dict[int, tuple[int, int]]
     return positions
 
 
-def calls_of(function: cst.FunctionDef, dotted: str) -> list[cst.Call]:
-    """Calls of ``self.<dotted>(...)`` in the function."""
+def calls_of(function: cst.FunctionDef, dotted: str, owner: str = "self") -> list[cst.Call]:
+    """Calls of ``<owner>.<dotted>(...)`` in the function (``owner=""``: of ``<dotted>(...)``)."""
     found: list[cst.Call] = []
-    wanted = f"self.{dotted}"
+    wanted = f"{owner}.{dotted}" if owner else dotted
 
     class Visitor(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
@@ -45,8 +45,8 @@ def calls_of(function: cst.FunctionDef, dotted: str) -> list[cst.Call]:
     return found
 
 
-def forward_statement(statement: cst.BaseStatement, attr: str) -> bool:
-    """``self.<attr>(...)`` or ``x = self.<attr>(...)`` alone on its line."""
+def forward_statement(statement: cst.BaseStatement, attr: str, owner: str = "self") -> bool:
+    """``self.<attr>(...)`` or ``x = self.<attr>(...)`` alone on its line (``owner=""``: of ``<attr>(...)``)."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return False
     small = statement.body[0]
@@ -56,7 +56,7 @@ def forward_statement(statement: cst.BaseStatement, attr: str) -> bool:
         value = small.value
     else:
         return False
-    return isinstance(value, cst.Call) and dotted_name(value.func) == f"self.{attr}"
+    return isinstance(value, cst.Call) and dotted_name(value.func) == (f"{owner}.{attr}" if owner else attr)
 
 
 def block_path(body: list[cst.BaseStatement], target: cst.CSTNode) -> Optional[list[tuple[list, int]]]:

@@ -11,7 +11,7 @@ from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
 from put_migrate.plan.state import BuildState
 from put_migrate.plan.runtime_names import name_base, name_code, runtime_step_puts, shared_slot
-from put_migrate.plan.statements import Statement, is_simple, plain, put, step_puts
+from put_migrate.plan.statements import Statement, is_simple, plain, put, step_names, step_puts
 from put_migrate.plan.sync import Entry, StepReduction, SyncedItem, step_reduction
 
 
@@ -56,6 +56,8 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
             lines += step_puts(item.name, step_value, call.forked, stage, step_dests, suffix)
         else:
             lines += runtime_step_puts(name, step_value, call.forked, stage, step_dests, suffix)
+        # A run-time name is recorded as its code (``<expression>``).
+        state.record(call, item, step_names(item.name, call.forked, stage, step_dests, suffix is not None), call.hook)
     if call.on_epoch and direct_epoch:
         # A mean over one value with weight 1 is the value itself (contract: epoch-level hooks).
         epoch_value = value_code
@@ -63,10 +65,12 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
             epoch_value = state.names.local_in(call.function, item.name)
             reduction = step_reduction(state, call, epoch_value, value)
         lines.append(put(item.name, epoch_value, epoch_dests))
+        state.record(call, item, [(item.name, epoch_dests, False)], call.hook)
     elif call.on_epoch and name is not None:
         # One Keyed per hook for all its run-time names: names that coincide are averaged together (Lightning).
         shared = replace(item, name=shared_slot(call))
-        epoch_update(state, call, shared, value_code, lines, epoch_dests, key=name, base=f"{call.hook}_metrics")
+        epoch_update(state, call, shared, value_code, lines, epoch_dests, key=name, base=f"{call.hook}_metrics",
+                     recorded=item)
     elif call.on_epoch:
         epoch_update(state, call, item, value_code, lines, epoch_dests)
     if reduction is None:

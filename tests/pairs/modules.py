@@ -6,13 +6,12 @@ pairs test the shim's routing independently of the codemod. Module-level classes
 
 from __future__ import annotations
 
-import lightning.pytorch as pl
 import torch
-from lightning.pytorch.utilities.data import extract_batch_size
 from torch.utils.data import DataLoader, TensorDataset
 
-from shim import PutMixin, dataloader_suffix, reduce_step_values
+from shim import PutMixin, batch_size_in_flight, dataloader_suffix, reduce_step_values
 from shim.metrics import Max, Mean, PerDataloader, Sum
+from tests.lightning_package import extract_batch_size, pl
 
 ALL = ["callbacks", "loggers", "progress_bar"]
 CB_LOG = ["callbacks", "loggers"]
@@ -504,3 +503,51 @@ class PutTwoSyncedPacked(PutMixin, DDPBase):
         self.put("s_loss", s_loss, CB_LOG)
         self.put("s_doubled", s_doubled, CB_LOG)
         return loss
+
+
+class LogInterleavedHooks(Base):
+    """Manual optimization: training_step logs, then on_before_backward (run by manual_backward), then
+    training_step again. Lightning resets training_step's values when the hook name changes back in the first
+    batch of an epoch (``_LoggerConnector.should_reset_tensors``), dropping that batch's first value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(batch)
+        self.log("first", loss, on_step=False, on_epoch=True)
+        self.manual_backward(loss)
+        self.log("second", loss * 2, on_step=False, on_epoch=True)
+        self.optimizers().step()
+        self.optimizers().zero_grad()
+
+    def on_before_backward(self, loss):
+        self.log("backward", loss, on_step=False, on_epoch=True)
+
+
+class PutInterleavedHooks(PutMixin, Base):
+    def __init__(self) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.first = Mean()
+        self.second = Mean()
+        self.backward_mean = Mean()
+
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(batch)
+        self.first.update(loss, weight=extract_batch_size(batch))
+        self.manual_backward(loss)
+        self.second.update(loss * 2, weight=extract_batch_size(batch))
+        self.optimizers().step()
+        self.optimizers().zero_grad()
+
+    def on_before_backward(self, loss):
+        self.backward_mean.update(loss, weight=batch_size_in_flight(self.trainer))
+
+    def on_train_epoch_compute(self):
+        for name, attr in (("first", "first"), ("second", "second"), ("backward", "backward_mean")):
+            aggregator = getattr(self, attr)
+            if aggregator.update_called:
+                self.put(name, aggregator.compute(), CB_LOG)
+            aggregator.reset()

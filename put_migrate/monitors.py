@@ -1,0 +1,307 @@
+"""Monitored names: every ``monitor`` string of the tree, and whether some code puts that name to callbacks.
+
+ModelCheckpoint, EarlyStopping and a scheduler dict (``{"scheduler": ..., "monitor": "val_loss"}``) read
+``trainer.callback_metrics[monitor]``; a name nothing puts there makes them fail or do nothing. Monitors are found in
+Python (``monitor="..."`` keyword arguments, ``"monitor": "..."`` dict entries) and in YAML and JSON configuration
+files (Hydra, LightningCLI: ``monitor: val_loss``). YAML is read with PyYAML where it can be imported (its node
+positions give the lines), else by a line scan of ``monitor:`` keys; JSON by a scan of ``"monitor": "..."`` pairs.
+
+Names put to callbacks: the rewritten calls' put names (``Finding.names``, the plan's data, so a check-only run sees
+the migrated code), the ``put`` calls already in the code (literal name, literal destinations holding
+``"callbacks"``), and the ``log``/``log_dict`` calls with literal names still in the code (Lightning puts every logged
+name to callbacks: the name, and ``_step``/``_epoch`` when it forks). ``put_dict``, and names built at run time, are
+counted as run-time names: they may put a monitored name that nothing else puts.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from put_migrate.rules import MONITOR_NOT_PUT, Finding, make_finding
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_CONFIG_BYTES = 2_000_000  # larger files are data, not configuration
+# Names Lightning itself gives ModelCheckpoint (it monitors "epoch" and "step" without anything putting them).
+ALWAYS_AVAILABLE = frozenset({"epoch", "step"})
+_DATALOADER_SUFFIX = re.compile(r"/dataloader_idx_\d+\Z")
+_YAML_MONITOR = re.compile(
+    r"""^\s*(?:-\s+)?["']?monitor["']?\s*:\s*(?P<q>["']?)(?P<value>[^"'#\s][^"'#]*?)(?P=q)\s*(?:#.*)?$"""
+)
+_JSON_MONITOR = re.compile(r'"monitor"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A monitored name where it is written."""
+
+    name: str
+    file: str
+    line: int
+    source: str  # "python", "yaml" or "json"
+    context: str = ""  # the callable it is given to (``ModelCheckpoint``), or the enclosing key of a config
+
+
+@dataclass(frozen=True)
+class Put:
+    """A name put to callbacks, and where."""
+
+    name: str
+    file: str
+    line: int
+    how: str  # "put" (migrated, or already in the code), "log" (a log call still in the code)
+    hook: str = ""
+    per_dataloader: bool = False
+
+
+@dataclass
+class Check:
+    """Every monitor with the puts of its name; the monitors nothing puts are ``findings``."""
+
+    monitors: list[tuple[Monitor, list[Put]]] = field(default_factory=list)
+    yaml_reader: str = "none"  # "pyyaml", "line-scan", or "none" (no YAML file)
+    runtime_names: int = 0  # puts whose names are known only at run time
+    findings: list[Finding] = field(default_factory=list)
+
+
+# --- finding monitors -------------------------------------------------------------------------------------------
+
+
+def _callee(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _string(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+class _PythonScan(ast.NodeVisitor):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.monitors: list[Monitor] = []
+        self.puts: list[Put] = []
+        self.runtime_names = 0
+        self.hooks: list[str] = []
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.hooks.append(node.name)
+        self.generic_visit(node)
+        self.hooks.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _hook(self) -> str:
+        return self.hooks[-1] if self.hooks else ""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        for keyword in node.keywords:
+            value = _string(keyword.value)
+            if keyword.arg == "monitor" and value is not None:
+                self.monitors.append(Monitor(value, self.path, node.lineno, "python", _callee(node.func)))
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        if method == "put":
+            self._put(node)
+        elif method == "put_dict":
+            self.runtime_names += 1
+        elif method in ("log", "log_dict"):
+            self._log(node, method)
+        self.generic_visit(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values):
+            name = _string(value)
+            if key is not None and _string(key) == "monitor" and name is not None:
+                self.monitors.append(Monitor(name, self.path, value.lineno, "python", "dict"))
+        self.generic_visit(node)
+
+    def _put(self, node: ast.Call) -> None:
+        destinations = node.args[2] if len(node.args) > 2 else next(
+            (k.value for k in node.keywords if k.arg == "destinations"), None
+        )
+        if not isinstance(destinations, (ast.List, ast.Tuple)):
+            return
+        if "callbacks" not in {_string(d) for d in destinations.elts}:
+            return
+        name = _string(node.args[0]) if node.args else None
+        if name is None:
+            self.runtime_names += 1  # an f-string (a dataloader suffix, a log_dict key) or a variable
+            return
+        self.puts.append(Put(name, self.path, node.lineno, "put", self._hook()))
+
+    def _log(self, node: ast.Call, method: str) -> None:
+        if not node.args:
+            return
+        if method == "log":
+            names = [_string(node.args[0])]
+        elif isinstance(node.args[0], ast.Dict):
+            names = [_string(k) if k is not None else None for k in node.args[0].keys]
+        else:
+            names = [None]
+        for name in names:
+            if name is None:
+                self.runtime_names += 1
+                continue
+            # Whether it forks depends on the hook and the options: the names it may put.
+            for candidate in (name, f"{name}_step", f"{name}_epoch"):
+                self.puts.append(Put(candidate, self.path, node.lineno, "log", self._hook(), per_dataloader=True))
+
+
+def scan_python(text: str, path: str) -> tuple[list[Monitor], list[Put], int]:
+    """Monitors, puts to callbacks and the count of run-time names of one module (nothing if it does not parse)."""
+    if "monitor" not in text and ".put" not in text and ".log" not in text:
+        return [], [], 0
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return [], [], 0
+    scan = _PythonScan(path)
+    scan.visit(tree)
+    return scan.monitors, scan.puts, scan.runtime_names
+
+
+def _yaml_monitors(text: str, path: str) -> list[Monitor] | None:
+    """Through PyYAML's node tree (None where PyYAML cannot be imported or the file is not YAML it reads)."""
+    try:
+        import yaml
+    except ImportError:
+        return None
+    try:
+        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    found: list[Monitor] = []
+
+    def walk(node, context: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if (isinstance(key, yaml.ScalarNode) and key.value == "monitor" and isinstance(value, yaml.ScalarNode)
+                        and value.tag.endswith(":str") and value.value):
+                    found.append(Monitor(value.value, path, value.start_mark.line + 1, "yaml", context))
+                walk(value, key.value if isinstance(key, yaml.ScalarNode) else context)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item, context)
+
+    for document in documents:
+        walk(document, "")
+    return found
+
+
+def _yaml_line_scan(text: str, path: str) -> list[Monitor]:
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _YAML_MONITOR.match(line)
+        if match:
+            found.append(Monitor(match.group("value").strip(), path, number, "yaml"))
+    return found
+
+
+def scan_config(text: str, path: str) -> tuple[list[Monitor], str]:
+    """Monitors of a YAML or JSON file, and how the file was read ("pyyaml", "line-scan" or "json")."""
+    if path.endswith(".json"):
+        found = []
+        for match in _JSON_MONITOR.finditer(text):
+            try:
+                name = json.loads(f'"{match.group("value")}"')
+            except ValueError:
+                continue
+            found.append(Monitor(name, path, text.count("\n", 0, match.start()) + 1, "json"))
+        return found, "json"
+    parsed = _yaml_monitors(text, path)
+    if parsed is not None:
+        return parsed, "pyyaml"
+    return _yaml_line_scan(text, path), "line-scan"
+
+
+def _interpolated(name: str) -> bool:
+    """A Hydra/OmegaConf interpolation (``${model.monitor}``): its value is not in the file."""
+    return "${" in name
+
+
+# --- the check --------------------------------------------------------------------------------------------------
+
+
+def _rewritten_puts(findings: Iterable[Finding]) -> list[Put]:
+    puts = []
+    for finding in findings:
+        for named in finding.names:
+            if "callbacks" in named.destinations:
+                puts.append(Put(named.name, finding.path, finding.line, "put", named.hook, named.per_dataloader))
+    return puts
+
+
+def _matches(monitor: str, put: Put) -> bool:
+    if put.name == monitor:
+        return True
+    return put.per_dataloader and _DATALOADER_SUFFIX.sub("", monitor) == put.name
+
+
+def check(python_files: Sequence[str], config_files: Sequence[str], findings: Iterable[Finding] = ()) -> Check:
+    """Monitors of the files, each with the puts of its name. ``findings``: the run's findings, whose rewritten
+    calls carry their put names (a put the rewrite wrote, found again in the file, is listed once)."""
+    result = Check()
+    findings = list(findings)
+    monitors: list[Monitor] = []
+    puts = _rewritten_puts(findings)
+    for path in python_files:
+        text = _read(path)
+        if text is None:
+            continue
+        found, file_puts, runtime = scan_python(text, path)
+        monitors += found
+        puts += file_puts
+        result.runtime_names += runtime
+    readers = set()
+    for path in config_files:
+        text = _read(path)
+        if text is None or "monitor" not in text:
+            continue
+        found, reader = scan_config(text, path)
+        monitors += found
+        if reader != "json":
+            readers.add(reader)
+    result.yaml_reader = "pyyaml" if "pyyaml" in readers else "line-scan" if readers else "none"
+    if result.yaml_reader == "none" and any(p.endswith((".yaml", ".yml")) for p in config_files):
+        result.yaml_reader = _yaml_reader_available()
+    for monitor in monitors:
+        if _interpolated(monitor.name):
+            continue
+        matching = list({(p.name, p.file, p.hook, p.how): p for p in reversed(puts) if _matches(monitor.name, p)}
+                        .values())
+        result.monitors.append((monitor, sorted(matching, key=lambda p: (p.file, p.line, p.name))))
+        if not matching and monitor.name not in ALWAYS_AVAILABLE:
+            detail = f"{monitor.name!r}"
+            if monitor.context:
+                detail += f" ({monitor.context})"
+            if result.runtime_names:
+                detail += f"; {result.runtime_names} put or log calls with names built at run time may put it"
+            result.findings.append(make_finding(monitor.file, monitor.line, 0, MONITOR_NOT_PUT, detail))
+    result.findings.sort()
+    return result
+
+
+def _yaml_reader_available() -> str:
+    try:
+        import yaml  # noqa: F401
+    except ImportError:
+        return "line-scan"
+    return "pyyaml"
+
+
+def _read(path: str) -> str | None:
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    if len(data) > MAX_CONFIG_BYTES or b"\0" in data:
+        return None
+    return data.decode("utf-8", errors="replace")
+

@@ -1,0 +1,203 @@
+"""Many files: discovery into tasks, the repository index, read-ahead and the process pool; results in order."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from put_migrate import safety
+from put_migrate.discover import discover_files, display_path, file_may_contain_log_call
+from put_migrate.pipeline import Prefiltered, migrate_file
+from put_migrate.prefilter import Stage, Subject, settled
+from put_migrate.results import INTERNAL_ERROR, FileResult, Mode, error
+
+SERIAL_BELOW = 8  # fewer files than this are processed in the calling process: a pool costs more than it saves
+# Files from which, where nothing is written, the workers read the files too: below, one process reads them faster
+# than a pool starts.
+WORKERS_READ_FROM = 64
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass
+class RunOptions:
+    mode: Mode = Mode.WRITE
+    jobs: int | None = None  # None: one per core
+    excludes: Sequence[str] = ()  # replaces discover's built-in list when given (ruff's --exclude)
+    allow_dirty: bool = False
+    add_todo: bool = False  # a `# TODO(put-migrate)` marker above each call left (``todo``)
+    on_file: Callable[[FileResult], None] | None = field(default=None, repr=False)
+    extend_excludes: Sequence[str] = ()
+    force_exclude: bool = False  # the exclusions apply to the paths named too
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str
+    display: str
+    mode: Mode
+    may_write: bool
+    add_todo: bool = False
+
+
+def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
+    """Discover the files. Raises FileNotFoundError, and safety.DirtyTree (Mode.WRITE without allow_dirty) when a
+    file that may be rewritten has uncommitted changes."""
+    files = discover_files(
+        paths, options.excludes, extend_excludes=options.extend_excludes, force_exclude=options.force_exclude
+    )
+    cwd = Path.cwd()
+    if options.mode is Mode.WRITE and not options.allow_dirty:  # all or nothing: before any file is written
+        safety.refuse_dirty(files, file_may_contain_log_call, lambda f: display_path(f, cwd))
+    return [
+        Task(path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=True, add_todo=options.add_todo)
+        for f in files
+    ]
+
+
+def run_task(task: Task, index=None, data: bytes | None = None, prefiltered: Prefiltered | None = None) -> FileResult:
+    """One task; never raises."""
+    try:
+        return migrate_file(
+            task.path, mode=task.mode, may_write=task.may_write, display=task.display, index=index, data=data,
+            prefiltered=prefiltered, add_todo=task.add_todo,
+        )
+    except Exception as exc:  # noqa: BLE001 - migrate_file already catches; this is the last line of defence
+        return error(task.display, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",
+                     detail=traceback.format_exc())
+
+
+# A worker process's copy of the run's index: the pool hands it over once, to each worker's initializer.
+_worker_index = None
+
+
+def _start_worker(index) -> None:
+    global _worker_index
+    _worker_index = index
+
+
+def _run_in_worker(task: Task) -> FileResult:
+    return run_task(task, _worker_index)
+
+
+def _read_ahead(tasks: Sequence[Task]) -> dict[str, tuple[bytes, str]]:
+    """Each task's file, read once for the whole run: its bytes and its text as the index reads it (a file that
+    cannot be read is left out; it is read again, and reported, when its turn comes)."""
+    read: dict[str, tuple[bytes, str]] = {}
+    for task in tasks:
+        try:
+            data = Path(task.path).read_bytes()
+        except OSError:
+            continue
+        read[task.path] = (data, data.decode("utf-8", errors="replace"))
+    return read
+
+
+def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Iterator[FileResult]:
+    """Process tasks, in order, serially or in a process pool; with ``index`` (else one of the tasks' files, read
+    as the workers' queries need them, and of the modules their imports name, read from disk), subclasses of
+    project classes of other files are migrated too, whether or not those files are among the tasks.
+
+    Where nothing is written (check and diff modes) and the tree is large or the run serial, the files are read as
+    their turn comes: the workers (or this process) read, pre-filter and migrate them, and the index reads its
+    modules from disk. Otherwise every file is read once, up front, so that the index's texts are the run's
+    starting texts whatever the workers write; the index, the pre-filter and (except in Mode.WRITE, where a file is
+    read again when its turn comes) the migration share that read, and only the files the pre-filter keeps go to
+    the pool; the others are settled in this process, with the pre-filter's answer.
+    """
+    from put_migrate.index import build_index
+
+    jobs = default_jobs() if not jobs or jobs < 1 else jobs
+    # Keyed by the paths the transform is given (the display paths), so that a file's module key in the index is
+    # the one its transform computes. A notebook's classes cannot be imported.
+    modules = [task for task in tasks if task.path.endswith(".py")]
+    writes = any(task.mode is Mode.WRITE for task in tasks)
+    if not writes and (jobs == 1 or len(tasks) >= WORKERS_READ_FROM):
+        if index is None:
+            index = build_index([task.display for task in modules], {task.display: Path(task.path) for task in modules})
+        if jobs > 1:
+            # Workers import the transform (libcst) when a file needs it: most files of a large tree never do.
+            yield from _run_pool(tasks, tasks, jobs, index, _run_in_worker, chunk=16, preload=False)
+            return
+        for task in tasks:
+            yield run_task(task, index)
+        return
+    read = _read_ahead(tasks)
+    if index is None:
+        texts = {task.display: read[task.path][1] for task in modules if task.path in read}
+        index = build_index(texts, texts)
+    prefiltered: dict[str, Prefiltered] = {}
+    candidates = []
+    for task in tasks:
+        text = read[task.path][1] if task.path in read else None
+        reason = None if text is None else settled(Stage.TEXT, Subject(text=text))  # unreadable: goes on, reported
+        if text is not None:
+            prefiltered[task.path] = (text, reason)
+        if reason is None:
+            candidates.append(task)
+
+    def run_here(task: Task) -> FileResult:
+        entry = read.pop(task.path, None)  # the bytes are let go of as the files are done
+        data = entry[0] if entry is not None and task.mode is not Mode.WRITE else None
+        return run_task(task, index, data, prefiltered.get(task.path))
+
+    if jobs == 1 or len(candidates) < SERIAL_BELOW:
+        for task in tasks:
+            yield run_here(task)
+        return
+    for task in candidates:  # the workers read these themselves
+        read.pop(task.path, None)
+        prefiltered.pop(task.path, None)
+    yield from _run_pool(tasks, candidates, jobs, index, run_here, chunk=4, preload=True)
+
+
+def _run_pool(
+    tasks: Sequence[Task], candidates: Sequence[Task], jobs: int, index, run_here: Callable[[Task], FileResult],
+    chunk: int, preload: bool,
+) -> Iterator[FileResult]:
+    """The candidates in a process pool, the other tasks here (``run_here``); results in order. ``chunk``: the most
+    tasks a worker takes at once; ``preload``: import the transform here, once, so that forked workers inherit it
+    instead of each importing it."""
+    if preload:
+        _preload_transform()
+    done = 0
+    wanted = {id(task) for task in candidates}
+    # Small chunks: a candidate costs from a millisecond (screened out) to a second (a large module to rewrite).
+    chunksize = max(1, min(chunk, len(candidates) // (jobs * 16)))
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(jobs, len(candidates)), initializer=_start_worker, initargs=(index,)
+        ) as pool:
+            results = pool.map(_run_in_worker, candidates, chunksize=chunksize)
+            for task in tasks:
+                yield next(results) if id(task) in wanted else run_here(task)
+                done += 1
+    except BrokenProcessPool:
+        # A worker died (e.g. a C stack overflow in the parser); the files not yet reported cannot be trusted.
+        for task in tasks[done:]:
+            yield error(task.display, INTERNAL_ERROR, "a worker process died while this file was being processed")
+
+
+def _preload_transform() -> None:
+    try:
+        import put_migrate.transform  # noqa: F401
+    except Exception:  # noqa: BLE001 - reported per file, by the workers
+        pass
+
+
+def migrate_paths(paths: Iterable[str | Path], options: RunOptions | None = None) -> list[FileResult]:
+    """Discover files under paths and migrate them. Raises FileNotFoundError for a missing path."""
+    options = options or RunOptions()
+    results = []
+    for result in run_tasks(plan_tasks(paths, options), options.jobs):
+        if options.on_file is not None:
+            options.on_file(result)
+        results.append(result)
+    return results

@@ -1,0 +1,148 @@
+"""Monitored names (``monitors``): found in Python, YAML and JSON, matched with the names put to callbacks; the
+fixture project ``fixtures/monitors/project`` declares its PM401 findings with ``# expect:`` comments."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from put_migrate import cli, monitors, report
+from put_migrate.api import migrate_text
+from put_migrate.rules import MONITOR_NOT_PUT
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "monitors" / "project"
+SCHEMA = json.loads((Path(__file__).parent / "schemas" / "report.schema.json").read_text())
+_HEADER = re.compile(r"# expect: (PM\d{3}) line (\d+)")
+_INLINE = re.compile(r"\S.*# expect: (PM\d{3})\s*$")
+
+
+def _expected() -> set[tuple[str, str, int]]:
+    expected = set()
+    for path in sorted(PROJECT.rglob("*")):
+        if path.suffix not in (".py", ".yaml"):
+            continue
+        name = str(path.relative_to(PROJECT))
+        text = path.read_text()
+        expected |= {(code, name, int(line)) for code, line in _HEADER.findall(text)}
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = _INLINE.search(line)
+            if match:
+                expected.add((match.group(1), name, number))
+    return expected | {(MONITOR_NOT_PUT.code, "conf/cli.json", 5)}  # JSON has no comments
+
+
+def _check(root: Path, migrate: bool = True) -> monitors.Check:
+    python = sorted(str(p.relative_to(root)) for p in root.glob("*.py"))
+    configs = sorted(str(p.relative_to(root)) for p in (root / "conf").iterdir())
+    findings = [f for p in python for f in migrate_text((root / p).read_text(), p)[1]] if migrate else []
+    return monitors.check(python, configs, findings)
+
+
+def test_fixture_findings(monkeypatch) -> None:
+    monkeypatch.chdir(PROJECT)
+    found = {(f.code, f.path, f.line) for f in _check(PROJECT).findings}
+    assert found == _expected()
+
+
+def test_found_in_every_kind_of_file(monkeypatch) -> None:
+    monkeypatch.chdir(PROJECT)
+    result = _check(PROJECT)
+    by_source = {(m.source, m.name) for m, _ in result.monitors}
+    assert {("python", "val_loss"), ("yaml", "val/loss"), ("json", "val_los")} <= by_source
+    assert not any(m.name.startswith("${") for m, _ in result.monitors)  # interpolations are not checked
+    scheduler = next(puts for m, puts in result.monitors if m.context == "dict")
+    assert {(p.name, p.hook) for p in scheduler if p.how == "put"} == {("val_loss", "on_validation_epoch_compute")}
+
+
+def test_migrated_tree_still_puts_every_monitor(tmp_path, monkeypatch) -> None:
+    """After the rewrite (no log call left), the monitors are matched with the code's own put calls."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "conf").mkdir()
+    for path in PROJECT.rglob("*"):
+        if path.is_file():
+            target = root / path.relative_to(PROJECT)
+            text = path.read_text()
+            target.write_text(migrate_text(text, path.name)[0] if path.suffix == ".py" else text)
+    assert "self.log(" not in (root / "model.py").read_text()
+    monkeypatch.chdir(root)
+    result = _check(root, migrate=False)
+    assert {(f.path, f.line) for f in result.findings} == {(p, line) for _, p, line in _expected()}
+    epoch = next(puts for m, puts in result.monitors if m.name == "train_loss_epoch")
+    assert [(p.how, p.hook) for p in epoch] == [("put", "on_train_epoch_compute")]
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("monitor: val_loss", "val_loss"),
+        ("  monitor: 'val/acc'  # comment", "val/acc"),
+        ('- monitor: "train_loss_epoch"', "train_loss_epoch"),
+        ("monitor:", None),
+        ("monitor_mode: max", None),
+    ],
+)
+def test_yaml_line_scan(line: str, name: str | None) -> None:
+    found = monitors._yaml_line_scan(line + "\n", "c.yaml")
+    assert [m.name for m in found] == ([name] if name else [])
+
+
+def test_yaml_without_pyyaml_falls_back_to_the_line_scan(monkeypatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_yaml(name, *args, **kwargs):
+        if name == "yaml":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_yaml)
+    text = (PROJECT / "conf" / "config.yaml").read_text()
+    found, reader = monitors.scan_config(text, "config.yaml")
+    assert reader == "line-scan"
+    assert [(m.name, m.line) for m in found] == [
+        ("val_loss", 5), ("val/loss", 8), ("${callbacks.model_checkpoint.monitor}", 11)
+    ]
+
+
+def test_dataloader_suffix_matches_a_name_put_per_dataloader() -> None:
+    put = monitors.Put("val_acc", "m.py", 3, "put", "validation_step", per_dataloader=True)
+    assert monitors._matches("val_acc/dataloader_idx_1", put)
+    assert not monitors._matches("val_acc/dataloader_idx_1", monitors.Put("val_acc", "m.py", 3, "put"))
+
+
+def test_report_and_names_table(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(PROJECT)
+    result = CliRunner().invoke(cli.main, ["--check", "--names", "--report", str(tmp_path / "r.json"), "."])
+    assert result.exit_code == 1, result.output
+    assert "val_loss    -> val_loss          callbacks, loggers  Mean self.val_loss    on_validation_epoch_compute" in (
+        result.stdout
+    )
+    assert "val_acc (EarlyStopping)             NOT PUT by any code (PM401)" in result.stdout
+    document = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(document, SCHEMA, cls=jsonschema.Draft202012Validator)
+    assert document["summary"]["monitors_not_put"] == len(_expected())
+    assert document["monitors"]["yaml_reader"] == "pyyaml"
+    train = next(f for f in document["findings"] if f["code"] == "PM101" and f["line"] == 10)
+    assert [(n["name"], n["destinations"], n["aggregator"], n["hook"]) for n in train["names"]] == [
+        ("train_loss_step", ["callbacks", "loggers"], None, "training_step"),
+        ("train_loss", ["callbacks"], None, "training_step"),
+        ("train_loss_epoch", ["callbacks", "loggers"], "Mean", "on_train_epoch_compute"),
+        ("train_loss", ["callbacks"], "Mean", "on_train_epoch_compute"),
+    ]
+
+
+def test_names_needs_stdout(tmp_path) -> None:
+    result = CliRunner().invoke(cli.main, ["--diff", "--names", str(tmp_path)])
+    assert result.exit_code == 2 and "--names" in result.output
+
+
+def test_report_without_monitors_has_no_section() -> None:
+    document = json.loads(report.render_json([]))
+    assert "monitors" not in document and "monitors_not_put" not in document["summary"]
