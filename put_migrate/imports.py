@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar, Union, cast
+from typing import TypeVar, cast
 
 import libcst as cst
 import libcst.helpers
@@ -20,7 +20,7 @@ import libcst.helpers
 from put_migrate.project_config import SECTIONS, ImportStyle
 
 INDENT = "    "  # ruff's and black's wrapped import lines
-_Statement = TypeVar("_Statement", bound=Union[cst.SimpleStatementLine, cst.BaseCompoundStatement])
+_Statement = TypeVar("_Statement", bound=cst.SimpleStatementLine | cst.BaseCompoundStatement)
 
 
 @dataclass
