@@ -64,7 +64,7 @@ class _Printer:
 
     def __init__(self, mode: api.Mode, verbose: bool, quiet: bool, colour: bool) -> None:
         self.mode, self.verbose, self.quiet, self.colour = mode, verbose, quiet, colour
-        self.stdout = click.get_binary_stream("stdout")
+        self.stdout = click.get_binary_stream("stdout")  # type: ignore[operator]  # click 8.3+: module __getattr__
         self.lines: list[str] = []  # deferred while a progress bar owns stderr
 
     def file_done(self, result: api.FileResult) -> None:
@@ -271,7 +271,7 @@ def main(
         raise click.UsageError(f"--report - would mix the report into {what} on stdout: write it to a file")
     mode = api.Mode.DIFF if diff else api.Mode.CHECK if check else api.Mode.WRITE
     report_format = _infer_format(report_path, report_format)
-    stdout = click.get_binary_stream("stdout")
+    stdout = click.get_binary_stream("stdout")  # type: ignore[operator]  # click 8.3+: module __getattr__
     if colour is None:  # https://no-color.org: set and not empty turns colour off
         colour = _is_tty(sys.stdout) and not os.environ.get("NO_COLOR")
     printer = _Printer(mode, verbose, quiet, colour)
@@ -279,7 +279,7 @@ def main(
     if "-" in paths:
         if len(paths) > 1:
             raise click.UsageError("`-` (stdin) cannot be combined with other paths")
-        data = click.get_binary_stream("stdin").read()
+        data = click.get_binary_stream("stdin").read()  # type: ignore[operator]  # click 8.3+: module __getattr__
         name = stdin_filename or "-"
         result, new_data = api.migrate_bytes(data, name, mode=mode, add_todo=add_todo)
         if mode is api.Mode.WRITE:

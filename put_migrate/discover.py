@@ -90,8 +90,10 @@ def _log_call_receivers(text: str):
         dot = match.start()
         window = max(position, dot - 200)
         receiver = _RECEIVER.search(text, window, dot)
+        assert receiver is not None  # the pattern matches any text, if only with an empty word
         if receiver.start() == window and window > position:
             receiver = _RECEIVER.search(text, position, dot)
+            assert receiver is not None
         word = receiver.group(1)
         yield None if word and text[receiver.start() - 1:receiver.start()] == "." else word
         position = match.end()
@@ -261,7 +263,7 @@ def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list
 
 
 def _walk(folder: Path, exclusions: _Exclusions, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[Path]:
-    files = []
+    files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not exclusions.folder(here / d, built_in=True))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import libcst as cst
 import libcst.helpers
@@ -19,11 +20,12 @@ import libcst.helpers
 from put_migrate.project_config import SECTIONS, ImportStyle
 
 INDENT = "    "  # ruff's and black's wrapped import lines
+_Statement = TypeVar("_Statement", bound=cst.SimpleStatementLine | cst.BaseCompoundStatement)
 
 
 @dataclass
 class _Entry:
-    statement: cst.BaseStatement
+    statement: cst.SimpleStatementLine
     section: str
     key: tuple
     new: bool = False
@@ -45,7 +47,8 @@ def add_imports(module: cst.Module, imports: Sequence[tuple[str, str]], style: I
     if not straight and not wanted:
         return module
 
-    entries = [_Entry(s, *_classify(s, style)) for s in body[start:end]]
+    lines_in_block = cast("list[cst.SimpleStatementLine]", body[start:end])  # import lines (_is_import_line)
+    entries = [_Entry(s, *_classify(s, style)) for s in lines_in_block]
     for name in list(wanted):
         if _single_line(name, style):
             continue
@@ -63,7 +66,7 @@ def add_imports(module: cst.Module, imports: Sequence[tuple[str, str]], style: I
             lines.append(_from_line(name, sorted(objs, key=lambda o: _member_key(o, None, style)), style, False))
     was_empty = not entries
     for line in lines:
-        statement = cst.parse_statement(line + "\n", config=module.config_for_parsing)
+        statement = cast(cst.SimpleStatementLine, cst.parse_statement(line + "\n", config=module.config_for_parsing))
         section, key = _classify(statement, style)
         entries.insert(_position(entries, section, key), _Entry(statement, section, key, new=True))
     _space(entries)
@@ -91,16 +94,17 @@ def _member_key(name: str, asname: str | None, style: ImportStyle) -> tuple:
     return (name != "*", kind, *_name_key(name, style), asname or "")
 
 
-def _classify(statement: cst.BaseStatement, style: ImportStyle) -> tuple[str, tuple]:
+def _classify(statement: cst.SimpleStatementLine, style: ImportStyle) -> tuple[str, tuple]:
     """(section, sort key) of an import line, by its first import."""
     small = statement.body[0]
     if isinstance(small, cst.Import):
         alias = small.names[0]
         name = _dotted(alias.name)
         rank = 1 if style.from_first else 0
-        asname = _dotted(alias.asname.name) if alias.asname else ""
+        asname: str | None = _dotted(alias.asname.name) if alias.asname else ""
         rank = 0 if style.force_sort_within_sections else rank
         return style.section(name), (rank, *_name_key(name, style), (0,), asname)
+    assert isinstance(small, cst.ImportFrom)  # an import line holds an Import or an ImportFrom
     level = len(small.relative)
     name = "." * level + (_dotted(small.module) if small.module is not None else "")
     rank = 0 if style.from_first else 1
@@ -137,8 +141,8 @@ def _from_line(module_name: str, names: list[str], style: ImportStyle, split: bo
 
 
 def _merged(
-    module: cst.Module, statement: cst.BaseStatement, name: str, objs: list[str], style: ImportStyle
-) -> cst.BaseStatement | None:
+    module: cst.Module, statement: cst.SimpleStatementLine, name: str, objs: list[str], style: ImportStyle
+) -> cst.SimpleStatementLine | None:
     """``from name import ...`` of the block with ``objs`` added, None when it is not such a line (or holds
     aliases or comments, which a rewritten line would lose)."""
     if len(statement.body) != 1 or not isinstance(small := statement.body[0], cst.ImportFrom):
@@ -153,7 +157,7 @@ def _merged(
     names = sorted({*(_dotted(a.name) for a in small.names), *objs}, key=lambda o: _member_key(o, None, style))
     split = small.lpar is not None and "\n" in code and isinstance(small.names[-1].comma, cst.Comma)  # magic comma
     text = _from_line(name, names, style, split)
-    new = cst.parse_statement(text + "\n", config=module.config_for_parsing)
+    new = cast(cst.SimpleStatementLine, cst.parse_statement(text + "\n", config=module.config_for_parsing))
     return new.with_changes(leading_lines=statement.leading_lines, trailing_whitespace=statement.trailing_whitespace)
 
 
@@ -178,9 +182,10 @@ def _space(entries: list[_Entry]) -> None:
         entry.statement = _with_blank_lines(statement, blank)
 
 
-def _with_blank_lines(statement: cst.BaseStatement, count: int) -> cst.BaseStatement:
+def _with_blank_lines(statement: _Statement, count: int) -> _Statement:
     comments = [line for line in statement.leading_lines if line.comment is not None]
-    return statement.with_changes(leading_lines=[*(cst.EmptyLine(indent=False) for _ in range(count)), *comments])
+    lines = [*(cst.EmptyLine(indent=False) for _ in range(count)), *comments]
+    return cast(_Statement, statement.with_changes(leading_lines=lines))  # with_changes keeps the node's type
 
 
 # --- reading the module -----------------------------------------------------------------------------------------

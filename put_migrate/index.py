@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from put_migrate import resolve
 from put_migrate.lightning_names import BASES, Kind
@@ -211,17 +211,18 @@ class RepositoryIndex:
         """The module keys (of the run's files, read or not: ``modules``; and of ``exports`` and ``module_classes``)
         and, per dotted tail, the keys ending with ``"." + tail``. Kept up to date incrementally: the two dicts only
         ever gain keys, in insertion order."""
-        state = getattr(self, "_keys_state", None)
+        # [exports, how many of them are known, module_classes, how many of them are known, known, tails]
+        state: list[Any] | None = getattr(self, "_keys_state", None)
         exports, classes = self.exports, self.module_classes
         if state is None or state[0] is not exports or state[2] is not classes:
-            state = self._keys_state = [exports, 0, classes, 0, set(), {}]
+            self._keys_state = state = [exports, 0, classes, 0, set(), {}]
             new = list(self.modules)
         else:
             new = []
         known, tails = state[4], state[5]
         if new or state[1] != len(exports) or state[3] != len(classes):
             if state[1] > len(exports) or state[3] > len(classes):  # a key was removed: start again
-                state = self._keys_state = [exports, 0, classes, 0, set(), {}]
+                self._keys_state = state = [exports, 0, classes, 0, set(), {}]
                 known, tails = state[4], state[5]
                 new = list(self.modules)
             new += [*list(exports)[state[1]:], *list(classes)[state[3]:]]
@@ -315,12 +316,14 @@ class _ClassReader:
         self.imports: dict[str, str] = {}
         self.star_imports: list[str] = []
         self.all_names: Optional[frozenset[str]] = None
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__all__"]:
-                if isinstance(node.value, (ast.List, ast.Tuple)) and all(
-                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts
+        for top in tree.body:
+            if isinstance(top, ast.Assign) and [getattr(t, "id", None) for t in top.targets] == ["__all__"]:
+                if isinstance(top.value, (ast.List, ast.Tuple)) and all(
+                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in top.value.elts
                 ):
-                    self.all_names = frozenset(e.value for e in node.value.elts)
+                    self.all_names = frozenset(  # the filter only tells mypy what all() checked
+                        e.value for e in top.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                    )
         for node in statements(tree):
             if isinstance(node, ast.Import):
                 resolve.bind_import(self.imports, node)

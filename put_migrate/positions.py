@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -35,14 +35,14 @@ class _LogCalls(cst.CSTVisitor):
             self.calls.append(node)
 
 
-def log_call_positions(module: cst.Module, source: str) -> Mapping[cst.CSTNode, CodeRange]:
+def log_call_positions(module: cst.Module, source: str) -> dict[cst.CSTNode, CodeRange]:
     """The range of every ``<name>.log(...)``/``<name>.log_dict(...)`` call of ``module`` (parsed from
     ``source``); lines 1-based, columns 0-based in characters, as ``PositionProvider`` gives them."""
     found = _LogCalls()
     visit(module, found)
     ranges = _ast_ranges(source) if "\r" not in source else None  # a lone "\r" ends a line for ast, not libcst
     if ranges is None or len(ranges) != len(found.calls):
-        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
     return dict(zip(found.calls, ranges))
 
 
@@ -91,7 +91,7 @@ def _nodes_on(tree: ast.Module, lines: list[int]) -> Iterator[ast.AST]:
         start = getattr(statement, "lineno", None)  # a match case has none: its pattern and guard are walked
         if start is not None:
             first = bisect.bisect_left(lines, start)
-            if first == len(lines) or lines[first] > (statement.end_lineno or start):
+            if first == len(lines) or lines[first] > (getattr(statement, "end_lineno", None) or start):
                 continue
         for name, value in ast.iter_fields(statement):
             if name in BLOCK_FIELDS:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Union, cast
 
 import libcst as cst
 
@@ -101,7 +101,8 @@ class PlanRenderer(cst.CSTTransformer):
             return updated_node
         body: list[cst.BaseStatement] = []
         carried: list[cst.EmptyLine] = []
-        for statement in updated_node.body:
+        # Every statement is one of these two kinds; only they have leading_lines.
+        for statement in cast("Sequence[cst.SimpleStatementLine | cst.BaseCompoundStatement]", updated_node.body):
             if self.removed.get(id(statement)) is statement:
                 carried.extend(line for line in statement.leading_lines if line.comment is not None)
                 continue
@@ -138,7 +139,7 @@ class PlanRenderer(cst.CSTTransformer):
                 body.append(statement)
         return block.with_changes(body=body)
 
-    def _conditions(self, node: cst.If) -> list[str]:
+    def _conditions(self, node: cst.If | None) -> list[str]:
         found: list[str] = []
         current: object = node
         while isinstance(current, cst.If):
@@ -155,7 +156,8 @@ class PlanRenderer(cst.CSTTransformer):
             return updated_node
         cls = plan.analysis.cls
         node = self._add_mixin(updated_node, cls)
-        body = list(node.body.body)
+        # A planned class has methods, so an indented body: a list of statements.
+        body = cast("list[cst.BaseStatement]", list(node.body.body))
         self.derived = cls.inherited is not None
         if plan.init_statements:
             body = self._with_init(body, plan.init_statements, cls.kind)
@@ -200,7 +202,7 @@ class PlanRenderer(cst.CSTTransformer):
         statements = [self._statement(code) for code in codes]
         for index, statement in enumerate(body):
             if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
-                if not isinstance(statement.body, cst.IndentedBlock):  # one line: one statement per line
+                if isinstance(statement.body, cst.SimpleStatementSuite):  # one line: one statement per line
                     lines = [cst.SimpleStatementLine([small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
                              for small in statement.body.body]
                     statement = statement.with_changes(body=cst.IndentedBlock(body=lines))
@@ -210,7 +212,7 @@ class PlanRenderer(cst.CSTTransformer):
                 inner[at + 1 : at + 1] = statements
                 body[index] = statement.with_changes(body=statement.body.with_changes(body=inner))
                 return body
-        init = self._method("__init__", ["super().__init__()", *codes], "module")
+        init: cst.BaseStatement = self._method("__init__", ["super().__init__()", *codes], "module")
         if self.derived:  # the base class's __init__ may take arguments
             init = self._statement(
                 "def __init__(self, *args, **kwargs):\n"
@@ -221,6 +223,7 @@ class PlanRenderer(cst.CSTTransformer):
         init = init.with_changes(leading_lines=[cst.EmptyLine(indent=False)] if first > 0 else [])
         if first < len(body):
             following = body[first]
+            assert isinstance(following, cst.FunctionDef)
             if not any(line.comment is None for line in following.leading_lines[:1]):
                 body[first] = following.with_changes(leading_lines=[cst.EmptyLine(indent=False), *following.leading_lines])
         body.insert(first, init)
@@ -243,7 +246,7 @@ class PlanRenderer(cst.CSTTransformer):
         return body
 
     def _appended(self, function: cst.FunctionDef, statements: list[cst.BaseStatement]) -> cst.FunctionDef:
-        block = function.body
+        block = cast("cst.IndentedBlock | cst.SimpleStatementSuite", function.body)  # libcst's two suites
         if not isinstance(block, cst.IndentedBlock):  # ``def f(self): pass`` on one line
             inner: list[cst.BaseStatement] = [cst.SimpleStatementLine(body=block.body)]
             block = cst.IndentedBlock(body=[])

@@ -131,7 +131,9 @@ def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Ite
         return
     read = _read_ahead(tasks)
     if index is None:
-        texts = {task.display: read[task.path][1] for task in modules if task.path in read}
+        texts: dict[Path | str, str | Path] = {
+            task.display: read[task.path][1] for task in modules if task.path in read
+        }
         index = build_index(texts, texts)
     prefiltered: dict[str, Prefiltered] = {}
     candidates = []

@@ -94,6 +94,7 @@ def settled_by_index(text: str, path: str, index) -> bool:
     if flagged is None:
         return False
     tree = python_tree(text)
+    assert tree is not None  # logging_classes read the same text
     top = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     if any(top.get(node.name) is not node or node.keywords for node in flagged):
         return False

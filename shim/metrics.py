@@ -167,6 +167,8 @@ class Mean(_Aggregator):
 class Sum(_Aggregator):
     """Sum of the values; weights (batch sizes) do not apply, as with ``reduce_fx='sum'``."""
 
+    total: Tensor  # a state registered by add_state
+
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
         self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
@@ -186,6 +188,7 @@ class Max(_Aggregator):
     """Largest value; NaN propagates (``torch.max``), as with ``reduce_fx='max'``."""
 
     full_state_update = True
+    extreme: Tensor  # a state registered by add_state
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
@@ -206,6 +209,7 @@ class Min(_Aggregator):
     """Smallest value; NaN propagates (``torch.min``), as with ``reduce_fx='min'``."""
 
     full_state_update = True
+    extreme: Tensor  # a state registered by add_state
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)

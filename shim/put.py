@@ -11,7 +11,7 @@ import numbers
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -100,9 +100,10 @@ def _number_tensor(value: numbers.Number, device: Any) -> Tensor:
     """
     dtype = torch.get_default_dtype()
     kind = type(value)
-    if kind is float or (kind is int and -_EXACT_INT <= value <= _EXACT_INT):
+    real = cast(float, value)  # read only where the type check makes it an int or a float
+    if kind is float or (kind is int and -_EXACT_INT <= real <= _EXACT_INT):
         try:
-            return torch.full((), float(value), dtype=dtype, device=device)
+            return torch.full((), float(real), dtype=dtype, device=device)
         except RuntimeError:
             pass
     return torch.tensor(value, dtype=dtype, device=device)
@@ -191,6 +192,7 @@ class PutMixin:
         """Hand ``value`` to the trainer under ``name`` for ``destinations`` (default: all)."""
         if not isinstance(name, str) or not name:
             raise ValueError(f"put: the name must be a non-empty string, got {name!r}")
+        chosen: frozenset[str] | None
         if destinations is None:
             chosen = _ALL_DESTINATIONS
         else:

@@ -89,6 +89,12 @@ class _RoutingConnector:
     _put_targets: dict[str, _Target]
     _put_eval_compute_due: bool
     _put_callbacks_placed: bool = False
+    # Provided by Lightning's _LoggerConnector, the class this is mixed into.
+    trainer: Any
+    _callback_metrics: dict[str, Tensor]
+    _logged_metrics: dict[str, Tensor]
+    _progress_bar_metrics: dict[str, Any]  # floats, and tensors until progress_bar_metrics converts them
+    _epoch_end_reached: bool  # Lightning 2.0 only
 
     # -- records ------------------------------------------------------------------------------------------------
 
@@ -301,13 +307,14 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str]) -
             f"put({name!r}) inside `{fx}`: Lightning does not log in this hook, so there is no logger call"
             " or epoch to attach the value to. Put it from a batch or epoch hook instead."
         )
-    results = target.results
+    results, records = target.results, target.records
+    assert records is not None  # _put_new_target sets records whenever is_step is not None
     if target.is_step:
-        target.records.step[(name, results.dataloader_idx)] = (value, destinations)
+        records.step[(name, results.dataloader_idx)] = (value, destinations)
     else:
         # A name ending in /dataloader_idx_N put in an eval epoch hook belongs to dataloader N.
         match = None if results.training else _DATALOADER_SUFFIX.search(name)
-        target.records.epoch[name] = (value, destinations, int(match.group(1)) if match else None)
+        records.epoch[name] = (value, destinations, int(match.group(1)) if match else None)
     return True
 
 

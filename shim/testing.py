@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -358,7 +358,8 @@ def assert_same_training(
     with tempfile.TemporaryDirectory(prefix="put-migrate-eq-") as tmp:
         a = record_run(original, workdir=Path(tmp, "original"), callbacks=original_callbacks or shared, **run_kwargs)
         b = record_run(migrated, workdir=Path(tmp, "migrated"), callbacks=migrated_callbacks or shared, **run_kwargs)
-    pairs = list(zip(a, b)) if isinstance(a, list) else [(a, b)]
+    # The same run_kwargs give both runs the same shape: one record each, or one per rank.
+    pairs = list(zip(a, cast("list[RunRecord]", b))) if isinstance(a, list) else [(a, cast(RunRecord, b))]
     problems = []
     for rank, (ra, rb) in enumerate(pairs):
         prefix = f"rank {rank}: " if len(pairs) > 1 else ""
