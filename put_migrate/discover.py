@@ -77,7 +77,7 @@ _CLASS_WITH_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(")
 
 
 def _log_call_receivers(text: str):
-    """``match.group(1) for match in _LOG_CALL.finditer(text)``, but None for an attribute (``self.logger.log(``:
+    r"""``match.group(1) for match in _LOG_CALL.finditer(text)``, but None for an attribute (``self.logger.log(``:
     no receiver the syntax screen looks at). Each match of ``_LOG_CALL`` starts right at the ``\w*\s*`` before the
     dot of a match of its tail, and ends where that tail ends (with ``(``)."""
     position = 0

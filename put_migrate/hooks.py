@@ -9,7 +9,7 @@ name (its parameters are shifted by ``trainer, pl_module``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 Stage = Literal["train", "validation", "test"]
 # "batch": runs once per batch and sees the batch (step hooks); "step_other": runs once per batch but has no batch
@@ -26,8 +26,8 @@ class HookSpec:
     default_on_epoch: bool
     # Position of the batch / dataloader_idx parameter, not counting ``self`` (nor ``trainer, pl_module`` in a
     # Callback). ``None``: the hook has no such parameter.
-    batch_param: Optional[int] = None
-    dataloader_idx_param: Optional[int] = None
+    batch_param: int | None = None
+    dataloader_idx_param: int | None = None
 
     @property
     def epoch_only(self) -> bool:
@@ -35,7 +35,7 @@ class HookSpec:
         return self.kind == "epoch"
 
 
-def _train_step(name: str, batch: Optional[int] = None) -> HookSpec:
+def _train_step(name: str, batch: int | None = None) -> HookSpec:
     return HookSpec(name, "train", "batch" if batch is not None else "step_other", True, False, batch)
 
 

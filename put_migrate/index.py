@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from put_migrate import resolve
 from put_migrate.lightning_names import BASES, Kind
@@ -70,9 +70,9 @@ class RepositoryIndex:
     module_classes: dict[str, frozenset[str]] = field(default_factory=dict)
     # The run's files not read yet (most never are): module key -> [(path, its text or where to read it)], read
     # when a query names the module (``load``).
-    unread: dict[str, list[tuple["Path | str", "str | Path"]]] = field(default_factory=dict)
+    unread: dict[str, list[tuple[Path | str, str | Path]]] = field(default_factory=dict)
     modules: frozenset[str] = frozenset()  # the module keys of all the run's files
-    search: Optional[SearchPath] = None  # where modules no file of the run defines are read from
+    search: SearchPath | None = None  # where modules no file of the run defines are read from
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -80,7 +80,7 @@ class RepositoryIndex:
         for start in range(len(parts) - 1):
             self._by_suffix.setdefault(".".join(parts[start:]), []).append(cls.key)
 
-    def overlay(self) -> "RepositoryIndex":
+    def overlay(self) -> RepositoryIndex:
         """A copy that can take more classes without changing this index (one file's view of the run)."""
         return RepositoryIndex(
             classes=dict(self.classes),
@@ -94,7 +94,7 @@ class RepositoryIndex:
             search=self.search,
         )
 
-    def find(self, dotted: str) -> Optional[IndexedClass]:
+    def find(self, dotted: str) -> IndexedClass | None:
         """The one indexed class a dotted name refers to (None when unknown or ambiguous)."""
         module, _, name = dotted.rpartition(".")
         key = self._module_key(module) if module else None  # reads that module, if the run has it
@@ -115,7 +115,7 @@ class RepositoryIndex:
         target = self.reexported(dotted)
         return self.find(target) if target is not None else None
 
-    def reexported(self, dotted: str, _depth: int = 0) -> Optional[str]:
+    def reexported(self, dotted: str, _depth: int = 0) -> str | None:
         """What ``pkg.Base`` refers to when module ``pkg`` (its ``__init__.py``, or any indexed module) binds
         ``Base`` by an import (``from pkg.base_module import Base``, ``from .base_module import Base``, or ``from
         .base_module import *`` honouring that module's ``__all__``): the dotted name of the definition, followed
@@ -146,7 +146,7 @@ class RepositoryIndex:
                 return deeper
         return None
 
-    def load(self, key: str, parsed: Optional[tuple[str, ast.Module]] = None) -> None:
+    def load(self, key: str, parsed: tuple[str, ast.Module] | None = None) -> None:
         """Read the run's files of module ``key`` (once): their classes, imports and re-exports. ``parsed``: a text
         and its ``ast`` tree, used where a file's text is that one (no second parse)."""
         for path, source in self.unread.pop(key, ()):
@@ -166,7 +166,7 @@ class RepositoryIndex:
             return True
         return key is not None and name in self.module_classes.get(key, frozenset())
 
-    def _module_key(self, module: str) -> Optional[str]:
+    def _module_key(self, module: str) -> str | None:
         """The module key (as taken from a path) that a dotted module name refers to: equal, or the one key
         ending with it (``pkg`` -> ``src.pkg``), or the longest tail of it that is a key."""
         key = self._find_key(module)
@@ -193,7 +193,7 @@ class RepositoryIndex:
         self.load(key)
         return True
 
-    def _find_key(self, module: str) -> Optional[str]:
+    def _find_key(self, module: str) -> str | None:
         known, tails = self._known_keys()
         if module in known:
             return module
@@ -258,7 +258,7 @@ class RepositoryIndex:
             todo.extend(base.bases)
         return order
 
-    def lightning_kind(self, cls: IndexedClass) -> Optional[tuple[Kind, str]]:
+    def lightning_kind(self, cls: IndexedClass) -> tuple[Kind, str] | None:
         for candidate in [cls, *self.ancestors(cls)]:
             for base in candidate.bases:
                 if base in BASES:
@@ -267,7 +267,7 @@ class RepositoryIndex:
 
 
 @lru_cache(maxsize=16384)
-def module_name(path: "Path | str") -> str:
+def module_name(path: Path | str) -> str:
     """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative)."""
     text = os.fspath(path)
     if os.sep != "/" or os.altsep:
@@ -306,7 +306,7 @@ _LOG_ATTRIBUTE = re.compile(r"\.\s*log(?:_dict)?\b|^\s*log(?:_dict)?\s*\(")
 
 
 class _ClassReader:
-    def __init__(self, tree: ast.Module, module: str, is_package: bool, text: Optional[str] = None) -> None:
+    def __init__(self, tree: ast.Module, module: str, is_package: bool, text: str | None = None) -> None:
         self.module = module
         # The source lines, where they number as ``ast`` numbers them (no "\r") and an attribute ``log`` can only
         # be written ``log`` (ASCII: no NFKC-equivalent spelling): lets ``read`` skip the walk for a log call.
@@ -315,7 +315,7 @@ class _ClassReader:
         self.is_package = is_package
         self.imports: dict[str, str] = {}
         self.star_imports: list[str] = []
-        self.all_names: Optional[frozenset[str]] = None
+        self.all_names: frozenset[str] | None = None
         for top in tree.body:
             if isinstance(top, ast.Assign) and [getattr(t, "id", None) for t in top.targets] == ["__all__"]:
                 if isinstance(top.value, (ast.List, ast.Tuple)) and all(
@@ -338,7 +338,7 @@ class _ClassReader:
                         self.star_imports.append(base)
         self.local_classes = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
 
-    def qualify(self, node: ast.expr) -> Optional[str]:
+    def qualify(self, node: ast.expr) -> str | None:
         """The dotted name of a base or callee, through the file's imports or as a class of this module."""
         written = resolve.dotted(node)
         qualified = resolve.qualify(self.imports, written)
@@ -346,7 +346,7 @@ class _ClassReader:
             return f"{self.module}.{written}"
         return qualified
 
-    def is_torchmetrics(self, node: ast.expr) -> Optional[str]:
+    def is_torchmetrics(self, node: ast.expr) -> str | None:
         qualified = self.qualify(node.func) if isinstance(node, ast.Call) else None
         if qualified and (qualified == "torchmetrics" or qualified.startswith("torchmetrics.")):
             return qualified
@@ -450,12 +450,12 @@ class FileEntry:
     module: str
     imports: dict[str, str]
     star_imports: tuple[str, ...]
-    all_names: Optional[frozenset[str]]
+    all_names: frozenset[str] | None
     local_classes: frozenset[str]
     classes: tuple[IndexedClass, ...]
 
 
-def read_source(text: str, path: Path, tree: Optional[ast.Module] = None) -> Optional[FileEntry]:
+def read_source(text: str, path: Path, tree: ast.Module | None = None) -> FileEntry | None:
     """The classes, imports and re-exports of one file; None when Python cannot parse it (the rewrite pass
     reports it). ``tree``: ``ast.parse(text)``, where the caller has it."""
     if tree is None:
@@ -471,7 +471,7 @@ def read_source(text: str, path: Path, tree: Optional[ast.Module] = None) -> Opt
     )
 
 
-def record(index: RepositoryIndex, entry: Optional[FileEntry]) -> None:
+def record(index: RepositoryIndex, entry: FileEntry | None) -> None:
     if entry is None:
         return
     _record_exports(index, entry.module, entry.imports, entry.star_imports, entry.all_names)
@@ -485,7 +485,7 @@ def index_source(index: RepositoryIndex, text: str, path: Path) -> None:
 
 
 def _record_exports(
-    index: RepositoryIndex, module: str, imports: dict[str, str], star_imports, all_names: Optional[frozenset[str]]
+    index: RepositoryIndex, module: str, imports: dict[str, str], star_imports, all_names: frozenset[str] | None
 ) -> None:
     index.exports.setdefault(module, {}).update(imports)  # files of the same module key: all their names
     if star_imports:
@@ -495,7 +495,7 @@ def _record_exports(
 
 
 def build_index(
-    files: Iterable["Path | str"], sources: Optional[Mapping["Path | str", "str | Path"]] = None, *,
+    files: Iterable[Path | str], sources: Mapping[Path | str, str | Path] | None = None, *,
     search_disk: bool = True,
 ) -> RepositoryIndex:
     """The index of ``files``, read as queries need them. ``sources``, keyed as in ``files``: a file's text as the
@@ -503,7 +503,7 @@ def build_index(
     needed (where nothing writes files while the index is in use); a file without one is read from its own path.
     ``search_disk``: a module no file defines is read from disk where their imports find it (``search_path.py``);
     the paths of ``files`` are then paths of files (relative to the current folder, or absolute)."""
-    unread: dict[str, list[tuple["Path | str", "str | Path"]]] = {}
+    unread: dict[str, list[tuple[Path | str, str | Path]]] = {}
     for path in files:
         source = sources.get(path) if sources is not None else None
         unread.setdefault(module_name(path), []).append((path, source if source is not None else Path(path)))

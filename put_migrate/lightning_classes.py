@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Optional
 
 import libcst as cst
 
@@ -28,7 +27,7 @@ def demo_members(bases) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset().union(*(m for m, _ in found)), frozenset().union(*(a for _, a in found))
 
 
-def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     if isinstance(node, cst.Name):
         return node.value
@@ -45,22 +44,22 @@ class ImportMap:
     names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, module: cst.Module, text: Optional[str] = None) -> "ImportMap":
+    def of(cls, module: cst.Module, text: str | None = None) -> ImportMap:
         """The imports of ``module``, parsed from ``text`` (its code where not given)."""
         return cls.from_tree(*readable_tree(module, text))
 
     @classmethod
-    def from_tree(cls, tree: ast.Module, text: str) -> "ImportMap":
+    def from_tree(cls, tree: ast.Module, text: str) -> ImportMap:
         return cls(resolve.import_map(tree.body, text))
 
-    def within(self, function: cst.FunctionDef) -> "ImportMap":
+    def within(self, function: cst.FunctionDef) -> ImportMap:
         """These imports plus those of a function body (``def test_x():\n    import lightning as L``)."""
         if not isinstance(function.body, cst.IndentedBlock):
             return ImportMap(dict(self.names))
         tree, text = _statements_tree(function.body.body)
         return ImportMap(resolve.import_map(tree.body, text, self.names))
 
-    def qualify(self, node: cst.BaseExpression) -> Optional[str]:
+    def qualify(self, node: cst.BaseExpression) -> str | None:
         """The qualified name an expression refers to, if its head is an imported name."""
         return resolve.qualify(self.names, dotted_name(node))
 
@@ -78,7 +77,7 @@ def sub_blocks(node: cst.CSTNode) -> list[cst.IndentedBlock]:
     return found
 
 
-def readable_tree(module: cst.Module, text: Optional[str] = None) -> tuple[ast.Module, str]:
+def readable_tree(module: cst.Module, text: str | None = None) -> tuple[ast.Module, str]:
     """``module``'s ``ast`` tree and the text it numbers lines of: ``text`` (the module's code where not given)
     parsed (the tree cached for the screens and positions), or, where Python cannot read it (syntax newer than the
     running Python), the statements that can hold imports and that it can read."""
@@ -126,7 +125,7 @@ class Inherited:
     bases: tuple[str, ...] = ()  # the class's own bases, as dotted names
 
     @classmethod
-    def of(cls, ancestors, module_key: str, bases: tuple[str, ...] = ()) -> "Inherited":
+    def of(cls, ancestors, module_key: str, bases: tuple[str, ...] = ()) -> Inherited:
         """What ``ancestors`` (indexed classes, nearest first) bring to a class of module ``module_key``."""
         return cls(
             methods=frozenset().union(*(a.methods for a in ancestors)),
@@ -148,12 +147,12 @@ class LightningClass:
     kind: Kind
     package: str  # "lightning.pytorch" or "pytorch_lightning": where extract_batch_size comes from
     # Set when the class is a Lightning class through project classes (``class Child(Base)``).
-    inherited: Optional[Inherited] = None
+    inherited: Inherited | None = None
     # Members of a Lightning demo base (``BoringModel``) above it: (methods, attributes).
     demo: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     # A class defined in a function body: the imports it sees (the module's, plus those of the enclosing
     # function bodies). None for a top-level class (the module's ``ImportMap`` applies).
-    imports: Optional["ImportMap"] = field(default=None, compare=False, repr=False)
+    imports: ImportMap | None = field(default=None, compare=False, repr=False)
 
     @property
     def local(self) -> bool:
@@ -216,8 +215,8 @@ def _inner_statements(node: cst.CSTNode) -> list[cst.BaseStatement]:
 
 
 def _local_class(
-    statement: cst.ClassDef, imports: "ImportMap", index, module_key: str, local_names: set[str]
-) -> Optional[LightningClass]:
+    statement: cst.ClassDef, imports: ImportMap, index, module_key: str, local_names: set[str]
+) -> LightningClass | None:
     """A class of a function body that derives from a Lightning base (through the imports it sees) or from a
     Lightning class of the repository index (a top-level class of this or another file)."""
     written = [b for b in statement.bases if b.keyword is None and not b.star]
@@ -247,8 +246,8 @@ def _local_class(
 
 
 def local_classes(
-    module: cst.Module, imports: "ImportMap", index=None, module_key: str = "", top: Optional[list] = None
-) -> list[tuple[Optional[LightningClass], tuple[cst.ClassDef, "ImportMap", frozenset[str]]]]:
+    module: cst.Module, imports: ImportMap, index=None, module_key: str = "", top: list | None = None
+) -> list[tuple[LightningClass | None, tuple[cst.ClassDef, ImportMap, frozenset[str]]]]:
     """Every class defined in a function body (at any depth of nesting; the functions may be methods of a class
     that is not a Lightning class), in source order: ``(LightningClass or None, (node, the imports it sees, the
     names of the classes of its enclosing function bodies))``. The bodies of Lightning classes are not entered:
@@ -257,7 +256,7 @@ def local_classes(
         return []
     found: list = []
 
-    def walk(statements, scope_imports: "ImportMap", in_function: bool, names: frozenset[str], lightning: set) -> None:
+    def walk(statements, scope_imports: ImportMap, in_function: bool, names: frozenset[str], lightning: set) -> None:
         class_names = set(names)
         if in_function:
             class_names |= _class_names(statements)
@@ -312,7 +311,7 @@ def _has_local_class(statement: cst.CSTNode, in_function: bool) -> bool:
     return any(_has_local_class(s, in_function) for s in inner)
 
 
-def uses_torchmetrics(imports: ImportMap, callee: cst.BaseExpression) -> Optional[str]:
+def uses_torchmetrics(imports: ImportMap, callee: cst.BaseExpression) -> str | None:
     """The qualified name of a torchmetrics callable (``torchmetrics.classification.Accuracy``), else None."""
     qualified = imports.qualify(callee)
     if qualified is not None and (qualified == "torchmetrics" or qualified.startswith("torchmetrics.")):

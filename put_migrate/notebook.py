@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 _MARKER = "# __put_migrate_notebook_cell_7f3a__ {}"
 _MARKER_LINE = re.compile(r"^# __put_migrate_notebook_cell_7f3a__ (\d+)\n", re.MULTILINE)
@@ -34,7 +34,7 @@ def has_ipython_syntax(source: str) -> bool:
 @dataclass
 class Notebook:
     document: dict[str, Any]
-    indent: Optional[int | str]
+    indent: int | str | None
     trailing_newline: bool
     ensure_ascii: bool
     cells: list[int] = field(default_factory=list)  # indices (in document["cells"]) of the migrated code cells
@@ -61,7 +61,7 @@ def cell_source(cell: dict[str, Any]) -> str:
     return source
 
 
-def _indent_of(text: str) -> Optional[int | str]:
+def _indent_of(text: str) -> int | str | None:
     """The indentation ``json.dump`` was given: taken from the first indented line; None for one-line JSON."""
     for line in text.split("\n")[1:3]:
         stripped = line.lstrip(" \t")

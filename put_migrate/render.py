@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence, Union, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 
@@ -74,7 +75,7 @@ class PlanRenderer(cst.CSTTransformer):
     # -- statements -------------------------------------------------------------------------------------------
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
-    ) -> Union[cst.BaseStatement, cst.FlattenSentinel[cst.BaseStatement], cst.RemovalSentinel]:
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
         codes = self.replacements.get(id(original_node))
         if codes is None:
             return updated_node
@@ -307,7 +308,7 @@ def _is_pass(statement: cst.BaseStatement) -> bool:
 def render(
     module: cst.Module,
     plans: Sequence[MigrationPlan],
-    context: "CodemodContext | None" = None,
+    context: CodemodContext | None = None,
     path: str | None = None,
 ) -> cst.Module:
     """The module with every plan applied; new imports are placed as the project's isort/ruff configuration (found

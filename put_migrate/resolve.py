@@ -10,14 +10,13 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Optional
 
 from put_migrate.lightning_names import BASES, known_non_lightning
 
 _LINE_END = re.compile(r"\r\n|\r|\n")  # the line ends ``ast`` counts
 
 
-def dotted(node: ast.expr) -> Optional[str]:
+def dotted(node: ast.expr) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None (``Generic[T]``, a call, ``*bases``)."""
     if isinstance(node, ast.Name):
         return node.id
@@ -27,7 +26,7 @@ def dotted(node: ast.expr) -> Optional[str]:
     return None
 
 
-def qualify(names: Optional[Mapping[str, str]], written: Optional[str]) -> Optional[str]:
+def qualify(names: Mapping[str, str] | None, written: str | None) -> str | None:
     """The dotted name ``written`` (``pl.LightningModule``) refers to through ``names``; None if its head is unbound."""
     if written is None or not names:
         return None
@@ -44,7 +43,7 @@ def bind_import(names: dict[str, str], node: ast.Import) -> None:
             names[head] = head
 
 
-def from_module(node: ast.ImportFrom, module_key: str, is_package: bool) -> Optional[str]:
+def from_module(node: ast.ImportFrom, module_key: str, is_package: bool) -> str | None:
     """The dotted module of ``from ... import``, a relative one made dotted from the module key ("" for ``from .
     import x`` at the top of the key); None when it climbs above the key."""
     if not node.level:
@@ -56,7 +55,7 @@ def from_module(node: ast.ImportFrom, module_key: str, is_package: bool) -> Opti
     return ".".join([*package, *([node.module] if node.module else [])])
 
 
-def import_map(body: Sequence[ast.stmt], text: str, names: Optional[dict[str, str]] = None) -> dict[str, str]:
+def import_map(body: Sequence[ast.stmt], text: str, names: dict[str, str] | None = None) -> dict[str, str]:
     """Names bound by the absolute imports of a block (a module's or a function's body), in its ``try``/``if``
     blocks too, but not in one-line suites (``if x: import y``); added to a copy of ``names``."""
     found = dict(names or {})
@@ -111,9 +110,9 @@ def relative_imports(tree: ast.Module, module_key: str, is_package: bool) -> dic
 
 
 def unresolved_base(
-    bases: Iterable[Optional[str]], imports: Mapping[str, str], relative: Optional[Mapping[str, str]], index,
-    local: Mapping[str, Sequence[Optional[str]]], seen: set[str],
-) -> Optional[str]:
+    bases: Iterable[str | None], imports: Mapping[str, str], relative: Mapping[str, str] | None, index,
+    local: Mapping[str, Sequence[str | None]], seen: set[str],
+) -> str | None:
     """The first of ``bases`` (as written; None for what is not a dotted name) that cannot be resolved, else None.
     ``local``: the written bases of the file's top-level classes, by name; ``seen``: the classes already followed."""
     for written in bases:

@@ -147,7 +147,7 @@ def check_parser_limits(text: str, path: str = "<string>") -> None:
             raise RecursionError("Python's parser ran out of stack on this file") from None  # is reported PM306
 
 
-def check_round_trip(text: str, module: "libcst.Module | None" = None) -> "ModuleCode":
+def check_round_trip(text: str, module: libcst.Module | None = None) -> ModuleCode:
     """Raise UnsafeFile when libcst would not give the text back unchanged (parse -> code). ``module``: the
     text's libcst parse, where the caller has it. Returns the generated code, whose pieces a rewrite of the
     module reuses (``ModuleCode.code_of``)."""

@@ -12,7 +12,6 @@ torch, numpy, torchmetrics, classes the run's files define that do not lead to L
 from __future__ import annotations
 
 import ast
-from typing import Optional
 
 import libcst as cst
 
@@ -25,15 +24,15 @@ from put_migrate.walk import visit
 CODE = CLASS_NOT_RECOGNISED.code
 
 
-def written_bases(statement: cst.ClassDef) -> list[Optional[str]]:
+def written_bases(statement: cst.ClassDef) -> list[str | None]:
     """The positional bases of a class as written (``pl.LightningModule``); None for what is not a dotted name."""
     return [dotted_name(b.value) if b.keyword is None and not b.star else None for b in statement.bases]
 
 
 def unresolved_base(
-    statement: cst.ClassDef, imports: ImportMap, index, local: dict[str, list[Optional[str]]],
-    relative: Optional[dict[str, str]] = None,
-) -> Optional[str]:
+    statement: cst.ClassDef, imports: ImportMap, index, local: dict[str, list[str | None]],
+    relative: dict[str, str] | None = None,
+) -> str | None:
     """The first base of ``statement`` (as written) that cannot be resolved, else None. ``local``: the written
     bases of the module's top-level classes, by name."""
     return resolve.unresolved_base(
@@ -44,10 +43,10 @@ def unresolved_base(
 class _HookLogCalls(cst.CSTVisitor):
     def __init__(self) -> None:
         self.calls: list[tuple[cst.Call, str]] = []
-        self.hook: Optional[str] = None
+        self.hook: str | None = None
         self.depth = 0
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> Optional[bool]:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
         if self.depth == 0 and node.name.value in HOOKS:
             self.hook = node.name.value
         self.depth += 1
@@ -58,7 +57,7 @@ class _HookLogCalls(cst.CSTVisitor):
         if self.depth == 0:
             self.hook = None
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool | None:
         return False  # nested classes are not this class's hooks
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -83,14 +82,14 @@ def hook_log_calls(statement: cst.ClassDef) -> list[tuple[cst.Call, str]]:
 
 def unresolved_classes(
     module: cst.Module, imports: ImportMap, index, module_key: str, migrated: set[str], is_package: bool = False,
-    tree: Optional[ast.Module] = None,
+    tree: ast.Module | None = None,
 ):
     """``(class, unresolved base, [(call, hook), ...])`` for the classes of ``module`` (top-level ones, then those
     of function bodies) that are not migrated, log in a hook, and have a base that cannot be resolved."""
     local = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
     resolving: list = []  # (relative imports, the written bases of the top-level classes), read when first needed
 
-    def base_of(statement: cst.ClassDef, scope_imports: ImportMap) -> Optional[str]:
+    def base_of(statement: cst.ClassDef, scope_imports: ImportMap) -> str | None:
         if not resolving:
             readable = tree if tree is not None else readable_tree(module)[0]
             resolving.append(resolve.relative_imports(readable, module_key, is_package))
@@ -121,7 +120,7 @@ def unresolved_classes(
     return found
 
 
-def _local_base(statement: cst.ClassDef, scope_classes: frozenset[str]) -> Optional[str]:
+def _local_base(statement: cst.ClassDef, scope_classes: frozenset[str]) -> str | None:
     """The first base of a class of a function body that names another class of a function body (not indexed:
     put-migrate does not follow such chains; the class is reported, never passed over)."""
     for base in statement.bases:

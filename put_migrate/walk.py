@@ -13,7 +13,7 @@ type from libcst itself. Attribute hooks (``visit_<Node>_<field>``) are not call
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -26,7 +26,7 @@ TRIVIA_FIELDS = frozenset(
 )
 
 _FIELD_ORDER: dict[type, tuple[str, ...]] = {}
-_Hooks = tuple[Optional[Callable], Optional[Callable]]
+_Hooks = tuple[Callable | None, Callable | None]
 _HOOKS: dict[tuple[type, type], _Hooks] = {}
 
 

@@ -12,7 +12,8 @@ Private Lightning attributes read here (the same in Lightning 2.0 to 2.6): ``tra
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _EXTRACTORS: dict[str, Callable[[Any], int]] = {}
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Optional
 
 import libcst as cst
 
 _Arm = tuple[int, str]  # (id of an ``If``, "body" or "orelse")
 
 
-def _arms(node: cst.CSTNode, target: cst.CSTNode) -> Optional[list[_Arm]]:
+def _arms(node: cst.CSTNode, target: cst.CSTNode) -> list[_Arm] | None:
     """The ``if`` arms from ``node`` down to ``target`` (outermost first); None when ``target`` is not under it."""
     if node is target:
         return []

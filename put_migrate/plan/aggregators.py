@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.model import Aggregator
@@ -15,8 +13,8 @@ _AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
 
 
 def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: str, out: list[Statement],
-                 epoch_dests: tuple[str, ...], key: Optional[str] = None, base: Optional[str] = None,
-                 recorded: Optional[LogItem] = None) -> None:
+                 epoch_dests: tuple[str, ...], key: str | None = None, base: str | None = None,
+                 recorded: LogItem | None = None) -> None:
     """The aggregator update of an epoch value; ``key`` (an expression) selects a ``Keyed`` aggregator's name
     (``recorded``: the item the reports name, when ``item`` is the ``Keyed``'s shared slot)."""
     stage = call.spec.stage

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from put_migrate.analyze import LogCall
 from put_migrate.plan.hook_values import hook_value_code
 from put_migrate.plan.mapping import mapping_item
@@ -28,7 +26,7 @@ def rewrite_statement(state: BuildState, members: list[LogCall]) -> list[Stateme
     runs = option_runs(members)  # the variants of one run differ only in options given as expressions
     members = [variants[0] for variants in runs]
     codes: list[list[Statement]] = []
-    packables: list[Optional[SyncedItem]] = []
+    packables: list[SyncedItem | None] = []
     for variants in runs:
         variant_codes = []
         for call in variants:
@@ -100,7 +98,7 @@ def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]]) -> IfChain:
     )
 
 
-def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Optional[SyncedItem]]:
+def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], SyncedItem | None]:
     """The code of one call, and its one packed reduction when that is all it is (it may share a neighbour's)."""
     spec = call.spec
     assert spec is not None and call.statement is not None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
 from put_migrate.plan.state import BuildState
@@ -62,7 +60,7 @@ def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entr
 
 
 def mapping_step_puts(call: LogCall, name: str, value: str, step_dests: tuple[str, ...],
-                      suffix: Optional[str] = None) -> list[Statement]:
+                      suffix: str | None = None) -> list[Statement]:
     """The step puts of one run-time name (loop variables ``name``, ``value``); forked names as in §2.1;
     ``suffix`` (an expression) ends eval step names of a hook with a dataloader_idx."""
     tail = "" if suffix is None else "{" + suffix + "}"
@@ -75,5 +73,5 @@ def mapping_step_puts(call: LogCall, name: str, value: str, step_dests: tuple[st
     return puts
 
 
-def _step_names(call: LogCall, name: str, step_dests: tuple[str, ...], suffix: Optional[str]) -> list[Named]:
+def _step_names(call: LogCall, name: str, step_dests: tuple[str, ...], suffix: str | None) -> list[Named]:
     return step_names(name, call.forked, call.spec.stage, step_dests, suffix is not None)

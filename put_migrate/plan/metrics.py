@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from put_migrate.analyze import LogCall, LogItem, MetricInfo, _code
@@ -101,7 +99,7 @@ def _collection_compute(state: BuildState, call: LogCall, collection: str,
     return statements
 
 
-def forward_value(state: BuildState, call: LogCall, attr: str, alias: Optional[str] = None) -> Optional[str]:
+def forward_value(state: BuildState, call: LogCall, attr: str, alias: str | None = None) -> str | None:
     """The local holding the last ``self.<attr>(...)`` result before the call, or None if only update().
     ``alias``: a local bound to ``self.<attr>`` (``getattr(self, ...)``), whose calls are the metric's too."""
     function = call.function

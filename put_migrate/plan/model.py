@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from put_migrate.analyze import ClassAnalysis
 from put_migrate.rules import Finding
@@ -16,7 +15,7 @@ class Aggregator:
     name: str
     kind: str  # Mean / Sum / Max / Min
     sync: bool
-    group: Optional[str]
+    group: str | None
     per_dataloader: bool
     forked: bool
     destinations: tuple[str, ...]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -81,12 +80,12 @@ class NameAllocator:
             loop = self.loop_names[id(function)] = (self.local_in(function, "name"), self.local_in(function, "value"))
         return loop
 
-    def snapshot(self, function: cst.FunctionDef) -> Optional[set[str]]:
+    def snapshot(self, function: cst.FunctionDef) -> set[str] | None:
         """The locals taken in ``function`` so far (None: none yet)."""
         scope = id(function)
         return set(self.local_names[scope]) if scope in self.local_names else None
 
-    def restore(self, function: cst.FunctionDef, before: Optional[set[str]]) -> None:
+    def restore(self, function: cst.FunctionDef, before: set[str] | None) -> None:
         """Back to a snapshot: the variants of one statement may reuse each other's local names."""
         if before is None:
             self.local_names.pop(id(function), None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Union
 
 from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
@@ -11,10 +10,10 @@ from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.model import MigrationPlan
+from put_migrate.plan.runtime_names import runtime_conflicts
 from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import text
-from put_migrate.plan.runtime_names import runtime_conflicts
 from put_migrate.plan.sync import pack_statements
 from put_migrate.rules import (
     CALLBACK_LOG_MIGRATED,
@@ -121,7 +120,7 @@ def _one_per_invocation(members: list[LogCall]) -> bool:
 
 def _attempt(
     analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int]
-) -> Union[MigrationPlan, _Replan]:
+) -> MigrationPlan | _Replan:
     """Rewrite every call without a problem; the plan, or the calls to plan again when one cannot be finished."""
     state = BuildState(analysis, indent)
     start_collecting(state, {id(c.function): c.function for c in calls if id(c.function) in collecting})

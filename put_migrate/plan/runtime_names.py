@@ -4,7 +4,6 @@ epoch values update a ``Keyed`` aggregator under it (decision 17's machinery, ap
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -114,13 +113,13 @@ def name_code(name: cst.BaseExpression) -> str:
     return code
 
 
-def with_suffix(name: str, suffix: Optional[str]) -> str:
+def with_suffix(name: str, suffix: str | None) -> str:
     """``name`` (an expression) followed by an eval step name's dataloader suffix (an expression), if any."""
     return name if suffix is None else f"{name} + {suffix}"
 
 
 def runtime_step_puts(name: str, value: str, forked: bool, stage: str, destinations: tuple[str, ...],
-                      suffix: Optional[str] = None) -> list[str]:
+                      suffix: str | None = None) -> list[str]:
     """The step part of a value under the run-time name ``name`` (an expression; a local when it is used more
     than once): as ``step_puts``, with ``name + "_step"`` for a forked name."""
     if not forked:

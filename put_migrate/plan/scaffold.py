@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from put_migrate.hooks import COMPUTE_HOOKS, METRIC_RESET_HOOKS
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.state import BuildState
@@ -11,7 +9,7 @@ from put_migrate.plan.statements import text
 from put_migrate.plan.syntax import self_attributes_reached, super_init_index
 
 
-def init_problem(state: BuildState) -> Optional[str]:
+def init_problem(state: BuildState) -> str | None:
     """Why aggregators cannot be created in ``__init__``, if they cannot."""
     init = state.analysis.methods.get("__init__")
     if init is None:

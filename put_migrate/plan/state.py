@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from put_migrate.analyze import ClassAnalysis
 from put_migrate.analyze.hierarchy import class_prefix, inherited_attributes
@@ -74,7 +74,7 @@ class BuildState:
         if Reset(attr) not in bucket:
             bucket.append(Reset(attr))
 
-    def step_suffix(self, call) -> Optional[str]:
+    def step_suffix(self, call) -> str | None:
         """Eval step names get "/dataloader_idx_N" exactly when Lightning adds it (several dataloaders, §2)."""
         if call.dataloader_idx_param is None or not call.add_dataloader_idx:
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Union
 
 import libcst as cst
 
@@ -18,14 +18,14 @@ class Block:
     """A compound statement with one body: ``for ...:`` or ``if ...:``."""
 
     header: str
-    body: tuple["Statement", ...]
+    body: tuple[Statement, ...]
 
 
 @dataclass(frozen=True)
 class IfChain:
     """``if``/``elif``/``else`` branches; a condition of None is the ``else``."""
 
-    branches: tuple[tuple[Optional[str], tuple["Statement", ...]], ...]
+    branches: tuple[tuple[str | None, tuple[Statement, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class Update:
 
     target: str
     value: str
-    weight: Optional[str] = None
-    batch_param: Optional[str] = None
+    weight: str | None = None
+    batch_param: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def indent_code(code: str, indent: str) -> str:
     return "\n".join((indent + line) if line.strip() else line for line in code.split("\n"))
 
 
-def text(statement: Statement, indent: str, batch_size: Optional[str] = None) -> str:
+def text(statement: Statement, indent: str, batch_size: str | None = None) -> str:
     """The source of a statement; ``batch_size`` is the local that holds the batch size, where one is hoisted."""
     if isinstance(statement, str):
         return statement
@@ -105,7 +105,7 @@ def dest_code(destinations: tuple[str, ...]) -> str:
     return "[" + ", ".join(quote(d) for d in destinations) + "]"
 
 
-def put(name: str, value: str, destinations: tuple[str, ...], suffix: Optional[str] = None) -> str:
+def put(name: str, value: str, destinations: tuple[str, ...], suffix: str | None = None) -> str:
     """``self.put("name", ...)``; with ``suffix`` (an expression) the name is an f-string ending with it."""
     if suffix is None:
         return f"self.put({quote(name)}, {value}, {dest_code(destinations)})"
@@ -136,7 +136,7 @@ def epoch_names(name: str, forked: bool, destinations: tuple[str, ...], suffixed
 
 
 def step_puts(name: str, value: str, forked: bool, stage: str, destinations: tuple[str, ...],
-              suffix: Optional[str] = None) -> list[str]:
+              suffix: str | None = None) -> list[str]:
     """The step puts of a logged value (``step_names``)."""
     return [
         put(named, value, dests, suffix if suffixed else None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional, Union
+from typing import Union
 
 import libcst as cst
 
@@ -19,7 +19,7 @@ class StepReduction:
 
     trainer: str
     reduce_op: str
-    group: Optional[str]
+    group: str | None
     locals: tuple[str, ...]
     values: tuple[str, ...]
     simple: tuple[bool, ...]  # per value: a name, attribute or number (evaluating it again, later, is harmless)
@@ -44,7 +44,7 @@ class SyncedItem:
     reduction: StepReduction
     post: tuple[Statement, ...]
 
-    def merged(self, other: "SyncedItem") -> "SyncedItem":
+    def merged(self, other: SyncedItem) -> SyncedItem:
         reduction = replace(
             self.reduction,
             locals=self.reduction.locals + other.reduction.locals,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from put_migrate.lightning_classes import dotted_name, sub_blocks
@@ -59,7 +57,7 @@ def forward_statement(statement: cst.BaseStatement, attr: str, owner: str = "sel
     return isinstance(value, cst.Call) and dotted_name(value.func) == (f"{owner}.{attr}" if owner else attr)
 
 
-def block_path(body: list[cst.BaseStatement], target: cst.CSTNode) -> Optional[list[tuple[list, int]]]:
+def block_path(body: list[cst.BaseStatement], target: cst.CSTNode) -> list[tuple[list, int]] | None:
     """[(block body, index), ...] from the function body down to the block that holds ``target``."""
     for index, statement in enumerate(body):
         if statement is target:
@@ -72,7 +70,7 @@ def block_path(body: list[cst.BaseStatement], target: cst.CSTNode) -> Optional[l
     return None
 
 
-def super_init_index(init: cst.FunctionDef) -> Optional[int]:
+def super_init_index(init: cst.FunctionDef) -> int | None:
     """Index of the ``super().__init__(...)`` statement in ``__init__``'s body."""
     if isinstance(init.body, cst.IndentedBlock):
         body = [s.body[0] if isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1 else None

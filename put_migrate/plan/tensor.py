@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
 
 import libcst as cst
 
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
-from put_migrate.plan.state import BuildState
 from put_migrate.plan.runtime_names import name_base, name_code, runtime_step_puts, shared_slot
+from put_migrate.plan.state import BuildState
 from put_migrate.plan.statements import Statement, is_simple, plain, put, step_names, step_puts
 from put_migrate.plan.sync import Entry, StepReduction, SyncedItem, step_reduction
 
@@ -42,7 +41,7 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
         pre.append(f"{local} = {plain(value)}")
         value = cst.Name(local)
     value_code = _code(value) if "\n" not in _code(value) else plain(value)
-    reduction: Optional[StepReduction] = None
+    reduction: StepReduction | None = None
     lines: list[Statement] = []
 
     if call.on_step:
