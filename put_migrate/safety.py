@@ -1,7 +1,6 @@
 """File-level promises: how a file is read, checked and written.
 
-Every function here is about bytes on disk, not about Lightning. The rules (pyupgrade's and black's, see
-STYLE.md):
+Every function here is about bytes on disk, not about Lightning. The rules (pyupgrade's and black's):
 
 - A file is read as bytes; its encoding comes from the BOM or the PEP 263 cookie (``tokenize.detect_encoding``),
   and the same encoding (BOM included) is used to write it back.

@@ -36,8 +36,8 @@ GUIDE = ROOT / "docs" / "migration-guide.md"
 DEMO = ROOT / "examples" / "demo_project" / "model.py"
 _BLOCK = re.compile(r"<!-- guide(?P<file>-file)?: (?P<name>[\w./-]+) -->\n```(?P<lang>\w+)\n(?P<body>.*?)```", re.S)
 
-# The call the project's validation_step gets, which put-migrate leaves (PM204) until step 4 makes its name literal.
-LEFT = '        name = "val_mse"\n        self.log(name, loss)\n'
+# The call the project's validation_step gets, which put-migrate leaves (PM201) until step 4 writes its options out.
+LEFT = '        options = {"on_epoch": True}\n        self.log("val_mse", loss, **options)\n'
 CONFIG = "callbacks:\n  model_checkpoint:\n    monitor: val_loss\n  early_stopping:\n    monitor: val_mse\n"
 
 
@@ -86,12 +86,13 @@ def make_project(repo: Path, env: dict[str, str]) -> None:
 
 
 def _fix_left_call(repo: Path, walk: Walk) -> None:
-    """The reader's edit: the name as a literal. The marker stays: the run that migrates the call removes it."""
+    """The reader's edit: the options written out. The marker stays: the run that migrates the call removes it."""
     model = repo / "src" / "model.py"
     text = model.read_text()
-    assert "TODO(put-migrate): PM204" in text, "step 3 (--add-todo) wrote no marker above the call left"
-    assert "TODO(put-migrate): PM204" in walk.output_of("git grep"), "step 4's git grep found no marker"
-    model.write_text(text.replace("self.log(name, loss)", 'self.log("val_mse", loss)'))
+    assert "TODO(put-migrate): PM201" in text, "step 3 (--add-todo) wrote no marker above the call left"
+    assert "TODO(put-migrate): PM201" in walk.output_of("git grep"), "step 4's git grep found no marker"
+    fixed = text.replace('        options = {"on_epoch": True}\n', "")
+    model.write_text(fixed.replace('self.log("val_mse", loss, **options)', 'self.log("val_mse", loss, on_epoch=True)'))
 
 
 def _check_rerun(repo: Path, walk: Walk) -> None:
@@ -160,7 +161,7 @@ def walk_guide(workdir: Path, env: dict[str, str], guide: str | None = None) -> 
             AFTER[block.name](repo, walk)
     verified = walk.output_of("verify_migration.py")
     assert "same training" in verified, verified
-    assert "PM204" in walk.output_of("--names") and "early_stopping" in walk.output_of("--names"), "--names"
+    assert "PM201" in walk.output_of("--names") and "early_stopping" in walk.output_of("--names"), "--names"
     return walk
 
 
