@@ -19,6 +19,6 @@ lint: venv  ## ruff and mypy, as .ci/run runs them
 fix: venv  ## ruff's safe fixes
 	$(PY) -m ruff check --fix put_migrate shim
 
-corpus: venv  ## coverage over the real corpus (CORPUS=folder made as ../shared/corpus/README.md says)
+corpus: venv  ## coverage over a folder of real repositories (CORPUS=path; docs/real-codebases.md)
 	$(PY) -m put_migrate --check --report /tmp/put-migrate-corpus.json --format json $(CORPUS) > /dev/null || true
 	$(PY) benchmarks/coverage_report.py /tmp/put-migrate-corpus.json
