@@ -304,4 +304,3 @@ def _read(path: str) -> str | None:
     if len(data) > MAX_CONFIG_BYTES or b"\0" in data:
         return None
     return data.decode("utf-8", errors="replace")
-

@@ -63,3 +63,11 @@ def test_compare_shows_the_change(tmp_path):
     old = {name: coverage_report.RepoCoverage(name, rewritten=0, left=stats.left + stats.left)
            for name, stats in repos.items()}
     assert "| alpha | 2 | 1 (+1) | 1 (-1) | 50.0 (+50.0) |" in coverage_report.repo_table(repos, old)
+
+
+def test_monitor_findings_are_not_log_calls():
+    """A PM4xx finding (a monitor string no code puts) is not a call: it changes neither the calls nor the rate."""
+    finding = {"file": "repo/a.py", "line": 3, "code": "PM101", "severity": "rewritten"}
+    monitor = {"file": "repo/conf.yaml", "line": 1, "code": "PM401", "severity": "manual"}
+    repos, _ = coverage_report.coverage({"findings": [finding, monitor], "files": []}, root="")
+    assert repos["repo"].rewritten == 1 and not repos["repo"].left
