@@ -8,6 +8,7 @@ from libcst.metadata import CodeRange
 from put_migrate.analyze.calls import CallFinder
 from put_migrate.analyze.context import helper_callers
 from put_migrate.analyze.hierarchy import live_ancestor_logs
+from put_migrate.analyze.log_guard import OVERRIDDEN, class_log_guard
 from put_migrate.analyze.metrics import find_metrics
 from put_migrate.analyze.model import ClassAnalysis, ClassFacts, LogCall, MetricInfo, with_problem
 from put_migrate.analyze.read import read_variants
@@ -25,7 +26,9 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     methods, used = methods_and_names(cls.node)
     assigned = assigned_self_attributes(cls.node)
     metrics = find_metrics(cls.node, imports)
-    overrides_log = "log" in methods or "log_dict" in methods
+    guard = class_log_guard(cls, methods)
+    overrides_log = guard is OVERRIDDEN
+    log_guard = guard if isinstance(guard, str) else None
     containers: frozenset[str] = frozenset()
     demo_methods, demo_attributes = cls.demo  # what a Lightning demo base (BoringModel) brings
     assigned |= demo_attributes
@@ -36,12 +39,14 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
                 metrics[attr] = MetricInfo(attr, collection=collection)  # keys unknown: log_dict of it is PM215
         assigned |= cls.inherited.assigned
         used |= cls.inherited.assigned | cls.inherited.methods
-        overrides_log = overrides_log or bool({"log", "log_dict"} & cls.inherited.methods)
         containers = cls.inherited.metric_containers
     if cls.kind == "module":  # known ints, unless this class or a project ancestor defines the name itself
         assigned |= INT_PROPERTIES - methods.keys() - (cls.inherited.methods if cls.inherited else frozenset())
+    # Under a guard, what predict_step reaches is a call Lightning rejects where the guard holds.
+    followed = frozenset({"predict_step"}) if log_guard is not None else frozenset()
     facts = ClassFacts(
-        cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods)
+        cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods, followed),
+        log_guard,
     )
     calls: list[LogCall] = []
     for name, function in methods.items():
@@ -60,7 +65,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
                 calls.append(call)
     calls = _left_where_an_ancestor_logs(cls, set(methods), calls)
     calls.sort(key=lambda c: (c.line, c.column))
-    return ClassAnalysis(cls, calls, metrics, used, methods)
+    return ClassAnalysis(cls, calls, metrics, used, methods, log_guard)
 
 
 def _left_where_an_ancestor_logs(cls: LightningClass, methods: set[str], calls: list[LogCall]) -> list[LogCall]:

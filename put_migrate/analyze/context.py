@@ -43,11 +43,14 @@ class HelperCall:
     problem: str | None = None  # why this caller cannot be followed (PM205 detail)
 
 
-def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> dict[str, list[HelperCall]]:
+def helper_callers(
+    cls: LightningClass, methods: dict[str, cst.FunctionDef], followed: frozenset[str] = frozenset()
+) -> dict[str, list[HelperCall]]:
     """For each method, the ``self.<method>(...)`` calls that reach it (the intra-class call graph, one level).
 
     A caller that is not a Lightning hook, or any other use of ``self.<method>`` (passed around, called from a
     nested function), is recorded with a problem: Lightning would take the defaults from a hook we cannot see.
+    The hooks in ``followed`` are followed although they may not log (the reader decides what Lightning does).
     """
     found: dict[str, list[HelperCall]] = {}
     known = methods  # the methods whose uses are recorded (with the ancestors' methods that run, below)
@@ -87,7 +90,7 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
             if isinstance(func, cst.Name) and func.value == "self" and "forward" in known and self.nested == 0:
                 # ``self(...)`` runs ``forward`` (through ``nn.Module.__call__``) under the calling hook.
                 problem = None
-                if HOOKS.get(self.hook) is None:
+                if HOOKS.get(self.hook) is None and self.hook not in followed:
                     problem = f"`self(...)` is called from `{self.hook}`, which is not a Lightning hook that may log"
                 found.setdefault("forward", []).append(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
@@ -102,7 +105,7 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
                 self.calls.add(id(func))
                 spec = HOOKS.get(self.hook)
                 problem = None
-                if spec is None:
+                if spec is None and self.hook not in followed:
                     problem = f"called from `{self.hook}`, which is not a Lightning hook that may log"
                 found.setdefault(func.attr.value, []).append(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)

@@ -99,6 +99,7 @@ class ClassAnalysis:
     metrics: dict[str, MetricInfo]
     used_names: set[str]  # attributes (self.x), methods and class-level names: taken for new attributes
     methods: dict[str, cst.FunctionDef]
+    log_guard: str | None = None  # the condition under which the class's ``log`` forwards to Lightning's
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class ClassFacts:
     assigned: frozenset[str]  # attributes known not to be Metrics: assigned in the class, its bases, Lightning
     containers: frozenset[str]  # attributes holding a ModuleDict/ModuleList of metrics, built by a base class
     callers: dict[str, list[HelperCall]] = field(repr=False)  # the ``self.<method>(...)`` uses of each method
+    log_guard: str | None = None  # the condition under which the class's ``log`` forwards to Lightning's
 
 
 def with_problem(call: LogCall, problem: Problem) -> LogCall:

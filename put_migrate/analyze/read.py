@@ -24,7 +24,7 @@ from put_migrate.analyze.literals import code_of, literal_str, names_in_expressi
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
 from put_migrate.analyze.options import cheap, flags, reduction, runtime_flags, step_and_epoch
 from put_migrate.analyze.scope import assigns_name
-from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS
+from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, PREDICT_LOG_ERROR, PREDICT_STEP
 from put_migrate.rules import (
     LOGGING_FORBIDDEN,
     NAME_NOT_LITERAL,
@@ -36,6 +36,12 @@ from put_migrate.rules import (
 )
 
 _MAX_VARIANTS = 32
+
+
+def _rejected_under_guard(context: Context, facts: ClassFacts) -> bool:
+    """The call runs under ``predict_step`` in a class whose ``log`` forwards to Lightning's under a condition: where
+    that condition holds, Lightning raises (``PREDICT_LOG_ERROR``); the migrated code does the same under it."""
+    return facts.log_guard is not None and context.hook == PREDICT_STEP.name
 
 
 def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) -> list[LogCall]:
@@ -55,7 +61,9 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     loops, other_loops = _literal_loops(found, name_argument(found))
     variants: list[Context] = []
     for context in contexts:
-        expanded = [replace(context, assumed=assumed) for assumed in _option_variants(found, context)]
+        # A call Lightning rejects is one variant: its options do not matter.
+        assumed_values = [()] if _rejected_under_guard(context, facts) else _option_variants(found, context)
+        expanded = [replace(context, assumed=assumed) for assumed in assumed_values]
         for variable, values in loops:
             expanded = [
                 replace(c, env=tuple(sorted({**dict(c.env), variable: value}.items())))
@@ -86,6 +94,9 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
                 return [], why
         for around in outer:
             context, why = helper_context(function, caller, facts.cls, around)
+            if context is None and facts.log_guard is not None and caller.hook == PREDICT_STEP.name:
+                # A call that raises there needs no arguments bound: the hook alone decides.
+                context = Context(caller.hook, caller.hook_function, via=name, in_loop=caller.in_loop)
             if context is None:
                 return [], why
             contexts.append(context)
@@ -198,6 +209,8 @@ def _resolve(
     args = bind_found(found, _expansions(context))
     if isinstance(args, Problem):
         return args
+    if _rejected_under_guard(context, facts):
+        return replace(base, spec=PREDICT_STEP, raises=PREDICT_LOG_ERROR, bindings=context.env)
     if hook in FORBIDDEN_HOOKS:
         return LOGGING_FORBIDDEN.problem(f"`{hook}`" if context.via is None else f"`{hook}` (through `{context.via}`)")
     if spec is None:

@@ -8,6 +8,7 @@ from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
+from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.runtime_names import runtime_conflicts
@@ -130,7 +131,7 @@ def _attempt(
             statements_of.setdefault(id(call.statement), []).append(call)
     for key, members in statements_of.items():
         try:
-            state.replacements[key] = rewrite_statement(state, members)
+            state.replacements[key] = under_guard(state, key, rewrite_statement(state, members))
         except Leave as leave:
             return _Replan([replace(c, problem=leave.problem) if id(c.statement) == key else c
                             for c in calls])
@@ -141,7 +142,8 @@ def _attempt(
                 state.anchors[call.spec.stage] = call.hook
 
     pack_statements(state)
-    hoist_batch_size(state, calls)
+    if analysis.log_guard is None:  # under a guard, the batch size is inferred only where the guard holds
+        hoist_batch_size(state, calls)
     plan = MigrationPlan(analysis)
     if any(state.aggregators.values()):
         plan.init_statements = [f"self.{a.attr} = {a.constructor()}" for a in state.aggregators.values()]
