@@ -80,6 +80,8 @@ class LogCall:
     # chooses between the variants with an ``if`` on the expressions where the call was.
     conditions: tuple[tuple[str, str, bool], ...] = ()
     raises: str | None = None  # Lightning raises this message for the assumed option values (no other field is read)
+    # Literal names of the hook, logged before this run-time name with other options: Lightning raises if it is one.
+    name_collisions: tuple[str, ...] = ()
 
     @property
     def forked(self) -> bool:

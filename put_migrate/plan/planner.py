@@ -11,6 +11,7 @@ from put_migrate.plan.dispatch import rewrite_statement
 from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.model import MigrationPlan
+from put_migrate.plan.name_collisions import resolve_collisions
 from put_migrate.plan.runtime_names import runtime_conflicts
 from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
 from put_migrate.plan.state import BuildState, Leave
@@ -39,7 +40,8 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
     the class is planned again without it, so that nothing chosen for it (a name, an aggregator) remains. Each
     new attempt leaves at least one more call alone, so the attempts end."""
     collecting = collecting_functions(analysis)
-    calls = _same_fate(_check_conflicts(leave_uncollected(list(analysis.calls), collecting), collecting))
+    calls = leave_uncollected(list(analysis.calls), collecting)
+    calls = _same_fate(_check_conflicts(resolve_collisions(analysis, calls), collecting))
     outcome = _attempt(analysis, calls, path, indent, collecting)
     while isinstance(outcome, _Replan):
         calls = _same_fate(outcome.calls)
