@@ -16,25 +16,21 @@ OVERRIDDEN = object()  # the class overrides log or log_dict in a way that is no
 
 
 def class_log_guard(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> str | None | object:
-    """The guard's condition (code) of the ``log`` that runs on ``cls``; None where Lightning's own runs;
-    ``OVERRIDDEN`` where ``log_dict`` is overridden, or ``log`` otherwise than as a guard."""
-    if "log_dict" in methods:
+    """The guard's condition (code) of the ``log`` that runs on a module ``cls``; None where Lightning's own runs;
+    ``OVERRIDDEN`` where ``log_dict`` is overridden, ``log`` otherwise than as one guard that forwards to Lightning's
+    (no other class of the resolution order defines ``log``), or a Callback defines either."""
+    ancestors = [] if cls.inherited is None else [a for a in cls.inherited.chain if {"log", "log_dict"} & a.methods]
+    if not ancestors and "log" not in methods and "log_dict" not in methods:
+        return None
+    if cls.kind != "module" or "log_dict" in methods or any("log_dict" in a.methods for a in ancestors):
         return OVERRIDDEN
     if "log" in methods:
-        return _guard_or_overridden(methods["log"])
-    if cls.inherited is None or not {"log", "log_dict"} & cls.inherited.methods:
-        return None
-    order = method_resolution(cls)
-    if order is None:
+        return OVERRIDDEN if ancestors else _guard_or_overridden(methods["log"])
+    if len(ancestors) != 1 or method_resolution(cls) is None:
         return OVERRIDDEN
-    for ancestor in order:  # the first class of the resolution order that defines either one decides
-        if "log_dict" in ancestor.methods:
-            return OVERRIDDEN
-        if "log" in ancestor.methods:
-            source = dict(ancestor.method_sources).get("log")
-            function = _parsed(source) if source is not None else None
-            return OVERRIDDEN if function is None else _guard_or_overridden(function)
-    return OVERRIDDEN
+    source = dict(ancestors[0].method_sources).get("log")
+    function = _parsed(source) if source is not None else None
+    return OVERRIDDEN if function is None else _guard_or_overridden(function)
 
 
 def _guard_or_overridden(function: cst.FunctionDef) -> str | object:
