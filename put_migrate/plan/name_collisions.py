@@ -38,10 +38,10 @@ def resolve_collisions(analysis: ClassAnalysis, calls: list[LogCall]) -> list[Lo
     collisions: dict[int, set[str]] = {}
     for name in sorted({i.name for c in literal for i in c.items}):
         named = [c for c in literal if any(i.name == name for i in c.items)]
-        stages = {c.spec.stage for c in named}
+        stages = {_stage(c) for c in named}
         matching = [
             c for c in runtime
-            if c.spec.stage in stages
+            if _stage(c) in stages
             and re.fullmatch(pattern(_expression(c), dict(c.bindings)), name, re.DOTALL)
         ]
         if not matching:
@@ -99,6 +99,11 @@ def _plain_epoch(call: LogCall) -> bool:
         and call.items[0].metric is None
         and not call.items[0].dynamic
     )
+
+
+def _stage(call: LogCall) -> str:
+    assert call.spec is not None  # _plain_epoch
+    return call.spec.stage
 
 
 def _expression(call: LogCall) -> cst.BaseExpression:

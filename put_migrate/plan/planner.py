@@ -8,8 +8,8 @@ from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
-from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
+from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.name_collisions import resolve_collisions
 from put_migrate.plan.runtime_names import runtime_conflicts
