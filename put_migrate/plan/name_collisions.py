@@ -95,6 +95,7 @@ def _plain_epoch(call: LogCall) -> bool:
         and call.raises is None
         and not call.conditions
         and call.dataloader_idx_param is None
+        and call.sync_group is None
         and len(call.items) == 1
         and call.items[0].metric is None
         and not call.items[0].dynamic
@@ -118,15 +119,21 @@ def _resolution(
     """The literal calls to share the run-time calls' ``Keyed`` and the run-time calls that raise for ``name``; None
     where some pair cannot be reproduced."""
     hooks = {c.hook for c in named} | {c.hook for c in matching}
-    slots = {shared_slot(c) for c in named}
-    if len(hooks) != 1 or len(slots) != 1:
+    metas = {_meta(c) for c in named}
+    if len(hooks) != 1 or len(metas) != 1:
         return None
-    slot = next(iter(slots))
-    raising = [c for c in matching if shared_slot(c) != slot]
-    if raising and not all(_logged_first(analysis, literal, c) for literal in named[:1] for c in raising):
+    meta = next(iter(metas))
+    raising = [c for c in matching if _meta(c) != meta]
+    if not all(any(_logged_first(analysis, literal, c) for literal in named) for c in raising):
         return None
-    share = named if any(shared_slot(c) == slot for c in matching) else []
+    share = named if len(raising) < len(matching) else []
     return share, raising
+
+
+def _meta(call: LogCall) -> tuple:
+    """What Lightning compares between two calls of one name (its ``_Metadata``, sync included): equal, they share
+    one value; different, the second call raises. (It decides the shared ``Keyed`` too: ``shared_slot``.)"""
+    return (shared_slot(call), call.sync_dist, call.rank_zero_only)
 
 
 def _logged_first(analysis: ClassAnalysis, literal: LogCall, later: LogCall) -> bool:
