@@ -8,6 +8,7 @@ from libcst.metadata import CodeRange
 from put_migrate.analyze.calls import CallFinder
 from put_migrate.analyze.context import helper_callers
 from put_migrate.analyze.hierarchy import live_ancestor_logs
+from put_migrate.analyze.metric_values import tests_metric_objects
 from put_migrate.analyze.metrics import find_metrics
 from put_migrate.analyze.model import ClassAnalysis, ClassFacts, LogCall, MetricInfo, with_problem
 from put_migrate.analyze.read import read_variants
@@ -41,7 +42,8 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     if cls.kind == "module":  # known ints, unless this class or a project ancestor defines the name itself
         assigned |= INT_PROPERTIES - methods.keys() - (cls.inherited.methods if cls.inherited else frozenset())
     facts = ClassFacts(
-        cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods)
+        cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods),
+        tests_metric_objects(cls.node),
     )
     calls: list[LogCall] = []
     for name, function in methods.items():

@@ -20,6 +20,7 @@ from put_migrate.analyze.hook_arguments import (
     trainer_expression,
 )
 from put_migrate.analyze.items import log_items, runtime_name_problem
+from put_migrate.analyze.local_kwargs import local_expansions, optional_keywords
 from put_migrate.analyze.literals import code_of, literal_str, names_in_expression
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
 from put_migrate.analyze.options import cheap, flags, reduction, runtime_flags, step_and_epoch
@@ -195,7 +196,8 @@ def _resolve(
             return NESTED_CALL.problem(why)
     if found.statement is None:
         return NOT_A_STATEMENT.problem("its value is used or it shares its line")
-    args = bind_found(found, _expansions(context))
+    local = local_expansions(found.call, found.statement, function)
+    args = bind_found(found, {**local, **_expansions(context)})
     if isinstance(args, Problem):
         return args
     if hook in FORBIDDEN_HOOKS:
@@ -228,8 +230,14 @@ def _resolve(
     if problem is not None:
         return problem
     batch_size = optional_argument(args, "batch_size")
+    batch_size_optional = batch_size is not None and "batch_size" in optional_keywords(local)
     weight_from = batch_param(
-        found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items), facts.cls
+        found,
+        function,
+        context,
+        spec,
+        needs_weight(on_epoch, reduce, None if batch_size_optional else batch_size, items),
+        facts.cls,
     )
     if isinstance(weight_from, Problem):
         return weight_from
@@ -250,6 +258,8 @@ def _resolve(
         rank_zero_only=bool(options.get("rank_zero_only", False)),
         add_dataloader_idx=bool(add_dataloader_idx),
         batch_size=batch_size,
+        batch_size_optional=batch_size_optional,
+        metric_values=any(item.dynamic for item in items) and facts.tests_metric_objects,
         batch_param=None if weight_from is IN_FLIGHT else weight_from,
         weight_in_flight=weight_from is IN_FLIGHT,
         dataloader_idx_param=dataloader_idx_expression(context, base.trainer),
