@@ -50,9 +50,9 @@ def _single_dict(function: cst.FunctionDef, name: str) -> tuple[cst.SimpleStatem
     """The statement ``name = {"literal": ..., ...}`` when it is the only binding of ``name`` in ``function`` and
     every other use of ``name`` is a ``**name`` argument (nothing can change the dict in between)."""
     assigns = m.findall(function, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name(name))])]))
-    uses = m.findall(function, m.Name(name))
+    uses = _variable_uses(function, name)
     stars = m.findall(function, m.Arg(star="**", value=m.Name(name)))
-    if len(assigns) != 1 or len(uses) != 1 + len(stars):
+    if len(assigns) != 1 or uses != 1 + len(stars):
         return None
     line = assigns[0]
     assert isinstance(line, cst.SimpleStatementLine)
@@ -91,3 +91,24 @@ def _contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
 
 def _quoted(key: str) -> str:
     return f'"{key}"' if '"' not in key and "\\" not in key else repr(key)
+
+
+def _variable_uses(function: cst.FunctionDef, name: str) -> int:
+    """How many times ``name`` appears as a variable (not as ``x.name`` nor as a keyword ``name=``)."""
+    count = 0
+
+    class _Visitor(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal count
+            count += node.value == name
+
+    function.visit(_Visitor())
+    return count

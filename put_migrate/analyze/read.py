@@ -20,8 +20,8 @@ from put_migrate.analyze.hook_arguments import (
     trainer_expression,
 )
 from put_migrate.analyze.items import log_items, runtime_name_problem
-from put_migrate.analyze.local_kwargs import local_expansions, optional_keywords
 from put_migrate.analyze.literals import code_of, literal_str, names_in_expression
+from put_migrate.analyze.local_kwargs import local_expansions, optional_keywords
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
 from put_migrate.analyze.options import cheap, flags, reduction, runtime_flags, step_and_epoch
 from put_migrate.analyze.scope import assigns_name

@@ -193,7 +193,8 @@ def hook_value_code(state: BuildState, call: LogCall) -> list[Statement]:
             weight = cst.Name(weight_local)
         given = _code(weight)
         # Read from a dict the function built: None there means not given, weight 1 (no batch in flight here).
-        options += f", weight={given} if {given} is not None else 1" if call.batch_size_optional else f", weight={given}"
+        optional = f" if {given} is not None else 1" if call.batch_size_optional else ""
+        options += f", weight={given}{optional}"
     if call.metric_values:
         raise Leave(MAPPING_UNKNOWN, "the mapping may hold Metric objects (the class tests isinstance(..., Metric)),"
                     f" which `{call.hook}` cannot average per name: log each Metric with its own self.log call")
