@@ -76,6 +76,12 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
     call's literal arguments, batch and dataloader_idx passed on); or why one of its callers cannot be followed."""
     name = function.name.value
     reached = facts.callers.get(name, [])
+    if not reached and name in _REMOVED_EPOCH_END:
+        return [], (
+            f"`{name}` is a Lightning 1.x hook, removed in Lightning 2.0 (Lightning 2 refuses to run a module that"
+            f" defines it, so this call never runs): move its code to `{_REMOVED_EPOCH_END[name]}` (keep the step"
+            " outputs in an attribute), then run put-migrate again"
+        )
     if not reached:
         return [], f"`{name}` is not called from any hook of {facts.cls.name}"
     contexts: list[Context] = []
@@ -93,6 +99,12 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
     return contexts, None
 
 
+# Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
+_REMOVED_EPOCH_END = {
+    "training_epoch_end": "on_train_epoch_end",
+    "validation_epoch_end": "on_validation_epoch_end",
+    "test_epoch_end": "on_test_epoch_end",
+}
 _MAX_CHAIN = 4  # helpers between a hook and the logging helper (recursion stops there)
 
 
