@@ -103,7 +103,12 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
                 spec = HOOKS.get(self.hook)
                 problem = None
                 if spec is None:
-                    problem = f"called from `{self.hook}`, which is not a Lightning hook that may log"
+                    problem = (
+                        f"called from `{self.hook}`, which is not a Lightning hook that may log (whoever calls"
+                        f" `{self.hook}` decides which hook runs: a callback may call it from its own hooks, each with"
+                        f" its own defaults and step values); keep the log calls out of what `{self.hook}` reaches:"
+                        f" return the values from `{func.attr.value}` and log them in the hooks that call it"
+                    )
                 found.setdefault(func.attr.value, []).append(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
                 )

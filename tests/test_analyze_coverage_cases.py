@@ -1,5 +1,6 @@
-"""``**kw`` arguments filled by a dict the function builds (put_migrate.analyze.local_kwargs), and the
-``isinstance(v, Metric)`` test that marks a class's mappings as possibly holding Metric objects."""
+"""Analysis cases of issue 14 (coverage): ``**kw`` arguments filled by a dict the function builds
+(put_migrate.analyze.local_kwargs), the ``isinstance(v, Metric)`` test that marks a class's mappings as possibly
+holding Metric objects, and the advice of calls left (removed 1.x hooks, helpers reached from a non-hook)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,27 @@ def test_a_removed_1x_epoch_end_hook_is_named_as_such() -> None:
     assert len(findings) == 1
     assert "removed in Lightning 2.0" in findings[0].message
     assert "`on_validation_epoch_end`" in findings[0].message
+
+
+def test_a_helper_reached_from_a_non_hook_names_the_change() -> None:
+    """stable-diffusion: ``log_images`` (called by a callback, from its own hooks) reaches the logging helper
+    through ``shared_step``: the advice says to return the values from ``shared_step`` and log them in its hooks."""
+    from put_migrate.transform import migrate_source
+
+    source = (
+        "import lightning.pytorch as pl\n\n\n"
+        "class M(pl.LightningModule):\n"
+        "    def write_logs(self, loss):\n"
+        "        self.log('loss', loss)\n\n"
+        "    def shared_step(self, batch):\n"
+        "        loss = batch.sum()\n"
+        "        self.write_logs(loss)\n"
+        "        return loss\n\n"
+        "    def training_step(self, batch, batch_idx):\n"
+        "        return self.shared_step(batch)\n\n"
+        "    def log_images(self, batch):\n"
+        "        self.shared_step(batch)\n"
+    )
+    (finding,) = [f for f in migrate_source(source).findings if f.code == "PM205"]
+    assert "called from `log_images`" in finding.message
+    assert "return the values from `shared_step` and log them in the hooks that call it" in finding.message
