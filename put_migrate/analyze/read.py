@@ -56,7 +56,7 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     loops, other_loops = _literal_loops(found, name_argument(found))
     variants: list[Context] = []
     for context in contexts:
-        expanded = [replace(context, assumed=assumed) for assumed in _option_variants(found, context)]
+        expanded = [replace(context, assumed=assumed) for assumed in _option_variants(found, context, function)]
         for variable, values in loops:
             expanded = [
                 replace(c, env=tuple(sorted({**dict(c.env), variable: value}.items())))
@@ -119,10 +119,12 @@ def _calling_helper(caller, facts: ClassFacts) -> bool:
     )
 
 
-def _option_variants(found: Found, context: Context) -> list[tuple[tuple[str, str, bool], ...]]:
+def _option_variants(
+    found: Found, context: Context, function: cst.FunctionDef
+) -> list[tuple[tuple[str, str, bool], ...]]:
     """One assumption per combination of the values of the flags given as expressions (just ``()`` if none).
     Several expressions are tested together, so each must be cheap and free of effects to evaluate again."""
-    args = bind_found(found)
+    args = bind_found(found, {**local_expansions(found.call, found.statement, function), **_expansions(context)})
     if isinstance(args, Problem):
         return [()]
     chosen = runtime_flags(args)
@@ -208,8 +210,8 @@ def _resolve(
             return NESTED_CALL.problem(why)
     if found.statement is None:
         return NOT_A_STATEMENT.problem("its value is used or it shares its line")
-    local = local_expansions(found.call, found.statement, function)
-    args = bind_found(found, {**local, **_expansions(context)})
+    expansions = {**local_expansions(found.call, found.statement, function), **_expansions(context)}
+    args = bind_found(found, expansions)
     if isinstance(args, Problem):
         return args
     if hook in FORBIDDEN_HOOKS:
@@ -242,7 +244,7 @@ def _resolve(
     if problem is not None:
         return problem
     batch_size = optional_argument(args, "batch_size")
-    batch_size_optional = batch_size is not None and "batch_size" in optional_keywords(local)
+    batch_size_optional = batch_size is not None and "batch_size" in optional_keywords(expansions)
     weight_from = batch_param(
         found,
         function,
