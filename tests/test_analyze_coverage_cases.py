@@ -111,3 +111,28 @@ def test_a_helper_reached_from_a_non_hook_names_the_change() -> None:
     (finding,) = [f for f in migrate_source(source).findings if f.code == "PM205"]
     assert "called from `log_images`" in finding.message
     assert "return the values from `shared_step` and log them in the hooks that call it" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("return torch.tensor(klw).to(self.device)", True),
+        ("return _compute_kl_weight(self.current_epoch)", True),
+        ("return 1 - self.kl_weight", True),
+        ("return self._acc", False),  # an attribute: may be a Metric
+        ("return self._acc.to(self.device)", False),
+        ("return getattr(self, 'acc')", False),
+        ("return MeanMetric()", False),
+        ("if self.x:\n        return 1.0\n    return self.y", False),  # every return must compute a value
+    ],
+)
+def test_property_returns_a_value(body: str, expected: bool) -> None:
+    import ast
+
+    from put_migrate.value_properties import returns_a_value
+
+    method = ast.parse(f"@property\ndef p(self):\n    {body}\n").body[0]
+    assert isinstance(method, ast.FunctionDef)
+    assert returns_a_value(method) is expected
+    method.decorator_list = []
+    assert not returns_a_value(method)  # only properties
