@@ -43,6 +43,23 @@ class HelperCall:
     problem: str | None = None  # why this caller cannot be followed (PM205 detail)
 
 
+# Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
+REMOVED_EPOCH_END = {
+    "training_epoch_end": "on_train_epoch_end",
+    "validation_epoch_end": "on_validation_epoch_end",
+    "test_epoch_end": "on_test_epoch_end",
+}
+
+
+def removed_hook_problem(hook: str) -> str:
+    """Why a call reached from a Lightning 1.x epoch-end hook is left: Lightning 2 never runs it."""
+    return (
+        f"`{hook}` is a Lightning 1.x hook, removed in Lightning 2.0 (Lightning 2 refuses to run a module that"
+        f" defines it, so this call never runs from there): move its code to `{REMOVED_EPOCH_END[hook]}` (keep the"
+        " step outputs in an attribute), then run put-migrate again"
+    )
+
+
 def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> dict[str, list[HelperCall]]:
     """For each method, the ``self.<method>(...)`` calls that reach it (the intra-class call graph, one level).
 
@@ -102,7 +119,9 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
                 self.calls.add(id(func))
                 spec = HOOKS.get(self.hook)
                 problem = None
-                if spec is None:
+                if self.hook in REMOVED_EPOCH_END:
+                    problem = removed_hook_problem(self.hook)
+                elif spec is None:
                     problem = (
                         f"called from `{self.hook}`, which is not a Lightning hook that may log (whoever calls"
                         f" `{self.hook}` decides which hook runs: a callback may call it from its own hooks, each with"

@@ -56,7 +56,9 @@ def _single_dict(function: cst.FunctionDef, name: str) -> tuple[cst.SimpleStatem
         return None
     line = assigns[0]
     assert isinstance(line, cst.SimpleStatementLine)
-    value = line.body[0].value  # type: ignore[union-attr]
+    assign = line.body[0]
+    assert isinstance(assign, cst.Assign)
+    value = assign.value
     if not isinstance(value, cst.Dict) or not value.elements:
         return None
     for element in value.elements:

@@ -10,7 +10,13 @@ import libcst as cst
 from put_migrate.analyze.arguments import bind_found, name_argument, optional_argument
 from put_migrate.analyze.calls import Found
 from put_migrate.analyze.closures import closure_problem
-from put_migrate.analyze.context import Context, helper_context, hook_context
+from put_migrate.analyze.context import (
+    REMOVED_EPOCH_END,
+    Context,
+    helper_context,
+    hook_context,
+    removed_hook_problem,
+)
 from put_migrate.analyze.hook_arguments import (
     IN_FLIGHT,
     batch_param,
@@ -50,7 +56,8 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
         contexts, problem = helper_contexts(function, facts)
         if problem is not None:
             call = read_call(found, function, Context(hook, function), facts)
-            if call.problem is None or call.problem[0] == NOT_A_HOOK.code:
+            # A caller chain from a Lightning 1.x hook: that is why, whatever else the call holds.
+            if call.problem is None or call.problem[0] == NOT_A_HOOK.code or problem in _REMOVED_PROBLEMS:
                 call = replace(call, problem=NOT_A_HOOK.problem(problem))
             return [call]
     loops, other_loops = _literal_loops(found, name_argument(found))
@@ -76,12 +83,8 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
     call's literal arguments, batch and dataloader_idx passed on); or why one of its callers cannot be followed."""
     name = function.name.value
     reached = facts.callers.get(name, [])
-    if not reached and name in _REMOVED_EPOCH_END:
-        return [], (
-            f"`{name}` is a Lightning 1.x hook, removed in Lightning 2.0 (Lightning 2 refuses to run a module that"
-            f" defines it, so this call never runs): move its code to `{_REMOVED_EPOCH_END[name]}` (keep the step"
-            " outputs in an attribute), then run put-migrate again"
-        )
+    if not reached and name in REMOVED_EPOCH_END:
+        return [], removed_hook_problem(name)
     if not reached:
         return [], f"`{name}` is not called from any hook of {facts.cls.name}"
     contexts: list[Context] = []
@@ -99,12 +102,7 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
     return contexts, None
 
 
-# Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
-_REMOVED_EPOCH_END = {
-    "training_epoch_end": "on_train_epoch_end",
-    "validation_epoch_end": "on_validation_epoch_end",
-    "test_epoch_end": "on_test_epoch_end",
-}
+_REMOVED_PROBLEMS = frozenset(removed_hook_problem(hook) for hook in REMOVED_EPOCH_END)
 _MAX_CHAIN = 4  # helpers between a hook and the logging helper (recursion stops there)
 
 
