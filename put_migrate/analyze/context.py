@@ -41,6 +41,9 @@ class HelperCall:
     call: cst.Call | None = field(compare=False, repr=False)
     in_loop: bool = False
     problem: str | None = None  # why this caller cannot be followed (PM205 detail)
+    # ``self.<hook> = self.<method>`` in ``__init__``: the method runs as that hook (``hook``), with its own
+    # parameters in the hook's places (pytorch-lightning's profiler example).
+    alias: bool = False
 
 
 # Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
@@ -132,6 +135,30 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
                 )
 
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if self.hook != "__init__" or self.nested or len(node.targets) != 1:
+                return
+            target = node.targets[0].target
+            if not (isinstance(target, cst.Attribute) and dotted_name(target.value) == "self"):
+                return
+            hook = target.attr.value
+            spec = HOOKS.get(hook)
+            if spec is None or spec.kind != "batch" or hook in known:
+                return
+            value = node.value
+            candidates = [value.body, value.orelse] if isinstance(value, cst.IfExp) else [value]
+            if not all(
+                isinstance(c, cst.Attribute) and dotted_name(c.value) == "self" and c.attr.value in methods
+                for c in candidates
+            ):
+                return
+            for candidate in candidates:
+                assert isinstance(candidate, cst.Attribute)
+                self.calls.add(id(candidate))
+                found.setdefault(candidate.attr.value, []).append(
+                    HelperCall(hook, methods[candidate.attr.value], None, False, None, alias=True)
+                )
+
         def visit_Attribute(self, node: cst.Attribute) -> None:
             if dotted_name(node.value) == "self" and node.attr.value in known and id(node) not in self.calls:
                 # visit_Call runs before the callee's Attribute is visited, so a call's func is already known.
@@ -150,9 +177,10 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
     return found
 
 
-def hook_context(function: cst.FunctionDef, cls: LightningClass) -> Context:
-    """The context of a hook's own statements: its batch and dataloader_idx parameters (or ``*args`` items)."""
-    hook = function.name.value
+def hook_context(function: cst.FunctionDef, cls: LightningClass, hook: str | None = None) -> Context:
+    """The context of a hook's own statements: its batch and dataloader_idx parameters (or ``*args`` items);
+    ``hook``: the hook the function runs as, when it is not its name (an alias assigned in ``__init__``)."""
+    hook = hook or function.name.value
     spec = HOOKS.get(hook)
     params = positional_params(function)
     offset = 1 if cls.kind == "module" else 3  # self (, trainer, pl_module)

@@ -87,6 +87,11 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
         return [], removed_hook_problem(name)
     if not reached:
         return [], f"`{name}` is not called from any hook of {facts.cls.name}"
+    aliases = [c for c in reached if c.alias]
+    if aliases:  # the method is the hook itself: it runs as nothing else
+        if len(aliases) != len(reached) or len({c.hook for c in aliases}) != 1:
+            return [], f"`{name}` is assigned to `self.{aliases[0].hook}` and used otherwise too"
+        return [hook_context(function, facts.cls, aliases[0].hook)], None
     contexts: list[Context] = []
     for caller in reached:
         outer: list[Context | None] = [None]
