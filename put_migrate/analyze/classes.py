@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import textwrap
+
 import libcst as cst
 from libcst.metadata import CodeRange
 
@@ -9,6 +12,7 @@ from put_migrate.analyze.calls import CallFinder
 from put_migrate.analyze.context import helper_callers
 from put_migrate.analyze.hierarchy import live_ancestor_logs
 from put_migrate.analyze.log_guard import OVERRIDDEN, class_log_guard
+from put_migrate.analyze.metric_values import tests_metric_objects
 from put_migrate.analyze.metrics import find_metrics
 from put_migrate.analyze.model import ClassAnalysis, ClassFacts, LogCall, MetricInfo, with_problem
 from put_migrate.analyze.read import read_variants
@@ -16,6 +20,7 @@ from put_migrate.analyze.scope import assigned_self_attributes, methods_and_name
 from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import INT_PROPERTIES, ImportMap, LightningClass
 from put_migrate.rules import LOG_OVERRIDDEN, NAME_AGGREGATED_TWICE
+from put_migrate.value_properties import returns_a_value
 from put_migrate.walk import visit
 
 
@@ -24,7 +29,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     if cls.imports is not None:  # a class of a function body also sees the imports of its enclosing functions
         imports = cls.imports
     methods, used = methods_and_names(cls.node)
-    assigned = assigned_self_attributes(cls.node)
+    assigned = assigned_self_attributes(cls.node) | _value_properties(cls.node)
     metrics = find_metrics(cls.node, imports)
     guard = class_log_guard(cls, methods)
     overrides_log = guard is OVERRIDDEN
@@ -37,7 +42,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
         for attr, collection in cls.inherited.metrics:
             if attr not in metrics and attr not in assigned:
                 metrics[attr] = MetricInfo(attr, collection=collection)  # keys unknown: log_dict of it is PM215
-        assigned |= cls.inherited.assigned
+        assigned |= cls.inherited.assigned | cls.inherited.value_properties
         used |= cls.inherited.assigned | cls.inherited.methods
         containers = cls.inherited.metric_containers
     if cls.kind == "module":  # known ints, unless this class or a project ancestor defines the name itself
@@ -46,7 +51,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     followed = frozenset({"predict_step"}) if log_guard is not None else frozenset()
     facts = ClassFacts(
         cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods, followed),
-        log_guard,
+        log_guard, tests_metric_objects(cls.node),
     )
     calls: list[LogCall] = []
     for name, function in methods.items():
@@ -83,3 +88,17 @@ def _left_where_an_ancestor_logs(cls: LightningClass, methods: set[str], calls: 
                 f"{name!r} is also logged by {live[name]}, which runs on {cls.name} too; rename one of them"))
         found.append(call)
     return found
+
+
+def _value_properties(node: cst.ClassDef) -> set[str]:
+    """The class's own properties that return computed values (``put_migrate.value_properties``); only methods
+    decorated with ``@property`` are read again with ``ast``."""
+    names: set[str] = set()
+    for statement in node.body.body:
+        if isinstance(statement, cst.FunctionDef) and any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "property" for d in statement.decorators
+        ):
+            parsed = ast.parse(textwrap.dedent(cst.Module(body=[]).code_for_node(statement))).body[0]
+            if isinstance(parsed, ast.FunctionDef) and returns_a_value(parsed):
+                names.add(statement.name.value)
+    return names
