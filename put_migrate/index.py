@@ -399,9 +399,11 @@ class _ClassReader:
             if isinstance(inner, ast.Attribute) and not (isinstance(inner.value, ast.Name) and inner.value.id == "self"):
                 if inner.attr in methods:
                     reached.add(inner.attr)
-            elif (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "put"
-                  and inner.args and isinstance(inner.args[0], ast.Constant) and isinstance(inner.args[0].value, str)):
-                logged.add(("*", inner.args[0].value))  # a migrated class: which method feeds its value is not known
+            elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "put":
+                # A migrated class: which method feeds its value is not known. A forked value's plain name is its
+                # callback_alias.
+                names = inner.args[:1] + [k.value for k in inner.keywords if k.arg == "callback_alias"]
+                logged.update(("*", n.value) for n in names if isinstance(n, ast.Constant) and isinstance(n.value, str))
         reached_otherwise = frozenset(reached)
         self_uses, method_sources = self._self_uses(node, assigned)
         has_mixin = any(isinstance(b, ast.Name) and b.id == "PutMixin" for b in node.bases)

@@ -123,6 +123,9 @@ class _PythonScan(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _put(self, node: ast.Call) -> None:
+        alias = next((k.value for k in node.keywords if k.arg == "callback_alias"), None)
+        if alias is not None:  # a forked value's plain name: put to callbacks whatever the destinations
+            self._put_name(alias, node)
         destinations = node.args[2] if len(node.args) > 2 else next(
             (k.value for k in node.keywords if k.arg == "destinations"), None
         )
@@ -130,7 +133,11 @@ class _PythonScan(ast.NodeVisitor):
             return
         if "callbacks" not in {_string(d) for d in destinations.elts}:
             return
-        name = _string(node.args[0]) if node.args else None
+        if node.args:
+            self._put_name(node.args[0], node)
+
+    def _put_name(self, expression: ast.expr, node: ast.Call) -> None:
+        name = _string(expression)
         if name is None:
             self.runtime_names += 1  # an f-string (a dataloader suffix, a log_dict key) or a variable
             return

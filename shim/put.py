@@ -36,6 +36,7 @@ class PutData:
 
 
 _ALL_DESTINATIONS = frozenset(DESTINATIONS)
+CALLBACKS_ONLY = frozenset({"callbacks"})  # where a callback_alias goes
 _CHECKED: dict[tuple[str, ...], frozenset[str]] = {}
 
 
@@ -188,10 +189,20 @@ class PutMixin:
 
     # -- the RFC's API ------------------------------------------------------------------------------------------
 
-    def put(self, name: str, value: Any, destinations: Iterable[str] | str | None = None) -> None:
-        """Hand ``value`` to the trainer under ``name`` for ``destinations`` (default: all)."""
+    def put(self, name: str, value: Any, destinations: Iterable[str] | str | None = None, *,
+            callback_alias: str | None = None) -> None:
+        """Hand ``value`` to the trainer under ``name`` for ``destinations`` (default: all).
+
+        ``callback_alias``: the same value also under this name, for callbacks only. A value that ``self.log``
+        forks (``on_step=True, on_epoch=True``) is one put: ``put("loss_step", v, dests, callback_alias="loss")``
+        (``trainer.callback_metrics`` holds both names, loggers and the progress bar only ``loss_step``). It does
+        what ``put(name, v, dests)`` followed by ``put(callback_alias, v, ["callbacks"])`` does, converting the
+        value once.
+        """
         if not isinstance(name, str) or not name:
             raise ValueError(f"put: the name must be a non-empty string, got {name!r}")
+        if callback_alias is not None and (not isinstance(callback_alias, str) or not callback_alias):
+            raise ValueError(f"put({name!r}): callback_alias must be a non-empty string, got {callback_alias!r}")
         chosen: frozenset[str] | None
         if destinations is None:
             chosen = _ALL_DESTINATIONS
@@ -203,10 +214,13 @@ class PutMixin:
         # A Callback serves the module Lightning attached it to (None until then).
         module = self if self._put_kind == "module" else self.__dict__.get("_put_module")
         value = to_put_tensor(name, value, module)
-        if routing.route(module, name, value, chosen):
+        if routing.route(module, name, value, chosen, callback_alias):
             return
-        # Outside a trainer (unit tests of a step method, say) the record is kept for inspection.
-        self.__dict__.setdefault("put_records", []).append(PutData(name, value, chosen))
+        # Outside a trainer (unit tests of a step method, say) the records are kept for inspection.
+        records = self.__dict__.setdefault("put_records", [])
+        records.append(PutData(name, value, chosen))
+        if callback_alias is not None:
+            records.append(PutData(callback_alias, value, CALLBACKS_ONLY))
 
     def put_dict(self, mapping: Mapping[str, Any], destinations: Iterable[str] | str | None = None) -> None:
         """``put`` every item of ``mapping``."""

@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from shim import versions
-from shim.put import PutMixin
+from shim.put import CALLBACKS_ONLY, PutMixin
 
 _DATALOADER_SUFFIX = re.compile(r"/dataloader_idx_(\d+)$")
 _ROUTING_CLASSES: dict[type, type] = {}
@@ -284,9 +284,11 @@ def _is_step_hook(connector: Any, fx: str) -> bool | None:
     return _STEP_HOOKS[key]
 
 
-def route(module: Any, name: str, value: Tensor, destinations: frozenset[str]) -> bool:
-    """Hand a put to the router of ``module``'s trainer; False when there is no trainer or no hook is running (the
-    caller keeps a record)."""
+def route(module: Any, name: str, value: Tensor, destinations: frozenset[str], callback_alias: str | None = None
+          ) -> bool:
+    """Hand a put to the router of ``module``'s trainer (with ``callback_alias``, the same value under that name
+    for callbacks, as a second put would); False when there is no trainer or no hook is running (the caller keeps
+    the records)."""
     trainer = getattr(module, "_trainer", None)  # trainer_of, inlined: put() is on the hot path
     if trainer is None:
         return False
@@ -310,12 +312,22 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str]) -
     results, records = target.results, target.records
     assert records is not None  # _put_new_target sets records whenever is_step is not None
     if target.is_step:
-        records.step[(name, results.dataloader_idx)] = (value, destinations)
+        dataloader_idx = results.dataloader_idx
+        records.step[(name, dataloader_idx)] = (value, destinations)
+        if callback_alias is not None:
+            records.step[(callback_alias, dataloader_idx)] = (value, CALLBACKS_ONLY)
     else:
-        # A name ending in /dataloader_idx_N put in an eval epoch hook belongs to dataloader N.
-        match = None if results.training else _DATALOADER_SUFFIX.search(name)
-        records.epoch[name] = (value, destinations, int(match.group(1)) if match else None)
+        epoch = records.epoch
+        epoch[name] = (value, destinations, _epoch_dataloader(results, name))
+        if callback_alias is not None:
+            epoch[callback_alias] = (value, CALLBACKS_ONLY, _epoch_dataloader(results, callback_alias))
     return True
+
+
+def _epoch_dataloader(results: Any, name: str) -> int | None:
+    """A name ending in /dataloader_idx_N put in an eval epoch hook belongs to dataloader N."""
+    match = None if results.training else _DATALOADER_SUFFIX.search(name)
+    return int(match.group(1)) if match else None
 
 
 def dataloader_suffixes_apply(trainer: Any) -> bool:

@@ -117,6 +117,15 @@ def test_subclass_of_migrated_base_gets_no_second_mixin(tmp_path: Path) -> None:
     assert "class Child(Base):" in child.diff.decode() and "PutMixin" not in child.diff.decode()
 
 
+def test_a_migrated_class_puts_the_callback_alias_of_a_forked_value_too(tmp_path: Path) -> None:
+    migrated = MIGRATED_BASE.replace("    pass\n", (
+        "    def training_step(self, batch, batch_idx):\n"
+        '        self.put("loss_step", batch.sum(), ["callbacks", "loggers"], callback_alias="loss")\n'
+    ))
+    root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": migrated})
+    base = build_index(sorted(root.rglob("*.py"))).find("pkg.base.Base")
+    assert {name for method, name in base.logged if method == "*"} == {"loss_step", "loss"}
+
 def test_pool_gets_the_index(tmp_path: Path) -> None:
     files = {"pkg/__init__.py": "", "pkg/base.py": BASE}
     for n in range(10):

@@ -117,6 +117,17 @@ def test_dataloader_suffix_matches_a_name_put_per_dataloader() -> None:
     assert not monitors._matches("val_acc/dataloader_idx_1", monitors.Put("val_acc", "m.py", 3, "put"))
 
 
+def test_callback_alias_is_a_name_put_to_callbacks() -> None:
+    text = (
+        "class M:\n"
+        "    def training_step(self, batch, batch_idx):\n"
+        '        self.put("loss_step", batch, ["loggers"], callback_alias="loss")\n'
+        '        self.put(f"{name}_step", batch, ["callbacks"], callback_alias=name)\n'
+    )
+    _, puts, runtime_names = monitors.scan_python(text, "m.py")
+    assert [(p.name, p.line, p.hook) for p in puts] == [("loss", 3, "training_step")]
+    assert runtime_names == 2  # the second put's two names are built at run time
+
 def test_report_and_names_table(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(PROJECT)
     result = CliRunner().invoke(cli.main, ["--check", "--names", "--report", str(tmp_path / "r.json"), "."])

@@ -47,6 +47,11 @@ CASES = {
     ),
     "two-val-dataloaders": (m.LogTwoLoaders, m.PutTwoLoaders, FIT, ("fit", "validate"), None),
     "mixed-log-and-put": (m.LogBasic, m.PutMixed, FIT, ("fit", "test"), None),
+    "forked-as-one-put": (m.LogBasic, m.PutBasicAlias, FIT, ("fit", "validate", "test"), None),
+    "forked-as-one-put+checkpoint-on-plain-name": (
+        m.LogBasic, m.PutBasicAlias, {"max_epochs": 3}, ("fit",), checkpoint_and_stopping("train_loss"),
+    ),
+    "forked-as-one-put+two-val-dataloaders": (m.LogTwoLoaders, m.PutTwoLoadersAlias, FIT, ("fit", "validate"), None),
 }
 
 

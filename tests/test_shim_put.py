@@ -31,6 +31,20 @@ def test_put_outside_a_trainer_keeps_the_record():
     assert records[2].destinations == {"loggers"}
 
 
+def test_callback_alias_outside_a_trainer_keeps_a_callbacks_record_of_the_same_value():
+    module = Module()
+    module.put("loss_step", torch.tensor(2.0), ["callbacks", "loggers"], callback_alias="loss")
+    step, alias = module.put_records
+    assert (step.name, step.destinations) == ("loss_step", {"callbacks", "loggers"})
+    assert (alias.name, alias.destinations) == ("loss", {"callbacks"})
+    assert alias.value is step.value and step.value.item() == 2.0
+
+
+@pytest.mark.parametrize("alias", ["", 3])
+def test_bad_callback_alias_names_the_put(alias):
+    with pytest.raises(ValueError, match=r"put\('loss_step'\): callback_alias must be a non-empty string"):
+        Module().put("loss_step", 1.0, callback_alias=alias)
+
 @pytest.mark.parametrize(
     ("value", "dtype"),
     [

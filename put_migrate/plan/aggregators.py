@@ -6,7 +6,7 @@ from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, Statement, Update, dest_code, epoch_names, put
+from put_migrate.plan.statements import Block, Statement, Update, epoch_names, named_put, put_call
 from put_migrate.rules import NAME_AGGREGATED_TWICE, OPTION_NOT_LITERAL
 
 _AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
@@ -123,13 +123,11 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
     """The compute-hook statements of an aggregator: put its value (once updated) and reset it."""
     if agg.keyed:
         tail = "{suffix}" if agg.per_dataloader else ""
-        body: list[Statement] = ["value = aggregator.compute()"] if agg.forked else []
-        value = "value" if agg.forked else "aggregator.compute()"
-        name = f'f"{{name}}_epoch{tail}"' if agg.forked else (f'f"{{name}}{tail}"' if tail else "name")
-        body.append(f"self.put({name}, {value}, {dest_code(agg.destinations)})")
-        if agg.forked:
-            plain = f'f"{{name}}{tail}"' if tail else "name"
-            body.append(f"self.put({plain}, value, {dest_code(('callbacks',))})")
+        plain = f'f"{{name}}{tail}"' if tail else "name"
+        body: tuple[Statement, ...] = (
+            put_call(f'f"{{name}}_epoch{tail}"', "aggregator.compute()", agg.destinations, callback_alias=plain)
+            if agg.forked else put_call(plain, "aggregator.compute()", agg.destinations),
+        )
 
         def loop(container: str) -> Block:
             if agg.metric_values:  # reset where Lightning resets logged Metrics (a Reset of the container)
@@ -137,7 +135,7 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
                              (Block("if aggregator.update_called:", tuple(body)),))
             return Block(
                 f"for name, aggregator in {container}.items():",
-                (Block("if aggregator.update_called:", tuple(body)), "aggregator.reset()"),
+                (Block("if aggregator.update_called:", body), "aggregator.reset()"),
             )
 
         if not agg.per_dataloader:
@@ -147,32 +145,20 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
                       (loop("aggregators"),))]
     if agg.per_dataloader:
         # Lightning adds "/dataloader_idx_N" only with several eval dataloaders (§2); PerDataloader knows.
-        value = "value" if agg.forked else "aggregator.compute()"
-        body = ["value = aggregator.compute()"] if agg.forked else []
-        name = f"{agg.name}_epoch" if agg.forked else agg.name
-        body.append(put(name, value, agg.destinations, "suffix"))
-        if agg.forked:
-            body.append(put(agg.name, "value", ("callbacks",), "suffix"))
+        names = epoch_names(agg.name, agg.forked, agg.destinations, suffixed=True)
         return [Block(
             f"for suffix, aggregator in self.{agg.attr}.items({state.hook_trainer}):",
-            (Block("if aggregator.update_called:", tuple(body)), "aggregator.reset()"),
+            (Block("if aggregator.update_called:", (named_put(names, "aggregator.compute()", "suffix"),)),
+             "aggregator.reset()"),
         )]
-    return guarded_compute(state, f"self.{agg.attr}", agg.name, agg.forked, agg.destinations, reset=True,
-                           local_base=agg.attr)
+    return guarded_compute(f"self.{agg.attr}", agg.name, agg.forked, agg.destinations, reset=True)
 
 
-def guarded_compute(state: BuildState, target: str, name: str, forked: bool, destinations: tuple[str, ...], *,
-                    reset: bool, local_base: str) -> list[Statement]:
+def guarded_compute(target: str, name: str, forked: bool, destinations: tuple[str, ...], *, reset: bool
+                    ) -> list[Statement]:
     """Put ``target.compute()`` as ``name`` (forked: ``name_epoch``, and ``name`` for callbacks) if it was updated."""
-    body: tuple[Statement, ...] = ()
-    value = f"{target}.compute()"
-    if forked:
-        hook_scope = -1  # one namespace per class for compute-hook locals
-        local = state.names.new_local(hook_scope, set(), local_base)
-        body = (f"{local} = {value}",)
-        value = local
-    body += tuple(put(named, value, dests) for named, dests, _ in epoch_names(name, forked, destinations))
-    statements: list[Statement] = [Block(f"if {target}.update_called:", body)]
+    put = named_put(epoch_names(name, forked, destinations), f"{target}.compute()")
+    statements: list[Statement] = [Block(f"if {target}.update_called:", (put,))]
     if reset:
         statements.append(f"{target}.reset()")
     return statements

@@ -5,7 +5,17 @@ from __future__ import annotations
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, Named, Statement, dest_code, is_simple, plain, quote, step_names
+from put_migrate.plan.statements import (
+    Block,
+    Named,
+    Statement,
+    dest_code,
+    is_simple,
+    plain,
+    put_call,
+    quote,
+    step_names,
+)
 from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import mapping_base
 from put_migrate.rules import MAPPING_UNKNOWN
@@ -71,10 +81,8 @@ def mapping_step_puts(call: LogCall, name: str, value: str, step_dests: tuple[st
     if not call.forked:
         target = name if suffix is None else f"f\"{{{name}}}{tail}\""
         return [f"self.put({target}, {value}, {dest_code(step_dests)})"]
-    puts: list[Statement] = [f"self.put(f\"{{{name}}}_step{tail}\", {value}, {dest_code(step_dests)})"]
-    if call.spec.stage == "train":
-        puts.append(f"self.put({name}, {value}, {dest_code(('callbacks',))})")
-    return puts
+    alias = name if call.spec.stage == "train" else None  # the plain name is for train callbacks only (§2.1)
+    return [put_call(f"f\"{{{name}}}_step{tail}\"", value, step_dests, callback_alias=alias)]
 
 
 def _step_names(call: LogCall, name: str, step_dests: tuple[str, ...], suffix: str | None) -> list[Named]:

@@ -9,7 +9,16 @@ from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.aggregators import guarded_compute
 from put_migrate.plan.mapping import mapping_step_puts
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, Statement, dest_code, epoch_names, put, step_names, step_puts
+from put_migrate.plan.statements import (
+    Block,
+    Statement,
+    dest_code,
+    epoch_names,
+    put,
+    put_call,
+    step_names,
+    step_puts,
+)
 from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import block_path, calls_of, forward_statement
 from put_migrate.rules import METRIC_STEP_VALUE_UNKNOWN
@@ -33,8 +42,7 @@ def metric_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
         else:
             state.record(call, item, epoch_names(item.name, call.forked, epoch_dests), COMPUTE_HOOKS[stage], "Metric",
                          target)
-            statements = guarded_compute(state, target, item.name, call.forked, epoch_dests, reset=False,
-                                         local_base=attr)
+            statements = guarded_compute(target, item.name, call.forked, epoch_dests, reset=False)
             if (stage, item.name) not in state.computed:
                 state.computed.add((stage, item.name))
                 state.add_compute(stage, statements)
@@ -87,13 +95,9 @@ def _collection_compute(state: BuildState, call: LogCall, collection: str,
         tail = "{suffix}"
     plain_name = f'f"{{name}}{tail}"' if tail else "name"
     if call.forked:
-        body: tuple[Statement, ...] = (
-            "value = metric.compute()",
-            f'self.put(f"{{name}}_epoch{tail}", value, {dest_code(destinations)})',
-            f"self.put({plain_name}, value, {dest_code(('callbacks',))})",
-        )
+        body = (put_call(f'f"{{name}}_epoch{tail}"', "metric.compute()", destinations, callback_alias=plain_name),)
     else:
-        body = (f"self.put({plain_name}, metric.compute(), {dest_code(destinations)})",)
+        body = (put_call(plain_name, "metric.compute()", destinations),)
     statements.append(Block(f"for name, metric in {collection}.items(keep_base=False, copy_state=False):",
                             (Block("if metric.update_called:", body),)))
     return statements

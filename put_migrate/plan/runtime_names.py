@@ -9,7 +9,7 @@ import libcst as cst
 
 from put_migrate.analyze import LogCall, _code
 from put_migrate.plan.names import identifier
-from put_migrate.plan.statements import dest_code
+from put_migrate.plan.statements import dest_code, put_call
 
 _BARE = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.FormattedString, cst.SimpleString)
 
@@ -127,7 +127,4 @@ def runtime_step_puts(name: str, value: str, forked: bool, stage: str, destinati
     if not forked:
         return [f"self.put({with_suffix(name, suffix)}, {value}, {dest_code(destinations)})"]
     step_name = with_suffix(f'{name} + "_step"', suffix)
-    puts = [f"self.put({step_name}, {value}, {dest_code(destinations)})"]
-    if stage == "train":
-        puts.append(f"self.put({name}, {value}, {dest_code(('callbacks',))})")
-    return puts
+    return [put_call(step_name, value, destinations, callback_alias=name if stage == "train" else None)]

@@ -105,15 +105,29 @@ def dest_code(destinations: tuple[str, ...]) -> str:
     return "[" + ", ".join(quote(d) for d in destinations) + "]"
 
 
-def put(name: str, value: str, destinations: tuple[str, ...], suffix: str | None = None) -> str:
-    """``self.put("name", ...)``; with ``suffix`` (an expression) the name is an f-string ending with it."""
+def name_literal(name: str, suffix: str | None = None) -> str:
+    """A literal name as code; with ``suffix`` (an expression) an f-string ending with it."""
     if suffix is None:
-        return f"self.put({quote(name)}, {value}, {dest_code(destinations)})"
-    name_code = "f" + quote(braces(name) + "{" + suffix + "}")
-    return f"self.put({name_code}, {value}, {dest_code(destinations)})"
+        return quote(name)
+    return "f" + quote(braces(name) + "{" + suffix + "}")
+
+
+def put_call(name: str, value: str, destinations: tuple[str, ...], callback_alias: str | None = None) -> str:
+    """``self.put(<name>, <value>, [...])`` with ``name`` and ``callback_alias`` given as code. A forked value is
+    one put: its step or epoch name, and its plain name (for callbacks only) as ``callback_alias``."""
+    alias = "" if callback_alias is None else f", callback_alias={callback_alias}"
+    return f"self.put({name}, {value}, {dest_code(destinations)}{alias})"
+
+
+def put(name: str, value: str, destinations: tuple[str, ...], suffix: str | None = None,
+        callback_alias: str | None = None) -> str:
+    """``self.put("name", ...)``; with ``suffix`` (an expression) the names are f-strings ending with it."""
+    alias = None if callback_alias is None else name_literal(callback_alias, suffix)
+    return put_call(name_literal(name, suffix), value, destinations, alias)
 
 
 Named = tuple[str, tuple[str, ...], bool]  # a name put, its destinations, whether a dataloader suffix ends it
+CALLBACKS_ONLY = ("callbacks",)
 
 
 def step_names(name: str, forked: bool, stage: str, destinations: tuple[str, ...], suffixed: bool = False
@@ -124,7 +138,7 @@ def step_names(name: str, forked: bool, stage: str, destinations: tuple[str, ...
         return [(name, destinations, suffixed)]
     names = [(f"{name}_step", destinations, suffixed)]
     if stage == "train":
-        names.append((name, ("callbacks",), False))
+        names.append((name, CALLBACKS_ONLY, False))
     return names
 
 
@@ -132,16 +146,24 @@ def epoch_names(name: str, forked: bool, destinations: tuple[str, ...], suffixed
     """The names an epoch value is put as: a forked name as ``name_epoch``, and as ``name`` for callbacks."""
     if not forked:
         return [(name, destinations, suffixed)]
-    return [(f"{name}_epoch", destinations, suffixed), (name, ("callbacks",), suffixed)]
+    return [(f"{name}_epoch", destinations, suffixed), (name, CALLBACKS_ONLY, suffixed)]
+
+
+def named_put(names: list[Named], value: str, suffix: str | None = None) -> str:
+    """The one put of ``step_names``/``epoch_names``: the first name, with the plain name of a forked value as its
+    ``callback_alias``."""
+    (name, destinations, suffixed), *rest = names
+    alias = None
+    if rest:
+        (plain_name, _, plain_suffixed), = rest
+        alias = name_literal(plain_name, suffix if plain_suffixed else None)
+    return put_call(name_literal(name, suffix if suffixed else None), value, destinations, alias)
 
 
 def step_puts(name: str, value: str, forked: bool, stage: str, destinations: tuple[str, ...],
               suffix: str | None = None) -> list[str]:
-    """The step puts of a logged value (``step_names``)."""
-    return [
-        put(named, value, dests, suffix if suffixed else None)
-        for named, dests, suffixed in step_names(name, forked, stage, destinations, suffix is not None)
-    ]
+    """The step put of a logged value (``step_names``)."""
+    return [named_put(step_names(name, forked, stage, destinations, suffix is not None), value, suffix)]
 
 
 def is_simple(node: cst.BaseExpression) -> bool:

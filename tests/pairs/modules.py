@@ -102,6 +102,23 @@ class PutBasic(PutMixin, Base):
         self.test_loss.reset()
 
 
+
+class PutBasicAlias(PutBasic):
+    """PutBasic with each forked value as one put (``callback_alias``)."""
+
+    def training_step(self, batch, batch_idx):
+        loss = self.loss(batch)
+        self.train_loss.update(loss, weight=extract_batch_size(batch))
+        self.put("train_loss_step", loss, ALL, callback_alias="train_loss")
+        self.put("step_only", loss * 2, CB_LOG)
+        self.put("const", 0.5, ALL)
+        return loss
+
+    def on_train_epoch_compute(self):
+        if self.train_loss.update_called:
+            self.put("train_loss_epoch", self.train_loss.compute(), ALL, callback_alias="train_loss")
+        self.train_loss.reset()
+
 # -- eval step values, reductions, epoch-level hooks, stale step values ------------------------------------------
 
 
@@ -266,6 +283,20 @@ class PutTwoLoaders(PutMixin, TwoLoaders):
     def on_validation_epoch_end(self):
         self.put("vee", 1.5, CB_LOG)
 
+
+
+class PutTwoLoadersAlias(PutTwoLoaders):
+    """PutTwoLoaders with the forked epoch value as one put (``callback_alias`` with a dataloader suffix)."""
+
+    def on_validation_epoch_compute(self):
+        for suffix, vl in self.vl.items(self.trainer):
+            if vl.update_called:
+                self.put(f"vl{suffix}", vl.compute(), CB_LOG)
+            vl.reset()
+        for suffix, vb in self.vb.items(self.trainer):
+            if vb.update_called:
+                self.put(f"vb_epoch{suffix}", vb.compute(), CB_LOG, callback_alias=f"vb{suffix}")
+            vb.reset()
 
 # -- a logging Callback ---------------------------------------------------------------------------------------------
 
