@@ -78,8 +78,8 @@ REPOS = {
         Repo("scvi-tools", "src/scvi", (LIGHTNING, "torchmetrics"), install=("scvi-tools==1.4.2",)),
         Repo("torchgeo", "torchgeo", ("lightning[pytorch-extra]==2.6.6", "torchmetrics", "torchvision")),
         # imported by anomalib.data, .deploy and .models, but not among its core dependencies
-        Repo("anomalib", "src/anomalib", (LIGHTNING, "torchmetrics", "torchvision", "scikit-learn", "openvino==2024.6.0",
-                                          "python-dotenv", "requests"), extra="core"),
+        Repo("anomalib", "src/anomalib", (LIGHTNING, "torchmetrics", "torchvision", "scikit-learn",
+                                          "openvino==2024.6.0", "python-dotenv", "requests"), extra="core"),
         Repo("lightly", "lightly", ("pytorch-lightning==2.6.6", LIGHTNING, "torchmetrics", "torchvision")),
         # NeMo is too heavy to install here: a trimmed copy of its audio-to-audio hierarchy stands in.
         Repo("NeMo", "nemo_style", (LIGHTNING, "torchmetrics"), install=("einops",),
@@ -206,8 +206,8 @@ def _yes_no(value: bool | None) -> str:
 
 def results_table(results: list[Result]) -> str:
     """Markdown table of ``results``, one row per module."""
-    head = ["repository", "module", "classes in hierarchy", "calls", "rewritten", "left by rule", "fully migrated", "equivalent",
-            "notes"]
+    head = ["repository", "module", "classes in hierarchy", "calls", "rewritten", "left by rule", "fully migrated",
+            "equivalent", "notes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         left = ", ".join(f"{c} {n}" for c, n in sorted(r.left.items(), key=lambda kv: (-kv[1], kv[0]))) or "-"
@@ -433,8 +433,9 @@ def _checkpoint(monitor: str, mode: str = "min"):
     """Callbacks factory: a ModelCheckpoint on ``monitor`` (checkpoint decisions are compared)."""
 
     def callbacks():
-        from shim.testing import lightning_package  # noqa: F401 - the harness picks the package itself
         import importlib
+
+        from shim.testing import lightning_package  # noqa: F401 - the harness picks the package itself
 
         package = "pytorch_lightning" if "pytorch_lightning" in sys.modules else "lightning.pytorch"
         pl = importlib.import_module(package)
@@ -511,10 +512,12 @@ def build_deepar() -> dict:
 def build_scvi() -> dict:
     import anndata
     import numpy as np
+    import scvi
     from scvi.dataloaders import DataSplitter
     from scvi.model import SCVI
     from scvi.train import TrainingPlan
 
+    scvi.settings.seed = 0  # the train/validation split is drawn from it (a fresh seed per process when None)
     counts = np.random.default_rng(0).poisson(2.0, size=(160, 30)).astype(np.float32)
     adata = anndata.AnnData(counts)
     SCVI.setup_anndata(adata)
