@@ -660,7 +660,7 @@ def build_lightly_linear() -> dict:
     class Trainable(LinearClassifier):
         def __init__(self):
             super().__init__(nn.Sequential(nn.Linear(16, 12), nn.ReLU()), batch_size_per_device=8, feature_dim=12,
-                             num_classes=4, topk=(1, 2), freeze_model=True)
+                             num_classes=4, topk=(1, 2))
 
         def train_dataloader(self):
             return DataLoader(data[:32], batch_size=8, shuffle=True)
