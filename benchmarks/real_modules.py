@@ -1,13 +1,14 @@
 """Migrate real modules of the corpus repositories and train them side by side with their originals (not CI).
 
-    .venv/bin/python benchmarks/real_modules.py [--corpus DIR] [--cache DIR] [--only REPO ...] [--json FILE]
+    .venv/bin/python benchmarks/real_modules.py --corpus DIR [--cache DIR] [--only REPO ...] [--json FILE]
                                                 [--install-timeout S] [--run-timeout S] [--keep]
 
-For each repository of ``REPOS`` (a folder of ``--corpus``, default ``/work/corpus``, each an exported checkout):
+For each repository of ``REPOS`` (a folder of ``--corpus``, each an exported checkout of the pinned commit):
 
 1. a virtual environment is made once under ``--cache`` (``~/.cache/put-migrate-real-modules/<repo>/venv``):
-   ``torch==2.13.0`` first, then Lightning 2.6, torchmetrics and the repository itself installed from a copy of
-   the checkout, always under a constraints file that pins torch (so pip never fetches CUDA builds);
+   ``torch==2.13.0`` first, then Lightning 2.6, torchmetrics and the repository installed from a copy of the
+   checkout (or ``Repo.install`` instead), always under a constraints file that pins torch (so pip never fetches
+   CUDA builds);
 2. the checkout is copied twice into a temporary folder, and ``python -m put_migrate`` (this tree's code) rewrites
    the package of the second copy in place;
 3. per module of ``MODULES``, one subprocess per copy imports the package from that copy (first on ``sys.path``,
@@ -38,7 +39,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = Path("/work/corpus")
 DEFAULT_CACHE = Path("~/.cache/put-migrate-real-modules").expanduser()
 # torch first and pinned in every pip call: an unpinned resolve pulls the CUDA build and its GiBs of packages.
 CONSTRAINTS = ("torch==2.13.0", "torchvision==0.28.0")
@@ -129,7 +129,7 @@ class Result:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of exported checkouts")
+    parser.add_argument("--corpus", type=Path, required=True, help="folder of the exported checkouts, one per repo")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where the virtual environments live")
     parser.add_argument("--only", nargs="+", choices=sorted(REPOS), metavar="REPO", help="these repositories only")
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
@@ -372,7 +372,7 @@ def drive(build: str, import_root: str, out: str) -> None:
     sys.path.append(str(ROOT))  # shim, for the migrated copy and the harness
     import inspect
 
-    from shim.testing import record_run
+    from shim.testing import lightning_package, record_run
 
     _torchvision_without_extension()
     settings = globals()[build]()
@@ -391,6 +391,8 @@ def drive(build: str, import_root: str, out: str) -> None:
         raise SystemExit(f"{module_class.__qualname__} was not imported from {import_root}")
     kwargs = {"max_epochs": 2, "log_every_n_steps": 1, "num_sanity_val_steps": 1, "enable_progress_bar": False,
               **settings.pop("trainer_kwargs", {})}
+    if monitor := settings.pop("monitor", None):
+        settings["callbacks"] = _Checkpoint(lightning_package(module_class), monitor)
     record = record_run(factory, trainer_kwargs=kwargs, workdir=tempfile.mkdtemp(dir=Path(out).parent), **settings)
     Path(out).write_text(json.dumps({"classes": classes, "record": json.loads(record.to_json())}))
 
@@ -429,19 +431,18 @@ def _copy_top(import_root: Path) -> Path:
     return import_root
 
 
-def _checkpoint(monitor: str, mode: str = "min"):
-    """Callbacks factory: a ModelCheckpoint on ``monitor`` (checkpoint decisions are compared)."""
+@dataclass(frozen=True)
+class _Checkpoint:
+    """Callbacks factory: a ModelCheckpoint on ``monitor`` from the module's Lightning package (decisions compared)."""
 
-    def callbacks():
+    package: str
+    monitor: str
+
+    def __call__(self) -> list:
         import importlib
 
-        from shim.testing import lightning_package  # noqa: F401 - the harness picks the package itself
-
-        package = "pytorch_lightning" if "pytorch_lightning" in sys.modules else "lightning.pytorch"
-        pl = importlib.import_module(package)
-        return [pl.callbacks.ModelCheckpoint(monitor=monitor, mode=mode, dirpath=tempfile.mkdtemp(), save_top_k=1)]
-
-    return callbacks
+        pl = importlib.import_module(self.package)
+        return [pl.callbacks.ModelCheckpoint(monitor=self.monitor, dirpath=tempfile.mkdtemp(), save_top_k=1)]
 
 
 def _module_level(klass: type, name: str) -> type:
@@ -452,8 +453,8 @@ def _module_level(klass: type, name: str) -> type:
     return klass
 
 
-# Each build_* returns record_run's settings: factory (a class, or a callable building the module),
-# trainer_kwargs, stages, callbacks. Data is small, synthetic and fixed by a seed.
+# Each build_* returns record_run's settings: factory (a class, or a callable building the module), trainer_kwargs,
+# stages, and monitor (the key a ModelCheckpoint watches). Data is small, synthetic and fixed by a seed.
 
 
 def _forecasting_data():
@@ -495,7 +496,7 @@ def _forecasting_settings(model_name: str, dataset_kwargs: dict, model_kwargs: d
         "factory": lambda: Trainable.from_dataset(training, **model_kwargs),
         "trainer_kwargs": {"gradient_clip_val": 0.1},
         "stages": ("fit", "validate"),
-        "callbacks": _checkpoint("val_loss"),
+        "monitor": "val_loss",
     }
 
 
@@ -535,7 +536,7 @@ def build_scvi() -> dict:
         def val_dataloader(self):
             return splitter.val_dataloader()
 
-    return {"factory": Trainable, "stages": ("fit", "validate"), "callbacks": _checkpoint("validation_loss")}
+    return {"factory": Trainable, "stages": ("fit", "validate"), "monitor": "validation_loss"}
 
 
 def _image_batches(n: int, with_mask: bool, seed: int):
@@ -572,7 +573,7 @@ def _torchgeo_settings(task_name: str, task_kwargs: dict, with_mask: bool) -> di
         def test_dataloader(self):
             return DataLoader(val_data, batch_size=6)
 
-    return {"factory": Trainable, "stages": ("fit", "validate", "test"), "callbacks": _checkpoint("val_loss")}
+    return {"factory": Trainable, "stages": ("fit", "validate", "test"), "monitor": "val_loss"}
 
 
 def build_torchgeo_classification() -> dict:
@@ -616,7 +617,7 @@ def build_anomalib_ganomaly() -> dict:
         def val_dataloader(self):
             return DataLoader(range(16, 24), batch_size=4, collate_fn=collate)
 
-    return {"factory": _module_level(Trainable, "GanomalyTrainable"), "stages": ("fit",), "callbacks": None}
+    return {"factory": _module_level(Trainable, "GanomalyTrainable"), "stages": ("fit",)}
 
 
 def build_lightly_embedding() -> dict:
@@ -645,7 +646,7 @@ def build_lightly_embedding() -> dict:
             loader = DataLoader(data, batch_size=8, shuffle=True)
             super().__init__(model, NTXentLoss(), torch.optim.SGD(model.parameters(), lr=0.1), loader)
 
-    return {"factory": Trainable, "stages": ("fit",), "callbacks": None}
+    return {"factory": Trainable, "stages": ("fit",)}
 
 
 def build_lightly_linear() -> dict:
@@ -668,14 +669,14 @@ def build_lightly_linear() -> dict:
         def val_dataloader(self):
             return DataLoader(data[32:], batch_size=3)
 
-    return {"factory": Trainable, "stages": ("fit", "validate"), "callbacks": _checkpoint("val_loss")}
+    return {"factory": Trainable, "stages": ("fit", "validate"), "monitor": "val_loss"}
 
 
 def build_nemo_style() -> dict:
     from nemo_style.enhancement import EncMaskDecAudioToAudioModel
 
     return {"factory": EncMaskDecAudioToAudioModel, "stages": ("fit", "validate", "test"),
-            "callbacks": _checkpoint("val_loss")}
+            "monitor": "val_loss"}
 
 
 if __name__ == "__main__":

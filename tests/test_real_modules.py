@@ -77,10 +77,12 @@ def test_results_table_says_why_a_module_did_not_run():
 
 
 def test_parse_args_limits_the_run_to_known_repositories():
-    args = real_modules.parse_args(["--only", "torchgeo", "lightly", "--install-timeout", "60"])
-    assert args.only == ["torchgeo", "lightly"] and args.install_timeout == 60
+    args = real_modules.parse_args(["--corpus", "c", "--only", "torchgeo", "lightly", "--install-timeout", "60"])
+    assert args.only == ["torchgeo", "lightly"] and args.install_timeout == 60 and args.corpus == Path("c")
     with pytest.raises(SystemExit):
-        real_modules.parse_args(["--only", "no-such-repo"])
+        real_modules.parse_args(["--corpus", "c", "--only", "no-such-repo"])
+    with pytest.raises(SystemExit):  # no default corpus
+        real_modules.parse_args([])
 
 
 def test_every_module_names_a_known_repository_and_build_function():
