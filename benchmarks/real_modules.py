@@ -56,6 +56,7 @@ class Repo:
     stand_in: str = ""  # a folder of this repository (benchmarks/...) used instead of the corpus checkout
     # pip targets installed instead of the checkout (its dependencies and metadata; the code runs from the copy)
     install: tuple[str, ...] = ()
+    shares: str = ""  # the name of another repository whose environment this one uses as it is
 
     def source(self, corpus: Path) -> Path:
         return ROOT / self.stand_in if self.stand_in else corpus / self.name
@@ -81,6 +82,8 @@ REPOS = {
         Repo("anomalib", "src/anomalib", (LIGHTNING, "torchmetrics", "torchvision", "scikit-learn",
                                           "openvino==2024.6.0", "python-dotenv", "requests"), extra="core"),
         Repo("lightly", "lightly", ("pytorch-lightning==2.6.6", LIGHTNING, "torchmetrics", "torchvision")),
+        # The template is not an installable package and its module needs only Lightning and torchmetrics.
+        Repo("lightning-hydra-template", "src", (), shares="NeMo"),
         # NeMo is too heavy to install here: a trimmed copy of its audio-to-audio hierarchy stands in.
         Repo("NeMo", "nemo_style", (LIGHTNING, "torchmetrics"), install=("einops",),
              stand_in="benchmarks/real_modules_standins"),
@@ -96,6 +99,7 @@ MODULES = [
     Module("anomalib", "Ganomaly", "build_anomalib_ganomaly"),
     Module("lightly", "SelfSupervisedEmbedding (SimCLR)", "build_lightly_embedding"),
     Module("lightly", "LinearClassifier", "build_lightly_linear"),
+    Module("lightning-hydra-template", "MNISTLitModule", "build_hydra_template_mnist"),
     Module("NeMo", "EncMaskDecAudioToAudioModel (stand-in)", "build_nemo_style"),
 ]
 
@@ -303,7 +307,8 @@ def run_repo(repo: Repo, modules: list[Module], args: argparse.Namespace) -> lis
     results = [Result(repo.name, m.label) for m in modules]
     source = repo.source(args.corpus)
     try:
-        python = ensure_env(repo, source, args.cache, args.install_timeout)
+        env_repo = REPOS[repo.shares] if repo.shares else repo
+        python = ensure_env(env_repo, env_repo.source(args.corpus), args.cache, args.install_timeout)
     except RuntimeError as exc:
         for r in results:
             r.error = f"environment: {exc}"
@@ -670,6 +675,40 @@ def build_lightly_linear() -> dict:
             return DataLoader(data[32:], batch_size=3)
 
     return {"factory": Trainable, "stages": ("fit", "validate"), "monitor": "val_loss"}
+
+
+def build_hydra_template_mnist() -> dict:
+    import functools
+
+    import torch
+    from src.models.components.simple_dense_net import SimpleDenseNet
+    from src.models.mnist_module import MNISTLitModule
+    from torch.utils.data import DataLoader, TensorDataset
+
+    g = torch.Generator().manual_seed(0)
+    images, labels = torch.rand(60, 1, 28, 28, generator=g), torch.randint(0, 10, (60,), generator=g)
+
+    class Trainable(MNISTLitModule):
+        def __init__(self):
+            super().__init__(
+                net=SimpleDenseNet(lin1_size=16, lin2_size=16, lin3_size=16),
+                optimizer=functools.partial(torch.optim.Adam, lr=1e-3),
+                scheduler=functools.partial(torch.optim.lr_scheduler.ReduceLROnPlateau, mode="min", factor=0.5,
+                                            patience=0),
+                compile=False,
+            )
+
+        def train_dataloader(self):
+            return DataLoader(TensorDataset(images[:40], labels[:40]), batch_size=8, shuffle=True)
+
+        def val_dataloader(self):
+            return DataLoader(TensorDataset(images[40:], labels[40:]), batch_size=6)
+
+        def test_dataloader(self):
+            return DataLoader(TensorDataset(images[40:], labels[40:]), batch_size=7)
+
+    return {"factory": _module_level(Trainable, "MNISTTrainable"), "stages": ("fit", "validate", "test"),
+            "monitor": "val/loss"}
 
 
 def build_nemo_style() -> dict:
