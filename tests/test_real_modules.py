@@ -89,3 +89,5 @@ def test_every_module_names_a_known_repository_and_build_function():
     for module in real_modules.MODULES:
         assert module.repo in real_modules.REPOS
         assert callable(getattr(real_modules, module.build))
+    for repo in real_modules.REPOS.values():
+        assert not repo.shares or not real_modules.REPOS[repo.shares].shares  # one step, to an environment it makes
