@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from put_migrate import resolve
+from put_migrate.init_signature import InitSignature, read_init
 from put_migrate.lightning_names import BASES, Kind
 from put_migrate.search_path import SearchPath
 
@@ -55,6 +56,7 @@ class IndexedClass:
     # (method, its source, dedented) of each method that names one: a subclass's helper may be called there.
     self_uses: tuple[tuple[str, str], ...] = ()
     method_sources: tuple[tuple[str, str], ...] = ()
+    init: InitSignature | None = None  # the signature of the ``__init__`` the class defines
 
 
 @dataclass
@@ -406,6 +408,7 @@ class _ClassReader:
         return IndexedClass(
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
             frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, method_sources,
+            read_init(node, self.text, self.imports),
         )
 
     def _self_uses(self, node: ast.ClassDef, assigned: set[str]):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 import libcst as cst
 
 from put_migrate.imports import add_imports
+from put_migrate.lightning_names import BASES
 from put_migrate.plan import MigrationPlan, super_init_index
 from put_migrate.plan.statements import indent_code
 from put_migrate.project_config import import_style
@@ -36,7 +37,10 @@ class PlanRenderer(cst.CSTTransformer):
             self.replacements.update(plan.replacements)
             self.dispatch_keys |= plan.dispatches
             self.insertions.update(plan.insertions)
-        self.around_plans = _enclosing(module, set(self.plans))
+        # Top-level classes of this file that get PutMixin (first) for the sake of a migrated subclass: name -> id.
+        self.roots_given_mixin = _roots_given_mixin(module, [p.analysis.cls for p in self.plans.values()])
+        self.around_plans = _enclosing(module, set(self.plans) | set(self.roots_given_mixin.values()))
+        self.around_plans |= set(self.roots_given_mixin.values())
         self.in_plans = 0  # how many planned classes enclose the node being visited
 
     def _statement(self, code: str) -> cst.BaseStatement:
@@ -154,6 +158,8 @@ class PlanRenderer(cst.CSTTransformer):
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         plan = self.plans.get(id(original_node))
         if plan is None:
+            if id(original_node) in self.roots_given_mixin.values():
+                return self._mixin_first(updated_node)
             return updated_node
         cls = plan.analysis.cls
         node = self._add_mixin(updated_node, cls)
@@ -161,7 +167,7 @@ class PlanRenderer(cst.CSTTransformer):
         body = cast("list[cst.BaseStatement]", list(node.body.body))
         self.derived = cls.inherited is not None
         if plan.init_statements:
-            body = self._with_init(body, plan.init_statements, cls.kind)
+            body = self._with_init(body, plan.init_statements, plan.init_signature)
         for hook, codes in plan.hook_additions.items():
             if hook in plan.super_calls and not any(
                 isinstance(s, cst.FunctionDef) and s.name.value == hook for s in body
@@ -175,11 +181,10 @@ class PlanRenderer(cst.CSTTransformer):
         if any(isinstance(b.value, cst.Name) and b.value.value == "PutMixin" for b in node.bases):
             return node
         if cls.inherited is not None:
-            # Derived from a project class: PutMixin goes last, which gives a valid MRO whether or not the base
-            # gets PutMixin (first) in the same run; nothing when a base already has it.
-            migrated_here = {p.analysis.cls.name for p in self.plans.values()}
-            if cls.inherited.put_mixin or cls.inherited.same_file & migrated_here:
+            if id(node) in self.roots_given_mixin.values() or self._inherits_mixin(cls):
                 return node
+            # Its project root is in another file: PutMixin goes last, the one place that keeps the method
+            # resolution order valid once that root gets PutMixin (first) in this run or a later one.
             bases = list(node.bases)
             last = max(i for i, b in enumerate(bases) if b.keyword is None and not b.star)
             comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
@@ -188,9 +193,17 @@ class PlanRenderer(cst.CSTTransformer):
             bases.insert(last + 1, mixin)
             self.added_mixin = True
             return node.with_changes(bases=bases)
+        return self._mixin_first(node)
+
+    def _mixin_first(self, node: cst.ClassDef) -> cst.ClassDef:
         mixin = cst.Arg(cst.Name("PutMixin"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         self.added_mixin = True
         return node.with_changes(bases=[mixin, *node.bases])
+
+    def _inherits_mixin(self, cls) -> bool:
+        """An ancestor has PutMixin already, or gets it in this file (migrated here, or a root given it)."""
+        migrated_here = {p.analysis.cls.name for p in self.plans.values()}
+        return cls.inherited.put_mixin or bool(cls.inherited.same_file & (migrated_here | set(self.roots_given_mixin)))
 
     def _method(self, name: str, codes: list[str], kind: str) -> cst.FunctionDef:
         params = "self" if kind == "module" else "self, trainer, pl_module"
@@ -199,7 +212,9 @@ class PlanRenderer(cst.CSTTransformer):
         assert isinstance(method, cst.FunctionDef)
         return method.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
 
-    def _with_init(self, body: list[cst.BaseStatement], codes: list[str], kind: str) -> list[cst.BaseStatement]:
+    def _with_init(
+        self, body: list[cst.BaseStatement], codes: list[str], signature: tuple[str, str] | None
+    ) -> list[cst.BaseStatement]:
         statements = [self._statement(code) for code in codes]
         for index, statement in enumerate(body):
             if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
@@ -213,13 +228,13 @@ class PlanRenderer(cst.CSTTransformer):
                 inner[at + 1 : at + 1] = statements
                 body[index] = statement.with_changes(body=statement.body.with_changes(body=inner))
                 return body
-        init: cst.BaseStatement = self._method("__init__", ["super().__init__()", *codes], "module")
-        if self.derived:  # the base class's __init__ may take arguments
-            init = self._statement(
-                "def __init__(self, *args, **kwargs):\n"
-                + "\n".join(indent_code(c, self.indent) for c in ["super().__init__(*args, **kwargs)", *codes])
-            )
-            assert isinstance(init, cst.FunctionDef)
+        # A derived class repeats the signature of the base __init__ it reaches, else passes everything on.
+        parameters, arguments = (signature or ("*args, **kwargs", "*args, **kwargs")) if self.derived else ("", "")
+        init = self._statement(
+            f"def __init__(self{', ' if parameters else ''}{parameters}):\n"
+            + "\n".join(indent_code(c, self.indent) for c in [f"super().__init__({arguments})", *codes])
+        )
+        assert isinstance(init, cst.FunctionDef)
         first = next((i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)), len(body))
         init = init.with_changes(leading_lines=[cst.EmptyLine(indent=False)] if first > 0 else [])
         if first < len(body):
@@ -260,6 +275,26 @@ class PlanRenderer(cst.CSTTransformer):
             at -= 1
         inner[at:at] = statements
         return function.with_changes(body=block.with_changes(body=inner))
+
+
+def _roots_given_mixin(module: cst.Module, classes: list) -> dict[str, int]:
+    """The project roots (classes whose own bases name a Lightning class) of this file that get ``PutMixin`` first
+    so that the migrated classes derived from them need none: PutMixin first on a derived class makes its method
+    resolution order inconsistent as soon as an ancestor has PutMixin too (docs/design/generated-code.md,
+    decision 14). Name -> id of the class statement; a root that is migrated itself gets it anyway."""
+    planned = {cls.name for cls in classes}
+    top = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
+    chosen: dict[str, int] = {}
+    for cls in classes:
+        inherited = cls.inherited
+        if inherited is None or inherited.put_mixin or inherited.same_file & (planned | chosen.keys()):
+            continue
+        for ancestor in inherited.chain:
+            name = ancestor.key.rsplit(".", 1)[1]
+            if name in inherited.same_file and name in top and any(b in BASES for b in ancestor.bases):
+                chosen[name] = id(top[name])
+                break
+    return chosen
 
 
 def _merge_chains(first: cst.If, second: cst.If) -> cst.If:

@@ -99,6 +99,7 @@ class ClassAnalysis:
     metrics: dict[str, MetricInfo]
     used_names: set[str]  # attributes (self.x), methods and class-level names: taken for new attributes
     methods: dict[str, cst.FunctionDef]
+    imports: ImportMap | None = field(default=None, repr=False)  # the imports the class sees
 
 
 @dataclass(frozen=True)
