@@ -108,8 +108,8 @@ def test_migrated_fixtures_pass_ruff_isort(tmp_path: Path, name: str) -> None:
 
 
 def _left_long(project: Path, finding: str, user_lines: dict[str, set[str]]) -> bool:
-    """An E501 finding on a line the input already had (the codemod never rewraps the user's code), or on a
-    string alone on its line, which no formatter splits (``f"val_loss{dataloader_suffix(...)}",``)."""
+    """An E501 finding on a line the input already had (the codemod never rewraps the user's code), on the user's
+    own comment, or on a string alone on its line, which no formatter splits (``f"val{dataloader_suffix(...)}",``)."""
     match = re.match(r"(.+?):(\d+):\d+: E501 ", finding)
     if match is None:
         return False
@@ -117,6 +117,9 @@ def _left_long(project: Path, finding: str, user_lines: dict[str, set[str]]) -> 
     line = path.read_text().splitlines()[int(match.group(2)) - 1].strip()
     if line in user_lines[path.name]:
         return True
+    code, hash_, comment = line.partition("  #")
+    if hash_ and any(user.endswith(hash_ + comment) for user in user_lines[path.name]):
+        return True  # the user's comment, after the last line of a wrapped statement (as black leaves it)
     try:
         node = ast.parse(line.removesuffix(","), mode="eval").body
     except SyntaxError:
