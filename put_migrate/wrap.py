@@ -100,6 +100,13 @@ def _parenthesized(code: str, column: int, line_length: int, indent: str) -> lis
     assigns = [start for text, _, start in level if text == "="]
     if len(assigns) == 1:
         target, value = code[: assigns[0]].rstrip(), code[assigns[0] + 1 :].strip()
+        delimiters = _top_level_commas(target)
+        if column + len(target) + len(" = (") > line_length and delimiters and delimiters[0]:
+            # ``(\n    a,\n    b,\n) = value``: the targets too long for ``a, b = (``
+            bounds = [-1, *delimiters[0], len(target)]
+            items = [target[a + 1 : b].strip() for a, b in zip(bounds, bounds[1:]) if target[a + 1 : b].strip()]
+            rest = _wrap(f"_ = {value}", column, line_length, indent)  # "_ = " is as wide as ") = "
+            return ["(", *(f"{indent}{item}," for item in items), ") = " + rest[0][len("_ = "):], *rest[1:]]
         return [f"{target} = (", *(indent + line for line in _wrap(value, column + len(indent), line_length, indent)),
                 ")"]
     words = [(text, start) for text, _, start in level]

@@ -23,6 +23,10 @@ GENERATED = [
     'self.metric_name_long[dataloader_idx][name].update(value, weight=extract_batch_size(batch))',
     '(val_loss, val_accuracy) = reduce_step_values(self.trainer, val_loss, val_accuracy, reduce_op="mean")',
     '(metrics_step,) = reduce_step_values(self.trainer, value, reduce_op="mean", group=self.group)',
+    'loss_value, dino_loss_value, ibot_loss_value, koleo_loss_value, teacher_temp_value = reduce_step_values('
+    'self.trainer, loss, dino_loss, ibot_loss, koleo_loss, teacher_temp, reduce_op="mean")',
+    'train_loss, train_cls_loss, train_patch_loss, teacher_temp_value = reduce_step_values(self.trainer, loss, '
+    'cls_loss, patch_loss, teacher_temp, reduce_op="mean")',
     'for name, value in zip(metrics, reduce_step_values(self.trainer, *metrics.values(), reduce_op="mean")):',
     'for suffix, aggregators in self.validation_step_metrics_max.items(self.trainer):',
     'for name, value in {f"val_part_{index}": scale, "val_part": scale}.items():',
