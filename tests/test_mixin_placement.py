@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import shutil
 import sys
 import textwrap
 from pathlib import Path

@@ -17,7 +17,7 @@ from put_migrate.wrap import wrap_code
 pytest.importorskip("ruff")
 
 GENERATED = [
-    'self.put("validation_loss_of_the_model", self.validation_loss.compute(), ["callbacks", "loggers", "progress_bar"])',
+    'self.put("validation_loss_of_model", self.validation_loss.compute(), ["callbacks", "loggers", "progress_bar"])',
     'self.put("val_loss", self.val_loss.compute(), ["callbacks", "loggers"])',
     'self.val_loss_of_the_model.update(self.loss_function(batch), weight=extract_batch_size(batch))',
     'self.metric_name_long[dataloader_idx][name].update(value, weight=extract_batch_size(batch))',
@@ -70,7 +70,7 @@ def test_a_users_trailing_comment_counts() -> None:
 
 
 def test_a_statement_over_several_lines_is_the_users_layout_and_kept() -> None:
-    code = 'self.val_loss.update((torch.tensor(\n    self.trainer.global_step, dtype=torch.float32)), weight=batch_size)'
+    code = 'self.val_loss.update((torch.tensor(\n    self.trainer.global_step, dtype=torch.float32)), weight=size)'
     assert wrap_code(code, 8, 40) == code
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import builtins
+from functools import partial
 
 from put_migrate.analyze import ClassAnalysis
 from put_migrate.analyze.hierarchy import method_resolution
 from put_migrate.hooks import COMPUTE_HOOKS, METRIC_RESET_HOOKS
+from put_migrate.lightning_classes import ImportMap
 from put_migrate.lightning_names import BASES, DEMO_MEMBERS
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.state import BuildState
@@ -74,6 +76,12 @@ def add_hooks(state: BuildState, plan: MigrationPlan) -> None:
         plan.hook_anchors[hook] = anchor
 
 
+def _meaning(imports: ImportMap | None, name: str) -> str | None:
+    """What a name of the class's module refers to: an import's qualified name, else a builtin."""
+    imported = imports.names.get(name) if imports is not None else None
+    return imported or (f"builtins.{name}" if hasattr(builtins, name) else None)
+
+
 # Bases whose ``__init__`` takes no arguments: a subclass that reaches nothing else defines ``__init__(self)``.
 _NO_ARGUMENT_BASES = frozenset({"abc.ABC", "builtins.object", "object", "typing.Generic"})
 
@@ -107,12 +115,8 @@ def new_init_signature(analysis: ClassAnalysis) -> tuple[str, str] | None:
             if signature is None:
                 return None
             same_module = ancestor.key.rsplit(".", 1)[1] in cls.inherited.same_file
-            names = analysis.imports.names if analysis.imports is not None else {}
-
-            def qualify(name: str) -> str | None:
-                return names.get(name) or (f"builtins.{name}" if hasattr(builtins, name) else None)
-
-            return (signature.parameters, signature.forward) if signature.portable(same_module, qualify) else None
+            portable = signature.portable(same_module, partial(_meaning, analysis.imports))
+            return (signature.parameters, signature.forward) if portable else None
         if not understood(ancestor.bases):
             return None
     return "", ""  # Lightning's own __init__ (BoringModel's too) takes no arguments
