@@ -204,7 +204,7 @@ def test_putmixin_first_on_a_subclass_is_inconsistent_once_its_base_has_it() -> 
 def test_new_init_repeats_positional_only_keyword_only_and_star_parameters(tmp_path: Path) -> None:
     base = HEAD + textwrap.dedent('''
         class Base(pl.LightningModule):
-            def __init__(self, size, /, scale: float = 1.0, *layers, name: str = "b", **options):
+            def __init__(self, size, /, scale: float = 1.0, *layers, name="b", **options):
                 super().__init__()
     ''')
     child = "from .base import Base\n" + textwrap.dedent('''
@@ -216,5 +216,5 @@ def test_new_init_repeats_positional_only_keyword_only_and_star_parameters(tmp_p
     package = _package(tmp_path, "signatures", {"base": base, "child": child})
     _migrate(package)
     text = (package / "child.py").read_text()
-    assert 'def __init__(self, size, /, scale: float = 1.0, *layers, name: str = "b", **options):' in text
+    assert 'def __init__(self, size, /, scale: float = 1.0, *layers, name="b", **options):' in text
     assert "super().__init__(size, scale, *layers, name=name, **options)" in text

@@ -36,6 +36,7 @@ GENERATED = [
     'train_loss_forked_synced_value = self.train_loss_forked_synced.compute()',
     'metrics = {f"w{i}": w for i, w in enumerate(self.layer.weight.flatten()) if i > 2}',
     'hook_values.update(f"validation_{self.val_metric_name}", metric, ["callbacks", "loggers"], sync=True, weight=2)',
+    'def __init__(self, hidden_size: int = 128, learning_rate: float = 0.001, *, dropout=0.1, **kwargs):',
     'raise MisconfigurationException("`self.log(on_step=False, on_epoch=False)` is not useful.")',
     'self.put("val_const", 1.0 if name == "a" else 2.0, ["callbacks", "loggers", "progress_bar"])',
 ]
