@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from put_migrate import resolve
+from put_migrate.init_signature import InitSignature, read_init
 from put_migrate.lightning_names import BASES, Kind
 from put_migrate.search_path import SearchPath
 from put_migrate.value_properties import value_properties
@@ -57,6 +58,7 @@ class IndexedClass:
     self_uses: tuple[tuple[str, str], ...] = ()
     method_sources: tuple[tuple[str, str], ...] = ()
     value_properties: frozenset[str] = frozenset()  # properties that return a computed value, never a Metric
+    init: InitSignature | None = None  # the signature of the ``__init__`` the class defines
 
 
 @dataclass
@@ -411,6 +413,7 @@ class _ClassReader:
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
             frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, method_sources,
             value_properties(node),
+            read_init(node, self.text, self.imports),
         )
 
     def _self_uses(self, node: ast.ClassDef, assigned: set[str]):

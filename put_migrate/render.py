@@ -8,18 +8,22 @@ from typing import TYPE_CHECKING, cast
 import libcst as cst
 
 from put_migrate.imports import add_imports
+from put_migrate.lightning_names import BASES
 from put_migrate.plan import MigrationPlan, super_init_index
 from put_migrate.plan.statements import indent_code
 from put_migrate.project_config import import_style
 from put_migrate.walk import visit
+from put_migrate.wrap import wrap_code
 
 if TYPE_CHECKING:  # libcst.codemod (with libcst.matchers) takes longer to import than most files take to migrate
     from libcst.codemod import CodemodContext
 
 
 class PlanRenderer(cst.CSTTransformer):
-    def __init__(self, plans: Sequence[MigrationPlan], module: cst.Module) -> None:
+    def __init__(self, plans: Sequence[MigrationPlan], module: cst.Module, line_length: int = 88) -> None:
         super().__init__()
+        self.line_length = line_length
+        self.blocks: list[tuple[int, int]] = []  # (id, width of its indentation) of the blocks being visited
         self.config = module.config_for_parsing
         self.indent = module.default_indent
         self.plans = {id(p.analysis.cls.node): p for p in plans if p.changes}
@@ -30,17 +34,33 @@ class PlanRenderer(cst.CSTTransformer):
         self.dispatches: dict[int, cst.If] = {}  # generated if/elif chains, by id (kept alive)
         self.module = module
         self.derived = False
+        self.class_column = 0  # where the statements of the body of the class being rendered start
         self.added_mixin = False
         self.insertions: dict[int, list[str]] = {}
         for plan in self.plans.values():
             self.replacements.update(plan.replacements)
             self.dispatch_keys |= plan.dispatches
             self.insertions.update(plan.insertions)
-        self.around_plans = _enclosing(module, set(self.plans))
+        # Top-level classes of this file that get PutMixin (first) for the sake of a migrated subclass: name -> id.
+        self.roots_given_mixin = _roots_given_mixin(module, [p.analysis.cls for p in self.plans.values()])
+        self.around_plans = _enclosing(module, set(self.plans) | set(self.roots_given_mixin.values()))
+        self.around_plans |= set(self.roots_given_mixin.values())
         self.in_plans = 0  # how many planned classes enclose the node being visited
 
-    def _statement(self, code: str) -> cst.BaseStatement:
-        return cst.parse_statement(code + "\n", config=self.config)
+    def _statement(self, code: str, column: int, comment: int = 0) -> cst.BaseStatement:
+        """A generated statement whose first line starts at ``column``, wrapped at the project's line length
+        (``comment``: the width of the user's comment that will follow it)."""
+        wrapped = wrap_code(code, column, self.line_length, self.indent, comment)
+        return cst.parse_statement(wrapped + "\n", config=self.config)
+
+    def _column(self) -> int:
+        """Where a statement of the innermost block being visited starts."""
+        return sum(width for _, width in self.blocks)
+
+    def _block_width(self, block: cst.BaseSuite) -> int:
+        if not isinstance(block, cst.IndentedBlock):
+            return len(self.indent)
+        return len(block.indent if block.indent is not None else self.indent)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         # Plans change the statements, blocks and bodies of planned classes, never an expression: only the planned
@@ -50,17 +70,22 @@ class PlanRenderer(cst.CSTTransformer):
             self.in_plans += 1
         elif not self.in_plans and id(node) not in self.around_plans:
             return False
-        return super().on_visit(node) and not isinstance(node, cst.SimpleStatementLine)
+        descend = super().on_visit(node) and not isinstance(node, cst.SimpleStatementLine)
+        if descend and isinstance(node, cst.IndentedBlock):
+            self.blocks.append((id(node), self._block_width(node)))
+        return descend
 
     def on_leave(self, original_node, updated_node):  # type: ignore[override]
         if id(original_node) in self.plans:
             self.in_plans -= 1
+        if self.blocks and self.blocks[-1][0] == id(original_node):
+            self.blocks.pop()
         result = super().on_leave(original_node, updated_node)
         codes = self.insertions.get(id(original_node))
         if not codes or isinstance(result, cst.RemovalSentinel):
             return result
         following = list(result.nodes) if isinstance(result, cst.FlattenSentinel) else [result]
-        inserted = [self._statement(code) for code in codes]
+        inserted = [self._statement(code, self._column()) for code in codes]
         head = following[0]
         # The new statement takes the place (and the comments above) of the one it precedes.
         inserted[0] = inserted[0].with_changes(leading_lines=head.leading_lines)
@@ -83,7 +108,10 @@ class PlanRenderer(cst.CSTTransformer):
             placeholder = cst.SimpleStatementLine([cst.Pass()], leading_lines=original_node.leading_lines)
             self.removed[id(placeholder)] = placeholder
             return placeholder
-        statements = [self._statement(code) for code in codes]
+        trailing = original_node.trailing_whitespace
+        comment = len(trailing.whitespace.value) + len(trailing.comment.value) if trailing.comment else 0
+        statements = [self._statement(code, self._column(), comment if not index else 0)
+                      for index, code in enumerate(codes)]
         first = statements[0]
         if isinstance(first, cst.SimpleStatementLine):
             first = first.with_changes(
@@ -154,14 +182,17 @@ class PlanRenderer(cst.CSTTransformer):
     def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
         plan = self.plans.get(id(original_node))
         if plan is None:
+            if id(original_node) in self.roots_given_mixin.values():
+                return self._mixin_first(updated_node)
             return updated_node
         cls = plan.analysis.cls
+        self.class_column = self._column() + self._block_width(original_node.body)  # its body's blocks are left
         node = self._add_mixin(updated_node, cls)
         # A planned class has methods, so an indented body: a list of statements.
         body = cast("list[cst.BaseStatement]", list(node.body.body))
         self.derived = cls.inherited is not None
         if plan.init_statements:
-            body = self._with_init(body, plan.init_statements, cls.kind)
+            body = self._with_init(body, plan.init_statements, plan.init_signature)
         for hook, codes in plan.hook_additions.items():
             if hook in plan.super_calls and not any(
                 isinstance(s, cst.FunctionDef) and s.name.value == hook for s in body
@@ -175,11 +206,10 @@ class PlanRenderer(cst.CSTTransformer):
         if any(isinstance(b.value, cst.Name) and b.value.value == "PutMixin" for b in node.bases):
             return node
         if cls.inherited is not None:
-            # Derived from a project class: PutMixin goes last, which gives a valid MRO whether or not the base
-            # gets PutMixin (first) in the same run; nothing when a base already has it.
-            migrated_here = {p.analysis.cls.name for p in self.plans.values()}
-            if cls.inherited.put_mixin or cls.inherited.same_file & migrated_here:
+            if id(node) in self.roots_given_mixin.values() or self._inherits_mixin(cls):
                 return node
+            # Its project root is in another file: PutMixin goes last, the one place that keeps the method
+            # resolution order valid once that root gets PutMixin (first) in this run or a later one.
             bases = list(node.bases)
             last = max(i for i, b in enumerate(bases) if b.keyword is None and not b.star)
             comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
@@ -188,19 +218,29 @@ class PlanRenderer(cst.CSTTransformer):
             bases.insert(last + 1, mixin)
             self.added_mixin = True
             return node.with_changes(bases=bases)
+        return self._mixin_first(node)
+
+    def _mixin_first(self, node: cst.ClassDef) -> cst.ClassDef:
         mixin = cst.Arg(cst.Name("PutMixin"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         self.added_mixin = True
         return node.with_changes(bases=[mixin, *node.bases])
 
+    def _inherits_mixin(self, cls) -> bool:
+        """An ancestor has PutMixin already, or gets it in this file (migrated here, or a root given it)."""
+        migrated_here = {p.analysis.cls.name for p in self.plans.values()}
+        return cls.inherited.put_mixin or bool(cls.inherited.same_file & (migrated_here | set(self.roots_given_mixin)))
+
     def _method(self, name: str, codes: list[str], kind: str) -> cst.FunctionDef:
         params = "self" if kind == "module" else "self, trainer, pl_module"
         body = "\n".join(indent_code(code, self.indent) for code in codes)
-        method = self._statement(f"def {name}({params}):\n{body}")
+        method = self._statement(f"def {name}({params}):\n{body}", self.class_column)
         assert isinstance(method, cst.FunctionDef)
         return method.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
 
-    def _with_init(self, body: list[cst.BaseStatement], codes: list[str], kind: str) -> list[cst.BaseStatement]:
-        statements = [self._statement(code) for code in codes]
+    def _with_init(
+        self, body: list[cst.BaseStatement], codes: list[str], signature: tuple[str, str] | None
+    ) -> list[cst.BaseStatement]:
+        statements = [self._statement(code, self.class_column + len(self.indent)) for code in codes]
         for index, statement in enumerate(body):
             if isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__":
                 if isinstance(statement.body, cst.SimpleStatementSuite):  # one line: one statement per line
@@ -213,13 +253,14 @@ class PlanRenderer(cst.CSTTransformer):
                 inner[at + 1 : at + 1] = statements
                 body[index] = statement.with_changes(body=statement.body.with_changes(body=inner))
                 return body
-        init: cst.BaseStatement = self._method("__init__", ["super().__init__()", *codes], "module")
-        if self.derived:  # the base class's __init__ may take arguments
-            init = self._statement(
-                "def __init__(self, *args, **kwargs):\n"
-                + "\n".join(indent_code(c, self.indent) for c in ["super().__init__(*args, **kwargs)", *codes])
-            )
-            assert isinstance(init, cst.FunctionDef)
+        # A derived class repeats the signature of the base __init__ it reaches, else passes everything on.
+        parameters, arguments = (signature or ("*args, **kwargs", "*args, **kwargs")) if self.derived else ("", "")
+        init = self._statement(
+            f"def __init__(self{', ' if parameters else ''}{parameters}):\n"
+            + "\n".join(indent_code(c, self.indent) for c in [f"super().__init__({arguments})", *codes]),
+            self.class_column,
+        )
+        assert isinstance(init, cst.FunctionDef)
         first = next((i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef)), len(body))
         init = init.with_changes(leading_lines=[cst.EmptyLine(indent=False)] if first > 0 else [])
         if first < len(body):
@@ -233,7 +274,7 @@ class PlanRenderer(cst.CSTTransformer):
     def _with_hook(
         self, body: list[cst.BaseStatement], hook: str, codes: list[str], anchor: str | None, kind: str
     ) -> list[cst.BaseStatement]:
-        statements = [self._statement(code) for code in codes]
+        statements = [self._statement(code, self.class_column + len(self.indent)) for code in codes]
         for index, statement in enumerate(body):
             if isinstance(statement, cst.FunctionDef) and statement.name.value == hook:
                 body[index] = self._appended(statement, statements)
@@ -260,6 +301,26 @@ class PlanRenderer(cst.CSTTransformer):
             at -= 1
         inner[at:at] = statements
         return function.with_changes(body=block.with_changes(body=inner))
+
+
+def _roots_given_mixin(module: cst.Module, classes: list) -> dict[str, int]:
+    """The project roots (classes whose own bases name a Lightning class) of this file that get ``PutMixin`` first
+    so that the migrated classes derived from them need none: PutMixin first on a derived class makes its method
+    resolution order inconsistent as soon as an ancestor has PutMixin too (docs/design/generated-code.md,
+    decision 14). Name -> id of the class statement; a root that is migrated itself gets it anyway."""
+    planned = {cls.name for cls in classes}
+    top = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
+    chosen: dict[str, int] = {}
+    for cls in classes:
+        inherited = cls.inherited
+        if inherited is None or inherited.put_mixin or inherited.same_file & (planned | chosen.keys()):
+            continue
+        for ancestor in inherited.chain:
+            name = ancestor.key.rsplit(".", 1)[1]
+            if name in inherited.same_file and name in top and any(b in BASES for b in ancestor.bases):
+                chosen[name] = id(top[name])
+                break
+    return chosen
 
 
 def _merge_chains(first: cst.If, second: cst.If) -> cst.If:
@@ -315,7 +376,8 @@ def render(
     upward from ``path``) places them."""
     if not any(plan.changes for plan in plans):
         return module
-    renderer = PlanRenderer(plans, module)
+    style = import_style(path)
+    renderer = PlanRenderer(plans, module, style.line_length)
     new = module.visit(renderer)
     imports = sorted({imp for plan in plans if plan.changes for imp in plan.imports})
     if not renderer.added_mixin:  # every migrated class inherits PutMixin already
@@ -325,4 +387,4 @@ def render(
 
         for module_name, obj in imports:
             AddImportsVisitor.add_needed_import(context, module_name, obj or None)  # "" -> ``import module``
-    return add_imports(new, imports, import_style(path))
+    return add_imports(new, imports, style)

@@ -326,7 +326,7 @@ def test_lightning_demo_base_across_files(tmp_path: Path) -> None:
     assert result.changed and [f.code for f in result.findings] == ["PM101"], result
     diff = result.diff.decode()
     assert "+        self.layer_mean = Mean()" in diff
-    assert "+        self.layer_mean.update(self.layer.weight.sum(), weight=extract_batch_size(batch))" in diff
+    assert "+        self.layer_mean.update(\n+            self.layer.weight.sum(), weight=extract_batch_size(batch)\n" in diff
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
                 calls.append(call)
     calls = _left_where_an_ancestor_logs(cls, set(methods), calls)
     calls.sort(key=lambda c: (c.line, c.column))
-    return ClassAnalysis(cls, calls, metrics, used, methods, log_guard)
+    return ClassAnalysis(cls, calls, metrics, used, methods, log_guard, imports)
 
 
 def _left_where_an_ancestor_logs(cls: LightningClass, methods: set[str], calls: list[LogCall]) -> list[LogCall]:

@@ -106,6 +106,7 @@ class ClassAnalysis:
     used_names: set[str]  # attributes (self.x), methods and class-level names: taken for new attributes
     methods: dict[str, cst.FunctionDef]
     log_guard: str | None = None  # the condition under which the class's ``log`` forwards to Lightning's
+    imports: ImportMap | None = field(default=None, repr=False)  # the imports the class sees
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ class MigrationPlan:
     # id(original SimpleStatementLine) -> statements (source text) that replace it; [] removes it.
     replacements: dict[int, list[str]] = field(default_factory=dict)
     init_statements: list[str] = field(default_factory=list)
+    # (parameters, arguments) of a new ``__init__`` of a class derived from a project class: the signature of the
+    # base ``__init__`` it reaches; None where it cannot be read (``*args, **kwargs``).
+    init_signature: tuple[str, str] | None = ("", "")
     # hook name -> statements appended to it (the method is created when the class has none).
     hook_additions: dict[str, list[str]] = field(default_factory=dict)
     # hook name -> name of the method after which a newly created hook is placed.

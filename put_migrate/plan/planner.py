@@ -13,7 +13,7 @@ from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.name_collisions import resolve_collisions
 from put_migrate.plan.runtime_names import runtime_conflicts
-from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
+from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets, new_init_signature
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import text
 from put_migrate.plan.sync import pack_statements
@@ -149,6 +149,7 @@ def _attempt(
     plan = MigrationPlan(analysis)
     if any(state.aggregators.values()):
         plan.init_statements = [f"self.{a.attr} = {a.constructor()}" for a in state.aggregators.values()]
+        plan.init_signature = new_init_signature(state.analysis)
         problem = init_problem(state)
         if problem is not None:
             needing = {a.hook for a in state.aggregators.values()}
