@@ -224,13 +224,15 @@ def _wrap(code: str, column: int, line_length: int, indent: str, force: bool = F
     # A collection literal (not a call's or a subscript's brackets) with several items is exploded, one per line.
     literal = len(commas) > int(trailing) and not _is_trailer(code, opening)
     if inner + len(body) <= line_length and not trailing and not literal:
-        return [head, indent + body, tail]
+        return [head, indent + body, *_tail_lines(tail, column, line_length, indent)]
     if clauses:  # a comprehension: one line per clause, no commas added
         starts = [0, *clauses, len(body)]
         parts = [body[a:b].strip() for a, b in zip(starts, starts[1:])]
-        return [head, *(indent + line for part in parts for line in _wrap(part, inner, line_length, indent)), tail]
+        return [head, *(indent + line for part in parts for line in _wrap(part, inner, line_length, indent)),
+                *_tail_lines(tail, column, line_length, indent)]
     if not commas:  # one item: on its own line, wrapped again
-        return [head, *(indent + part for part in _wrap(body, inner, line_length, indent, inside=True)), tail]
+        return [head, *(indent + part for part in _wrap(body, inner, line_length, indent, inside=True)),
+                *_tail_lines(tail, column, line_length, indent)]
     items, start = [], 0
     for comma in commas:
         items.append(body[start:comma].strip())
@@ -240,8 +242,18 @@ def _wrap(code: str, column: int, line_length: int, indent: str, force: bool = F
     lines = [head]
     for item in items:
         lines.extend(indent + part for part in _wrap(item + ",", inner, line_length, indent, inside=True))
-    lines.append(tail)
+    lines.extend(_tail_lines(tail, column, line_length, indent))
     return lines
+
+
+def _tail_lines(tail: str, column: int, line_length: int, indent: str) -> list[str]:
+    """The closing bracket and what follows it (``].update(...)`` after an earlier pair was split), split again
+    where too long, as black splits each line a split produces."""
+    if column + len(tail) <= line_length or len(tail) < 2:
+        return [tail]
+    # The closing bracket stands in for the expression it ends: wrap a one-character name in its place.
+    lines = _wrap("_" + tail[1:], column, line_length, indent)
+    return [tail[0] + lines[0][1:], *lines[1:]]
 
 
 def _is_trailer(code: str, opening: int) -> bool:

@@ -39,6 +39,8 @@ GENERATED = [
     'def __init__(self, hidden_size: int = 128, learning_rate: float = 0.001, *, dropout=0.1, **kwargs):',
     'raise MisconfigurationException("`self.log(on_step=False, on_epoch=False)` is not useful.")',
     'self.put("val_const", 1.0 if name == "a" else 2.0, ["callbacks", "loggers", "progress_bar"])',
+    'self.validation_step_metrics[f"{prefix}_{metric.__class__.__name__}"].update(metric(y_hat, y), '
+    'weight=batch_size_in_flight(self.trainer))',
 ]
 INDENT = 8  # a statement of a method body
 
