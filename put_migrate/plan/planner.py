@@ -8,6 +8,7 @@ from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
+from put_migrate.plan.hook_scope import scope_conflicts, scoped_functions
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.runtime_names import runtime_conflicts
@@ -37,12 +38,14 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
     """The plan of one class. A call found unmigratable while planning is left as it was (with its finding) and
     the class is planned again without it, so that nothing chosen for it (a name, an aggregator) remains. Each
     new attempt leaves at least one more call alone, so the attempts end."""
-    collecting = collecting_functions(analysis)
-    calls = _same_fate(_check_conflicts(leave_uncollected(list(analysis.calls), collecting), collecting))
-    outcome = _attempt(analysis, calls, path, indent, collecting)
+    scoped = scoped_functions(analysis, collecting_functions(analysis))
+    collecting = collecting_functions(analysis) - scoped
+    calls = leave_uncollected(list(analysis.calls), collecting | scoped)
+    calls = _same_fate(_check_conflicts(calls, collecting, scoped))
+    outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
     while isinstance(outcome, _Replan):
         calls = _same_fate(outcome.calls)
-        outcome = _attempt(analysis, calls, path, indent, collecting)
+        outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
     return outcome
 
 
@@ -60,7 +63,7 @@ def _same_fate(calls: list[LogCall]) -> list[LogCall]:
     ]
 
 
-def _check_conflicts(calls: list[LogCall], collecting: set[int]) -> list[LogCall]:
+def _check_conflicts(calls: list[LogCall], collecting: set[int], scoped: set[int]) -> list[LogCall]:
     """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one. One name
     twice in an epoch-level hook is averaged by a ``HookValues`` where the hook is ``collecting``, and is fine where
     one call of the hook runs only one of the calls (exclusive ``if``/``else`` arms)."""
@@ -85,13 +88,15 @@ def _check_conflicts(calls: list[LogCall], collecting: set[int]) -> list[LogCall
             members[0].spec is not None
             and members[0].spec.kind == "epoch"
             and len(_runs(members)) > 1
-            and not all(id(c.function) in collecting for c in members)
+            and not all(id(c.function) in collecting | scoped for c in members)
         ):
             if _one_per_invocation(_runs(members)):
                 continue
             for c in members:
                 bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
-    bad.update({key: why for key, why in runtime_conflicts(calls).items() if key not in bad})
+    unscoped = [c for c in calls if not (id(c.function) in scoped and c.spec is not None and c.spec.kind == "epoch")]
+    bad.update({key: why for key, why in runtime_conflicts(unscoped).items() if key not in bad})
+    bad.update({key: why for key, why in scope_conflicts(calls, scoped).items() if key not in bad})
     return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
 
 
@@ -119,10 +124,11 @@ def _one_per_invocation(members: list[LogCall]) -> bool:
 
 
 def _attempt(
-    analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int]
+    analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int], scoped: set[int]
 ) -> MigrationPlan | _Replan:
     """Rewrite every call without a problem; the plan, or the calls to plan again when one cannot be finished."""
     state = BuildState(analysis, indent)
+    state.hook_scoped = scoped
     start_collecting(state, {id(c.function): c.function for c in calls if id(c.function) in collecting})
     statements_of: dict[int, list[LogCall]] = {}  # the variants of each log statement, in order
     for call in calls:

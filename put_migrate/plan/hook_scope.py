@@ -1,0 +1,169 @@
+"""Epoch-level hooks whose values are logged by several functions of one call (``shim.hook_scope.hook_value``).
+
+Lightning keeps one mean per (hook, name) over one call of an epoch-level hook, whichever method logs the value: a
+subclass's ``multi_validation_epoch_end`` that a base class's ``on_validation_epoch_end`` runs once per dataloader
+logs into the base hook's call, together with the base hook's own ``log_dict``. A ``HookValues`` local cannot span
+that call (the hook is in another class, often another file, and runs the helper in a loop), so each of these
+values becomes ``hook_value(self, name, value, destinations, ...)``: the router averages the values of the running
+hook's call per name and computes them where Lightning extracts its metrics.
+
+Chosen per epoch-level hook (``scoped_functions``): in this class, every function that logs epoch values in a call
+of the hook, when a helper there logs in a loop, under a run-time name, one name twice, or runs more than once per
+call; and a hook that dispatches to methods of the class (``self.m(...)``, which a subclass may override and log
+in) while logging names computed at run time, which a subclass's values may share.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from put_migrate.analyze import ClassAnalysis, LogCall, _code
+from put_migrate.hooks import HOOKS
+from put_migrate.lightning_classes import dotted_name
+from put_migrate.plan.hook_values import _iterated_attribute, _name_twice
+from put_migrate.plan.runtime_names import pattern
+from put_migrate.plan.state import BuildState, Leave
+from put_migrate.plan.statements import Block, Statement, dest_code, destinations, is_simple, plain, quote
+from put_migrate.rules import EPOCH_VALUE_IN_LOOP, NAME_NOT_LITERAL
+from put_migrate.walk import visit
+
+_LOGGING = frozenset({"log", "log_dict", "put", "put_dict"})
+
+
+def scoped_functions(analysis: ClassAnalysis, collecting: set[int]) -> set[int]:
+    """The functions (ids) whose epoch-level values go through ``hook_value``."""
+    if analysis.cls.kind != "module":
+        return set()
+    by_hook: dict[str, list[LogCall]] = {}
+    for call in analysis.calls:
+        if call.problem is None and call.spec is not None and call.spec.kind == "epoch":
+            by_hook.setdefault(call.hook, []).append(call)
+    chosen: set[int] = set()
+    for hook, members in by_hook.items():
+        if _helpers_need_scope(members, collecting) or _dispatching_runtime_names(members, analysis):
+            chosen.update(id(call.function) for call in members)
+    return chosen
+
+
+def _helpers_need_scope(members: list[LogCall], collecting: set[int]) -> bool:
+    """A helper of the hook's call logs values that a per-function rewrite cannot average: in a loop, under a
+    run-time name, one name from two statements, or one statement more than once per call of the hook."""
+    helpers = [c for c in members if c.via is not None and id(c.function) not in collecting]
+    if not helpers:
+        return False
+    if any(c.in_loop for c in helpers) or any(i.runtime_name or i.dynamic for c in helpers for i in c.items):
+        return True
+    runs: dict[int, int] = {}
+    for call in members:
+        if call.statement is not None and all(value for _, _, value in call.conditions):
+            runs[id(call.statement)] = runs.get(id(call.statement), 0) + 1
+    return any(count > 1 for count in runs.values()) or _name_twice(members)
+
+
+def _dispatching_runtime_names(members: list[LogCall], analysis: ClassAnalysis) -> bool:
+    """The hook itself logs names computed at run time and calls a method of the class that is no Lightning hook:
+    a subclass's override of that method may log one of those names in the same call of the hook."""
+    own = [c for c in members if c.via is None]
+    if not any(i.runtime_name or i.dynamic for c in own for i in c.items):
+        return False
+    return bool(dispatched_methods(own[0].function) - set(HOOKS))
+
+
+def dispatched_methods(function: cst.FunctionDef) -> set[str]:
+    """The methods ``function`` calls on ``self`` (``self.m(...)``), logging calls aside."""
+    found: set[str] = set()
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self":
+                if func.attr.value not in _LOGGING:
+                    found.add(func.attr.value)
+
+    visit(function, Calls())
+    return found
+
+
+def scope_conflicts(calls: list[LogCall], scoped: set[int]) -> dict[int, str]:
+    """id(call) -> why: an epoch value of a scoped call and one of another hook of the stage (or one not scoped)
+    that may have the same name. Lightning keys them apart by hook and lets the last registered win in its dicts,
+    or averages them (same hook): neither is reproduced when one of the names is only known at run time."""
+    scoped_calls = [c for c in _epoch_calls(calls) if id(c.function) in scoped and c.spec.kind == "epoch"]
+    others = [c for c in _epoch_calls(calls) if not (id(c.function) in scoped and c.spec.kind == "epoch")]
+    bad: dict[int, str] = {}
+    for call in scoped_calls:
+        for other in others:
+            if other.spec.stage != call.spec.stage:
+                continue
+            shared = _may_share(call, other)
+            if shared is not None:
+                why = f"{shared} may be logged on_epoch by {call.hook} and {other.hook}"
+                bad.setdefault(id(call), why)
+                bad.setdefault(id(other), why)
+    return bad
+
+
+def _epoch_calls(calls: list[LogCall]) -> list[LogCall]:
+    return [c for c in calls if c.problem is None and c.spec is not None and c.on_epoch]
+
+
+def _may_share(first: LogCall, second: LogCall) -> str | None:
+    """A name both calls may log, as text, when one of them is computed at run time (literal pairs are checked
+    by the planner's own conflict check)."""
+    for one in first.items:
+        for two in second.items:
+            if one.dynamic or two.dynamic:
+                return "a key of a mapping"
+            if one.name_expression is None and two.name_expression is None:
+                continue
+            if one.name_expression is not None and two.name_expression is not None:
+                return f"{_code(one.name_expression)}"
+            runtime, call, literal = (one, first, two) if one.name_expression is not None else (two, second, one)
+            assert runtime.name_expression is not None
+            if re.fullmatch(pattern(runtime.name_expression, dict(call.bindings)), literal.name, re.DOTALL):
+                return repr(literal.name)
+    return None
+
+
+def scoped_value_code(state: BuildState, call: LogCall) -> list[Statement]:
+    """``hook_value(self, name, value, destinations, ...)`` for each item of an epoch-level call."""
+    state.imports.add(("shim.hook_scope", "hook_value"))
+    dests = dest_code(destinations(callbacks=True, loggers=call.logger, progress_bar=call.prog_bar))
+    options = ""
+    if call.reduce != "mean":
+        options += f", reduce={quote(call.reduce)}"
+    if call.sync:
+        options += ", sync=True"
+        if call.sync_group is not None:
+            options += f", group={_code(call.sync_group)}"
+    out: list[Statement] = []
+    if call.batch_size is not None and call.reduce == "mean":
+        weight = call.batch_size
+        if not is_simple(weight) and any(item.dynamic for item in call.items):
+            weight_local = state.names.local_in(call.function, "batch_size")
+            out.append(f"{weight_local} = {plain(weight)}")
+            weight = cst.Name(weight_local)
+        options += f", weight={_code(weight)}"
+    for item in call.items:
+        if item.metric is not None:
+            raise Leave(
+                EPOCH_VALUE_IN_LOOP,
+                f"a Metric object logged in `{call.hook}`, whose values are averaged per name over the call",
+            )
+        if item.dynamic:
+            name, value = state.names.loop_variables(call.function)
+            out.append(Block(f"for {name}, {value} in {plain(item.value)}.items():",
+                             (f"hook_value(self, {name}, {value}, {dests}{options})",)))
+            continue
+        holder = _iterated_attribute(call.function, item.value, call.receiver)
+        if holder is not None:
+            rule = NAME_NOT_LITERAL if item.runtime_name else EPOCH_VALUE_IN_LOOP
+            raise Leave(rule, f"`{_code(item.value)}` iterates over `{holder}`, which may hold Metric objects")
+        name_code = item.name if item.runtime_name else quote(item.name)
+        if "\n" in name_code:
+            raise Leave(NAME_NOT_LITERAL, "a name written over several lines")
+        value_code = _code(item.value) if "\n" not in _code(item.value) else plain(item.value)
+        out.append(f"hook_value(self, {name_code}, {value_code}, {dests}{options})")
+    return out
