@@ -19,12 +19,13 @@ import re
 
 import libcst as cst
 
-from put_migrate.analyze import ClassAnalysis, LogCall, _code
+from put_migrate.analyze import ClassAnalysis, LogCall, LogItem, _code
 from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.hook_values import _iterated_attribute, _name_twice
 from put_migrate.plan.runtime_names import pattern
 from put_migrate.plan.state import BuildState, Leave
+from put_migrate.plan.two_hooks import epoch_end_wins
 from put_migrate.plan.statements import Block, Statement, dest_code, destinations, is_simple, plain, quote
 from put_migrate.rules import EPOCH_VALUE_IN_LOOP, NAME_NOT_LITERAL
 from put_migrate.walk import visit
@@ -86,16 +87,17 @@ def dispatched_methods(function: cst.FunctionDef) -> set[str]:
     return found
 
 
-def scope_conflicts(calls: list[LogCall], scoped: set[int]) -> dict[int, str]:
+def scope_conflicts(calls: list[LogCall], scoped: set[int], every_batch: set[int]) -> dict[int, str]:
     """id(call) -> why: an epoch value of a scoped call and one of another hook of the stage (or one not scoped)
-    that may have the same name. Lightning keys them apart by hook and lets the last registered win in its dicts,
-    or averages them (same hook): neither is reproduced when one of the names is only known at run time."""
+    that may have the same name, when one of the names is only known at run time. Lightning averages them (one
+    hook) or lets the key logged last win in its dicts (two hooks), which the migrated code reproduces only for an
+    eval batch hook's call logged in every batch against the epoch-end hook (``two_hooks``)."""
     scoped_calls = [c for c in _epoch_calls(calls) if id(c.function) in scoped and c.spec.kind == "epoch"]
     others = [c for c in _epoch_calls(calls) if not (id(c.function) in scoped and c.spec.kind == "epoch")]
     bad: dict[int, str] = {}
     for call in scoped_calls:
         for other in others:
-            if other.spec.stage != call.spec.stage:
+            if other.spec.stage != call.spec.stage or epoch_end_wins([call, other], every_batch):
                 continue
             shared = _may_share(call, other)
             if shared is not None:
@@ -116,15 +118,71 @@ def _may_share(first: LogCall, second: LogCall) -> str | None:
         for two in second.items:
             if one.dynamic or two.dynamic:
                 return "a key of a mapping"
-            if one.name_expression is None and two.name_expression is None:
+            first_name, second_name = _expression(one), _expression(two)
+            if first_name is None and second_name is None:
                 continue
-            if one.name_expression is not None and two.name_expression is not None:
-                return f"{_code(one.name_expression)}"
-            runtime, call, literal = (one, first, two) if one.name_expression is not None else (two, second, one)
-            assert runtime.name_expression is not None
-            if re.fullmatch(pattern(runtime.name_expression, dict(call.bindings)), literal.name, re.DOTALL):
+            if first_name is not None and second_name is not None:
+                if _disjoint(_parts(first_name, dict(first.bindings)), _parts(second_name, dict(second.bindings))):
+                    continue
+                return _code(first_name)
+            expression, call, literal = (
+                (first_name, first, two) if first_name is not None else (second_name, second, one)
+            )
+            assert expression is not None
+            if re.fullmatch(pattern(expression, dict(call.bindings)), literal.name, re.DOTALL):
                 return repr(literal.name)
     return None
+
+
+def _parts(name: cst.BaseExpression, env: dict[str, str]) -> list[str | None]:
+    """The name as literal texts and ``None`` for any text (as ``runtime_names.pattern`` reads it)."""
+    if isinstance(name, cst.Name) and name.value in env:
+        return [env[name.value]]
+    if isinstance(name, cst.FormattedString) and "b" not in name.prefix.lower():
+        parts: list[str | None] = []
+        for part in name.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value.replace("{{", "{").replace("}}", "}"))
+            elif part.format_spec is None and part.conversion is None:
+                parts.extend(_parts(part.expression, env))
+            else:
+                parts.append(None)
+        return parts
+    if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
+        return [name.evaluated_value]
+    if isinstance(name, cst.BinaryOperation) and isinstance(name.operator, cst.Add):
+        return _parts(name.left, env) + _parts(name.right, env)
+    if isinstance(name, cst.ConcatenatedString):
+        return _parts(name.left, env) + _parts(name.right, env)
+    return [None]
+
+
+def _disjoint(first: list[str | None], second: list[str | None]) -> bool:
+    """Whether two names cannot be equal: their literal beginnings, or their literal endings, differ."""
+
+    def ends(parts: list[str | None]) -> tuple[str, str]:
+        head = tail = ""
+        for part in parts:
+            if part is None:
+                break
+            head += part
+        for part in reversed(parts):
+            if part is None:
+                break
+            tail = part + tail
+        return head, tail
+
+    (head1, tail1), (head2, tail2) = ends(first), ends(second)
+    return not (head1.startswith(head2) or head2.startswith(head1)) or not (
+        tail1.endswith(tail2) or tail2.endswith(tail1)
+    )
+
+
+def _expression(item: LogItem) -> cst.BaseExpression | None:
+    """The expression of a name known only at run time (in an epoch-level hook, its code is the item's name)."""
+    if item.name_expression is not None:
+        return item.name_expression
+    return cst.parse_expression(item.name) if item.runtime_name else None
 
 
 def scoped_value_code(state: BuildState, call: LogCall) -> list[Statement]:

@@ -16,6 +16,7 @@ from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import text
 from put_migrate.plan.sync import pack_statements
+from put_migrate.plan.two_hooks import batch_calls_in_every_batch, epoch_end_wins
 from put_migrate.rules import (
     CALLBACK_LOG_MIGRATED,
     LOG_DICT_MIGRATED,
@@ -41,7 +42,7 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
     scoped = scoped_functions(analysis, collecting_functions(analysis))
     collecting = collecting_functions(analysis) - scoped
     calls = leave_uncollected(list(analysis.calls), collecting | scoped)
-    calls = _same_fate(_check_conflicts(calls, collecting, scoped))
+    calls = _same_fate(_check_conflicts(calls, collecting, scoped, batch_calls_in_every_batch(analysis, calls)))
     outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
     while isinstance(outcome, _Replan):
         calls = _same_fate(outcome.calls)
@@ -63,10 +64,14 @@ def _same_fate(calls: list[LogCall]) -> list[LogCall]:
     ]
 
 
-def _check_conflicts(calls: list[LogCall], collecting: set[int], scoped: set[int]) -> list[LogCall]:
-    """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one. One name
-    twice in an epoch-level hook is averaged by a ``HookValues`` where the hook is ``collecting``, and is fine where
-    one call of the hook runs only one of the calls (exclusive ``if``/``else`` arms)."""
+def _check_conflicts(
+    calls: list[LogCall], collecting: set[int], scoped: set[int], every_batch: set[int]
+) -> list[LogCall]:
+    """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one, except an
+    eval batch hook's call logged in every batch and the stage's epoch-end hook (``two_hooks``: the epoch hook's
+    value wins, in Lightning as in the migrated code). One name twice in an epoch-level hook is averaged by a
+    ``HookValues`` where the hook is ``collecting`` (or ``scoped``), and is fine where one call of the hook runs
+    only one of the calls (exclusive ``if``/``else`` arms)."""
     groups: dict[tuple[str, str], list[LogCall]] = {}
     for call in calls:
         if call.problem is not None or call.spec is None or not call.on_epoch:
@@ -76,6 +81,13 @@ def _check_conflicts(calls: list[LogCall], collecting: set[int], scoped: set[int
     bad: dict[int, str] = {}
     for (stage, name), members in groups.items():
         hooks = {c.hook for c in members}
+        if len(hooks) > 1 and epoch_end_wins(members, every_batch):
+            batch = [c for c in members if c.spec is not None and c.spec.kind == "batch"]
+            if len({_options(c) for c in batch}) > 1:
+                for c in batch:
+                    bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
+            members = [c for c in members if c not in batch]
+            hooks = {c.hook for c in members}
         # Variants of one statement that differ only in options given as expressions are one call.
         options = {_options(c) for c in members}
         if len(hooks) > 1:
@@ -96,7 +108,7 @@ def _check_conflicts(calls: list[LogCall], collecting: set[int], scoped: set[int
                 bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
     unscoped = [c for c in calls if not (id(c.function) in scoped and c.spec is not None and c.spec.kind == "epoch")]
     bad.update({key: why for key, why in runtime_conflicts(unscoped).items() if key not in bad})
-    bad.update({key: why for key, why in scope_conflicts(calls, scoped).items() if key not in bad})
+    bad.update({key: why for key, why in scope_conflicts(calls, scoped, every_batch).items() if key not in bad})
     return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
 
 
