@@ -20,6 +20,7 @@ import re
 import libcst as cst
 
 from put_migrate.analyze import ClassAnalysis, LogCall, LogItem, _code
+from put_migrate.analyze.hierarchy import method_resolution
 from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.hook_values import _iterated_attribute, _name_twice
@@ -54,7 +55,7 @@ def _helpers_need_scope(members: list[LogCall], collecting: set[int]) -> bool:
     helpers = [c for c in members if c.via is not None and id(c.function) not in collecting]
     if not helpers:
         return False
-    if any(c.in_loop for c in helpers) or any(i.runtime_name or i.dynamic for c in helpers for i in c.items):
+    if any(c.in_loop for c in helpers) or any(i.runtime_name for c in helpers for i in c.items):
         return True
     runs: dict[int, int] = {}
     for call in members:
@@ -64,12 +65,17 @@ def _helpers_need_scope(members: list[LogCall], collecting: set[int]) -> bool:
 
 
 def _dispatching_runtime_names(members: list[LogCall], analysis: ClassAnalysis) -> bool:
-    """The hook itself logs names computed at run time and calls a method of the class that is no Lightning hook:
+    """The hook itself logs names computed at run time and calls a method the class defines (no Lightning hook):
     a subclass's override of that method may log one of those names in the same call of the hook."""
     own = [c for c in members if c.via is None]
     if not any(i.runtime_name or i.dynamic for c in own for i in c.items):
         return False
-    return bool(dispatched_methods(own[0].function) - set(HOOKS))
+    return dispatches(own[0].function, set(analysis.methods))
+
+
+def dispatches(function: cst.FunctionDef, defined: set[str]) -> bool:
+    """Whether the hook calls ``self.m(...)`` for a method ``m`` its class defines that is no Lightning hook."""
+    return bool((dispatched_methods(function) & defined) - set(HOOKS))
 
 
 def dispatched_methods(function: cst.FunctionDef) -> set[str]:
@@ -105,6 +111,80 @@ def scope_conflicts(calls: list[LogCall], scoped: set[int], every_batch: set[int
                 bad.setdefault(id(call), why)
                 bad.setdefault(id(other), why)
     return bad
+
+
+def ancestor_conflicts(analysis: ClassAnalysis, calls: list[LogCall], scoped: set[int]) -> dict[int, str]:
+    """id(call) -> why, for scoped calls of a hook an ancestor defines (the hook that runs on this class), where
+    that hook logs a name of the same call that is not averaged with this class's values: a name computed at run
+    time, when the ancestor's own rule does not scope it (``dispatches``), or a literal name this class's name
+    computed at run time may be (literal names on both sides are left by the analysis already)."""
+    order = method_resolution(analysis.cls) if analysis.cls.inherited is not None else None
+    if not order:
+        return {}
+    bad: dict[int, str] = {}
+    for call in _epoch_calls(calls):
+        if id(call.function) not in scoped or call.spec.kind != "epoch" or call.hook in analysis.methods:
+            continue
+        ancestor = next((klass for klass in order if call.hook in klass.methods), None)
+        if ancestor is None:
+            continue
+        where = f"{ancestor.key.rsplit('.', 1)[1]}.{call.hook}"
+        source = dict(ancestor.method_sources).get(call.hook)
+        hook = _parsed(source) if source is not None else None
+        if hook is None:
+            bad[id(call)] = f"the values of {where}, whose source is not known, are not averaged with this one"
+            continue
+        literal, runtime = _logged_names(hook)
+        if runtime and not dispatches(hook, set(ancestor.methods)):
+            bad[id(call)] = f"{where} logs names computed at run time, which may be this one"
+            continue
+        for item in call.items:
+            expression = _expression(item)
+            if expression is None:
+                continue
+            for name in literal:
+                if re.fullmatch(pattern(expression, dict(call.bindings)), name, re.DOTALL):
+                    bad.setdefault(id(call), f"{_code(expression)} may be {name!r}, also logged by {where}")
+    return bad
+
+
+def _logged_names(function: cst.FunctionDef) -> tuple[list[str], bool]:
+    """The literal names ``self.log``/``self.log_dict`` calls of ``function`` log, and whether one logs a name
+    computed at run time (or a mapping that is not a literal dict with literal keys)."""
+    literal: list[str] = []
+    runtime = False
+
+    class Logs(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal runtime
+            func = node.func
+            if not (isinstance(func, cst.Attribute) and dotted_name(func.value) == "self"
+                    and func.attr.value in ("log", "log_dict")):
+                return
+            first = node.args[0].value if node.args and node.args[0].keyword is None else next(
+                (a.value for a in node.args if a.keyword is not None and a.keyword.value in ("name", "dictionary")),
+                None)
+            if func.attr.value == "log" and isinstance(first, cst.SimpleString) and isinstance(
+                    first.evaluated_value, str):
+                literal.append(first.evaluated_value)
+            elif func.attr.value == "log_dict" and isinstance(first, cst.Dict) and all(
+                    isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+                    and isinstance(e.key.evaluated_value, str) for e in first.elements):
+                literal.extend(e.key.evaluated_value for e in first.elements)  # type: ignore[union-attr]
+            else:
+                runtime = True
+
+    visit(function, Logs())
+    return literal, runtime
+
+
+def _parsed(source: str) -> cst.FunctionDef | None:
+    try:
+        module = cst.parse_module(source)
+    except Exception:  # noqa: BLE001 - the index read it with Python's ast; libcst may refuse newer syntax
+        return None
+    function = module.body[0] if module.body else None
+    return function if isinstance(function, cst.FunctionDef) else None
 
 
 def _epoch_calls(calls: list[LogCall]) -> list[LogCall]:

@@ -8,7 +8,7 @@ from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
-from put_migrate.plan.hook_scope import scope_conflicts, scoped_functions
+from put_migrate.plan.hook_scope import ancestor_conflicts, scope_conflicts, scoped_functions
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.runtime_names import runtime_conflicts
@@ -42,7 +42,10 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
     scoped = scoped_functions(analysis, collecting_functions(analysis))
     collecting = collecting_functions(analysis) - scoped
     calls = leave_uncollected(list(analysis.calls), collecting | scoped)
-    calls = _same_fate(_check_conflicts(calls, collecting, scoped, batch_calls_in_every_batch(analysis, calls)))
+    calls = _check_conflicts(calls, collecting, scoped, batch_calls_in_every_batch(analysis, calls))
+    left = ancestor_conflicts(analysis, calls, scoped)
+    calls = _same_fate([replace(c, problem=NAME_AGGREGATED_TWICE.problem(left[id(c)])) if id(c) in left else c
+                        for c in calls])
     outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
     while isinstance(outcome, _Replan):
         calls = _same_fate(outcome.calls)
