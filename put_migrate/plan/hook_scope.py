@@ -34,8 +34,8 @@ from put_migrate.walk import visit
 _LOGGING = frozenset({"log", "log_dict", "put", "put_dict"})
 
 
-def scoped_functions(analysis: ClassAnalysis, collecting: set[int]) -> set[int]:
-    """The functions (ids) whose epoch-level values go through ``hook_value``."""
+def scoped_functions(analysis: ClassAnalysis, collecting: set[int], unscoped: set[str] = frozenset()) -> set[int]:
+    """The functions (ids) whose epoch-level values go through ``hook_value`` (none for the ``unscoped`` hooks)."""
     if analysis.cls.kind != "module":
         return set()
     by_hook: dict[str, list[LogCall]] = {}
@@ -44,6 +44,8 @@ def scoped_functions(analysis: ClassAnalysis, collecting: set[int]) -> set[int]:
             by_hook.setdefault(call.hook, []).append(call)
     chosen: set[int] = set()
     for hook, members in by_hook.items():
+        if hook in unscoped:
+            continue
         if _helpers_need_scope(members, collecting) or _dispatching_runtime_names(members, analysis):
             chosen.update(id(call.function) for call in members)
     return chosen
@@ -91,6 +93,20 @@ def dispatched_methods(function: cst.FunctionDef) -> set[str]:
 
     visit(function, Calls())
     return found
+
+
+def blocked_hooks(calls: list[LogCall], scoped: set[int]) -> set[str]:
+    """The scoped hooks where a call left as ``self.log`` may log a name one of their scoped calls logs."""
+    blocked: set[str] = set()
+    for left in calls:
+        if left.problem is None or left.spec is None or left.spec.kind != "epoch":
+            continue
+        for call in calls:
+            if (call.problem is None and call.hook == left.hook and id(call.function) in scoped
+                    and (not left.items or _may_share(call, left, literal_too=True) is not None)):
+                blocked.add(left.hook)
+                break
+    return blocked
 
 
 def scope_conflicts(calls: list[LogCall], scoped: set[int], every_batch: set[int]) -> dict[int, str]:
@@ -191,15 +207,17 @@ def _epoch_calls(calls: list[LogCall]) -> list[LogCall]:
     return [c for c in calls if c.problem is None and c.spec is not None and c.on_epoch]
 
 
-def _may_share(first: LogCall, second: LogCall) -> str | None:
+def _may_share(first: LogCall, second: LogCall, literal_too: bool = False) -> str | None:
     """A name both calls may log, as text, when one of them is computed at run time (literal pairs are checked
-    by the planner's own conflict check)."""
+    by the planner's own conflict check, unless ``literal_too``)."""
     for one in first.items:
         for two in second.items:
             if one.dynamic or two.dynamic:
                 return "a key of a mapping"
             first_name, second_name = _expression(one), _expression(two)
             if first_name is None and second_name is None:
+                if literal_too and one.name == two.name:
+                    return repr(one.name)
                 continue
             if first_name is not None and second_name is not None:
                 if _disjoint(_parts(first_name, dict(first.bindings)), _parts(second_name, dict(second.bindings))):

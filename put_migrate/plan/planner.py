@@ -8,7 +8,7 @@ from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
-from put_migrate.plan.hook_scope import ancestor_conflicts, scope_conflicts, scoped_functions
+from put_migrate.plan.hook_scope import ancestor_conflicts, blocked_hooks, scope_conflicts, scoped_functions
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.runtime_names import runtime_conflicts
@@ -39,18 +39,29 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
     """The plan of one class. A call found unmigratable while planning is left as it was (with its finding) and
     the class is planned again without it, so that nothing chosen for it (a name, an aggregator) remains. Each
     new attempt leaves at least one more call alone, so the attempts end."""
-    scoped = scoped_functions(analysis, collecting_functions(analysis))
-    collecting = collecting_functions(analysis) - scoped
-    calls = leave_uncollected(list(analysis.calls), collecting | scoped)
-    calls = _check_conflicts(calls, collecting, scoped, batch_calls_in_every_batch(analysis, calls))
-    left = ancestor_conflicts(analysis, calls, scoped)
-    calls = _same_fate([replace(c, problem=NAME_AGGREGATED_TWICE.problem(left[id(c)])) if id(c) in left else c
-                        for c in calls])
-    outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
-    while isinstance(outcome, _Replan):
-        calls = _same_fate(outcome.calls)
-        outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
-    return outcome
+    all_collecting = collecting_functions(analysis)
+    unscoped: set[str] = set()
+    while True:
+        # A left call of a scoped hook's call that may log one of its names stays self.log, which hook_value's
+        # values cannot average with: the hook is planned again without a scope (its calls as they were before).
+        scoped = scoped_functions(analysis, all_collecting, unscoped)
+        collecting = all_collecting - scoped
+        calls = leave_uncollected(list(analysis.calls), collecting | scoped)
+        calls = _check_conflicts(calls, collecting, scoped, batch_calls_in_every_batch(analysis, calls))
+        left = ancestor_conflicts(analysis, calls, scoped)
+        calls = _same_fate([replace(c, problem=NAME_AGGREGATED_TWICE.problem(left[id(c)])) if id(c) in left else c
+                            for c in calls])
+        blocked = blocked_hooks(calls, scoped)
+        outcome = _attempt(analysis, calls, path, indent, collecting, scoped) if not blocked else None
+        while isinstance(outcome, _Replan) and not blocked:
+            calls = _same_fate(outcome.calls)
+            blocked = blocked_hooks(calls, scoped)
+            if not blocked:
+                outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
+        if not blocked:
+            assert outcome is not None
+            return outcome
+        unscoped |= blocked
 
 
 def _same_fate(calls: list[LogCall]) -> list[LogCall]:
