@@ -165,25 +165,34 @@ def ancestor_conflicts(analysis: ClassAnalysis, calls: list[LogCall], scoped: se
 
 
 def _logged_names(function: cst.FunctionDef) -> tuple[list[str], bool]:
-    """The literal names ``self.log``/``self.log_dict`` calls of ``function`` log, and whether one logs a name
-    computed at run time (or a mapping that is not a literal dict with literal keys)."""
+    """The literal names the hook logs or puts (``self.log``/``log_dict``, once migrated ``self.put``/``put_dict``
+    or a ``HookValues`` local's ``update``), and whether one is computed at run time (or is a key of a mapping
+    that is not a dict literal with literal keys). ``hook_value`` calls are averaged with this class's own."""
     literal: list[str] = []
     runtime = False
+    collectors = _hook_values_locals(function)
 
     class Logs(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal runtime
             func = node.func
-            if not (isinstance(func, cst.Attribute) and dotted_name(func.value) == "self"
-                    and func.attr.value in ("log", "log_dict")):
+            if not isinstance(func, cst.Attribute):
+                return
+            receiver, method = dotted_name(func.value), func.attr.value
+            if receiver == "self" and method in ("log", "put"):
+                kind = "name"
+            elif receiver == "self" and method in ("log_dict", "put_dict"):
+                kind = "mapping"
+            elif receiver in collectors and method == "update":
+                kind = "name"
+            else:
                 return
             first = node.args[0].value if node.args and node.args[0].keyword is None else next(
                 (a.value for a in node.args if a.keyword is not None and a.keyword.value in ("name", "dictionary")),
                 None)
-            if func.attr.value == "log" and isinstance(first, cst.SimpleString) and isinstance(
-                    first.evaluated_value, str):
+            if kind == "name" and isinstance(first, cst.SimpleString) and isinstance(first.evaluated_value, str):
                 literal.append(first.evaluated_value)
-            elif func.attr.value == "log_dict" and isinstance(first, cst.Dict) and all(
+            elif kind == "mapping" and isinstance(first, cst.Dict) and all(
                     isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
                     and isinstance(e.key.evaluated_value, str) for e in first.elements):
                 literal.extend(e.key.evaluated_value for e in first.elements)  # type: ignore[union-attr]
@@ -192,6 +201,20 @@ def _logged_names(function: cst.FunctionDef) -> tuple[list[str], bool]:
 
     visit(function, Logs())
     return literal, runtime
+
+
+def _hook_values_locals(function: cst.FunctionDef) -> set[str]:
+    """Names the function binds to ``HookValues(...)`` (decision 18's local, in an ancestor migrated already)."""
+    found: set[str] = set()
+
+    class Assigns(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            value = node.value
+            if isinstance(value, cst.Call) and (dotted_name(value.func) or "").rsplit(".", 1)[-1] == "HookValues":
+                found.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+
+    visit(function, Assigns())
+    return found
 
 
 def _parsed(source: str) -> cst.FunctionDef | None:
