@@ -330,7 +330,9 @@ def running_hook_records(module: Any) -> _Records | None:
     """The put records of the epoch-level hook running on ``module``'s trainer (they live as long as its result
     collection); None where no trainer runs a hook, or under ``Trainer(barebones=True)``."""
     trainer = getattr(module, "_trainer", None)
-    fx = None if trainer is None else module._current_fx_name
+    if trainer is None:
+        return None
+    fx = module._current_fx_name
     if fx is None or trainer.barebones:
         return None
     connector = trainer._logger_connector

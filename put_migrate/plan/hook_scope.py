@@ -21,20 +21,22 @@ import libcst as cst
 
 from put_migrate.analyze import ClassAnalysis, LogCall, LogItem, _code
 from put_migrate.analyze.hierarchy import method_resolution
-from put_migrate.hooks import HOOKS
+from put_migrate.hooks import HOOKS, HookSpec
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.hook_values import _iterated_attribute, _name_twice
 from put_migrate.plan.runtime_names import pattern
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.two_hooks import epoch_end_wins
 from put_migrate.plan.statements import Block, Statement, dest_code, destinations, is_simple, plain, quote
+from put_migrate.plan.two_hooks import epoch_end_wins
 from put_migrate.rules import EPOCH_VALUE_IN_LOOP, NAME_NOT_LITERAL
 from put_migrate.walk import visit
 
 _LOGGING = frozenset({"log", "log_dict", "put", "put_dict"})
 
 
-def scoped_functions(analysis: ClassAnalysis, collecting: set[int], unscoped: set[str] = frozenset()) -> set[int]:
+def scoped_functions(
+    analysis: ClassAnalysis, collecting: set[int], unscoped: frozenset[str] | set[str] = frozenset()
+) -> set[int]:
     """The functions (ids) whose epoch-level values go through ``hook_value`` (none for the ``unscoped`` hooks)."""
     if analysis.cls.kind != "module":
         return set()
@@ -114,12 +116,12 @@ def scope_conflicts(calls: list[LogCall], scoped: set[int], every_batch: set[int
     that may have the same name, when one of the names is only known at run time. Lightning averages them (one
     hook) or lets the key logged last win in its dicts (two hooks), which the migrated code reproduces only for an
     eval batch hook's call logged in every batch against the epoch-end hook (``two_hooks``)."""
-    scoped_calls = [c for c in _epoch_calls(calls) if id(c.function) in scoped and c.spec.kind == "epoch"]
-    others = [c for c in _epoch_calls(calls) if not (id(c.function) in scoped and c.spec.kind == "epoch")]
+    scoped_calls = [c for c in _epoch_calls(calls) if id(c.function) in scoped and _spec(c).kind == "epoch"]
+    others = [c for c in _epoch_calls(calls) if not (id(c.function) in scoped and _spec(c).kind == "epoch")]
     bad: dict[int, str] = {}
     for call in scoped_calls:
         for other in others:
-            if other.spec.stage != call.spec.stage or epoch_end_wins([call, other], every_batch):
+            if _spec(other).stage != _spec(call).stage or epoch_end_wins([call, other], every_batch):
                 continue
             shared = _may_share(call, other)
             if shared is not None:
@@ -139,7 +141,7 @@ def ancestor_conflicts(analysis: ClassAnalysis, calls: list[LogCall], scoped: se
         return {}
     bad: dict[int, str] = {}
     for call in _epoch_calls(calls):
-        if id(call.function) not in scoped or call.spec.kind != "epoch" or call.hook in analysis.methods:
+        if id(call.function) not in scoped or _spec(call).kind != "epoch" or call.hook in analysis.methods:
             continue
         ancestor = next((klass for klass in order if call.hook in klass.methods), None)
         if ancestor is None:
@@ -192,10 +194,11 @@ def _logged_names(function: cst.FunctionDef) -> tuple[list[str], bool]:
                 None)
             if kind == "name" and isinstance(first, cst.SimpleString) and isinstance(first.evaluated_value, str):
                 literal.append(first.evaluated_value)
-            elif kind == "mapping" and isinstance(first, cst.Dict) and all(
-                    isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
-                    and isinstance(e.key.evaluated_value, str) for e in first.elements):
-                literal.extend(e.key.evaluated_value for e in first.elements)  # type: ignore[union-attr]
+            elif kind == "mapping" and isinstance(first, cst.Dict):
+                keys = [e.key.evaluated_value if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+                        else None for e in first.elements]
+                literal.extend(k for k in keys if isinstance(k, str))
+                runtime = runtime or not all(isinstance(k, str) for k in keys)
             else:
                 runtime = True
 
@@ -224,6 +227,11 @@ def _parsed(source: str) -> cst.FunctionDef | None:
         return None
     function = module.body[0] if module.body else None
     return function if isinstance(function, cst.FunctionDef) else None
+
+
+def _spec(call: LogCall) -> HookSpec:
+    assert call.spec is not None  # _epoch_calls keeps calls with a spec only
+    return call.spec
 
 
 def _epoch_calls(calls: list[LogCall]) -> list[LogCall]:
@@ -264,7 +272,7 @@ def _parts(name: cst.BaseExpression, env: dict[str, str]) -> list[str | None]:
         for part in name.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value.replace("{{", "{").replace("}}", "}"))
-            elif part.format_spec is None and part.conversion is None:
+            elif isinstance(part, cst.FormattedStringExpression) and not (part.format_spec or part.conversion):
                 parts.extend(_parts(part.expression, env))
             else:
                 parts.append(None)
