@@ -46,9 +46,9 @@ def scoped_functions(
             by_hook.setdefault(call.hook, []).append(call)
     chosen: set[int] = set()
     for hook, members in by_hook.items():
-        if hook in unscoped:
-            continue
-        if _helpers_need_scope(members, collecting) or _dispatching_runtime_names(members, analysis):
+        if hook not in unscoped and (
+            _helpers_need_scope(members, collecting) or _dispatching_runtime_names(members, analysis)
+        ):
             chosen.update(id(call.function) for call in members)
     return chosen
 
@@ -61,10 +61,11 @@ def _helpers_need_scope(members: list[LogCall], collecting: set[int]) -> bool:
         return False
     if any(c.in_loop for c in helpers) or any(i.runtime_name for c in helpers for i in c.items):
         return True
-    runs: dict[int, int] = {}
-    for call in members:
+    runs: dict[tuple[int, tuple[tuple[str, str], ...]], int] = {}
+    for call in members:  # one statement reached twice in a call of the hook (literal loop values are other names)
         if call.statement is not None and all(value for _, _, value in call.conditions):
-            runs[id(call.statement)] = runs.get(id(call.statement), 0) + 1
+            key = (id(call.statement), call.bindings)
+            runs[key] = runs.get(key, 0) + 1
     return any(count > 1 for count in runs.values()) or _name_twice(members)
 
 
