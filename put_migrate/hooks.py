@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Stage = Literal["train", "validation", "test"]
+Stage = Literal["train", "validation", "test", "predict"]  # "predict": only calls that raise (PREDICT_STEP)
 # "batch": runs once per batch and sees the batch (step hooks); "step_other": runs once per batch but has no batch
 # parameter (backward, optimizer hooks); "epoch": start / epoch start / epoch end hooks (epoch values only).
 HookKind = Literal["batch", "step_other", "epoch"]
@@ -75,6 +75,14 @@ _ALLOWED = [
     *(_epoch(f"on_validation_{when}", "validation") for when in ("start", "epoch_start", "epoch_end")),
     *(_epoch(f"on_test_{when}", "test") for when in ("start", "epoch_start", "epoch_end")),
 ]
+
+# ``predict_step`` has no result collection: Lightning's ``log`` raises this there (unless Trainer(barebones=True),
+# where it returns). Only calls a ``log`` guard lets through in some cases run under it (analyze/log_guard.py).
+PREDICT_STEP = HookSpec("predict_step", "predict", "batch", False, False)
+PREDICT_LOG_ERROR = (
+    "You are trying to `self.log()` but the loop's result collection is not registered yet. This is most likely"
+    " because you are trying to log in a `predict` hook, but it doesn't support logging"
+)
 
 # Hooks where Lightning raises "You can't `self.log()` inside ..." (the ``None`` rows of ``_FxValidator.functions``).
 FORBIDDEN_HOOKS = frozenset(

@@ -31,6 +31,7 @@ from typing import Any
 from put_migrate import resolve
 from put_migrate.lightning_names import BASES, Kind
 from put_migrate.search_path import SearchPath
+from put_migrate.value_properties import value_properties
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
 
@@ -55,6 +56,7 @@ class IndexedClass:
     # (method, its source, dedented) of each method that names one: a subclass's helper may be called there.
     self_uses: tuple[tuple[str, str], ...] = ()
     method_sources: tuple[tuple[str, str], ...] = ()
+    value_properties: frozenset[str] = frozenset()  # properties that return a computed value, never a Metric
 
 
 @dataclass
@@ -406,6 +408,7 @@ class _ClassReader:
         return IndexedClass(
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
             frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, method_sources,
+            value_properties(node),
         )
 
     def _self_uses(self, node: ast.ClassDef, assigned: set[str]):

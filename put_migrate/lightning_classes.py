@@ -123,6 +123,7 @@ class Inherited:
     same_file: frozenset[str] = frozenset()  # names of the ancestors defined in the same file
     chain: tuple = ()  # the indexed ancestors themselves, nearest first (``index.IndexedClass``)
     bases: tuple[str, ...] = ()  # the class's own bases, as dotted names
+    value_properties: frozenset[str] = frozenset()  # properties of the ancestors that return computed values
 
     @classmethod
     def of(cls, ancestors, module_key: str, bases: tuple[str, ...] = ()) -> Inherited:
@@ -137,6 +138,7 @@ class Inherited:
             same_file=frozenset(a.key.rsplit(".", 1)[1] for a in ancestors if a.key.rsplit(".", 1)[0] == module_key),
             chain=tuple(ancestors),
             bases=bases,
+            value_properties=frozenset().union(*(a.value_properties for a in ancestors)),
         )
 
 

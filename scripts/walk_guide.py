@@ -36,8 +36,9 @@ GUIDE = ROOT / "docs" / "migration-guide.md"
 DEMO = ROOT / "examples" / "demo_project" / "model.py"
 _BLOCK = re.compile(r"<!-- guide(?P<file>-file)?: (?P<name>[\w./-]+) -->\n```(?P<lang>\w+)\n(?P<body>.*?)```", re.S)
 
-# The call the project's validation_step gets, which put-migrate leaves (PM201) until step 4 writes its options out.
-LEFT = '        options = {"on_epoch": True}\n        self.log("val_mse", loss, **options)\n'
+# The call the project's validation_step gets, which put-migrate leaves (PM201) until step 4 writes its options out
+# (a dict built by a call: a dict literal with literal keys built just before would be expanded).
+LEFT = '        options = dict(on_epoch=True)\n        self.log("val_mse", loss, **options)\n'
 CONFIG = "callbacks:\n  model_checkpoint:\n    monitor: val_loss\n  early_stopping:\n    monitor: val_mse\n"
 
 
@@ -91,7 +92,7 @@ def _fix_left_call(repo: Path, walk: Walk) -> None:
     text = model.read_text()
     assert "TODO(put-migrate): PM201" in text, "step 3 (--add-todo) wrote no marker above the call left"
     assert "TODO(put-migrate): PM201" in walk.output_of("git grep"), "step 4's git grep found no marker"
-    fixed = text.replace('        options = {"on_epoch": True}\n', "")
+    fixed = text.replace('        options = dict(on_epoch=True)\n', "")
     model.write_text(fixed.replace('self.log("val_mse", loss, **options)', 'self.log("val_mse", loss, on_epoch=True)'))
 
 

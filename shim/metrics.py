@@ -290,6 +290,45 @@ class Keyed(_LazyAggregators):
         return self._items()
 
 
+class KeyedMetrics(Keyed):
+    """``Keyed`` for a mapping whose values may be torchmetrics ``Metric`` objects as well as values (semantics §3.4).
+
+    ``value = self.logs.update(name, value, weight)`` at the log site: a value is aggregated under ``name`` and
+    returned; a Metric is kept under ``name`` and its step value returned, the result of its last forward
+    (torchmetrics' ``_forward_cache``, what Lightning logs; None after only ``update()``, when Lightning logs no
+    step value). ``items()`` gives aggregators and Metrics in first-logged order, so the compute hook puts each
+    one's ``compute()`` alike; ``reset()`` resets both, where Lightning resets logged Metrics.
+    """
+
+    def __init__(self, factory: Callable[[], Metric]) -> None:
+        super().__init__(factory)
+        self._order: dict[str, None] = {}
+        self._metrics: dict[str, Metric] = {}  # the user's Metrics: neither submodules here nor state_dict keys
+
+    def update(self, name: str, value: Any, weight: Any = None) -> Any:
+        """Aggregate ``value`` (``weight`` for a mean) or keep a Metric; the step value Lightning logs for it."""
+        self._order.setdefault(name, None)
+        if isinstance(value, Metric):
+            self._metrics[name] = value
+            return value._forward_cache
+        aggregator = self[name]
+        if weight is None:
+            aggregator.update(value)
+        else:
+            aggregator.update(value, weight)
+        return value
+
+    def items(self) -> Iterator[tuple[str, Metric]]:
+        aggregators = dict(self._items())
+        for name in self._order:
+            yield name, self._metrics[name] if name in self._metrics else aggregators[name]
+
+    def reset(self) -> None:
+        """Reset every aggregator and every Metric kept (Lightning resets the Metrics it logged)."""
+        for _, metric in self.items():
+            metric.reset()
+
+
 _AGGREGATORS: dict[str, type[_Aggregator]] = {"mean": Mean, "sum": Sum, "max": Max, "min": Min}
 
 

@@ -156,3 +156,26 @@ def test_put_copies_only_what_could_change_later():
     assert ops_of(lambda: module.put("buffer", buffer)) == ["aten.clone.default"]
     assert ops_of(lambda: module.put("parameter", parameter)) == ["aten.detach.default", "aten.clone.default"]
     assert not any(record.value.requires_grad for record in module.put_records)
+
+
+def test_keyed_metrics_aggregates_values_and_keeps_metrics():
+    """KeyedMetrics: a value is averaged under its name and returned; a Metric is kept, its last forward result
+    returned (None after only update(), as Lightning logs no step value then); items() in first-logged order;
+    reset() resets the Metrics kept as well."""
+    import torchmetrics
+
+    from shim.metrics import KeyedMetrics
+
+    keyed = KeyedMetrics(Mean)
+    metric = torchmetrics.SumMetric()
+    assert keyed.update("loss", torch.tensor(2.0), 2) == torch.tensor(2.0)
+    assert keyed.update("sum", metric) is None  # no forward yet
+    metric(torch.tensor(5.0))
+    assert keyed.update("sum", metric) == torch.tensor(5.0)
+    keyed.update("loss", torch.tensor(5.0), 1)
+    assert [name for name, _ in keyed.items()] == ["loss", "sum"]
+    values = {name: aggregator.compute() for name, aggregator in keyed.items()}
+    assert values == {"loss": torch.tensor(3.0), "sum": torch.tensor(5.0)}
+    assert "sum" not in dict(keyed.state_dict()) and not any("sum" in key for key in keyed.state_dict())
+    keyed.reset()
+    assert not any(aggregator.update_called for _, aggregator in keyed.items())

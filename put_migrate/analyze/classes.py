@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import textwrap
+
 import libcst as cst
 from libcst.metadata import CodeRange
 
 from put_migrate.analyze.calls import CallFinder
 from put_migrate.analyze.context import helper_callers
 from put_migrate.analyze.hierarchy import live_ancestor_logs
+from put_migrate.analyze.log_guard import OVERRIDDEN, class_log_guard
+from put_migrate.analyze.metric_values import tests_metric_objects
 from put_migrate.analyze.metrics import find_metrics
 from put_migrate.analyze.model import ClassAnalysis, ClassFacts, LogCall, MetricInfo, with_problem
 from put_migrate.analyze.read import read_variants
@@ -15,6 +20,7 @@ from put_migrate.analyze.scope import assigned_self_attributes, methods_and_name
 from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import INT_PROPERTIES, ImportMap, LightningClass
 from put_migrate.rules import LOG_OVERRIDDEN, NAME_AGGREGATED_TWICE
+from put_migrate.value_properties import returns_a_value
 from put_migrate.walk import visit
 
 
@@ -23,9 +29,11 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     if cls.imports is not None:  # a class of a function body also sees the imports of its enclosing functions
         imports = cls.imports
     methods, used = methods_and_names(cls.node)
-    assigned = assigned_self_attributes(cls.node)
+    assigned = assigned_self_attributes(cls.node) | _value_properties(cls.node)
     metrics = find_metrics(cls.node, imports)
-    overrides_log = "log" in methods or "log_dict" in methods
+    guard = class_log_guard(cls, methods)
+    overrides_log = guard is OVERRIDDEN
+    log_guard = guard if isinstance(guard, str) else None
     containers: frozenset[str] = frozenset()
     demo_methods, demo_attributes = cls.demo  # what a Lightning demo base (BoringModel) brings
     assigned |= demo_attributes
@@ -34,14 +42,16 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
         for attr, collection in cls.inherited.metrics:
             if attr not in metrics and attr not in assigned:
                 metrics[attr] = MetricInfo(attr, collection=collection)  # keys unknown: log_dict of it is PM215
-        assigned |= cls.inherited.assigned
+        assigned |= cls.inherited.assigned | cls.inherited.value_properties
         used |= cls.inherited.assigned | cls.inherited.methods
-        overrides_log = overrides_log or bool({"log", "log_dict"} & cls.inherited.methods)
         containers = cls.inherited.metric_containers
     if cls.kind == "module":  # known ints, unless this class or a project ancestor defines the name itself
         assigned |= INT_PROPERTIES - methods.keys() - (cls.inherited.methods if cls.inherited else frozenset())
+    # Under a guard, what predict_step reaches is a call Lightning rejects where the guard holds.
+    followed = frozenset({"predict_step"}) if log_guard is not None else frozenset()
     facts = ClassFacts(
-        cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods)
+        cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods, followed),
+        log_guard, tests_metric_objects(cls.node),
     )
     calls: list[LogCall] = []
     for name, function in methods.items():
@@ -60,7 +70,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
                 calls.append(call)
     calls = _left_where_an_ancestor_logs(cls, set(methods), calls)
     calls.sort(key=lambda c: (c.line, c.column))
-    return ClassAnalysis(cls, calls, metrics, used, methods)
+    return ClassAnalysis(cls, calls, metrics, used, methods, log_guard)
 
 
 def _left_where_an_ancestor_logs(cls: LightningClass, methods: set[str], calls: list[LogCall]) -> list[LogCall]:
@@ -82,3 +92,17 @@ def _left_where_an_ancestor_logs(cls: LightningClass, methods: set[str], calls: 
                 f"{name!r} is also logged by {live[name]}, which runs on {cls.name} too; rename one of them"))
         found.append(call)
     return found
+
+
+def _value_properties(node: cst.ClassDef) -> set[str]:
+    """The class's own properties that return computed values (``put_migrate.value_properties``); only methods
+    decorated with ``@property`` are read again with ``ast``."""
+    names: set[str] = set()
+    for statement in node.body.body:
+        if isinstance(statement, cst.FunctionDef) and any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "property" for d in statement.decorators
+        ):
+            parsed = ast.parse(textwrap.dedent(cst.Module(body=[]).code_for_node(statement))).body[0]
+            if isinstance(parsed, ast.FunctionDef) and returns_a_value(parsed):
+                names.add(statement.name.value)
+    return names

@@ -41,13 +41,36 @@ class HelperCall:
     call: cst.Call | None = field(compare=False, repr=False)
     in_loop: bool = False
     problem: str | None = None  # why this caller cannot be followed (PM205 detail)
+    # ``self.<hook> = self.<method>`` in ``__init__``: the method runs as that hook (``hook``), with its own
+    # parameters in the hook's places (pytorch-lightning's profiler example).
+    alias: bool = False
 
 
-def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> dict[str, list[HelperCall]]:
+# Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
+REMOVED_EPOCH_END = {
+    "training_epoch_end": "on_train_epoch_end",
+    "validation_epoch_end": "on_validation_epoch_end",
+    "test_epoch_end": "on_test_epoch_end",
+}
+
+
+def removed_hook_problem(hook: str) -> str:
+    """Why a call reached from a Lightning 1.x epoch-end hook is left: Lightning 2 never runs it."""
+    return (
+        f"`{hook}` is a Lightning 1.x hook, removed in Lightning 2.0 (Lightning 2 refuses to run a module that"
+        f" defines it, so this call never runs from there): move its code to `{REMOVED_EPOCH_END[hook]}` (keep the"
+        " step outputs in an attribute), then run put-migrate again"
+    )
+
+
+def helper_callers(
+    cls: LightningClass, methods: dict[str, cst.FunctionDef], followed: frozenset[str] = frozenset()
+) -> dict[str, list[HelperCall]]:
     """For each method, the ``self.<method>(...)`` calls that reach it (the intra-class call graph, one level).
 
     A caller that is not a Lightning hook, or any other use of ``self.<method>`` (passed around, called from a
     nested function), is recorded with a problem: Lightning would take the defaults from a hook we cannot see.
+    The hooks in ``followed`` are followed although they may not log (the reader decides what Lightning does).
     """
     found: dict[str, list[HelperCall]] = {}
     known = methods  # the methods whose uses are recorded (with the ancestors' methods that run, below)
@@ -87,7 +110,7 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
             if isinstance(func, cst.Name) and func.value == "self" and "forward" in known and self.nested == 0:
                 # ``self(...)`` runs ``forward`` (through ``nn.Module.__call__``) under the calling hook.
                 problem = None
-                if HOOKS.get(self.hook) is None:
+                if HOOKS.get(self.hook) is None and self.hook not in followed:
                     problem = f"`self(...)` is called from `{self.hook}`, which is not a Lightning hook that may log"
                 found.setdefault("forward", []).append(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
@@ -102,10 +125,41 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
                 self.calls.add(id(func))
                 spec = HOOKS.get(self.hook)
                 problem = None
-                if spec is None:
-                    problem = f"called from `{self.hook}`, which is not a Lightning hook that may log"
+                if self.hook in REMOVED_EPOCH_END:
+                    problem = removed_hook_problem(self.hook)
+                elif spec is None and self.hook not in followed:
+                    problem = (
+                        f"called from `{self.hook}`, which is not a Lightning hook that may log (whoever calls"
+                        f" `{self.hook}` decides which hook runs: a callback may call it from its own hooks, each with"
+                        f" its own defaults and step values); keep the log calls out of what `{self.hook}` reaches:"
+                        f" return the values from `{func.attr.value}` and log them in the hooks that call it"
+                    )
                 found.setdefault(func.attr.value, []).append(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
+                )
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if self.hook != "__init__" or self.nested or len(node.targets) != 1:
+                return
+            target = node.targets[0].target
+            if not (isinstance(target, cst.Attribute) and dotted_name(target.value) == "self"):
+                return
+            hook = target.attr.value
+            spec = HOOKS.get(hook)
+            if spec is None or spec.kind != "batch" or hook in known:
+                return
+            value = node.value
+            candidates = [value.body, value.orelse] if isinstance(value, cst.IfExp) else [value]
+            if not all(
+                isinstance(c, cst.Attribute) and dotted_name(c.value) == "self" and c.attr.value in methods
+                for c in candidates
+            ):
+                return
+            for candidate in candidates:
+                assert isinstance(candidate, cst.Attribute)
+                self.calls.add(id(candidate))
+                found.setdefault(candidate.attr.value, []).append(
+                    HelperCall(hook, methods[candidate.attr.value], None, False, None, alias=True)
                 )
 
         def visit_Attribute(self, node: cst.Attribute) -> None:
@@ -126,9 +180,10 @@ def helper_callers(cls: LightningClass, methods: dict[str, cst.FunctionDef]) -> 
     return found
 
 
-def hook_context(function: cst.FunctionDef, cls: LightningClass) -> Context:
-    """The context of a hook's own statements: its batch and dataloader_idx parameters (or ``*args`` items)."""
-    hook = function.name.value
+def hook_context(function: cst.FunctionDef, cls: LightningClass, hook: str | None = None) -> Context:
+    """The context of a hook's own statements: its batch and dataloader_idx parameters (or ``*args`` items);
+    ``hook``: the hook the function runs as, when it is not its name (an alias assigned in ``__init__``)."""
+    hook = hook or function.name.value
     spec = HOOKS.get(hook)
     params = positional_params(function)
     offset = 1 if cls.kind == "module" else 3  # self (, trainer, pl_module)

@@ -66,6 +66,10 @@ class LogCall:
     add_dataloader_idx: bool = True
     batch_size: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     batch_param: str | None = None  # the hook's batch parameter, when the weight must be inferred from it
+    # ``batch_size`` is read from a dict the function built (``**kw``): ``None`` there means inferred, as not given.
+    batch_size_optional: bool = False
+    # A run-time mapping whose values may be torchmetrics Metric objects (the class tests ``isinstance(v, Metric)``).
+    metric_values: bool = False
     weight_in_flight: bool = False  # the weight is inferred from the batch in flight (the batch is not at hand)
     dataloader_idx_param: str | None = None
     trainer: str = "self.trainer"  # how to reach the Trainer in this hook
@@ -80,6 +84,8 @@ class LogCall:
     # chooses between the variants with an ``if`` on the expressions where the call was.
     conditions: tuple[tuple[str, str, bool], ...] = ()
     raises: str | None = None  # Lightning raises this message for the assumed option values (no other field is read)
+    # Literal names of the hook, logged before this run-time name with other options: Lightning raises if it is one.
+    name_collisions: tuple[str, ...] = ()
 
     @property
     def forked(self) -> bool:
@@ -99,6 +105,7 @@ class ClassAnalysis:
     metrics: dict[str, MetricInfo]
     used_names: set[str]  # attributes (self.x), methods and class-level names: taken for new attributes
     methods: dict[str, cst.FunctionDef]
+    log_guard: str | None = None  # the condition under which the class's ``log`` forwards to Lightning's
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,8 @@ class ClassFacts:
     assigned: frozenset[str]  # attributes known not to be Metrics: assigned in the class, its bases, Lightning
     containers: frozenset[str]  # attributes holding a ModuleDict/ModuleList of metrics, built by a base class
     callers: dict[str, list[HelperCall]] = field(repr=False)  # the ``self.<method>(...)`` uses of each method
+    log_guard: str | None = None  # the condition under which the class's ``log`` forwards to Lightning's
+    tests_metric_objects: bool = False  # the class tests ``isinstance(v, Metric)``: its mappings may hold Metrics
 
 
 def with_problem(call: LogCall, problem: Problem) -> LogCall:

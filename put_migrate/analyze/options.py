@@ -48,9 +48,18 @@ def runtime_flags(args: Arguments) -> list[tuple[str, cst.BaseExpression]]:
 
 
 def cheap(node: cst.BaseExpression) -> bool:
-    """A name or attribute chain, possibly negated: evaluating it again changes nothing."""
+    """A name or attribute chain, or an item of a name by a literal key (``kwargs["on_step"]``), possibly
+    negated: evaluating it again changes nothing."""
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
         node = node.expression
+    if (
+        isinstance(node, cst.Subscript)
+        and isinstance(node.value, cst.Name)
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+        and literal_str(node.slice[0].slice.value) is not None
+    ):
+        return True
     return dotted_name(node) is not None
 
 

@@ -10,7 +10,13 @@ import libcst as cst
 from put_migrate.analyze.arguments import bind_found, name_argument, optional_argument
 from put_migrate.analyze.calls import Found
 from put_migrate.analyze.closures import closure_problem
-from put_migrate.analyze.context import Context, helper_context, hook_context
+from put_migrate.analyze.context import (
+    REMOVED_EPOCH_END,
+    Context,
+    helper_context,
+    hook_context,
+    removed_hook_problem,
+)
 from put_migrate.analyze.hook_arguments import (
     IN_FLIGHT,
     batch_param,
@@ -21,10 +27,11 @@ from put_migrate.analyze.hook_arguments import (
 )
 from put_migrate.analyze.items import log_items, runtime_name_problem
 from put_migrate.analyze.literals import code_of, literal_str, names_in_expression
+from put_migrate.analyze.local_kwargs import local_expansions, optional_keywords
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
 from put_migrate.analyze.options import cheap, flags, reduction, runtime_flags, step_and_epoch
 from put_migrate.analyze.scope import assigns_name
-from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS
+from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, PREDICT_LOG_ERROR, PREDICT_STEP
 from put_migrate.rules import (
     LOGGING_FORBIDDEN,
     NAME_NOT_LITERAL,
@@ -38,6 +45,12 @@ from put_migrate.rules import (
 _MAX_VARIANTS = 32
 
 
+def _rejected_under_guard(context: Context, facts: ClassFacts) -> bool:
+    """The call runs under ``predict_step`` in a class whose ``log`` forwards to Lightning's under a condition: where
+    that condition holds, Lightning raises (``PREDICT_LOG_ERROR``); the migrated code does the same under it."""
+    return facts.log_guard is not None and context.hook == PREDICT_STEP.name
+
+
 def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) -> list[LogCall]:
     """One ``LogCall`` per way the statement runs (caller hook x literal loop values), or one with a problem."""
     cls = facts.cls
@@ -49,13 +62,18 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
         contexts, problem = helper_contexts(function, facts)
         if problem is not None:
             call = read_call(found, function, Context(hook, function), facts)
-            if call.problem is None or call.problem[0] == NOT_A_HOOK.code:
+            # A caller chain from a Lightning 1.x hook: that is why, whatever else the call holds.
+            if call.problem is None or call.problem[0] == NOT_A_HOOK.code or problem in _REMOVED_PROBLEMS:
                 call = replace(call, problem=NOT_A_HOOK.problem(problem))
             return [call]
     loops, other_loops = _literal_loops(found, name_argument(found))
     variants: list[Context] = []
     for context in contexts:
-        expanded = [replace(context, assumed=assumed) for assumed in _option_variants(found, context)]
+        # A call Lightning rejects is one variant: its options do not matter.
+        assumed_values = (
+            [()] if _rejected_under_guard(context, facts) else _option_variants(found, context, function)
+        )
+        expanded = [replace(context, assumed=assumed) for assumed in assumed_values]
         for variable, values in loops:
             expanded = [
                 replace(c, env=tuple(sorted({**dict(c.env), variable: value}.items())))
@@ -75,8 +93,15 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
     call's literal arguments, batch and dataloader_idx passed on); or why one of its callers cannot be followed."""
     name = function.name.value
     reached = facts.callers.get(name, [])
+    if not reached and name in REMOVED_EPOCH_END:
+        return [], removed_hook_problem(name)
     if not reached:
         return [], f"`{name}` is not called from any hook of {facts.cls.name}"
+    aliases = [c for c in reached if c.alias]
+    if aliases:  # the method is the hook itself: it runs as nothing else
+        if len(aliases) != len(reached) or len({c.hook for c in aliases}) != 1:
+            return [], f"`{name}` is assigned to `self.{aliases[0].hook}` and used otherwise too"
+        return [hook_context(function, facts.cls, aliases[0].hook)], None
     contexts: list[Context] = []
     for caller in reached:
         outer: list[Context | None] = [None]
@@ -86,12 +111,16 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
                 return [], why
         for around in outer:
             context, why = helper_context(function, caller, facts.cls, around)
+            if context is None and facts.log_guard is not None and caller.hook == PREDICT_STEP.name:
+                # A call that raises there needs no arguments bound: the hook alone decides.
+                context = Context(caller.hook, caller.hook_function, via=name, in_loop=caller.in_loop)
             if context is None:
                 return [], why
             contexts.append(context)
     return contexts, None
 
 
+_REMOVED_PROBLEMS = frozenset(removed_hook_problem(hook) for hook in REMOVED_EPOCH_END)
 _MAX_CHAIN = 4  # helpers between a hook and the logging helper (recursion stops there)
 
 
@@ -106,10 +135,12 @@ def _calling_helper(caller, facts: ClassFacts) -> bool:
     )
 
 
-def _option_variants(found: Found, context: Context) -> list[tuple[tuple[str, str, bool], ...]]:
+def _option_variants(
+    found: Found, context: Context, function: cst.FunctionDef
+) -> list[tuple[tuple[str, str, bool], ...]]:
     """One assumption per combination of the values of the flags given as expressions (just ``()`` if none).
     Several expressions are tested together, so each must be cheap and free of effects to evaluate again."""
-    args = bind_found(found)
+    args = bind_found(found, {**local_expansions(found.call, found.statement, function), **_expansions(context)})
     if isinstance(args, Problem):
         return [()]
     chosen = runtime_flags(args)
@@ -195,9 +226,12 @@ def _resolve(
             return NESTED_CALL.problem(why)
     if found.statement is None:
         return NOT_A_STATEMENT.problem("its value is used or it shares its line")
-    args = bind_found(found, _expansions(context))
+    expansions = {**local_expansions(found.call, found.statement, function), **_expansions(context)}
+    args = bind_found(found, expansions)
     if isinstance(args, Problem):
         return args
+    if _rejected_under_guard(context, facts):
+        return replace(base, spec=PREDICT_STEP, raises=PREDICT_LOG_ERROR, bindings=context.env)
     if hook in FORBIDDEN_HOOKS:
         return LOGGING_FORBIDDEN.problem(f"`{hook}`" if context.via is None else f"`{hook}` (through `{context.via}`)")
     if spec is None:
@@ -228,8 +262,14 @@ def _resolve(
     if problem is not None:
         return problem
     batch_size = optional_argument(args, "batch_size")
+    batch_size_optional = batch_size is not None and "batch_size" in optional_keywords(expansions)
     weight_from = batch_param(
-        found, function, context, spec, needs_weight(on_epoch, reduce, batch_size, items), facts.cls
+        found,
+        function,
+        context,
+        spec,
+        needs_weight(on_epoch, reduce, None if batch_size_optional else batch_size, items),
+        facts.cls,
     )
     if isinstance(weight_from, Problem):
         return weight_from
@@ -250,6 +290,8 @@ def _resolve(
         rank_zero_only=bool(options.get("rank_zero_only", False)),
         add_dataloader_idx=bool(add_dataloader_idx),
         batch_size=batch_size,
+        batch_size_optional=batch_size_optional,
+        metric_values=any(item.dynamic for item in items) and facts.tests_metric_objects,
         batch_param=None if weight_from is IN_FLIGHT else weight_from,
         weight_in_flight=weight_from is IN_FLIGHT,
         dataloader_idx_param=dataloader_idx_expression(context, base.trainer),

@@ -14,9 +14,11 @@ _AGGREGATORS = {"mean": "Mean", "sum": "Sum", "max": "Max", "min": "Min"}
 
 def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: str, out: list[Statement],
                  epoch_dests: tuple[str, ...], key: str | None = None, base: str | None = None,
-                 recorded: LogItem | None = None) -> None:
+                 recorded: LogItem | None = None, metric_values: bool = False) -> None:
     """The aggregator update of an epoch value; ``key`` (an expression) selects a ``Keyed`` aggregator's name
-    (``recorded``: the item the reports name, when ``item`` is the ``Keyed``'s shared slot)."""
+    (``recorded``: the item the reports name, when ``item`` is the ``Keyed``'s shared slot). ``metric_values``:
+    the values may be Metric objects, kept by a ``KeyedMetrics``; ``value_code`` (a local) is rebound to the
+    step value it returns."""
     stage = call.spec.stage
     if call.sync_group is not None and call.sync:
         # The aggregator is built in __init__, where the group expression of a hook may not exist yet.
@@ -27,7 +29,7 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
     group = _code(call.sync_group) if call.sync_group is not None and call.sync else None
     wanted = Aggregator(
         "", stage, item.name, kind, call.sync, group, per_dataloader, call.forked, epoch_dests, call.hook,
-        keyed=key is not None,
+        keyed=key is not None, metric_values=metric_values,
     )
     if call.conditions:
         # Each combination of option values gets its own aggregator; only the one updated this epoch is put.
@@ -50,8 +52,16 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         target += f"[{state.dataloader_idx(call)}]"
     if key is not None:
         target += f"[{key}]"
-    if kind != "Mean":
+    if metric_values:
+        assert key is not None and not per_dataloader
+        weight = "" if kind != "Mean" else f", weight={_weight_code(state, call)}"
+        update = f"self.{aggregator.attr}.update({key}, {value_code}{weight})"
+        out.append(f"{value_code} = {update}" if call.on_step else update)
+        state.add_reset(stage, aggregator.attr)
+    elif kind != "Mean":
         out.append(Update(target, value_code))
+    elif call.batch_size is not None and call.batch_size_optional:
+        out.append(Update(target, value_code, weight=_weight_code(state, call)))
     elif call.batch_size is not None:
         out.append(Update(target, value_code, weight=_code(call.batch_size)))
     elif call.batch_param is not None:
@@ -62,6 +72,24 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         state.imports.add(("shim", "batch_size_in_flight"))
     else:
         out.append(Update(target, value_code))
+
+
+def _weight_code(state: BuildState, call: LogCall) -> str:
+    """The weight of a mean: ``batch_size``; inferred as Lightning infers it where none is given, or where the
+    given one (read from a dict the function built) is None at run time."""
+    inferred = None
+    if call.batch_param is not None:
+        inferred = f"extract_batch_size({call.batch_param})"
+        state.imports.add((f"{state.analysis.cls.package}.utilities.data", "extract_batch_size"))
+    elif call.weight_in_flight:
+        inferred = f"batch_size_in_flight({call.trainer})"
+        state.imports.add(("shim", "batch_size_in_flight"))
+    if call.batch_size is None:
+        return inferred or "1"
+    given = _code(call.batch_size)
+    if not call.batch_size_optional or inferred is None:
+        return given
+    return f"{given} if {given} is not None else {inferred}"
 
 
 def _variant_name(call: LogCall, base: str, aggregator: Aggregator) -> str:
@@ -82,7 +110,7 @@ def _variant_name(call: LogCall, base: str, aggregator: Aggregator) -> str:
 def _add_imports(state: BuildState, aggregator: Aggregator) -> None:
     state.imports.add(("shim.metrics", aggregator.kind))
     if aggregator.keyed:
-        state.imports.add(("shim.metrics", "Keyed"))
+        state.imports.add(("shim.metrics", "KeyedMetrics" if aggregator.metric_values else "Keyed"))
         if aggregator.sync or aggregator.per_dataloader:
             state.imports.add(("functools", ""))  # ``import functools``
     if aggregator.per_dataloader:
@@ -104,6 +132,9 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
             body.append(f"self.put({plain}, value, {dest_code(('callbacks',))})")
 
         def loop(container: str) -> Block:
+            if agg.metric_values:  # reset where Lightning resets logged Metrics (a Reset of the container)
+                return Block(f"for name, aggregator in {container}.items():",
+                             (Block("if aggregator.update_called:", tuple(body)),))
             return Block(
                 f"for name, aggregator in {container}.items():",
                 (Block("if aggregator.update_called:", tuple(body)), "aggregator.reset()"),

@@ -14,7 +14,7 @@ from put_migrate.plan.sync import Entry, SyncedItem, flatten, pack
 from put_migrate.plan.tensor import tensor_item
 from put_migrate.rules import DATALOADER_IDX_UNSUPPORTED, EPOCH_VALUE_IN_LOOP, NOT_A_HOOK
 
-_STAGE_ORDER = ("train", "test", "validation")
+_STAGE_ORDER = ("train", "test", "predict", "validation")
 
 
 def rewrite_statement(state: BuildState, members: list[LogCall]) -> list[Statement]:
@@ -84,7 +84,8 @@ def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]]) -> IfChain:
     if all(len(s) == 1 for s in stages) and len({next(iter(s)) for s in stages}) == len(groups):
         # The hook that runs decides the stage; Trainer.training/testing tell it (validation: also sanity check).
         trainer = members[0].trainer
-        conditions = {"train": f"{trainer}.training", "test": f"{trainer}.testing", "validation": None}
+        conditions = {"train": f"{trainer}.training", "test": f"{trainer}.testing",
+                      "predict": f"{trainer}.predicting", "validation": None}
         order = sorted(range(len(groups)), key=lambda i: _STAGE_ORDER.index(next(iter(stages[i]))))
         last = len(order) - 1
         return IfChain(tuple(

@@ -29,7 +29,7 @@ from put_migrate.plan.statements import (
     plain,
     quote,
 )
-from put_migrate.rules import EPOCH_VALUE_IN_LOOP, NAME_NOT_LITERAL
+from put_migrate.rules import EPOCH_VALUE_IN_LOOP, MAPPING_UNKNOWN, NAME_NOT_LITERAL
 from put_migrate.walk import visit
 
 
@@ -191,7 +191,13 @@ def hook_value_code(state: BuildState, call: LogCall) -> list[Statement]:
             weight_local = state.names.local_in(call.function, "batch_size")
             out.append(f"{weight_local} = {plain(weight)}")
             weight = cst.Name(weight_local)
-        options += f", weight={_code(weight)}"
+        given = _code(weight)
+        # Read from a dict the function built: None there means not given, weight 1 (no batch in flight here).
+        optional = f" if {given} is not None else 1" if call.batch_size_optional else ""
+        options += f", weight={given}{optional}"
+    if call.metric_values:
+        raise Leave(MAPPING_UNKNOWN, "the mapping may hold Metric objects (the class tests isinstance(..., Metric)),"
+                    f" which `{call.hook}` cannot average per name: log each Metric with its own self.log call")
     for item in call.items:
         if item.metric is not None:
             raise Leave(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
-from put_migrate.plan.state import BuildState
+from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import Block, Named, Statement, dest_code, is_simple, plain, quote, step_names
 from put_migrate.plan.sync import Entry
 from put_migrate.plan.syntax import mapping_base
+from put_migrate.rules import MAPPING_UNKNOWN
 
 
 def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
@@ -19,6 +20,9 @@ def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entr
     direct = not call.on_epoch or spec.kind == "epoch"
     # Eval step names of a hook with a dataloader_idx end with "/dataloader_idx_N" when Lightning adds it (§2).
     suffix = state.step_suffix(call) if call.on_step else None
+    if call.metric_values:
+        metric_mapping(state, call, item, out, step_dests, epoch_dests, direct or suffix is not None)
+        return
     if direct and not call.sync and suffix is None:
         dests = step_dests if not call.on_epoch else epoch_dests
         out.append(f"self.put_dict({_code(mapping)}, {dest_code(dests)})")
@@ -75,3 +79,29 @@ def mapping_step_puts(call: LogCall, name: str, value: str, step_dests: tuple[st
 
 def _step_names(call: LogCall, name: str, step_dests: tuple[str, ...], suffix: str | None) -> list[Named]:
     return step_names(name, call.forked, call.spec.stage, step_dests, suffix is not None)
+
+
+def metric_mapping(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
+                   epoch_dests: tuple[str, ...], unsupported: bool) -> None:
+    """A run-time mapping whose values may be Metric objects: ``KeyedMetrics`` aggregates each value and keeps
+    each Metric, and hands back the step value Lightning logs for it (a Metric's last forward result, or None)."""
+    if unsupported or call.sync or (call.dataloader_idx_param is not None and call.add_dataloader_idx):
+        where = "in an epoch-level hook" if call.spec.kind == "epoch" else "with these options"
+        raise Leave(MAPPING_UNKNOWN, f"`{_code(item.value)}` may hold Metric objects (the class tests isinstance(...,"
+                    f" Metric)), which are migrated only as epoch values of a batch hook without sync_dist or a"
+                    f" dataloader_idx, not {where}: log each Metric with its own self.log call")
+    mapping = item.value
+    if not is_simple(mapping):
+        local = state.names.local_in(call.function, mapping_base(mapping))
+        out.append(f"{local} = {plain(mapping)}")
+        mapping_code = local
+    else:
+        mapping_code = _code(mapping)
+    name, value = state.names.loop_variables(call.function)
+    body: list[Statement] = []
+    epoch_update(state, call, item, value, body, epoch_dests, key=name, base=mapping_base(mapping),
+                 metric_values=True)
+    if call.on_step:
+        body.append(Block(f"if {value} is not None:", tuple(mapping_step_puts(call, name, value, step_dests))))
+        state.record(call, item, _step_names(call, item.name, step_dests, None), call.hook)
+    out.append(Block(f"for {name}, {value} in {mapping_code}.items():", tuple(body)))

@@ -21,10 +21,11 @@ class Aggregator:
     destinations: tuple[str, ...]
     hook: str  # the hook whose calls update it (Lightning keys results by hook and name)
     keyed: bool = False  # one aggregator per run-time name (``log_dict`` of a mapping): ``Keyed(Mean)``
+    metric_values: bool = False  # the mapping's values may be Metric objects: ``KeyedMetrics(Mean)``
 
     def signature(self) -> tuple:
         return (self.kind, self.sync, self.group, self.per_dataloader, self.forked, self.destinations, self.hook,
-                self.keyed)
+                self.keyed, self.metric_values)
 
     def constructor(self) -> str:
         if self.keyed:
@@ -32,7 +33,7 @@ class Aggregator:
             inner = f"functools.partial({self.kind}, sync_on_compute=True)" if self.sync else self.kind
             if self.per_dataloader:  # one Keyed container per eval dataloader
                 return f"PerDataloader(functools.partial(Keyed, {inner}))"
-            return f"Keyed({inner})"
+            return f"{'KeyedMetrics' if self.metric_values else 'Keyed'}({inner})"
         args = []
         if self.sync:
             args.append("sync_on_compute=True")

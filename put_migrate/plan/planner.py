@@ -10,7 +10,9 @@ from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
 from put_migrate.plan.hook_scope import ancestor_conflicts, blocked_hooks, scope_conflicts, scoped_functions
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
+from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.model import MigrationPlan
+from put_migrate.plan.name_collisions import resolve_collisions
 from put_migrate.plan.runtime_names import runtime_conflicts
 from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
 from put_migrate.plan.state import BuildState, Leave
@@ -47,6 +49,7 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
         scoped = scoped_functions(analysis, all_collecting, unscoped)
         collecting = all_collecting - scoped
         calls = leave_uncollected(list(analysis.calls), collecting | scoped)
+        calls = resolve_collisions(analysis, calls)
         calls = _check_conflicts(calls, collecting, scoped, batch_calls_in_every_batch(analysis, calls))
         left = ancestor_conflicts(analysis, calls, scoped)
         calls = _same_fate([replace(c, problem=NAME_AGGREGATED_TWICE.problem(left[id(c)])) if id(c) in left else c
@@ -162,7 +165,7 @@ def _attempt(
             statements_of.setdefault(id(call.statement), []).append(call)
     for key, members in statements_of.items():
         try:
-            state.replacements[key] = rewrite_statement(state, members)
+            state.replacements[key] = under_guard(state, key, rewrite_statement(state, members))
         except Leave as leave:
             return _Replan([replace(c, problem=leave.problem) if id(c.statement) == key else c
                             for c in calls])
@@ -173,7 +176,8 @@ def _attempt(
                 state.anchors[call.spec.stage] = call.hook
 
     pack_statements(state)
-    hoist_batch_size(state, calls)
+    if analysis.log_guard is None:  # under a guard, the batch size is inferred only where the guard holds
+        hoist_batch_size(state, calls)
     plan = MigrationPlan(analysis)
     if any(state.aggregators.values()):
         plan.init_statements = [f"self.{a.attr} = {a.constructor()}" for a in state.aggregators.values()]

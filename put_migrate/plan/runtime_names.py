@@ -66,6 +66,8 @@ def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
                 bad.setdefault(id(call), why)
                 bad.setdefault(id(other), why)
             for name, other in literal.get(stage, ()):
+                if name in call.name_collisions:  # it raises for that name, as Lightning does (name_collisions)
+                    continue
                 if re.fullmatch(pattern(expression, dict(call.bindings)), name, re.DOTALL):
                     why = f"{_code(expression)} may be {name!r}, also logged on_epoch in this stage"
                     bad.setdefault(id(call), why)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from put_migrate.analyze import LogCall
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import IfChain, Statement, quote
+from put_migrate.plan.statements import Block, IfChain, Statement, quote
 from put_migrate.rules import OPTION_NOT_LITERAL
 
 
@@ -63,4 +63,7 @@ def _truth(call: LogCall, option: str, expression: str) -> str:
 def raise_statement(state: BuildState, call: LogCall) -> list[Statement]:
     """The variant for option values Lightning rejects: Lightning's own exception and message."""
     state.imports.add((f"{state.analysis.cls.package}.utilities.exceptions", "MisconfigurationException"))
-    return [f"raise MisconfigurationException({quote(call.raises or '')})"]
+    statement = f"raise MisconfigurationException({quote(call.raises or '')})"
+    if call.spec is not None and call.spec.stage == "predict":  # Lightning's log returns first under barebones
+        return [Block(f"if not {call.trainer}.barebones:", (statement,))]
+    return [statement]

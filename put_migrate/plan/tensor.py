@@ -8,6 +8,7 @@ import libcst as cst
 
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
+from put_migrate.plan.name_collisions import collision_raises
 from put_migrate.plan.runtime_names import name_base, name_code, runtime_step_puts, shared_slot
 from put_migrate.plan.state import BuildState
 from put_migrate.plan.statements import Statement, is_simple, plain, put, step_names, step_puts
@@ -31,15 +32,19 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
     if item.name_expression is not None:
         label = name_base(item.name_expression)
         name = name_code(item.name_expression)
-        if (uses > 1 or (call.sync and call.on_step)) and not is_simple(item.name_expression):
+        if (uses > 1 or call.name_collisions or (call.sync and call.on_step)) and not is_simple(item.name_expression):
             # Evaluated once, and before the value, as ``self.log`` evaluates its arguments.
             local = state.names.local_in(call.function, "name")
             pre.append(f"{local} = {plain(item.name_expression)}")
             name = local
-    if uses > 1 and not is_simple(value):
+    collides = item.name_expression is not None and bool(call.name_collisions)
+    if (uses > 1 or collides) and not is_simple(value):
         local = state.names.local_in(call.function, label)
         pre.append(f"{local} = {plain(value)}")
         value = cst.Name(local)
+    if collides and name is not None:
+        # After both arguments are evaluated, as Lightning raises inside ``self.log``.
+        pre += collision_raises(state, call, name)
     value_code = _code(value) if "\n" not in _code(value) else plain(value)
     reduction: StepReduction | None = None
     lines: list[Statement] = []
