@@ -49,11 +49,13 @@ class _Records:
     cost a sixth of a put.
     """
 
-    __slots__ = ("step", "epoch")
+    __slots__ = ("step", "epoch", "hooks")
 
     def __init__(self) -> None:
         self.step: dict[tuple[str, int | None], tuple[Tensor, frozenset[str]]] = {}
         self.epoch: dict[str, tuple[Tensor, frozenset[str], int | None]] = {}
+        # Epoch-level hook name -> the values its calls collect (``shim.hook_scope``), computed at each extraction.
+        self.hooks: dict[str, Any] = {}
 
 
 class _Target:
@@ -116,6 +118,8 @@ class _RoutingConnector:
         records = self._put_records.get(id(results)) if results is not None else None
         if not records:
             return
+        for running in records.hooks.values():
+            running.flush(records, results)  # Lightning computes a hook's logged means where it extracts
         # Lightning 2.1+ marks the epoch end by `_first_loop_iter is None`; 2.0 by its `_epoch_end_reached` flag.
         first_loop_iter = getattr(self, "_first_loop_iter", _ABSENT)
         on_step = not self._epoch_end_reached if first_loop_iter is _ABSENT else first_loop_iter is not None
@@ -317,17 +321,36 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str], c
         if callback_alias is not None:
             records.step[(callback_alias, dataloader_idx)] = (value, CALLBACKS_ONLY)
     else:
-        epoch = records.epoch
-        epoch[name] = (value, destinations, _epoch_dataloader(results, name))
+        store_epoch_value(records, results, name, value, destinations)
         if callback_alias is not None:
-            epoch[callback_alias] = (value, CALLBACKS_ONLY, _epoch_dataloader(results, callback_alias))
+            store_epoch_value(records, results, callback_alias, value, CALLBACKS_ONLY)
     return True
 
 
-def _epoch_dataloader(results: Any, name: str) -> int | None:
-    """A name ending in /dataloader_idx_N put in an eval epoch hook belongs to dataloader N."""
+def store_epoch_value(records: _Records, results: Any, name: str, value: Tensor, destinations: frozenset[str]) -> None:
+    """Record an epoch value; a name ending in /dataloader_idx_N put in an eval epoch hook belongs to dataloader N."""
     match = None if results.training else _DATALOADER_SUFFIX.search(name)
-    return int(match.group(1)) if match else None
+    records.epoch[name] = (value, destinations, int(match.group(1)) if match else None)
+
+def running_hook_records(module: Any) -> _Records | None:
+    """The put records of the epoch-level hook running on ``module``'s trainer (they live as long as its result
+    collection); None where no trainer runs a hook, or under ``Trainer(barebones=True)``."""
+    trainer = getattr(module, "_trainer", None)
+    if trainer is None:
+        return None
+    fx = module._current_fx_name
+    if fx is None or trainer.barebones:
+        return None
+    connector = trainer._logger_connector
+    if not isinstance(connector, _RoutingConnector):
+        connector = attach(trainer)
+    state = trainer.state
+    target = connector._put_targets.get(fx)
+    if target is None or target.fn is not state.fn or target.stage is not state.stage:
+        target = connector._put_new_target(fx)
+    if target.is_step is not False:
+        raise ValueError(f"`{fx}` is not an epoch-level hook: its values cannot be averaged over the hook's call")
+    return target.records
 
 
 def dataloader_suffixes_apply(trainer: Any) -> bool:

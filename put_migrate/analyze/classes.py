@@ -76,11 +76,15 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
 def _left_where_an_ancestor_logs(cls: LightningClass, methods: set[str], calls: list[LogCall]) -> list[LogCall]:
     """An epoch value whose name an ancestor's call, still running on this class, logs too: Lightning aggregates
     both calls in one value (or raises), which one aggregator per class cannot reproduce."""
-    live = live_ancestor_logs(cls, methods)
-    if not live:
+    if not live_ancestor_logs(cls, methods):
         return calls
+    by_stage: dict[str | None, dict[str, str]] = {}  # an ancestor's hook of another stage keeps its own value
     found = []
     for call in calls:
+        stage = call.spec.stage if call.spec is not None else None
+        live = by_stage.get(stage)
+        if live is None:
+            live = by_stage[stage] = live_ancestor_logs(cls, methods, stage)
         shared = [item.name for item in call.items if item.name in live]
         if shared and call.on_epoch and call.spec is not None:
             name = shared[0]

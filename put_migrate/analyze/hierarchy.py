@@ -14,6 +14,7 @@ import re
 
 import libcst as cst
 
+from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import LightningClass, dotted_name
 from put_migrate.walk import visit
 
@@ -120,9 +121,10 @@ def runs_on(order: list | None, own: tuple[set[str], set[str]], ancestor, method
     return True
 
 
-def live_ancestor_logs(cls: LightningClass, methods: set[str]) -> dict[str, str]:
+def live_ancestor_logs(cls: LightningClass, methods: set[str], stage: str | None = None) -> dict[str, str]:
     """Name -> ``Ancestor.method`` for each literal name an ancestor logs (or puts, once migrated) in a method that
-    still runs on an instance of ``cls``."""
+    still runs on an instance of ``cls``; with ``stage``, hooks of other stages left out (Lightning keeps their
+    values in another result collection, and the later of the two writes wins in its dicts, as the later put)."""
     if cls.inherited is None:
         return {}
     order = method_resolution(cls)
@@ -130,6 +132,8 @@ def live_ancestor_logs(cls: LightningClass, methods: set[str]) -> dict[str, str]
     live: dict[str, str] = {}
     for ancestor in cls.inherited.chain:
         for method, name in ancestor.logged:
+            if stage is not None and method in HOOKS and HOOKS[method].stage != stage:
+                continue
             if method == "*" or runs_on(order, own, ancestor, method):  # "*": a put, from whichever method
                 live.setdefault(name, f"{ancestor.key.rsplit('.', 1)[1]}.{method}")
     return live

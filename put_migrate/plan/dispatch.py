@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from put_migrate.analyze import LogCall
+from put_migrate.plan.hook_scope import scoped_value_code
 from put_migrate.plan.hook_values import hook_value_code
 from put_migrate.plan.mapping import mapping_item
 from put_migrate.plan.metrics import collection_item, metric_item
@@ -115,6 +116,8 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Syn
         raise Leave(
             DATALOADER_IDX_UNSUPPORTED, f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx"
         )
+    if spec.kind == "epoch" and id(call.function) in state.hook_scoped:
+        return scoped_value_code(state, call), None
     if id(call.function) in state.hook_values:
         return hook_value_code(state, call), None
     if spec.kind == "epoch" and call.in_loop:

@@ -8,6 +8,7 @@ from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
+from put_migrate.plan.hook_scope import ancestor_conflicts, blocked_hooks, scope_conflicts, scoped_functions
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.model import MigrationPlan
@@ -17,6 +18,7 @@ from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import text
 from put_migrate.plan.sync import pack_statements
+from put_migrate.plan.two_hooks import batch_calls_in_every_batch, epoch_end_wins
 from put_migrate.rules import (
     CALLBACK_LOG_MIGRATED,
     LOG_DICT_MIGRATED,
@@ -39,14 +41,30 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
     """The plan of one class. A call found unmigratable while planning is left as it was (with its finding) and
     the class is planned again without it, so that nothing chosen for it (a name, an aggregator) remains. Each
     new attempt leaves at least one more call alone, so the attempts end."""
-    collecting = collecting_functions(analysis)
-    calls = leave_uncollected(list(analysis.calls), collecting)
-    calls = _same_fate(_check_conflicts(resolve_collisions(analysis, calls), collecting))
-    outcome = _attempt(analysis, calls, path, indent, collecting)
-    while isinstance(outcome, _Replan):
-        calls = _same_fate(outcome.calls)
-        outcome = _attempt(analysis, calls, path, indent, collecting)
-    return outcome
+    all_collecting = collecting_functions(analysis)
+    unscoped: set[str] = set()
+    while True:
+        # A left call of a scoped hook's call that may log one of its names stays self.log, which hook_value's
+        # values cannot average with: the hook is planned again without a scope (its calls as they were before).
+        scoped = scoped_functions(analysis, all_collecting, unscoped)
+        collecting = all_collecting - scoped
+        calls = leave_uncollected(list(analysis.calls), collecting | scoped)
+        calls = resolve_collisions(analysis, calls)
+        calls = _check_conflicts(calls, collecting, scoped, batch_calls_in_every_batch(analysis, calls))
+        left = ancestor_conflicts(analysis, calls, scoped)
+        calls = _same_fate([replace(c, problem=NAME_AGGREGATED_TWICE.problem(left[id(c)])) if id(c) in left else c
+                            for c in calls])
+        blocked = blocked_hooks(calls, scoped)
+        outcome = _attempt(analysis, calls, path, indent, collecting, scoped) if not blocked else None
+        while isinstance(outcome, _Replan) and not blocked:
+            calls = _same_fate(outcome.calls)
+            blocked = blocked_hooks(calls, scoped)
+            if not blocked:
+                outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
+        if not blocked:
+            assert outcome is not None
+            return outcome
+        unscoped |= blocked
 
 
 def _same_fate(calls: list[LogCall]) -> list[LogCall]:
@@ -63,10 +81,14 @@ def _same_fate(calls: list[LogCall]) -> list[LogCall]:
     ]
 
 
-def _check_conflicts(calls: list[LogCall], collecting: set[int]) -> list[LogCall]:
-    """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one. One name
-    twice in an epoch-level hook is averaged by a ``HookValues`` where the hook is ``collecting``, and is fine where
-    one call of the hook runs only one of the calls (exclusive ``if``/``else`` arms)."""
+def _check_conflicts(
+    calls: list[LogCall], collecting: set[int], scoped: set[int], every_batch: set[int]
+) -> list[LogCall]:
+    """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one, except an
+    eval batch hook's call logged in every batch and the stage's epoch-end hook (``two_hooks``: the epoch hook's
+    value wins, in Lightning as in the migrated code). One name twice in an epoch-level hook is averaged by a
+    ``HookValues`` where the hook is ``collecting`` (or ``scoped``), and is fine where one call of the hook runs
+    only one of the calls (exclusive ``if``/``else`` arms)."""
     groups: dict[tuple[str, str], list[LogCall]] = {}
     for call in calls:
         if call.problem is not None or call.spec is None or not call.on_epoch:
@@ -76,6 +98,13 @@ def _check_conflicts(calls: list[LogCall], collecting: set[int]) -> list[LogCall
     bad: dict[int, str] = {}
     for (stage, name), members in groups.items():
         hooks = {c.hook for c in members}
+        if len(hooks) > 1 and epoch_end_wins(members, every_batch):
+            batch = [c for c in members if c.spec is not None and c.spec.kind == "batch"]
+            if len({_options(c) for c in batch}) > 1:
+                for c in batch:
+                    bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
+            members = [c for c in members if c not in batch]
+            hooks = {c.hook for c in members}
         # Variants of one statement that differ only in options given as expressions are one call.
         options = {_options(c) for c in members}
         if len(hooks) > 1:
@@ -88,13 +117,15 @@ def _check_conflicts(calls: list[LogCall], collecting: set[int]) -> list[LogCall
             members[0].spec is not None
             and members[0].spec.kind == "epoch"
             and len(_runs(members)) > 1
-            and not all(id(c.function) in collecting for c in members)
+            and not all(id(c.function) in collecting | scoped for c in members)
         ):
             if _one_per_invocation(_runs(members)):
                 continue
             for c in members:
                 bad[id(c)] = f"{name!r} is logged more than once in {members[0].hook}"
-    bad.update({key: why for key, why in runtime_conflicts(calls).items() if key not in bad})
+    unscoped = [c for c in calls if not (id(c.function) in scoped and c.spec is not None and c.spec.kind == "epoch")]
+    bad.update({key: why for key, why in runtime_conflicts(unscoped).items() if key not in bad})
+    bad.update({key: why for key, why in scope_conflicts(calls, scoped, every_batch).items() if key not in bad})
     return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
 
 
@@ -122,10 +153,11 @@ def _one_per_invocation(members: list[LogCall]) -> bool:
 
 
 def _attempt(
-    analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int]
+    analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int], scoped: set[int]
 ) -> MigrationPlan | _Replan:
     """Rewrite every call without a problem; the plan, or the calls to plan again when one cannot be finished."""
     state = BuildState(analysis, indent)
+    state.hook_scoped = scoped
     start_collecting(state, {id(c.function): c.function for c in calls if id(c.function) in collecting})
     statements_of: dict[int, list[LogCall]] = {}  # the variants of each log statement, in order
     for call in calls:

@@ -55,6 +55,7 @@ class BuildState:
         self.put_names: dict[int, list[PutName]] = {}  # id(LogCall) -> the names its rewrite puts
         # id(epoch-level hook) -> (its HookValues local, the hook), for hooks whose values are averaged per name.
         self.hook_values: dict[int, tuple[str, cst.FunctionDef]] = {}
+        self.hook_scoped: set[int] = set()  # functions whose epoch values go through hook_value (plan/hook_scope.py)
 
     def record(self, call, item, names: list[Named], hook: str, aggregator: str = "", attribute: str = "") -> None:
         """The names one item of a call is put as, where they go and what computes them (for the reports)."""
