@@ -58,6 +58,14 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     contexts: list[Context] = []
     if hook in HOOKS or hook in FORBIDDEN_HOOKS or cls.kind != "module":
         contexts.append(hook_context(function, cls))
+        if facts.callers.get(hook):
+            # A hook another method calls (``test_step`` returning ``self.validation_step(...)``) also runs under
+            # that caller's hook, whose stage and defaults Lightning then uses: one more way it runs per call.
+            reentered, problem = helper_contexts(function, facts)
+            if problem is not None:
+                call = read_call(found, function, contexts[0], facts)
+                return [with_problem(call, NOT_A_HOOK.problem(f"`{hook}` is also called by another method: {problem}"))]
+            contexts += reentered
     else:
         contexts, problem = helper_contexts(function, facts)
         if problem is not None:
