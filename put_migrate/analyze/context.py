@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
+from put_migrate.analyze.literals import code_of as _code_of
 from put_migrate.analyze.literals import literal_str
 from put_migrate.analyze.scope import assigns_name, positional_params
 from put_migrate.hooks import HOOKS
@@ -243,9 +244,18 @@ def helper_context(
     keyword_only = {p.name.value for p in helper.params.kwonly_params}
     star_kwargs = helper.params.star_kwarg.name.value if helper.params.star_kwarg is not None else None
     forwarded: list[tuple[str, cst.BaseExpression]] = []
+    from_star: dict[str, str] = {}  # helper parameter -> the item of the hook's ``*args`` it receives
     for index, arg in enumerate(caller.call.args):
         if arg.star:
-            return None, f"`{caller.hook}` calls `{helper.name.value}` with `{arg.star}`"
+            items = _hook_arguments_forwarded(arg, index, caller, outer, positional)
+            if items is None:
+                return None, (
+                    f"`{caller.hook}` calls `{helper.name.value}` with `{arg.star}{_code_of(arg.value)}`: forward only the "
+                    "hook's own `*args`/`**kwargs`, whole and after the other positional arguments, or pass the "
+                    "arguments one by one"
+                )
+            from_star.update(items)
+            continue
         if arg.keyword is None:
             if index >= len(positional):
                 return None, f"`{caller.hook}` calls `{helper.name.value}` with too many arguments"
@@ -258,7 +268,7 @@ def helper_context(
         else:
             return None, f"`{caller.hook}` calls `{helper.name.value}` with an unknown argument"
     for param in [*params[1:], *helper.params.kwonly_params]:  # literal defaults count as literal arguments
-        if param.name.value not in bound and param.default is not None:
+        if param.name.value not in bound and param.name.value not in from_star and param.default is not None:
             bound[param.name.value] = param.default
     env = []
     batch_name = dataloader_idx_name = None
@@ -278,6 +288,9 @@ def helper_context(
                 batch_name = name
             if expression.value == hook_ctx.dataloader_idx_name:
                 dataloader_idx_name = name
+    for name, item in from_star.items():
+        if item == hook_ctx.batch_name and not assigns_name(helper, name):
+            batch_name = name
     batch_problem = hook_ctx.batch_problem
     if hook_ctx.batch_name is not None and batch_name is None and batch_problem is None:
         batch_problem = f"`{caller.hook}` does not pass `{hook_ctx.batch_name}` to `{helper.name.value}`"
@@ -293,6 +306,32 @@ def helper_context(
         caller.in_loop or (outer is not None and outer.in_loop),
         kwargs=(star_kwargs, tuple(forwarded)) if star_kwargs is not None else None,
     ), None
+
+
+def _hook_arguments_forwarded(
+    arg: cst.Arg, index: int, caller: HelperCall, outer: Context | None, positional: list[str]
+) -> dict[str, str] | None:
+    """The helper parameters that a hook's own ``*args``/``**kwargs``, forwarded whole (``self.step("train", *args,
+    **kwargs)``), fill: Lightning passes a hook's arguments positionally, so ``**kwargs`` is empty and the helper's
+    parameters after the ``index`` given before ``*args`` receive its items in order. None for anything else."""
+    function = caller.hook_function
+    star_param = function.params.star_arg if arg.star == "*" else function.params.star_kwarg
+    if (
+        outer is not None  # a helper's own ``*args`` holds what its caller gave it
+        or not isinstance(arg.value, cst.Name)
+        or not isinstance(star_param, cst.Param)
+        or star_param.name.value != arg.value.value
+        or assigns_name(function, arg.value.value)
+        or HOOKS.get(caller.hook) is None
+    ):
+        return None
+    if arg.star == "**":
+        return {}
+    if any(a.keyword is not None or a.star for a in caller.call.args[:index]) or any(
+        a.keyword is None and not a.star for a in caller.call.args[index + 1:]
+    ):
+        return None
+    return {name: f"{arg.value.value}[{i}]" for i, name in enumerate(positional[index:])}
 
 
 def _constant(node: cst.BaseExpression) -> bool:
