@@ -20,6 +20,10 @@ def closure_problem(found: Found, function: cst.FunctionDef, context: Context) -
     closure = found.closure
     where = f"inside `{function.name.value}`"
     if closure is None or closure.asynchronous is not None:
+        returned = _returned_functions(function)
+        if returned:
+            return (f"{where}, in a function it returns (`{returned[0]}`), which runs wherever the caller runs it: "
+                    "have it return the values it logs, and log them in the hook that runs it")
         return where
     if context.dataloader_idx_name is not None or context.dataloader_idx_missing:
         return f"{where} (a closure of an eval hook with a dataloader_idx)"
@@ -91,3 +95,21 @@ def _uses(function: cst.FunctionDef, closure: cst.FunctionDef) -> int | None:
 
 def _is_name(node: cst.BaseExpression, name: str) -> bool:
     return isinstance(node, cst.Name) and node.value == name
+
+
+def _returned_functions(function: cst.FunctionDef) -> list[str]:
+    """The functions defined directly in ``function`` that it returns by name (``return fwd_output_and_loss_func``)."""
+    body = function.body
+    defined = {s.name.value for s in body.body if isinstance(s, cst.FunctionDef)} if isinstance(body, cst.IndentedBlock) else set()
+    returned: list[str] = []
+
+    class Returns(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Return(self, node: cst.Return) -> None:
+            if isinstance(node.value, cst.Name) and node.value.value in defined:
+                returned.append(node.value.value)
+
+    visit(function, Returns())
+    return returned

@@ -121,6 +121,19 @@ def helper_callers(
                 isinstance(func, cst.Attribute)
                 and dotted_name(func.value) == "self"
                 and func.attr.value in known
+                and self.nested > 0
+            ):
+                self.calls.add(id(func))
+                problem = (
+                    f"`self.{func.attr.value}(...)` is called in a function nested in `{self.hook}`, which runs "
+                    "wherever that function is run (a closure returned or handed on): call it from the hook itself"
+                )
+                found.setdefault(func.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
+                return
+            if (
+                isinstance(func, cst.Attribute)
+                and dotted_name(func.value) == "self"
+                and func.attr.value in known
                 and self.nested == 0
             ):
                 self.calls.add(id(func))
