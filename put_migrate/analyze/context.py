@@ -31,6 +31,8 @@ class Context:
     assumed: tuple[tuple[str, str, bool], ...] = ()
     # The helper's ``**kwargs`` parameter and the literal keywords this caller puts in it.
     kwargs: tuple[str, tuple[tuple[str, cst.BaseExpression], ...]] | None = field(default=None, compare=False)
+    # In a Callback's helper: the helper's parameter that the calling hook gives its ``pl_module``.
+    module_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def helper_callers(
     """
     found: dict[str, list[HelperCall]] = {}
     known = methods  # the methods whose uses are recorded (with the ancestors' methods that run, below)
-    if cls.kind != "module":  # Callback helpers would also need the pl_module and trainer parameters mapped
+    if cls.kind not in ("module", "callback"):
         return found
 
     class Visitor(cst.CSTVisitor):
@@ -304,6 +306,13 @@ def helper_context(
     for name, item in from_star.items():
         if item == hook_ctx.batch_name and not assigns_name(helper, name):
             batch_name = name
+    module_name = None
+    if cls.kind == "callback" and outer is None:
+        # The hook's ``pl_module`` (its third parameter), passed on by name to a helper parameter never rebound.
+        hook_params = positional_params(caller.hook_function)
+        module = hook_params[2] if len(hook_params) > 2 else None
+        module_name = next((name for name, expression in bound.items() if isinstance(expression, cst.Name)
+                            and expression.value == module and not assigns_name(helper, name)), None)
     batch_problem = hook_ctx.batch_problem
     if hook_ctx.batch_name is not None and batch_name is None and batch_problem is None:
         batch_problem = f"`{caller.hook}` does not pass `{hook_ctx.batch_name}` to `{helper.name.value}`"
@@ -318,6 +327,7 @@ def helper_context(
         helper.name.value if outer is None else f"{outer.via} -> {helper.name.value}",
         caller.in_loop or (outer is not None and outer.in_loop),
         kwargs=(star_kwargs, tuple(forwarded)) if star_kwargs is not None else None,
+        module_name=module_name,
     ), None
 
 

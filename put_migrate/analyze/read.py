@@ -56,7 +56,7 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     cls = facts.cls
     hook = function.name.value
     contexts: list[Context] = []
-    if hook in HOOKS or hook in FORBIDDEN_HOOKS or cls.kind != "module":
+    if hook in HOOKS or hook in FORBIDDEN_HOOKS or (cls.kind != "module" and not facts.callers.get(hook)):
         contexts.append(hook_context(function, cls))
         if facts.callers.get(hook):
             # A hook another method calls (``test_step`` returning ``self.validation_step(...)``) also runs under
@@ -215,7 +215,7 @@ def read_call(found: Found, function: cst.FunctionDef, context: Context, facts: 
         spec=spec,
         line=start.line,
         column=start.column,
-        trainer=trainer_expression(context.hook_function, facts.cls),
+        trainer=_trainer(found, context, facts),
         in_loop=context.in_loop,
         via=context.via,
     )
@@ -223,11 +223,24 @@ def read_call(found: Found, function: cst.FunctionDef, context: Context, facts: 
     return with_problem(base, read) if isinstance(read, Problem) else read
 
 
+def _trainer(found: Found, context: Context, facts: ClassFacts) -> str:
+    """How the statement reaches the Trainer: a Callback's helper through the module the hook gave it (the same
+    Trainer as the hook's ``trainer`` parameter, which the helper does not have)."""
+    if facts.cls.kind == "callback" and context.via is not None and found.receiver == context.module_name:
+        return f"{found.receiver}.trainer"
+    return trainer_expression(context.hook_function, facts.cls)
+
+
 def _resolve(
     base: LogCall, found: Found, function: cst.FunctionDef, context: Context, facts: ClassFacts
 ) -> LogCall | Problem:
     """``base`` with what the call's arguments resolve to, or the first problem found (checked in a fixed order)."""
     hook, spec = context.hook, base.spec
+    if facts.cls.kind == "callback" and context.via is not None and found.receiver != context.module_name:
+        return NOT_A_HOOK.problem(
+            f"`{found.receiver}` in `{function.name.value}` is not the `pl_module` `{hook}` passes to it: pass the "
+            "hook's pl_module to the helper and log through that parameter"
+        )
     if found.nested:
         why = closure_problem(found, function, context)
         if why is not None:
