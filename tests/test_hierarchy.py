@@ -160,3 +160,76 @@ def test_subclass_aggregator_names_avoid_every_name_an_ancestor_may_give() -> No
     assert "self.val_loss = Mean()" in base and "self.child_val_loss = Mean()" in base
     assert "self.child_val_loss_100 = Mean()" in child
     assert migrate_source(result.source).source == result.source
+
+
+RUNTIME_BASE = '''\
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def _loader(n, batch_size, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(TensorDataset(torch.randn(n, 4, generator=generator), torch.randn(n, 1, generator=generator)),
+                      batch_size=batch_size)
+
+
+class Base(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.layer(x), y)
+        self.log(f"{['val', 'train'][self.training]}_loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log(f"{['val', 'train'][self.training]}_loss", torch.nn.functional.mse_loss(self.layer(x), y),
+                 prog_bar=True)
+        self.extra(x, y)
+
+    def extra(self, x, y):
+        return None
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def train_dataloader(self):
+        return _loader(12, 4)
+
+    def val_dataloader(self):
+        return _loader(10, 4, seed=1)
+'''
+
+RUNTIME_CHILD = '''\
+from runtimepkg.base import Base
+
+
+class Child(Base):
+    def extra(self, x, y):
+        label = ["val", "train"][self.training]
+        self.log(f"{label}_abs", (self.layer(x) - y).abs().mean())
+'''
+
+
+def test_base_and_subclass_run_time_names_in_two_files_keep_their_destinations(tmp_path: Path) -> None:
+    """Both classes aggregate names known at run time in ``validation_step``: each needs its own ``Keyed`` (one
+    shared attribute would put the subclass's names with the base's ``progress_bar`` destination; found on
+    pytorch-forecasting's NBeats)."""
+    original = tmp_path / "a" / "runtimepkg"
+    original.mkdir(parents=True)
+    (original / "__init__.py").write_text("")
+    (original / "base.py").write_text(RUNTIME_BASE)
+    (original / "child.py").write_text(RUNTIME_CHILD)
+    assert _migrated_copy(original, tmp_path / "b") == ["base.py", "child.py"]
+    _load(tmp_path / "a", "runtimepkg", "child")
+    _load(tmp_path / "b", "runtimepkg", "child")
+    run = {"trainer_kwargs": {"max_epochs": 2, "log_every_n_steps": 1}, "stages": ("fit",)}
+    a = record_run(FileModuleFactory(str(original / "child.py"), "Child"), workdir=tmp_path / "run-a", **run)
+    b = record_run(FileModuleFactory(str(tmp_path / "b" / "runtimepkg" / "child.py"), "Child"),
+                   workdir=tmp_path / "run-b", **run)
+    assert not differences(a, b)
+    assert "val_abs" in a.final_callback_metrics

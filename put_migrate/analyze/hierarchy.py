@@ -10,6 +10,7 @@ two aggregators cannot reproduce that, so the subclass's call is left.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import libcst as cst
@@ -19,6 +20,7 @@ from put_migrate.lightning_classes import LightningClass, dotted_name
 from put_migrate.walk import visit
 
 _REDUCES = ("mean", "sum", "max", "min")
+_VARIANTS = ("forked", "synced", "prog_bar", "no_logger")  # the suffixes of plan.aggregators._variant_name
 
 
 def class_prefix(name: str) -> str:
@@ -35,6 +37,15 @@ def inherited_attributes(cls: LightningClass) -> frozenset[str]:
     if cls.inherited is None:
         return frozenset()
     found: set[str] = set()
+    if cls.inherited.chain:
+        # An ancestor's names logged at run time go into ``<hook>_metrics`` aggregators (with a suffix per option
+        # combination) whatever the names are: a subclass must not reuse one, or one compute hook would put the
+        # other's names with its destinations.
+        variants = [""] + [f"_{'_'.join(c)}" for n in range(1, 5) for c in itertools.combinations(_VARIANTS, n)]
+        for stem in (f"{hook}_metrics{v}" for hook in HOOKS for v in variants):
+            found.add(stem)
+            found.update(f"{stem}_{r}" for r in _REDUCES)
+            found.update(f"{stem}_{n}" for n in range(2, 10))
     for ancestor in cls.inherited.chain:
         prefix = class_prefix(ancestor.key.rsplit(".", 1)[1])
         for _, name in ancestor.logged:
