@@ -54,5 +54,5 @@ def test_a_hoisted_batch_size_leaves_the_users_text_alone():
         """
     )
     assert out.count("batch_size = extract_batch_size(batch)") == 1
-    assert 'self.put("extract_batch_size(batch)_step", loss' in out
+    assert '"extract_batch_size(batch)_step",' in out and '"extract_batch_size(batch)"' in out
     assert "self.n.update(extract_batch_size(batch), weight=batch_size)" in out
