@@ -100,7 +100,8 @@ def _is_name(node: cst.BaseExpression, name: str) -> bool:
 def _returned_functions(function: cst.FunctionDef) -> list[str]:
     """The functions defined directly in ``function`` that it returns by name (``return fwd_output_and_loss_func``)."""
     body = function.body
-    defined = {s.name.value for s in body.body if isinstance(s, cst.FunctionDef)} if isinstance(body, cst.IndentedBlock) else set()
+    statements = body.body if isinstance(body, cst.IndentedBlock) else ()
+    defined = {s.name.value for s in statements if isinstance(s, cst.FunctionDef)}
     returned: list[str] = []
 
     class Returns(cst.CSTVisitor):

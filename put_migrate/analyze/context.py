@@ -350,8 +350,9 @@ def _hook_arguments_forwarded(
         return None
     if arg.star == "**":
         return {}
-    if any(a.keyword is not None or a.star for a in caller.call.args[:index]) or any(
-        a.keyword is None and not a.star for a in caller.call.args[index + 1:]
+    args = caller.call.args if caller.call is not None else ()
+    if any(a.keyword is not None or a.star for a in args[:index]) or any(
+        a.keyword is None and not a.star for a in args[index + 1:]
     ):
         return None
     return {name: f"{arg.value.value}[{i}]" for i, name in enumerate(positional[index:])}
