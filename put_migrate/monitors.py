@@ -64,7 +64,7 @@ class Check:
 
     monitors: list[tuple[Monitor, list[Put]]] = field(default_factory=list)
     yaml_reader: str = "none"  # "pyyaml", "line-scan", or "none" (no YAML file)
-    runtime_names: int = 0  # puts whose names are known only at run time
+    runtime_names: int = 0  # puts whose names are known only at run time (counted where there is a monitor)
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -258,9 +258,15 @@ def check(python_files: Sequence[str], config_files: Sequence[str], findings: It
     findings = list(findings)
     monitors: list[Monitor] = []
     puts = _rewritten_puts(findings)
+    # The modules that name a monitor first; the others (every module that calls some ``.log``: all of a
+    # site-packages tree) are parsed for their puts only where a monitor needs them, a full parse each otherwise.
+    rest = []
     for path in python_files:
         text = _read(path)
         if text is None:
+            continue
+        if "monitor" not in text:
+            rest.append(path)
             continue
         found, file_puts, runtime = scan_python(text, path)
         monitors += found
@@ -278,6 +284,14 @@ def check(python_files: Sequence[str], config_files: Sequence[str], findings: It
     result.yaml_reader = "pyyaml" if "pyyaml" in readers else "line-scan" if readers else "none"
     if result.yaml_reader == "none" and any(p.endswith((".yaml", ".yml")) for p in config_files):
         result.yaml_reader = _yaml_reader_available()
+    if monitors:
+        for path in rest:
+            text = _read(path)
+            if text is None:
+                continue
+            _, file_puts, runtime = scan_python(text, path)
+            puts += file_puts
+            result.runtime_names += runtime
     for monitor in monitors:
         if _interpolated(monitor.name):
             continue
