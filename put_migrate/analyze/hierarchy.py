@@ -23,6 +23,20 @@ _REDUCES = ("mean", "sum", "max", "min")
 _VARIANTS = ("forked", "synced", "prog_bar", "no_logger")  # the suffixes of plan.aggregators._variant_name
 
 
+def _keyed_attributes() -> frozenset[str]:
+    """Every attribute a hook's ``Keyed`` aggregator may get: ``<hook>_metrics[_<variants>][_<reduce>|_<n>]``."""
+    variants = [""] + [f"_{'_'.join(c)}" for n in range(1, 5) for c in itertools.combinations(_VARIANTS, n)]
+    found: set[str] = set()
+    for stem in (f"{hook}_metrics{v}" for hook in HOOKS for v in variants):
+        found.add(stem)
+        found.update(f"{stem}_{r}" for r in _REDUCES)
+        found.update(f"{stem}_{n}" for n in range(2, 10))
+    return frozenset(found)
+
+
+_KEYED_ATTRIBUTES = _keyed_attributes()  # computed once: every class with a logging ancestor needs all of it
+
+
 def class_prefix(name: str) -> str:
     """``MyChildModel`` -> ``my_child_model``: the prefix of the aggregators a subclass names apart."""
     from put_migrate.plan.names import identifier  # the planner's own rule (``plan`` imports ``analyze``)
@@ -41,11 +55,7 @@ def inherited_attributes(cls: LightningClass) -> frozenset[str]:
         # An ancestor's names logged at run time go into ``<hook>_metrics`` aggregators (with a suffix per option
         # combination) whatever the names are: a subclass must not reuse one, or one compute hook would put the
         # other's names with its destinations.
-        variants = [""] + [f"_{'_'.join(c)}" for n in range(1, 5) for c in itertools.combinations(_VARIANTS, n)]
-        for stem in (f"{hook}_metrics{v}" for hook in HOOKS for v in variants):
-            found.add(stem)
-            found.update(f"{stem}_{r}" for r in _REDUCES)
-            found.update(f"{stem}_{n}" for n in range(2, 10))
+        found |= _KEYED_ATTRIBUTES
     for ancestor in cls.inherited.chain:
         prefix = class_prefix(ancestor.key.rsplit(".", 1)[1])
         for _, name in ancestor.logged:
