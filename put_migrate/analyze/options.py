@@ -31,7 +31,7 @@ _REDUCE_BUILTINS = {"sum": "sum", "max": "max", "min": "min"}
 
 
 # Flags whose expression the rewrite can test where the call was (on_step/on_epoch: names or attribute chains).
-RUNTIME_FLAGS = ("prog_bar", "logger", "on_step", "on_epoch", "sync_dist")
+RUNTIME_FLAGS = ("prog_bar", "logger", "on_step", "on_epoch", "add_dataloader_idx", "sync_dist")
 
 
 def runtime_flags(args: Arguments) -> list[tuple[str, cst.BaseExpression]]:
