@@ -34,7 +34,11 @@ def _lightning(reduce_fx) -> str | None:
     raise AssertionError(reduce_fx)
 
 
-@pytest.mark.parametrize("reduce_fx", VALUES, ids=repr)
+def _id(value) -> str:
+    return repr(value) if isinstance(value, str) or value is None else f"{value.__module__}.{value.__name__}"
+
+
+@pytest.mark.parametrize("reduce_fx", VALUES, ids=_id)
 def test_reduction_of_reads_reduce_fx_as_lightning(reduce_fx):
     assert reduction_of(reduce_fx) == _lightning(reduce_fx)
 
@@ -69,7 +73,7 @@ def _error(cls, fx, tmp_path) -> str:
     return str(raised.value)
 
 
-@pytest.mark.parametrize("fx", [torch.argmax, "median"], ids=repr)
+@pytest.mark.parametrize("fx", [torch.argmax, "median"], ids=_id)
 def test_rejected_reduce_fx_raises_lightnings_error(fx, tmp_path):
     migrated = migrate_source(SOURCE, "model.py")
     assert migrated.changed and "reduction_of(self.fx)" in migrated.source
