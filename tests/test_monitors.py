@@ -173,6 +173,30 @@ def test_modules_are_parsed_for_puts_only_where_a_monitor_needs_them(tmp_path, m
         "from lightning.pytorch.callbacks import EarlyStopping\n\nEarlyStopping(monitor='val_loss')\n"
     )
     result = monitors.check([*files, str(tmp_path / "c.py")], [])
-    assert sorted(Path(p).name for p in parsed) == ["a.py", "b.py", "c.py"]  # a monitor: every module's puts count
+    # A monitor: the puts of every module count; ``math.log`` puts nothing, and its module is not parsed.
+    assert sorted(Path(p).name for p in parsed) == ["b.py", "c.py"]
     ((monitor, puts),) = result.monitors
     assert monitor.name == "val_loss" and [Path(p.file).name for p in puts] == ["b.py"]
+
+
+def test_run_time_names_are_lightning_calls_counted_where_a_monitor_is_named(tmp_path) -> None:
+    """``torch.log(x)`` is no log call with a run-time name; a callback hook's module (its third parameter) may
+    be Lightning's. Without a monitor nothing is counted."""
+    (tmp_path / "model.py").write_text(
+        "import torch\nimport lightning as L\n\n"
+        "class M(L.LightningModule):\n"
+        "    def training_step(self, batch, batch_idx):\n"
+        "        self.log(f'loss_{batch_idx}', torch.log(batch).sum())\n"
+        "        return torch.log(batch)\n\n"
+        "class C(L.Callback):\n"
+        "    def on_train_epoch_end(self, trainer, module):\n"
+        "        module.log(trainer.state.stage, 1.0)\n"
+    )
+    files = [str(tmp_path / "model.py")]
+    assert monitors.check(files, []).runtime_names == 0
+    (tmp_path / "train.py").write_text(
+        "from lightning.pytorch.callbacks import EarlyStopping\n\nEarlyStopping(monitor='acc')\n"
+    )
+    result = monitors.check([*files, str(tmp_path / "train.py")], [])
+    assert result.runtime_names == 2
+    assert "2 put or log calls with names built at run time may put it" in result.findings[0].message
