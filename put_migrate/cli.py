@@ -167,7 +167,8 @@ def _check_monitors(paths: tuple[str, ...], excludes: tuple[str, ...], extend_ex
         for p in discover_files(paths, excludes, extend_excludes=extend_excludes, suffixes=monitors.CONFIG_SUFFIXES)
         if p.name.endswith(monitors.CONFIG_SUFFIXES)
     ]
-    return monitors.check(python_files, configs, (f for r in results for f in r.findings))
+    marked = {r.path: (r.names_monitor, r.may_put) for r in results if r.path.endswith(".py")}
+    return monitors.check(python_files, configs, (f for r in results for f in r.findings), marked)
 
 
 def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
@@ -291,6 +292,7 @@ def main(
         options = api.RunOptions(
             mode=mode, jobs=jobs, excludes=excludes, allow_dirty=allow_dirty,
             extend_excludes=extend_excludes, force_exclude=force_exclude, add_todo=add_todo,
+            mark_monitors=bool(report_path or show_names),
         )
         try:
             tasks = api.plan_tasks(paths, options)

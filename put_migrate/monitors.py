@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,6 +239,17 @@ def scan_config(text: str, path: str) -> tuple[list[Monitor], str]:
     return _yaml_line_scan(text, path), "line-scan"
 
 
+def marks(data: bytes) -> tuple[bool, bool]:
+    """Whether a Python file's bytes name a monitor, and whether they may put a name to callbacks: the files
+    ``check`` reads (the workers of a run mark the files they read anyway)."""
+    names_monitor = may_put = False
+    if b"monitor" in data or b".put" in data or b".log" in data:
+        text = data.decode("utf-8", errors="replace")
+        names_monitor = bool(_PYTHON_MONITOR.search(text))
+        may_put = _may_put(text)
+    return names_monitor, may_put
+
+
 def _may_put(text: str) -> bool:
     """The module may put a name to callbacks: it calls ``put``/``put_dict``, or ``log``/``log_dict`` on something
     other than a maths library."""
@@ -268,9 +279,13 @@ def _matches(monitor: str, put: Put) -> bool:
     return put.per_dataloader and _DATALOADER_SUFFIX.sub("", monitor) == put.name
 
 
-def check(python_files: Sequence[str], config_files: Sequence[str], findings: Iterable[Finding] = ()) -> Check:
+def check(
+    python_files: Sequence[str], config_files: Sequence[str], findings: Iterable[Finding] = (),
+    marked: Mapping[str, tuple[bool, bool]] | None = None,
+) -> Check:
     """Monitors of the files, each with the puts of its name. ``findings``: the run's findings, whose rewritten
-    calls carry their put names (a put the rewrite wrote, found again in the file, is listed once)."""
+    calls carry their put names (a put the rewrite wrote, found again in the file, is listed once). ``marked``:
+    ``marks`` of the Python files, where the run has them (a file marked neither way is not read)."""
     result = Check()
     findings = list(findings)
     monitors: list[Monitor] = []
@@ -280,6 +295,11 @@ def check(python_files: Sequence[str], config_files: Sequence[str], findings: It
     rest = []
     runtime_names = 0
     for path in python_files:
+        names_monitor, may_put = marked.get(path, (True, True)) if marked is not None else (True, True)
+        if not names_monitor:
+            if may_put:
+                rest.append(path)
+            continue
         text = _read(path)
         if text is None:
             continue

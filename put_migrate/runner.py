@@ -36,6 +36,7 @@ class RunOptions:
     on_file: Callable[[FileResult], None] | None = field(default=None, repr=False)
     extend_excludes: Sequence[str] = ()
     force_exclude: bool = False  # the exclusions apply to the paths named too
+    mark_monitors: bool = False  # each result says whether its file names a monitor or may put (``monitors``)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Task:
     mode: Mode
     may_write: bool
     add_todo: bool = False
+    mark_monitors: bool = False
 
 
 def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
@@ -57,7 +59,8 @@ def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
     if options.mode is Mode.WRITE and not options.allow_dirty:  # all or nothing: before any file is written
         safety.refuse_dirty(files, file_may_contain_log_call, lambda f: display_path(f, cwd))
     return [
-        Task(path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=True, add_todo=options.add_todo)
+        Task(path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=True, add_todo=options.add_todo,
+             mark_monitors=options.mark_monitors)
         for f in files
     ]
 
@@ -67,7 +70,7 @@ def run_task(task: Task, index=None, data: bytes | None = None, prefiltered: Pre
     try:
         return migrate_file(
             task.path, mode=task.mode, may_write=task.may_write, display=task.display, index=index, data=data,
-            prefiltered=prefiltered, add_todo=task.add_todo,
+            prefiltered=prefiltered, add_todo=task.add_todo, mark_monitors=task.mark_monitors,
         )
     except Exception as exc:  # noqa: BLE001 - migrate_file already catches; this is the last line of defence
         return error(task.display, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",

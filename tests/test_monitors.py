@@ -200,3 +200,22 @@ def test_run_time_names_are_lightning_calls_counted_where_a_monitor_is_named(tmp
     result = monitors.check([*files, str(tmp_path / "train.py")], [])
     assert result.runtime_names == 2
     assert "2 put or log calls with names built at run time may put it" in result.findings[0].message
+
+
+def test_marks_say_which_files_the_check_reads(tmp_path, monkeypatch) -> None:
+    """A run's workers mark the files they read; the check reads again only those that name a monitor or may put."""
+    assert monitors.marks(b"EarlyStopping(monitor='val_loss')\n") == (True, False)
+    assert monitors.marks(b"cfg = {'monitor': 'val_loss'}\n") == (True, False)
+    assert monitors.marks(b"self.put('a', x, ['callbacks'])\n") == (False, True)
+    assert monitors.marks(b"self.lightning_module.log('a', x)\n") == (False, True)
+    assert monitors.marks(b"y = torch.log(x)\nmonitoring = True\n") == (False, False)
+    files = {name: tmp_path / name for name in ("stop.py", "model.py", "maths.py")}
+    files["stop.py"].write_text("EarlyStopping(monitor='val_loss')\n")
+    files["model.py"].write_text("class M(L.LightningModule):\n    def f(self):\n        self.log('val_loss', 1.0)\n")
+    files["maths.py"].write_text("y = torch.log(x)\n")
+    read = []
+    monkeypatch.setattr(monitors, "_read", lambda path, real=monitors._read: read.append(Path(path).name) or real(path))
+    paths = [str(p) for p in files.values()]
+    marked = {path: monitors.marks(Path(path).read_bytes()) for path in paths}
+    ((monitor, puts),) = monitors.check(paths, [], marked=marked).monitors
+    assert [p.file for p in puts] == [str(files["model.py"])] and sorted(read) == ["model.py", "stop.py"]
