@@ -40,7 +40,6 @@ from put_migrate.analyze.options import (
     step_and_epoch,
 )
 from put_migrate.analyze.scope import assigns_name
-from put_migrate.walk import visit
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, PREDICT_LOG_ERROR, PREDICT_STEP
 from put_migrate.rules import (
     LOGGING_FORBIDDEN,
@@ -51,6 +50,7 @@ from put_migrate.rules import (
     STEP_EPOCH_AT_RUN_TIME,
     Problem,
 )
+from put_migrate.walk import find_all
 
 _MAX_VARIANTS = 32
 
@@ -193,18 +193,10 @@ def _rebound(function: cst.FunctionDef, name: str) -> bool:
     """``name`` is assigned in ``function`` or is a ``for`` target there: it may change between two calls of one
     name in a call of the hook, where Lightning compares the options (a fixed parameter, closure or global is one
     value per call)."""
-    class Targets(cst.CSTVisitor):
-        found = False
-
-        def visit_For(self, node: cst.For) -> None:
-            self.found = self.found or name in names_in_expression(node.target)
-
-        def visit_CompFor(self, node: cst.CompFor) -> None:
-            self.found = self.found or name in names_in_expression(node.target)
-
-    targets = Targets()
-    visit(function, targets)
-    return assigns_name(function, name) or targets.found
+    loops = find_all(function, lambda node: isinstance(node, (cst.For, cst.CompFor)))
+    return assigns_name(function, name) or any(
+        isinstance(loop, (cst.For, cst.CompFor)) and name in names_in_expression(loop.target) for loop in loops
+    )
 
 
 def _expansions(context: Context) -> dict[str, tuple[tuple[str, cst.BaseExpression], ...]]:
