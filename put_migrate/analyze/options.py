@@ -104,8 +104,18 @@ REDUCTIONS = ("mean", "sum", "max", "min")
 REDUCE_FX_REJECTED = (
     "Only `self.log(..., reduce_fx={min,max,mean,sum})` are supported."
     " If you need a custom reduction, please log a `torchmetrics.Metric` instance instead."
-    " Found: "
+    " Found: {}"
 )
+
+
+def epoch_only_rejection(options: dict[str, bool], hook: str) -> tuple[str, str] | None:
+    """In a hook that logs only on_epoch: Lightning's message for the on_step/on_epoch values a variant assumes,
+    with ``{}`` where it names the value, and the option it names (on_step is checked first); None if accepted."""
+    if options.get("on_step", False):
+        return f"You can't `self.log(on_step={{}})` inside `{hook}`, must be one of (False,).", "on_step"
+    if not options.get("on_epoch", True):
+        return f"You can't `self.log(on_epoch={{}})` inside `{hook}`, must be one of (True,).", "on_epoch"
+    return None
 
 
 def runtime_reduction(args: Arguments, env: dict[str, str], imports: ImportMap) -> cst.BaseExpression | None:

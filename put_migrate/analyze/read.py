@@ -33,6 +33,7 @@ from put_migrate.analyze.options import (
     REDUCE_FX_REJECTED,
     REDUCTIONS,
     cheap,
+    epoch_only_rejection,
     flags,
     reduction,
     runtime_flags,
@@ -301,8 +302,16 @@ def _resolve(
         return options
     assumed = {option for option, _, _ in context.assumed}
     if spec.epoch_only and assumed & {"on_step", "on_epoch"}:
-        option, code, _ = next(a for a in context.assumed if a[0] in ("on_step", "on_epoch"))
-        return STEP_EPOCH_AT_RUN_TIME.problem(f"{option}={code}")
+        rejected = epoch_only_rejection(options, hook)
+        if rejected is not None:  # Lightning raises for these values, naming the one it rejects
+            message, option = rejected
+            value = next(c for o, c, _ in context.assumed if o == option)
+            if "'" in value or '"' in value:  # written into the f-string of the message
+                return STEP_EPOCH_AT_RUN_TIME.problem(f"{option}={value}")
+            reduce_expression, reduce = context.assumed_reduction or (None, "mean")
+            return replace(base, raises=message, raises_value=value,
+                           reduce=reduce, reduce_expression=reduce_expression, conditions=context.assumed,
+                           bindings=context.env)
     step_epoch = step_and_epoch(options, spec, hook)
     if isinstance(step_epoch, Problem) and assumed & {"on_step", "on_epoch"}:
         # This combination of the expressions' values makes Lightning raise: so does this variant.
@@ -318,7 +327,8 @@ def _resolve(
     if context.assumed_reduction is not None:
         reduce_expression, reduce = context.assumed_reduction
         if not reduce:  # any other value: Lightning raises, naming it
-            return replace(base, raises=REDUCE_FX_REJECTED, reduce=reduce, reduce_expression=reduce_expression,
+            return replace(base, raises=REDUCE_FX_REJECTED, raises_value=reduce_expression, reduce=reduce,
+                           reduce_expression=reduce_expression,
                            conditions=context.assumed, bindings=context.env)
     if isinstance(reduce, Problem):
         return reduce

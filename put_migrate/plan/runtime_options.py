@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from put_migrate.analyze import LogCall
-from put_migrate.analyze.options import REDUCE_FX_REJECTED
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import Block, IfChain, Statement, braces, quote
 from put_migrate.rules import OPTION_NOT_LITERAL
@@ -106,8 +105,9 @@ def raise_statement(state: BuildState, call: LogCall) -> list[Statement]:
     """The variant for option values Lightning rejects: Lightning's own exception and message."""
     state.imports.add((f"{state.analysis.cls.package}.utilities.exceptions", "MisconfigurationException"))
     statement = f"raise MisconfigurationException({quote(call.raises or '')})"
-    if call.raises == REDUCE_FX_REJECTED:  # Lightning's message names the value it found
-        statement = f'raise MisconfigurationException(f"{braces(call.raises)}{{{call.reduce_expression}}}")'
+    if call.raises_value is not None:  # Lightning's message names the value it rejects
+        before, after = (braces(part) for part in (call.raises or "").split("{}", 1))
+        statement = f'raise MisconfigurationException(f"{before}{{{call.raises_value}}}{after}")'
     if call.spec is not None and call.spec.stage == "predict":  # Lightning's log returns first under barebones
         return [Block(f"if not {call.trainer}.barebones:", (statement,))]
     return [statement]
