@@ -153,13 +153,15 @@ class _TrainerSeam(property):
 
 
 def _install_trainer_seam(cls: type) -> None:
-    """Make ``module.trainer = trainer`` (done by Lightning at every fit/validate/test) attach the router."""
+    """Make ``module.trainer = trainer`` (done by Lightning at every fit/validate/test) attach the router and give
+    the module's class slots for its aggregators (``shim.aggregator_slots``)."""
     base = next(k.__dict__["trainer"] for k in cls.__mro__[1:] if "trainer" in k.__dict__)
 
     def set_trainer(self: Any, trainer: Any) -> None:
         base.__set__(self, trainer)
         if trainer is not None:
             routing.start_run(trainer)
+            add_aggregator_slots(self)  # those made in __init__, where the codemod makes them
 
     cls.trainer = _TrainerSeam(base.fget, set_trainer, doc=base.__doc__)  # type: ignore[attr-defined]
 
@@ -249,3 +251,4 @@ def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:
 # At the bottom: routing imports PutData and PutMixin from this module, so it is imported once they exist, and
 # put() does not pay a function-level import per value.
 from shim import routing  # noqa: E402
+from shim.aggregator_slots import add_aggregator_slots  # noqa: E402
