@@ -63,12 +63,12 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
             # May be updated in place after the put (a buffer, a user tensor, strategy.reduce): copy it, as
             # Lightning does. Outside the graph, the copy needs no detach.
             value = value.clone()
-        elif value.is_leaf or value._is_view():
+        elif value.is_leaf or value._base is not None:
             # A parameter, or a view of one (an optimizer step updates it in place): copy it, as Lightning does.
             value = value.detach().clone()
         else:
             value = value.detach()  # a fresh autograd result owns its storage
-        if value.dim():
+        if value.ndim:
             if value.numel() != 1:
                 raise ValueError(
                     f"put({name!r}): the tensor must have a single element, got shape {tuple(value.shape)};"
