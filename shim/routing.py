@@ -124,22 +124,29 @@ class _RoutingConnector:
         first_loop_iter = getattr(self, "_first_loop_iter", _ABSENT)
         on_step = not self._epoch_end_reached if first_loop_iter is _ABSENT else first_loop_iter is not None
         dataloader_idx = results.dataloader_idx
-        if on_step:
-            # Eval step values belong to the dataloader that is running (_ResultCollection.valid_items).
-            chosen = [(name, value, destinations) for (name, dl), (value, destinations) in records.step.items()
-                      if results.training or dl == dataloader_idx]
-        else:
-            # As _ResultCollection.valid_items: another dataloader's epoch values are left out.
-            chosen = [(name, value, destinations) for name, (value, destinations, dl) in records.epoch.items()
-                      if dl == dataloader_idx]
         log, callback, pbar = metrics["log"], metrics["callback"], metrics["pbar"]
-        for name, value, destinations in chosen:
-            if "loggers" in destinations:
-                log[name] = value
-            if "callbacks" in destinations:
-                callback[name] = value
-            if "progress_bar" in destinations:
-                pbar[name] = value  # converted when read (progress_bar_metrics)
+        if on_step:
+            # Once per batch: one pass over the records, without a list of the chosen ones first (a third less).
+            training = results.training
+            for (name, dl), (value, destinations) in records.step.items():
+                # Eval step values belong to the dataloader that is running (_ResultCollection.valid_items).
+                if training or dl == dataloader_idx:
+                    if "loggers" in destinations:
+                        log[name] = value
+                    if "callbacks" in destinations:
+                        callback[name] = value
+                    if "progress_bar" in destinations:
+                        pbar[name] = value  # converted when read (progress_bar_metrics)
+            return
+        for name, (value, destinations, dl) in records.epoch.items():
+            # As _ResultCollection.valid_items: another dataloader's epoch values are left out.
+            if dl == dataloader_idx:
+                if "loggers" in destinations:
+                    log[name] = value
+                if "callbacks" in destinations:
+                    callback[name] = value
+                if "progress_bar" in destinations:
+                    pbar[name] = value
 
     # -- Lightning's extraction points --------------------------------------------------------------------------
 
