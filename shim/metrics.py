@@ -107,7 +107,7 @@ class Mean(_Aggregator):
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
-        self._weight_factor: tuple[int, Tensor] | None = None
+        self._weight_factor: tuple[int, torch.dtype, Tensor] | None = None  # (w, dtype, tensor(w) in that dtype)
         self.add_state("weighted_sum", torch.tensor(0.0), dist_reduce_fx="sum")
         self.add_state("weight", torch.tensor(0), dist_reduce_fx="sum")
 
@@ -142,9 +142,10 @@ class Mean(_Aggregator):
             # Both `value * w` and `value * tensor(w).to(value.dtype)` cast w to the value's dtype, then multiply:
             # the same bits, without wrapping w in a new tensor at every update.
             factor = fields["_weight_factor"]
-            if factor is None or factor[0] != weight or factor[1].dtype != value.dtype:
-                factor = fields["_weight_factor"] = (weight, torch.tensor(weight).to(value.dtype))
-            product = value * factor[1]
+            dtype = value.dtype
+            if factor is None or factor[0] != weight or factor[1] != dtype:
+                factor = fields["_weight_factor"] = (weight, dtype, torch.tensor(weight).to(dtype))
+            product = value * factor[2]
         else:
             product = value * weight
         weighted_sum = fields["weighted_sum"]
