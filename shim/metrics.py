@@ -33,7 +33,7 @@ def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
         return torch.tensor(value, dtype=torch.get_default_dtype(), device=metric.device)
     if value.requires_grad:  # a tensor outside the graph needs no detach (one tensor op less per update)
         value = value.detach()
-    if value.dim():
+    if value.ndim:
         if value.numel() != 1:
             raise ValueError(
                 f"{type(metric).__name__}.update: the value must have a single element, got shape {tuple(value.shape)}"
@@ -52,7 +52,7 @@ def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
 def _in_place_ok(state: Tensor, value: Tensor) -> bool:
     """Whether ``state`` can be updated in place: same dtype (else Lightning's `+` promotes), and not an inference
     tensor outside inference mode (a reset inside ``trainer.validate()`` makes states under ``inference_mode``)."""
-    return value.dtype == state.dtype and (torch.is_inference_mode_enabled() or not state.is_inference())
+    return value.dtype == state.dtype and (not state.is_inference() or torch.is_inference_mode_enabled())
 
 
 class _Aggregator(Metric):
@@ -107,7 +107,7 @@ class Mean(_Aggregator):
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
-        self._weight_factor: tuple[int, Tensor] | None = None
+        self._weight_factor: tuple[int, torch.dtype, Tensor] | None = None  # (w, dtype, tensor(w) in that dtype)
         self.add_state("weighted_sum", torch.tensor(0.0), dist_reduce_fx="sum")
         self.add_state("weight", torch.tensor(0), dist_reduce_fx="sum")
 
@@ -142,9 +142,10 @@ class Mean(_Aggregator):
             # Both `value * w` and `value * tensor(w).to(value.dtype)` cast w to the value's dtype, then multiply:
             # the same bits, without wrapping w in a new tensor at every update.
             factor = fields["_weight_factor"]
-            if factor is None or factor[0] != weight or factor[1].dtype != value.dtype:
-                factor = fields["_weight_factor"] = (weight, torch.tensor(weight).to(value.dtype))
-            product = value * factor[1]
+            dtype = value.dtype
+            if factor is None or factor[0] != weight or factor[1] != dtype:
+                factor = fields["_weight_factor"] = (weight, dtype, torch.tensor(weight).to(dtype))
+            product = value * factor[2]
         else:
             product = value * weight
         weighted_sum = fields["weighted_sum"]
@@ -155,7 +156,7 @@ class Mean(_Aggregator):
             # A float64 value (or weight tensor) promotes the sum to float64, as Lightning's `value + v * bs` does
             # (RES:232-235).
             self.weighted_sum = weighted_sum + product
-        if int_weight and not fields["_weight_total"].is_floating_point():
+        if int_weight and not fields["_weight_total"].dtype.is_floating_point:
             fields["_weight_pending"] += weight  # exact, as the int64 sum it stands for
         else:
             self.weight = self.weight + weight  # Lightning's promotion (int64 + float -> float32), in its order

@@ -63,12 +63,12 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
             # May be updated in place after the put (a buffer, a user tensor, strategy.reduce): copy it, as
             # Lightning does. Outside the graph, the copy needs no detach.
             value = value.clone()
-        elif value.is_leaf or value._is_view():
+        elif value.is_leaf or value._base is not None:
             # A parameter, or a view of one (an optimizer step updates it in place): copy it, as Lightning does.
             value = value.detach().clone()
         else:
             value = value.detach()  # a fresh autograd result owns its storage
-        if value.dim():
+        if value.ndim:
             if value.numel() != 1:
                 raise ValueError(
                     f"put({name!r}): the tensor must have a single element, got shape {tuple(value.shape)};"
@@ -153,13 +153,15 @@ class _TrainerSeam(property):
 
 
 def _install_trainer_seam(cls: type) -> None:
-    """Make ``module.trainer = trainer`` (done by Lightning at every fit/validate/test) attach the router."""
+    """Make ``module.trainer = trainer`` (done by Lightning at every fit/validate/test) attach the router and give
+    the module's class slots for its aggregators (``shim.aggregator_slots``)."""
     base = next(k.__dict__["trainer"] for k in cls.__mro__[1:] if "trainer" in k.__dict__)
 
     def set_trainer(self: Any, trainer: Any) -> None:
         base.__set__(self, trainer)
         if trainer is not None:
             routing.start_run(trainer)
+            add_aggregator_slots(self)  # those made in __init__, where the codemod makes them
 
     cls.trainer = _TrainerSeam(base.fget, set_trainer, doc=base.__doc__)  # type: ignore[attr-defined]
 
@@ -249,3 +251,4 @@ def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:
 # At the bottom: routing imports PutData and PutMixin from this module, so it is imported once they exist, and
 # put() does not pay a function-level import per value.
 from shim import routing  # noqa: E402
+from shim.aggregator_slots import add_aggregator_slots  # noqa: E402

@@ -127,7 +127,7 @@ class _Connector21:
 def test_step_and_epoch_values_are_told_apart_on_every_release(connector_class):
     results = types.SimpleNamespace(training=True, dataloader_idx=None)
     connector = type("Routing", (routing._RoutingConnector, connector_class), {})(
-        types.SimpleNamespace(_results=results)
+        types.SimpleNamespace(_results=results, state=types.SimpleNamespace(fn=None, stage=None))
     )
     records = routing._Records()
     records.step[("s", None)] = ("step value", frozenset({"loggers"}))
