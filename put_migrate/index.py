@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from put_migrate import resolve
+from put_migrate.callback_entries import callback_hooks
 from put_migrate.init_signature import InitSignature, read_init
 from put_migrate.lightning_names import BASES, Kind
 from put_migrate.search_path import SearchPath
@@ -77,6 +78,10 @@ class RepositoryIndex:
     unread: dict[str, list[tuple[Path | str, str | Path]]] = field(default_factory=dict)
     modules: frozenset[str] = frozenset()  # the module keys of all the run's files
     search: SearchPath | None = None  # where modules no file of the run defines are read from
+    # Every file of the run as (path, its text or where to read it), and the answers of ``callback_hooks`` so far
+    # (shared by the overlays: one file's view of the run asks what another's already did).
+    files: tuple[tuple[Path | str, str | Path], ...] = ()
+    entry_hooks: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -96,7 +101,31 @@ class RepositoryIndex:
             unread={key: list(files) for key, files in self.unread.items()},
             modules=self.modules,
             search=self.search,
+            files=self.files,
+            entry_hooks=self.entry_hooks,
         )
+
+    def callback_hooks(self, method: str) -> tuple[str, ...] | str:
+        """The Callback hooks of the run's files that call module method ``method`` on their module, which are
+        then all the ways it runs; or why they cannot all be known (``callback_entries``)."""
+        if method not in self.entry_hooks:
+            self.entry_hooks[method] = callback_hooks(self._texts(), method, self._is_callback)
+        return self.entry_hooks[method]
+
+    def _texts(self) -> Iterable[tuple[str, str]]:
+        for path, source in self.files:
+            if not isinstance(source, str):
+                try:
+                    source = Path(source).read_bytes().decode("utf-8", errors="replace")
+                except OSError:
+                    continue
+            yield module_name(path), source
+
+    def _is_callback(self, key: str, name: str) -> bool:
+        self._module_key(key)  # reads that module's files, if not yet
+        indexed = self.classes.get(f"{key}.{name}")
+        kind = self.lightning_kind(indexed) if indexed is not None else None
+        return kind is not None and kind[0] == "callback"
 
     def find(self, dotted: str) -> IndexedClass | None:
         """The one indexed class a dotted name refers to (None when unknown or ambiguous)."""
@@ -516,4 +545,5 @@ def build_index(
         source = sources.get(path) if sources is not None else None
         unread.setdefault(module_name(path), []).append((path, source if source is not None else Path(path)))
     paths = [path for entries in unread.values() for path, _ in entries]
-    return RepositoryIndex(unread=unread, modules=frozenset(unread), search=SearchPath(paths) if search_disk else None)
+    return RepositoryIndex(unread=unread, modules=frozenset(unread), search=SearchPath(paths) if search_disk else None,
+                           files=tuple(entry for entries in unread.values() for entry in entries))

@@ -47,6 +47,9 @@ class HelperCall:
     # ``self.<hook> = self.<method>`` in ``__init__``: the method runs as that hook (``hook``), with its own
     # parameters in the hook's places (pytorch-lightning's profiler example).
     alias: bool = False
+    # The method is no hook: the Callbacks of the run call it on their module from this hook (``hook``), which is
+    # then the hook Lightning sees running (``callback_entries``); ``hook_function`` is the method itself.
+    entry: bool = False
 
 
 # Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
@@ -143,7 +146,7 @@ def helper_callers(
                 problem = None
                 if self.hook in REMOVED_EPOCH_END:
                     problem = removed_hook_problem(self.hook)
-                elif spec is None and self.hook not in followed:
+                elif spec is None and self.hook not in followed and not entry_hooks(self.hook):
                     problem = (
                         f"called from `{self.hook}`, which is not a Lightning hook that may log (whoever calls"
                         f" `{self.hook}` decides which hook runs: a callback may call it from its own hooks, each with"
@@ -184,6 +187,16 @@ def helper_callers(
                 problem = f"`self.{node.attr.value}` is used in `{self.hook}` other than as a direct call"
                 found.setdefault(node.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
 
+    entries: dict[str, tuple[str, ...]] = {}
+
+    def entry_hooks(method: str) -> tuple[str, ...]:
+        """The Callback hooks that run ``method``, a method of this module that is no hook, when they are all
+        known; else ()."""
+        if method not in entries:
+            hooks = cls.project.callback_hooks(method) if cls.kind == "module" and cls.project is not None else ""
+            entries[method] = hooks if isinstance(hooks, tuple) and method in methods else ()
+        return entries[method]
+
     from put_migrate.analyze.hierarchy import inherited_methods  # it reads the index's records, not this module's
 
     # An ancestor's method that runs on this class (a hook, or a helper on the way from one) may call its methods.
@@ -193,6 +206,17 @@ def helper_callers(
         visit(function.body, Visitor(name, function))
     for method, where, problem in other_uses:
         found.setdefault(method, []).append(HelperCall(where, known[method], None, False, problem))
+    for method, hooks in entries.items():
+        if not hooks:
+            continue
+        if found.get(method):
+            # Also used in the class: the calls it makes are followed from there only (one way in).
+            problem = f"`{method}` is called by the run's Callbacks ({', '.join(hooks)}) and used in {cls.name} too"
+            for callers in found.values():
+                callers[:] = [replace(c, problem=problem) if c.hook == method and c.problem is None else c
+                              for c in callers]
+            continue
+        found[method] = [HelperCall(hook, methods[method], None, entry=True) for hook in hooks]
     return found
 
 
@@ -233,6 +257,20 @@ def hook_context(function: cst.FunctionDef, cls: LightningClass, hook: str | Non
         else:
             dataloader_idx_missing = star_name is not None
     return Context(hook, function, (), batch_name, batch_problem, dataloader_idx_name, dataloader_idx_missing)
+
+
+def entry_context(method: cst.FunctionDef, hook: str, step: cst.FunctionDef | None) -> Context:
+    """The context of a module method that a Callback's ``hook`` calls on its module (``callback_entries``): what
+    the Callback passes is not followed, so the batch and the dataloader_idx are the ones in flight. ``step``: the
+    class's own ``validation_step``/``test_step`` for an eval hook; where it takes no ``dataloader_idx`` (nor
+    ``*args``, nor a ``dataloader_iter``), Lightning refuses several dataloaders at the start of the loop, so the
+    hook never gets a dataloader_idx."""
+    spec = HOOKS.get(hook)
+    missing = spec is not None and spec.dataloader_idx_param is not None
+    if missing and step is not None:
+        params = positional_params(step)
+        missing = "dataloader_idx" in params or "dataloader_iter" in params or isinstance(step.params.star_arg, cst.Param)
+    return Context(hook, method, via=method.name.value, dataloader_idx_missing=missing)
 
 
 def helper_context(

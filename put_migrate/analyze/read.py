@@ -13,6 +13,7 @@ from put_migrate.analyze.closures import closure_problem
 from put_migrate.analyze.context import (
     REMOVED_EPOCH_END,
     Context,
+    entry_context,
     helper_context,
     hook_context,
     removed_hook_problem,
@@ -112,6 +113,11 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
         return [hook_context(function, facts.cls, aliases[0].hook)], None
     contexts: list[Context] = []
     for caller in reached:
+        if caller.entry:
+            spec = HOOKS.get(caller.hook)
+            step = {"validation": "validation_step", "test": "test_step"}.get(spec.stage) if spec else None
+            contexts.append(entry_context(function, caller.hook, _own_method(facts, step)))
+            continue
         outer: list[Context | None] = [None]
         if _calling_helper(caller, facts) and depth < _MAX_CHAIN:
             outer, why = helper_contexts(caller.hook_function, facts, depth + 1)
@@ -126,6 +132,14 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
                 return [], why
             contexts.append(context)
     return contexts, None
+
+
+def _own_method(facts: ClassFacts, name: str | None) -> cst.FunctionDef | None:
+    """The method ``name`` that the class itself defines, else None."""
+    for statement in facts.cls.node.body.body:
+        if name is not None and isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return statement
+    return None
 
 
 _REMOVED_PROBLEMS = frozenset(removed_hook_problem(hook) for hook in REMOVED_EPOCH_END)
