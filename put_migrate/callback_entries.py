@@ -91,20 +91,21 @@ def _helper_hooks(cls: ast.ClassDef, helper: ast.FunctionDef | ast.AsyncFunction
 
 
 def callback_hooks(
-    files: Iterable[tuple[str, str]], method: str, is_callback: Callable[[str, str], bool]
+    files: Iterable[tuple[str, str, str]], method: str, is_callback: Callable[[str, str], bool]
 ) -> tuple[str, ...] | str:
-    """The Callback hooks under which module method ``method`` runs (sorted), or why they cannot all be known.
+    """The Callback hooks under which module method ``method`` runs (sorted), or why they cannot all be known (""
+    where the run's files never call it).
 
-    ``files``: (module key, text) of the run's files; ``is_callback(module_key, class_name)``: whether that class
+    ``files``: (path, module key, text) of the run's files; ``is_callback(module_key, class_name)``: whether that class
     is a Lightning Callback."""
     hooks: set[str] = set()
-    for key, text in files:
+    for path, key, text in files:
         if f".{method}(" not in text:
             continue
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return f"a file of module `{key}` that calls `.{method}(...)` cannot be read"
+            return f"{path} calls `.{method}(...)` but cannot be parsed"
         finder = _Parents(method)
         finder.visit(tree)
         for call, stack in finder.found:
@@ -114,7 +115,7 @@ def callback_hooks(
             if (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name)
                     and receiver.func.id == "super" and functions and getattr(functions[-1], "name", None) == method):
                 continue  # an override handing on to its base: it runs where the override is called
-            where = f"{key}:{call.lineno}"
+            where = f"{path}:{call.lineno}"
             classes = [n for n in stack if isinstance(n, ast.ClassDef)]
             if not classes or not functions or not isinstance(receiver, ast.Name):
                 return f"`{ast.unparse(call.func)}(...)` at {where} is not a Callback's call on its module"
@@ -132,6 +133,4 @@ def callback_hooks(
             if why is not None:
                 return f"`{ast.unparse(call.func)}(...)` at {where}: {why}"
             hooks |= found
-    if not hooks:
-        return f"no Callback of the run calls `.{method}(...)` on its module"
-    return tuple(sorted(hooks))
+    return tuple(sorted(hooks)) if hooks else ""

@@ -112,14 +112,14 @@ class RepositoryIndex:
             self.entry_hooks[method] = callback_hooks(self._texts(), method, self._is_callback)
         return self.entry_hooks[method]
 
-    def _texts(self) -> Iterable[tuple[str, str]]:
+    def _texts(self) -> Iterable[tuple[str, str, str]]:
         for path, source in self.files:
             if not isinstance(source, str):
                 try:
                     source = Path(source).read_bytes().decode("utf-8", errors="replace")
                 except OSError:
                     continue
-            yield module_name(path), source
+            yield os.fspath(path), module_name(path), source
 
     def _is_callback(self, key: str, name: str) -> bool:
         self._module_key(key)  # reads that module's files, if not yet

@@ -150,8 +150,9 @@ def helper_callers(
                     problem = (
                         f"called from `{self.hook}`, which is not a Lightning hook that may log (whoever calls"
                         f" `{self.hook}` decides which hook runs: a callback may call it from its own hooks, each with"
-                        f" its own defaults and step values); keep the log calls out of what `{self.hook}` reaches:"
-                        f" return the values from `{func.attr.value}` and log them in the hooks that call it"
+                        f" its own defaults and step values){unknown_callers(cls, self.hook)}; keep the log calls out"
+                        f" of what `{self.hook}` reaches: return the values from `{func.attr.value}` and log them in"
+                        " the hooks that call it"
                     )
                 found.setdefault(func.attr.value, []).append(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
@@ -193,8 +194,8 @@ def helper_callers(
         """The Callback hooks that run ``method``, a method of this module that is no hook, when they are all
         known; else ()."""
         if method not in entries:
-            hooks = cls.project.callback_hooks(method) if cls.kind == "module" and cls.project is not None else ""
-            entries[method] = hooks if isinstance(hooks, tuple) and method in methods else ()
+            hooks = callback_hooks(cls, method) if method in methods else ""
+            entries[method] = hooks if isinstance(hooks, tuple) else ()
         return entries[method]
 
     from put_migrate.analyze.hierarchy import inherited_methods  # it reads the index's records, not this module's
@@ -218,6 +219,20 @@ def helper_callers(
             continue
         found[method] = [HelperCall(hook, methods[method], None, entry=True) for hook in hooks]
     return found
+
+
+def callback_hooks(cls: LightningClass, method: str) -> tuple[str, ...] | str:
+    """The hooks of the run's Callbacks that call ``method`` of module ``cls`` on their module, when they are all
+    known (``callback_entries``); else why not ("" where nothing in the run calls it, or there is no run)."""
+    if cls.kind != "module" or cls.project is None:
+        return ""
+    return cls.project.callback_hooks(method)
+
+
+def unknown_callers(cls: LightningClass, method: str) -> str:
+    """Why the Callbacks' calls of ``method`` do not tell the hooks it runs under, as a clause (or nothing)."""
+    why = callback_hooks(cls, method)
+    return f" (the run calls it where the hook is unknown: {why})" if isinstance(why, str) and why else ""
 
 
 def hook_context(function: cst.FunctionDef, cls: LightningClass, hook: str | None = None) -> Context:

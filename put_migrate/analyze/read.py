@@ -13,10 +13,13 @@ from put_migrate.analyze.closures import closure_problem
 from put_migrate.analyze.context import (
     REMOVED_EPOCH_END,
     Context,
+    HelperCall,
+    callback_hooks,
     entry_context,
     helper_context,
     hook_context,
     removed_hook_problem,
+    unknown_callers,
 )
 from put_migrate.analyze.hook_arguments import (
     IN_FLIGHT,
@@ -104,8 +107,12 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
     reached = facts.callers.get(name, [])
     if not reached and name in REMOVED_EPOCH_END:
         return [], removed_hook_problem(name)
+    if not reached and name not in HOOKS and name not in FORBIDDEN_HOOKS:
+        hooks = callback_hooks(facts.cls, name)
+        if isinstance(hooks, tuple):  # the run's Callbacks call it on their module: it runs under their hooks
+            reached = [HelperCall(hook, function, None, entry=True) for hook in hooks]
     if not reached:
-        return [], f"`{name}` is not called from any hook of {facts.cls.name}"
+        return [], f"`{name}` is not called from any hook of {facts.cls.name}{unknown_callers(facts.cls, name)}"
     aliases = [c for c in reached if c.alias]
     if aliases:  # the method is the hook itself: it runs as nothing else
         if len(aliases) != len(reached) or len({c.hook for c in aliases}) != 1:
