@@ -99,38 +99,51 @@ def callback_hooks(
     ``files``: (path, module key, text) of the run's files; ``is_callback(module_key, class_name)``: whether that class
     is a Lightning Callback."""
     hooks: set[str] = set()
+    unknown: str | None = None  # the first call that leaves the hooks unknown
+    by_callback = False  # some Callback calls it
     for path, key, text in files:
         if f".{method}(" not in text:
             continue
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return f"{path} calls `.{method}(...)` but cannot be parsed"
+            unknown = unknown or f"{path} calls `.{method}(...)` but cannot be parsed"
+            continue
         finder = _Parents(method)
         finder.visit(tree)
         for call, stack in finder.found:
-            assert isinstance(call.func, ast.Attribute)
-            receiver = call.func.value
-            functions = [n for n in stack if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))]
-            if (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name)
-                    and receiver.func.id == "super" and functions and getattr(functions[-1], "name", None) == method):
-                continue  # an override handing on to its base: it runs where the override is called
-            where = f"{path}:{call.lineno}"
-            classes = [n for n in stack if isinstance(n, ast.ClassDef)]
-            if not classes or not functions or not isinstance(receiver, ast.Name):
-                return f"`{ast.unparse(call.func)}(...)` at {where} is not a Callback's call on its module"
-            cls, function = classes[-1], functions[-1]
-            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or function not in cls.body:
-                return f"`{ast.unparse(call.func)}(...)` at {where} is in a nested function"
-            if not is_callback(key, cls.name):
-                return f"`{ast.unparse(call.func)}(...)` at {where} is in {cls.name}, which is no Callback"
-            if function.name in HOOKS:
-                if receiver.id != _module_parameter(function):
-                    return f"`{ast.unparse(call.func)}(...)` at {where} is not called on the hook's module"
-                hooks.add(function.name)
-                continue
-            found, why = _helper_hooks(cls, function, receiver.id)
-            if why is not None:
-                return f"`{ast.unparse(call.func)}(...)` at {where}: {why}"
+            found, why, callback = _call_hooks(call, stack, method, f"{path}:{call.lineno}", key, is_callback)
             hooks |= found
+            unknown = unknown or why
+            by_callback = by_callback or callback
+    if unknown is not None:
+        # Said only where a Callback calls it too: a method that other classes of the project call is no news.
+        return unknown if by_callback else ""
     return tuple(sorted(hooks)) if hooks else ""
+
+
+def _call_hooks(call: ast.Call, stack: list[ast.AST], method: str, where: str, key: str,
+                is_callback: Callable[[str, str], bool]) -> tuple[set[str], str | None, bool]:
+    """The Callback hooks one call of ``.<method>(...)`` runs it under, or why they are unknown (None: the call
+    adds none, an override handing on to its base); and whether a Callback makes the call."""
+    assert isinstance(call.func, ast.Attribute)
+    receiver = call.func.value
+    shown = f"`{ast.unparse(call.func)}(...)` at {where}"
+    functions = [n for n in stack if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))]
+    if (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name)
+            and receiver.func.id == "super" and functions and getattr(functions[-1], "name", None) == method):
+        return set(), None, False  # an override handing on to its base: it runs where the override is called
+    classes = [n for n in stack if isinstance(n, ast.ClassDef)]
+    if not classes or not functions or not isinstance(receiver, ast.Name):
+        return set(), f"{shown} is not a Callback's call on its module", False
+    cls, function = classes[-1], functions[-1]
+    if not is_callback(key, cls.name):
+        return set(), f"{shown} is in {cls.name}, which is no Callback", False
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or function not in cls.body:
+        return set(), f"{shown} is in a nested function", True
+    if function.name in HOOKS:
+        if receiver.id != _module_parameter(function):
+            return set(), f"{shown} is not called on the hook's module", True
+        return {function.name}, None, True
+    found, why = _helper_hooks(cls, function, receiver.id)
+    return (set(), f"{shown}: {why}", True) if why is not None else (found, None, True)
