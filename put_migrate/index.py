@@ -36,6 +36,8 @@ from put_migrate.search_path import SearchPath
 from put_migrate.value_properties import value_properties
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
+# A method called on anything (``self.`` calls are told apart by the match starting with ``self``).
+_OTHER_CALL = re.compile(r"(?:\bself\s*)?\.\s*([A-Za-z_]\w*)\s*\(")
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class RepositoryIndex:
     # (shared by the overlays: one file's view of the run asks what another's already did).
     files: tuple[tuple[Path | str, str | Path], ...] = ()
     entry_hooks: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
+    # Method name -> the files (indices in ``files``) that call ``<something other than self>.<name>(...)``, built
+    # at the first ``callback_hooks`` query by one pass over the run's texts (shared by the overlays too).
+    call_sites: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -103,23 +108,32 @@ class RepositoryIndex:
             search=self.search,
             files=self.files,
             entry_hooks=self.entry_hooks,
+            call_sites=self.call_sites,
         )
 
     def callback_hooks(self, method: str) -> tuple[str, ...] | str:
         """The Callback hooks of the run's files that call module method ``method`` on their module, which are
         then all the ways it runs; or why they cannot all be known (``callback_entries``)."""
         if method not in self.entry_hooks:
-            self.entry_hooks[method] = callback_hooks(self._texts(), method, self._is_callback)
+            if not self.call_sites and self.files:
+                for i, (_, text) in enumerate(self._texts(range(len(self.files)))):
+                    for name in {m.group(1) for m in _OTHER_CALL.finditer(text) if not m.group(0).startswith("self")}:
+                        self.call_sites.setdefault(name, []).append(i)
+                self.call_sites.setdefault("", [])  # built, whatever the files hold
+            texts = ((os.fspath(self.files[i][0]), module_name(self.files[i][0]), text)
+                     for i, text in self._texts(self.call_sites.get(method, ())))
+            self.entry_hooks[method] = callback_hooks(texts, method, self._is_callback)
         return self.entry_hooks[method]
 
-    def _texts(self) -> Iterable[tuple[str, str, str]]:
-        for path, source in self.files:
+    def _texts(self, indices: Iterable[int]) -> Iterable[tuple[int, str]]:
+        for i in indices:
+            source = self.files[i][1]
             if not isinstance(source, str):
                 try:
                     source = Path(source).read_bytes().decode("utf-8", errors="replace")
                 except OSError:
                     continue
-            yield os.fspath(path), module_name(path), source
+            yield i, source
 
     def _is_callback(self, key: str, name: str) -> bool:
         self._module_key(key)  # reads that module's files, if not yet

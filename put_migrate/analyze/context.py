@@ -146,14 +146,8 @@ def helper_callers(
                 problem = None
                 if self.hook in REMOVED_EPOCH_END:
                     problem = removed_hook_problem(self.hook)
-                elif spec is None and self.hook not in followed and not entry_hooks(self.hook):
-                    problem = (
-                        f"called from `{self.hook}`, which is not a Lightning hook that may log (whoever calls"
-                        f" `{self.hook}` decides which hook runs: a callback may call it from its own hooks, each with"
-                        f" its own defaults and step values){unknown_callers(cls, self.hook)}; keep the log calls out"
-                        f" of what `{self.hook}` reaches: return the values from `{func.attr.value}` and log them in"
-                        " the hooks that call it"
-                    )
+                elif spec is None and self.hook not in followed:
+                    problem = _NOT_A_HOOK_CALLER
                 found.setdefault(func.attr.value, []).append(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
                 )
@@ -188,16 +182,6 @@ def helper_callers(
                 problem = f"`self.{node.attr.value}` is used in `{self.hook}` other than as a direct call"
                 found.setdefault(node.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
 
-    entries: dict[str, tuple[str, ...]] = {}
-
-    def entry_hooks(method: str) -> tuple[str, ...]:
-        """The Callback hooks that run ``method``, a method of this module that is no hook, when they are all
-        known; else ()."""
-        if method not in entries:
-            hooks = callback_hooks(cls, method) if method in methods else ""
-            entries[method] = hooks if isinstance(hooks, tuple) else ()
-        return entries[method]
-
     from put_migrate.analyze.hierarchy import inherited_methods  # it reads the index's records, not this module's
 
     # An ancestor's method that runs on this class (a hook, or a helper on the way from one) may call its methods.
@@ -207,18 +191,42 @@ def helper_callers(
         visit(function.body, Visitor(name, function))
     for method, where, problem in other_uses:
         found.setdefault(method, []).append(HelperCall(where, known[method], None, False, problem))
-    for method, hooks in entries.items():
-        if not hooks:
-            continue
-        if found.get(method):
-            # Also used in the class: the calls it makes are followed from there only (one way in).
-            problem = f"`{method}` is called by the run's Callbacks ({', '.join(hooks)}) and used in {cls.name} too"
-            for callers in found.values():
-                callers[:] = [replace(c, problem=problem) if c.hook == method and c.problem is None else c
-                              for c in callers]
-            continue
-        found[method] = [HelperCall(hook, methods[method], None, entry=True) for hook in hooks]
+    _follow_callback_entries(cls, methods, found)
     return found
+
+
+# Placeholder for the problem of a call made by a method that is no hook, settled by _follow_callback_entries.
+_NOT_A_HOOK_CALLER = "<called from a method that is not a hook>"
+
+
+def _follow_callback_entries(cls: LightningClass, methods: dict[str, cst.FunctionDef],
+                             found: dict[str, list[HelperCall]]) -> None:
+    """Settle the calls made by methods that are no hook: where the class never uses such a method and the run's
+    Callbacks call it on their module from known hooks (``callback_entries``), its calls are followed from those
+    hooks; else each keeps its problem, which names the Callback's call that leaves the hook unknown."""
+    callers = {c.hook for calls in found.values() for c in calls if c.problem == _NOT_A_HOOK_CALLER}
+    settled: dict[str, tuple[str, ...] | str] = {}
+    for method in sorted(callers):
+        if method in methods and not found.get(method):  # only Callbacks may call it: ask the run which
+            settled[method] = callback_hooks(cls, method)
+    for callee, calls in found.items():
+        for i, call in enumerate(calls):
+            if call.problem != _NOT_A_HOOK_CALLER:
+                continue
+            hooks = settled.get(call.hook, "")
+            if isinstance(hooks, tuple):
+                calls[i] = replace(call, problem=None)
+                continue
+            unknown = f" (the run calls it where the hook is unknown: {hooks})" if hooks else ""
+            calls[i] = replace(call, problem=(
+                f"called from `{call.hook}`, which is not a Lightning hook that may log (whoever calls"
+                f" `{call.hook}` decides which hook runs: a callback may call it from its own hooks, each with"
+                f" its own defaults and step values){unknown}; keep the log calls out of what `{call.hook}`"
+                f" reaches: return the values from `{callee}` and log them in the hooks that call it"
+            ))
+    for method, hooks in settled.items():
+        if isinstance(hooks, tuple):
+            found[method] = [HelperCall(hook, methods[method], None, entry=True) for hook in hooks]
 
 
 def callback_hooks(cls: LightningClass, method: str) -> tuple[str, ...] | str:
