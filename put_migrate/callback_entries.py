@@ -12,6 +12,7 @@ unknown. Read with ``ast``, and only the files whose text names ``.<method>(``.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterable
 
 from put_migrate.hooks import HOOKS
@@ -90,6 +91,15 @@ def _helper_hooks(cls: ast.ClassDef, helper: ast.FunctionDef | ast.AsyncFunction
     return hooks, None
 
 
+def _calls(method: str) -> re.Pattern[str]:
+    return re.compile(rf"\.\s*{method}\s*\(")
+
+
+def _super_calls(method: str) -> re.Pattern[str]:
+    """Calls on ``super()``: an override handing on to its base, where it is one (checked when parsed)."""
+    return re.compile(rf"\bsuper\(\s*\)\s*\.\s*{method}\s*\(")
+
+
 def callback_hooks(
     files: Iterable[tuple[str, str, str]], method: str, is_callback: Callable[[str, str], bool]
 ) -> tuple[str, ...] | str:
@@ -98,12 +108,15 @@ def callback_hooks(
 
     ``files``: (path, module key, text) of the run's files; ``is_callback(module_key, class_name)``: whether that class
     is a Lightning Callback."""
+    calls, handing_on = _calls(method), _super_calls(method)
+    texts = [(path, key, text) for path, key, text in files if calls.search(text)]
+    if any("Callback" not in text and len(calls.findall(text)) > len(handing_on.findall(text))
+           for _, _, text in texts):
+        return ""  # a file without a Callback calls it (nothing is parsed: most methods end here)
     hooks: set[str] = set()
     unknown: str | None = None  # the first call that leaves the hooks unknown
     by_callback = False  # some Callback calls it
-    for path, key, text in files:
-        if f".{method}(" not in text:
-            continue
+    for path, key, text in texts:
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError, MemoryError):

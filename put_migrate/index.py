@@ -30,14 +30,14 @@ from typing import Any
 
 from put_migrate import resolve
 from put_migrate.callback_entries import callback_hooks
+from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.init_signature import InitSignature, read_init
 from put_migrate.lightning_names import BASES, Kind
 from put_migrate.search_path import SearchPath
 from put_migrate.value_properties import value_properties
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
-# A method called on anything (``self.`` calls are told apart by the match starting with ``self``).
-_OTHER_CALL = re.compile(r"(?:\bself\s*)?\.\s*([A-Za-z_]\w*)\s*\(")
+_CALL = re.compile(r"\.\s*([A-Za-z_]\w*)\s*\(")  # a method called on anything
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class RepositoryIndex:
     # (shared by the overlays: one file's view of the run asks what another's already did).
     files: tuple[tuple[Path | str, str | Path], ...] = ()
     entry_hooks: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
-    # Method name -> the files (indices in ``files``) that call ``<something other than self>.<name>(...)``, built
+    # Method name -> the files (indices in ``files``) that call ``<something>.<name>(...)``, built
     # at the first ``callback_hooks`` query by one pass over the run's texts (shared by the overlays too).
     call_sites: dict[str, list[int]] = field(default_factory=dict)
 
@@ -114,10 +114,12 @@ class RepositoryIndex:
     def callback_hooks(self, method: str) -> tuple[str, ...] | str:
         """The Callback hooks of the run's files that call module method ``method`` on their module, which are
         then all the ways it runs; or why they cannot all be known (``callback_entries``)."""
+        if method in RESERVED_ATTRIBUTES:
+            return ""  # Lightning or torch call it themselves
         if method not in self.entry_hooks:
             if not self.call_sites and self.files:
-                for i, (_, text) in enumerate(self._texts(range(len(self.files)))):
-                    for name in {m.group(1) for m in _OTHER_CALL.finditer(text) if not m.group(0).startswith("self")}:
+                for i, text in self._texts(range(len(self.files))):
+                    for name in set(_CALL.findall(text)):
                         self.call_sites.setdefault(name, []).append(i)
                 self.call_sites.setdefault("", [])  # built, whatever the files hold
             texts = ((os.fspath(self.files[i][0]), module_name(self.files[i][0]), text)
