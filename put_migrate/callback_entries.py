@@ -38,6 +38,16 @@ class _Parents(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+_NOT_FOLLOWED = "`{}` is not a Callback batch hook (calls from epoch-level hooks are not followed)"
+
+
+def _batch_hook(name: str) -> bool:
+    """A Callback hook that runs once per batch: one of Lightning's ``on_*`` hooks that log step values (the epoch
+    hooks of a Callback and of the module share Lightning's key, and one mean, per call: not followed here)."""
+    spec = HOOKS.get(name)
+    return spec is not None and name.startswith("on_") and spec.kind != "epoch"
+
+
 def _positional(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     return [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
 
@@ -75,6 +85,8 @@ def _helper_hooks(cls: ast.ClassDef, helper: ast.FunctionDef | ast.AsyncFunction
                 continue
             if id(node) not in calls or function.name not in HOOKS:
                 return set(), f"`self.{helper.name}` is used in `{function.name}`, which is no Callback hook"
+            if not _batch_hook(function.name):
+                return set(), _NOT_FOLLOWED.format(function.name)
             call = next(n for n in ast.walk(function) if isinstance(n, ast.Call) and n.func is node)
             module = _module_parameter(function)
             given = [a for a in call.args if not isinstance(a, ast.Starred)]
@@ -155,6 +167,8 @@ def _call_hooks(call: ast.Call, stack: list[ast.AST], method: str, where: str, k
     if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or function not in cls.body:
         return set(), f"{shown} is in a nested function", True
     if function.name in HOOKS:
+        if not _batch_hook(function.name):
+            return set(), f"{shown}: {_NOT_FOLLOWED.format(function.name)}", True
         if receiver.id != _module_parameter(function):
             return set(), f"{shown} is not called on the hook's module", True
         return {function.name}, None, True

@@ -26,9 +26,9 @@ def test_hooks_calling_on_their_module_directly_and_through_a_helper():
             def on_validation_batch_end(self, trainer, module, outputs, batch, batch_idx, dataloader_idx=0):
                 self.log_img(pl_module=module, batch=batch, split="val")
 
-            def on_train_epoch_end(self, trainer, pl_module):
+            def on_after_backward(self, trainer, pl_module):
                 pl_module.log_images(None)
-        """) == ("on_train_batch_end", "on_train_epoch_end", "on_validation_batch_end")
+        """) == ("on_after_backward", "on_train_batch_end", "on_validation_batch_end")
 
 
 def test_an_override_handing_on_to_its_base_adds_no_caller():
@@ -158,3 +158,13 @@ def test_a_callback_of_another_file_of_the_run_is_found_and_a_file_alone_keeps_t
     assert not [f for f in migrated.findings if f.severity is Severity.MANUAL]
     alone = migrate_source(_MODULE, str(files[0]))
     assert [f.code for f in alone.findings] == ["PM205"] and not alone.changed
+
+
+def test_epoch_level_hooks_are_not_followed():
+    why = _hooks("""
+        class ImageLogger(Callback):
+            def on_validation_epoch_end(self, trainer, pl_module):
+                pl_module.log_images(None)
+        """)
+    assert why.endswith("`on_validation_epoch_end` is not a Callback batch hook (calls from epoch-level hooks are not"
+                        " followed)")
