@@ -57,7 +57,8 @@ class _Records:
     __slots__ = ("step", "epoch", "hooks")
 
     def __init__(self) -> None:
-        self.step: dict[tuple[str, str, int | None], tuple[Tensor, frozenset[str]]] = {}
+        # None: the hook's value since the collection's reset, before it puts again (its place is kept).
+        self.step: dict[tuple[str, str, int | None], tuple[Tensor, frozenset[str]] | None] = {}
         self.epoch: dict[str, tuple[Tensor, frozenset[str], int | None]] = {}
         # Epoch-level hook name -> the values its calls collect (``shim.hook_scope``), computed at each extraction.
         self.hooks: dict[str, Any] = {}
@@ -193,7 +194,7 @@ class _RoutingConnector:
                 # Lightning's entries keep their place past a reset (hidden until logged again): so do the hooks'
                 # step values, else a hook that puts later in a new epoch would move before one that put first.
                 self._put_records[id(results)] = kept = _Records()
-                kept.step = dict.fromkeys(dropped.step)  # type: ignore[arg-type]
+                kept.step = dict.fromkeys(dropped.step)
             self._put_targets.clear()  # they hold the records just dropped
         super().reset_results()  # type: ignore[misc]
 
