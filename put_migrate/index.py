@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from put_migrate import resolve
+from put_migrate.callback_entries import callback_hooks
+from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.init_signature import InitSignature, read_init
 from put_migrate.lightning_names import BASES, Kind
 from put_migrate.search_path import SearchPath
@@ -36,6 +38,7 @@ from put_migrate.source_segments import SourceSegments
 from put_migrate.value_properties import value_properties
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
+_CALL = re.compile(r"\.\s*([A-Za-z_]\w*)\s*\(")  # a method called on anything
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,13 @@ class RepositoryIndex:
     unread: dict[str, list[tuple[Path | str, str | Path]]] = field(default_factory=dict)
     modules: frozenset[str] = frozenset()  # the module keys of all the run's files
     search: SearchPath | None = None  # where modules no file of the run defines are read from
+    # Every file of the run as (path, its text or where to read it), and the answers of ``callback_hooks`` so far
+    # (shared by the overlays: one file's view of the run asks what another's already did).
+    files: tuple[tuple[Path | str, str | Path], ...] = ()
+    entry_hooks: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
+    # Method name -> the files (indices in ``files``) that call ``<something>.<name>(...)``, built
+    # at the first ``callback_hooks`` query by one pass over the run's texts (shared by the overlays too).
+    call_sites: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -97,7 +107,42 @@ class RepositoryIndex:
             unread={key: list(files) for key, files in self.unread.items()},
             modules=self.modules,
             search=self.search,
+            files=self.files,
+            entry_hooks=self.entry_hooks,
+            call_sites=self.call_sites,
         )
+
+    def callback_hooks(self, method: str) -> tuple[str, ...] | str:
+        """The Callback hooks of the run's files that call module method ``method`` on their module, which are
+        then all the ways it runs; or why they cannot all be known (``callback_entries``)."""
+        if method in RESERVED_ATTRIBUTES:
+            return ""  # Lightning or torch call it themselves
+        if method not in self.entry_hooks:
+            if not self.call_sites and self.files:
+                for i, text in self._texts(range(len(self.files))):
+                    for name in set(_CALL.findall(text)):
+                        self.call_sites.setdefault(name, []).append(i)
+                self.call_sites.setdefault("", [])  # built, whatever the files hold
+            texts = ((os.fspath(self.files[i][0]), module_name(self.files[i][0]), text)
+                     for i, text in self._texts(self.call_sites.get(method, ())))
+            self.entry_hooks[method] = callback_hooks(texts, method, self._is_callback)
+        return self.entry_hooks[method]
+
+    def _texts(self, indices: Iterable[int]) -> Iterable[tuple[int, str]]:
+        for i in indices:
+            source = self.files[i][1]
+            if not isinstance(source, str):
+                try:
+                    source = Path(source).read_bytes().decode("utf-8", errors="replace")
+                except OSError:
+                    continue
+            yield i, source
+
+    def _is_callback(self, key: str, name: str) -> bool:
+        self._module_key(key)  # reads that module's files, if not yet
+        indexed = self.classes.get(f"{key}.{name}")
+        kind = self.lightning_kind(indexed) if indexed is not None else None
+        return kind is not None and kind[0] == "callback"
 
     def find(self, dotted: str) -> IndexedClass | None:
         """The one indexed class a dotted name refers to (None when unknown or ambiguous)."""
@@ -518,4 +563,5 @@ def build_index(
         source = sources.get(path) if sources is not None else None
         unread.setdefault(module_name(path), []).append((path, source if source is not None else Path(path)))
     paths = [path for entries in unread.values() for path, _ in entries]
-    return RepositoryIndex(unread=unread, modules=frozenset(unread), search=SearchPath(paths) if search_disk else None)
+    return RepositoryIndex(unread=unread, modules=frozenset(unread), search=SearchPath(paths) if search_disk else None,
+                           files=tuple(entry for entries in unread.values() for entry in entries))

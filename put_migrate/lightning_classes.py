@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
@@ -155,6 +156,9 @@ class LightningClass:
     # A class defined in a function body: the imports it sees (the module's, plus those of the enclosing
     # function bodies). None for a top-level class (the module's ``ImportMap`` applies).
     imports: ImportMap | None = field(default=None, compare=False, repr=False)
+    # The repository index of the run, where there is one: which Callback hooks call a method of the class on their
+    # module (``RepositoryIndex.callback_hooks``).
+    project: Any = field(default=None, compare=False, repr=False)
 
     @property
     def local(self) -> bool:
@@ -184,7 +188,7 @@ def top_level_classes(module: cst.Module, imports: ImportMap, index=None, module
                 demo = demo_members(
                     q for q in (imports.qualify(b.value) for b in statement.bases if b.keyword is None) if q
                 )
-                found.append(LightningClass(statement, statement.name.value, kind, package, demo=demo))
+                found.append(LightningClass(statement, statement.name.value, kind, package, demo=demo, project=index))
                 break
         else:
             indexed = index.classes.get(f"{module_key}.{statement.name.value}") if index is not None else None
@@ -194,7 +198,8 @@ def top_level_classes(module: cst.Module, imports: ImportMap, index=None, module
                 inherited = Inherited.of(ancestors, module_key, indexed.bases)
                 demo = demo_members(b for a in [indexed, *ancestors] for b in a.bases)
                 found.append(
-                    LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo)
+                    LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo,
+                                   project=index)
                 )
     return found
 

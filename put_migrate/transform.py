@@ -51,7 +51,7 @@ def migrate_module(
     tree, tree_text = readable_tree(module, text)  # the tree the screens, the index and ``positions`` read too
     imports = ImportMap.from_tree(tree, tree_text)
     if index is None:
-        index = RepositoryIndex()
+        index = RepositoryIndex(files=((path, text),))
         index_source(index, text, Path(path))
     module_key = module_name(Path(path))
     if source is not None:  # this file as the run started (a no-op where the index does not have it)

@@ -42,8 +42,13 @@ _ABSENT = object()
 
 
 class _Records:
-    """Put values of one result collection: step values (batch hooks) as ``(value, destinations)`` by ``(name,
-    dataloader_idx)``, epoch values (epoch hooks) as ``(value, destinations, dataloader_idx)`` by name.
+    """Put values of one result collection: step values (batch hooks) as ``(value, destinations)`` by ``(hook,
+    name, dataloader_idx)``, epoch values (epoch hooks) as ``(value, destinations, dataloader_idx)`` by name.
+
+    Step values are kept per hook as Lightning keeps them (its key is the hook and the name): where two hooks put
+    one name, the dicts hold the value of the hook that put it first later in the collection's life, even when
+    that value is older (a callback that puts every N steps overrides ``training_step``'s value until the epoch
+    ends).
 
     Plain tuples, not ``PutData``: nothing reads a record inside a trainer but the merge below, and building one
     cost a sixth of a put.
@@ -52,7 +57,8 @@ class _Records:
     __slots__ = ("step", "epoch", "hooks")
 
     def __init__(self) -> None:
-        self.step: dict[tuple[str, int | None], tuple[Tensor, frozenset[str]]] = {}
+        # None: the hook's value since the collection's reset, before it puts again (its place is kept).
+        self.step: dict[tuple[str, str, int | None], tuple[Tensor, frozenset[str]] | None] = {}
         self.epoch: dict[str, tuple[Tensor, frozenset[str], int | None]] = {}
         # Epoch-level hook name -> the values its calls collect (``shim.hook_scope``), computed at each extraction.
         self.hooks: dict[str, Any] = {}
@@ -139,9 +145,11 @@ class _RoutingConnector:
         if on_step:
             # Once per batch: one pass over the records, without a list of the chosen ones first (a third less).
             training = results.training
-            for (name, dl), (value, destinations) in records.step.items():
-                # Eval step values belong to the dataloader that is running (_ResultCollection.valid_items).
-                if training or dl == dataloader_idx:
+            for (_, name, dl), entry in records.step.items():
+                # Eval step values belong to the dataloader that is running (_ResultCollection.valid_items); None
+                # keeps a hook's place past a reset (``reset_results``).
+                if entry is not None and (training or dl == dataloader_idx):
+                    value, destinations = entry
                     if "loggers" in destinations:
                         log[name] = value
                     if "callbacks" in destinations:
@@ -201,7 +209,12 @@ class _RoutingConnector:
     def reset_results(self) -> None:
         results = self.trainer._results
         if results is not None:
-            self._put_records.pop(id(results), None)
+            dropped = self._put_records.pop(id(results), None)
+            if dropped is not None and dropped.step:
+                # Lightning's entries keep their place past a reset (hidden until logged again): so do the hooks'
+                # step values, else a hook that puts later in a new epoch would move before one that put first.
+                self._put_records[id(results)] = kept = _Records()
+                kept.step = dict.fromkeys(dropped.step)
             self._put_targets.clear()  # they hold the records just dropped
             self._put_active = None
         super().reset_results()  # type: ignore[misc]
@@ -339,9 +352,9 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str], c
     assert records is not None  # _put_new_target sets records whenever is_step is not None
     if target.is_step:
         dataloader_idx = results.dataloader_idx
-        records.step[(name, dataloader_idx)] = (value, destinations)
+        records.step[(fx, name, dataloader_idx)] = (value, destinations)
         if callback_alias is not None:
-            records.step[(callback_alias, dataloader_idx)] = (value, CALLBACKS_ONLY)
+            records.step[(fx, callback_alias, dataloader_idx)] = (value, CALLBACKS_ONLY)
     else:
         store_epoch_value(records, results, name, value, destinations)
         if callback_alias is not None:

@@ -130,7 +130,7 @@ def test_step_and_epoch_values_are_told_apart_on_every_release(connector_class):
         types.SimpleNamespace(_results=results, state=types.SimpleNamespace(fn=None, stage=None))
     )
     records = routing._Records()
-    records.step[("s", None)] = ("step value", frozenset({"loggers"}))
+    records.step[("training_step", "s", None)] = ("step value", frozenset({"loggers"}))
     records.epoch["e"] = ("epoch value", frozenset({"loggers"}), None)
     connector._put_records = {id(results): records}
 

@@ -49,6 +49,9 @@ class HelperCall:
     # ``self.<hook> = self.<method>`` in ``__init__``: the method runs as that hook (``hook``), with its own
     # parameters in the hook's places (pytorch-lightning's profiler example).
     alias: bool = False
+    # The method is no hook: the Callbacks of the run call it on their module from this hook (``hook``), which is
+    # then the hook Lightning sees running (``callback_entries``); ``hook_function`` is the method itself.
+    entry: bool = False
 
 
 # Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
@@ -146,12 +149,7 @@ def helper_callers(
                 if self.hook in REMOVED_EPOCH_END:
                     problem = removed_hook_problem(self.hook)
                 elif spec is None and self.hook not in followed:
-                    problem = (
-                        f"called from `{self.hook}`, which is not a Lightning hook that may log (whoever calls"
-                        f" `{self.hook}` decides which hook runs: a callback may call it from its own hooks, each with"
-                        f" its own defaults and step values); keep the log calls out of what `{self.hook}` reaches:"
-                        f" return the values from `{func.attr.value}` and log them in the hooks that call it"
-                    )
+                    problem = _NOT_A_HOOK_CALLER
                 found.setdefault(func.attr.value, []).append(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
                 )
@@ -195,7 +193,56 @@ def helper_callers(
         visit(function.body, Visitor(name, function))
     for method, where, problem in other_uses:
         found.setdefault(method, []).append(HelperCall(where, known[method], None, False, problem))
+    _follow_callback_entries(cls, methods, found)
     return found
+
+
+# Placeholder for the problem of a call made by a method that is no hook, settled by _follow_callback_entries.
+_NOT_A_HOOK_CALLER = "<called from a method that is not a hook>"
+
+
+def _follow_callback_entries(cls: LightningClass, methods: dict[str, cst.FunctionDef],
+                             found: dict[str, list[HelperCall]]) -> None:
+    """Settle the calls made by methods that are no hook: where the class never uses such a method and the run's
+    Callbacks call it on their module from known hooks (``callback_entries``), its calls are followed from those
+    hooks; else each keeps its problem, which names the Callback's call that leaves the hook unknown."""
+    callers = {c.hook for calls in found.values() for c in calls if c.problem == _NOT_A_HOOK_CALLER}
+    settled: dict[str, tuple[str, ...] | str] = {}
+    for method in sorted(callers):
+        if method in methods and not found.get(method):  # only Callbacks may call it: ask the run which
+            settled[method] = callback_hooks(cls, method)
+    for callee, calls in found.items():
+        for i, call in enumerate(calls):
+            if call.problem != _NOT_A_HOOK_CALLER:
+                continue
+            hooks = settled.get(call.hook, "")
+            if isinstance(hooks, tuple):
+                calls[i] = replace(call, problem=None)
+                continue
+            unknown = f" (the run calls it where the hook is unknown: {hooks})" if hooks else ""
+            calls[i] = replace(call, problem=(
+                f"called from `{call.hook}`, which is not a Lightning hook that may log (whoever calls"
+                f" `{call.hook}` decides which hook runs: a callback may call it from its own hooks, each with"
+                f" its own defaults and step values){unknown}; keep the log calls out of what `{call.hook}`"
+                f" reaches: return the values from `{callee}` and log them in the hooks that call it"
+            ))
+    for method, hooks in settled.items():
+        if isinstance(hooks, tuple):
+            found[method] = [HelperCall(hook, methods[method], None, entry=True) for hook in hooks]
+
+
+def callback_hooks(cls: LightningClass, method: str) -> tuple[str, ...] | str:
+    """The hooks of the run's Callbacks that call ``method`` of module ``cls`` on their module, when they are all
+    known (``callback_entries``); else why not ("" where nothing in the run calls it, or there is no run)."""
+    if cls.kind != "module" or cls.project is None:
+        return ""
+    return cls.project.callback_hooks(method)
+
+
+def unknown_callers(cls: LightningClass, method: str) -> str:
+    """Why the Callbacks' calls of ``method`` do not tell the hooks it runs under, as a clause (or nothing)."""
+    why = callback_hooks(cls, method)
+    return f" (the run calls it where the hook is unknown: {why})" if isinstance(why, str) and why else ""
 
 
 def hook_context(function: cst.FunctionDef, cls: LightningClass, hook: str | None = None) -> Context:
@@ -235,6 +282,20 @@ def hook_context(function: cst.FunctionDef, cls: LightningClass, hook: str | Non
         else:
             dataloader_idx_missing = star_name is not None
     return Context(hook, function, (), batch_name, batch_problem, dataloader_idx_name, dataloader_idx_missing)
+
+
+def entry_context(method: cst.FunctionDef, hook: str, step: cst.FunctionDef | None) -> Context:
+    """The context of a module method that a Callback's ``hook`` calls on its module (``callback_entries``): what
+    the Callback passes is not followed, so the batch and the dataloader_idx are the ones in flight. ``step``: the
+    class's own ``validation_step``/``test_step`` for an eval hook; where it takes no ``dataloader_idx`` (nor
+    ``*args``, nor a ``dataloader_iter``), Lightning refuses several dataloaders at the start of the loop, so the
+    hook never gets a dataloader_idx."""
+    spec = HOOKS.get(hook)
+    missing = spec is not None and spec.dataloader_idx_param is not None
+    if missing and step is not None:
+        params = positional_params(step)
+        missing = "dataloader_idx" in params or "dataloader_iter" in params or isinstance(step.params.star_arg, cst.Param)
+    return Context(hook, method, via=method.name.value, dataloader_idx_missing=missing)
 
 
 def helper_context(

@@ -6,6 +6,7 @@ import libcst as cst
 
 from put_migrate.analyze.arguments import Arguments
 from put_migrate.analyze.calls import Found
+from put_migrate.analyze.context import callback_hooks
 from put_migrate.analyze.literals import code_of, is_none, literal_name
 from put_migrate.analyze.model import ClassFacts, LogItem, MetricInfo
 from put_migrate.analyze.scope import positional_params, values_bound_to
@@ -241,7 +242,12 @@ def _holder_argument(
     if not isinstance(mapping, cst.Name):
         return None
     params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)][1:]
-    for caller in facts.callers.get(function.name.value, []):
+    callers = facts.callers.get(function.name.value, [])
+    if any(c.entry for c in callers) or (
+        not callers and isinstance(callback_hooks(facts.cls, function.name.value), tuple)
+    ):
+        return f"`{mapping.value}` (a Callback passes it)"  # what a Callback passes is not read: it may be one
+    for caller in callers:
         if caller.call is None:
             continue
         for index, arg in enumerate(caller.call.args):

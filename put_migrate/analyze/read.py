@@ -13,9 +13,13 @@ from put_migrate.analyze.closures import closure_problem
 from put_migrate.analyze.context import (
     REMOVED_EPOCH_END,
     Context,
+    HelperCall,
+    callback_hooks,
+    entry_context,
     helper_context,
     hook_context,
     removed_hook_problem,
+    unknown_callers,
 )
 from put_migrate.analyze.hook_arguments import (
     IN_FLIGHT,
@@ -118,8 +122,12 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
     reached = facts.callers.get(name, [])
     if not reached and name in REMOVED_EPOCH_END:
         return [], removed_hook_problem(name)
+    if not reached and name not in HOOKS and name not in FORBIDDEN_HOOKS:
+        hooks = callback_hooks(facts.cls, name)
+        if isinstance(hooks, tuple):  # the run's Callbacks call it on their module: it runs under their hooks
+            reached = [HelperCall(hook, function, None, entry=True) for hook in hooks]
     if not reached:
-        return [], f"`{name}` is not called from any hook of {facts.cls.name}"
+        return [], f"`{name}` is not called from any hook of {facts.cls.name}{unknown_callers(facts.cls, name)}"
     aliases = [c for c in reached if c.alias]
     if aliases:  # the method is the hook itself: it runs as nothing else
         if len(aliases) != len(reached) or len({c.hook for c in aliases}) != 1:
@@ -127,6 +135,11 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
         return [hook_context(function, facts.cls, aliases[0].hook)], None
     contexts: list[Context] = []
     for caller in reached:
+        if caller.entry:
+            spec = HOOKS.get(caller.hook)
+            step = {"validation": "validation_step", "test": "test_step"}.get(spec.stage) if spec else None
+            contexts.append(entry_context(function, caller.hook, _own_method(facts, step)))
+            continue
         outer: list[Context | None] = [None]
         if _calling_helper(caller, facts) and depth < _MAX_CHAIN:
             outer, why = helper_contexts(caller.hook_function, facts, depth + 1)
@@ -141,6 +154,14 @@ def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0
                 return [], why
             contexts.append(context)
     return contexts, None
+
+
+def _own_method(facts: ClassFacts, name: str | None) -> cst.FunctionDef | None:
+    """The method ``name`` that the class itself defines, else None."""
+    for statement in facts.cls.node.body.body:
+        if name is not None and isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return statement
+    return None
 
 
 _REMOVED_PROBLEMS = frozenset(removed_hook_problem(hook) for hook in REMOVED_EPOCH_END)
