@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from put_migrate import __version__, api, project_config, report, safety
+from put_migrate.monitors import CONFIG_SUFFIXES
 from put_migrate.rules import Severity
 
 PROGRESS_FROM = 200  # show a progress bar (stderr on a terminal only) for at least this many files
@@ -155,19 +156,17 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
 
 
-def _check_monitors(paths: tuple[str, ...], excludes: tuple[str, ...], extend_excludes: tuple[str, ...], results):
+def _check_monitors(configs: list[Path], results):
     """Monitored names of the run's Python files and of the YAML/JSON files under its paths (``monitors``)."""
     from put_migrate import monitors
-    from put_migrate.discover import discover_files, display_path
+    from put_migrate.discover import display_path
 
     python_files = [r.path for r in results if r.path.endswith(".py")]
     cwd = Path.cwd()
-    configs = [
-        display_path(p, cwd)
-        for p in discover_files(paths, excludes, extend_excludes=extend_excludes, suffixes=monitors.CONFIG_SUFFIXES)
-        if p.name.endswith(monitors.CONFIG_SUFFIXES)
-    ]
-    return monitors.check(python_files, configs, (f for r in results for f in r.findings))
+    marked = {r.path: (r.names_monitor, r.may_put) for r in results if r.path.endswith(".py")}
+    return monitors.check(
+        python_files, [display_path(p, cwd) for p in configs], (f for r in results for f in r.findings), marked
+    )
 
 
 def _infer_format(report_path: str | None, fmt: str | None) -> str | None:
@@ -276,6 +275,7 @@ def main(
         colour = _is_tty(sys.stdout) and not os.environ.get("NO_COLOR")
     printer = _Printer(mode, verbose, quiet, colour)
 
+    configs: list[Path] = []  # YAML/JSON files for the monitors section
     if "-" in paths:
         if len(paths) > 1:
             raise click.UsageError("`-` (stdin) cannot be combined with other paths")
@@ -291,9 +291,11 @@ def main(
         options = api.RunOptions(
             mode=mode, jobs=jobs, excludes=excludes, allow_dirty=allow_dirty,
             extend_excludes=extend_excludes, force_exclude=force_exclude, add_todo=add_todo,
+            mark_monitors=bool(report_path or show_names),
         )
         try:
-            tasks = api.plan_tasks(paths, options)
+            files, configs = api.discover(paths, options, CONFIG_SUFFIXES if options.mark_monitors else ())
+            tasks = api.plan_tasks(paths, options, files)
         except FileNotFoundError as exc:
             raise click.UsageError(f"no such file or folder: {exc}") from None
         except safety.DirtyTree as exc:
@@ -317,7 +319,7 @@ def main(
 
     monitors = None
     if (report_path or show_names) and "-" not in paths:
-        monitors = _check_monitors(paths, excludes, extend_excludes, results)
+        monitors = _check_monitors(configs, results)
         if not quiet:
             for finding in monitors.findings:
                 click.echo(finding.format(), err=True)

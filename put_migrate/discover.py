@@ -63,7 +63,7 @@ SKIP_FILE_LINES = 10  # the marker counts only within the first lines of a file
 # `<receiver>.log(` / `<receiver>.log_dict(`; the receiver is empty for `foo().log(` and `x[0].log(`.
 _LOG_CALL = re.compile(r"(\w*)\s*\.\s*log(?:_dict)?\s*\(")
 # Receivers whose `.log(` is a logarithm, never Lightning's logger.
-_MATHS_RECEIVERS = frozenset(
+MATHS_RECEIVERS = frozenset(
     {"torch", "math", "cmath", "np", "numpy", "jnp", "jax", "sympy", "sp", "mpmath", "tf", "F", "scipy", "special"}
 )
 
@@ -107,13 +107,19 @@ def may_contain_log_call(text: str) -> bool:
     pass (``probs.log()`` in a torch module does not)."""
     if ".log" not in text:
         return False
-    receivers = (r for r in _log_call_receivers(text) if r is not None and r not in _MATHS_RECEIVERS)
+    receivers = (r for r in _log_call_receivers(text) if r is not None and r not in MATHS_RECEIVERS)
     if "lightning" in text:
         return next(receivers, None) is not None  # the first one decides: no need to scan the rest
     if not _CLASS_WITH_BASES.search(text):
         return False
     names = set(receivers)  # each name's parameter search once, however often it logs
     return not names.isdisjoint(("self", "pl_module")) or any(name and _third_parameter(text, name) for name in names)
+
+
+def calls_log_off_maths(text: str) -> bool:
+    """``.log(``/``.log_dict(`` called on something other than a maths library (``torch.log(x)`` is not): anyone's
+    ``log``, Lightning's among them (``self.log``, ``self.lightning_module.log``, ``model.log``)."""
+    return ".log" in text and any(r is None or r not in MATHS_RECEIVERS for r in _log_call_receivers(text))
 
 
 def file_may_contain_log_call(path: Path) -> bool:

@@ -32,6 +32,7 @@ from put_migrate import resolve
 from put_migrate.init_signature import InitSignature, read_init
 from put_migrate.lightning_names import BASES, Kind
 from put_migrate.search_path import SearchPath
+from put_migrate.source_segments import SourceSegments
 from put_migrate.value_properties import value_properties
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
@@ -316,6 +317,7 @@ class _ClassReader:
         # be written ``log`` (ASCII: no NFKC-equivalent spelling): lets ``read`` skip the walk for a log call.
         self.lines = text.split("\n") if text is not None and "\r" not in text and text.isascii() else None
         self.text = text
+        self.segments = SourceSegments(text) if text is not None else None
         self.is_package = is_package
         self.imports: dict[str, str] = {}
         self.star_imports: list[str] = []
@@ -413,7 +415,7 @@ class _ClassReader:
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
             frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, method_sources,
             value_properties(node),
-            read_init(node, self.text, self.imports),
+            read_init(node, self.segments, self.imports),
         )
 
     def _self_uses(self, node: ast.ClassDef, assigned: set[str]):
@@ -430,8 +432,8 @@ class _ClassReader:
                 elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "self":
                     named.add("forward")  # ``self(...)`` runs ``forward``
             uses.update((method.name, attr) for attr in named)
-            if named and self.text is not None and not isinstance(method, ast.AsyncFunctionDef):
-                segment = ast.get_source_segment(self.text, method, padded=True)
+            if named and self.segments is not None and not isinstance(method, ast.AsyncFunctionDef):
+                segment = self.segments.segment(method, padded=True)
                 if segment is not None:
                     sources.append((method.name, textwrap.dedent(segment)))
         return tuple(sorted(uses)), tuple(sources)

@@ -14,6 +14,8 @@ import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from put_migrate.source_segments import SourceSegments
+
 
 @dataclass(frozen=True)
 class InitSignature:
@@ -39,7 +41,7 @@ class InitSignature:
         return True
 
 
-def read_init(node: ast.ClassDef, text: str | None, imports: dict[str, str]) -> InitSignature | None:
+def read_init(node: ast.ClassDef, segments: SourceSegments | None, imports: dict[str, str]) -> InitSignature | None:
     """The signature of the ``__init__`` the class body defines (None without one, or one without ``self``)."""
     init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
     if init is None:
@@ -51,7 +53,7 @@ def read_init(node: ast.ClassDef, text: str | None, imports: dict[str, str]) -> 
     defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
 
     def source(expression: ast.expr) -> str:
-        segment = ast.get_source_segment(text, expression) if text is not None else None
+        segment = segments.segment(expression) if segments is not None else None
         return segment if segment is not None and "\n" not in segment else ast.unparse(expression)
 
     def parameter(arg: ast.arg, default: ast.expr | None, prefix: str = "") -> str:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from put_migrate.discover import MATHS_RECEIVERS, calls_log_off_maths
 from put_migrate.rules import MONITOR_NOT_PUT, Finding, make_finding
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
@@ -33,6 +34,11 @@ _YAML_MONITOR = re.compile(
     r"""^\s*(?:-\s+)?["']?monitor["']?\s*:\s*(?P<q>["']?)(?P<value>[^"'#\s][^"'#]*?)(?P=q)\s*(?:#.*)?$"""
 )
 _JSON_MONITOR = re.compile(r'"monitor"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
+# What a module that names a monitor in Python holds: a keyword ``monitor=`` or a dict key ``"monitor":``. The
+# pattern starts with a literal, so that ``re`` skips ahead to it (with ``\b`` first it tries every position).
+_PYTHON_MONITOR = re.compile(r"""monitor["']?\s*[=:]""")
+# What a module that puts a name must hold (``self.put(...)``, ``pl_module.put_dict(...)``).
+_PUT_CALL = re.compile(r"\.\s*put(?:_dict)?\s*\(")
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ class Check:
 
     monitors: list[tuple[Monitor, list[Put]]] = field(default_factory=list)
     yaml_reader: str = "none"  # "pyyaml", "line-scan", or "none" (no YAML file)
-    runtime_names: int = 0  # puts whose names are known only at run time (counted where there is a monitor)
+    runtime_names: int = 0  # puts and log calls whose names are known only at run time (0 without a monitor)
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -77,6 +83,11 @@ def _callee(node: ast.expr) -> str:
     if isinstance(node, ast.Name):
         return node.id
     return ""
+
+
+def _receiver(node: ast.Call) -> str | None:
+    value = node.func.value if isinstance(node.func, ast.Attribute) else None
+    return value.id if isinstance(value, ast.Name) else None
 
 
 def _string(node: ast.expr | None) -> str | None:
@@ -111,7 +122,7 @@ class _PythonScan(ast.NodeVisitor):
             self._put(node)
         elif method == "put_dict":
             self.runtime_names += 1
-        elif method in ("log", "log_dict"):
+        elif method in ("log", "log_dict") and _receiver(node) not in MATHS_RECEIVERS:  # ``torch.log(x)`` puts nothing
             self._log(node, method)
         self.generic_visit(node)
 
@@ -163,7 +174,7 @@ class _PythonScan(ast.NodeVisitor):
 
 def scan_python(text: str, path: str) -> tuple[list[Monitor], list[Put], int]:
     """Monitors, puts to callbacks and the count of run-time names of one module (nothing if it does not parse)."""
-    if "monitor" not in text and ".put" not in text and ".log" not in text:
+    if not (_PYTHON_MONITOR.search(text) or _may_put(text)):
         return [], [], 0
     try:
         tree = ast.parse(text)
@@ -228,6 +239,23 @@ def scan_config(text: str, path: str) -> tuple[list[Monitor], str]:
     return _yaml_line_scan(text, path), "line-scan"
 
 
+def marks(data: bytes) -> tuple[bool, bool]:
+    """Whether a Python file's bytes name a monitor, and whether they may put a name to callbacks: the files
+    ``check`` reads (the workers of a run mark the files they read anyway)."""
+    names_monitor = may_put = False
+    if b"monitor" in data or b".put" in data or b".log" in data:
+        text = data.decode("utf-8", errors="replace")
+        names_monitor = bool(_PYTHON_MONITOR.search(text))
+        may_put = _may_put(text)
+    return names_monitor, may_put
+
+
+def _may_put(text: str) -> bool:
+    """The module may put a name to callbacks: it calls ``put``/``put_dict``, or ``log``/``log_dict`` on something
+    other than a maths library."""
+    return bool(_PUT_CALL.search(text)) or calls_log_off_maths(text)
+
+
 def _interpolated(name: str) -> bool:
     """A Hydra/OmegaConf interpolation (``${model.monitor}``): its value is not in the file."""
     return "${" in name
@@ -251,27 +279,37 @@ def _matches(monitor: str, put: Put) -> bool:
     return put.per_dataloader and _DATALOADER_SUFFIX.sub("", monitor) == put.name
 
 
-def check(python_files: Sequence[str], config_files: Sequence[str], findings: Iterable[Finding] = ()) -> Check:
+def check(
+    python_files: Sequence[str], config_files: Sequence[str], findings: Iterable[Finding] = (),
+    marked: Mapping[str, tuple[bool, bool]] | None = None,
+) -> Check:
     """Monitors of the files, each with the puts of its name. ``findings``: the run's findings, whose rewritten
-    calls carry their put names (a put the rewrite wrote, found again in the file, is listed once)."""
+    calls carry their put names (a put the rewrite wrote, found again in the file, is listed once). ``marked``:
+    ``marks`` of the Python files, where the run has them (a file marked neither way is not read)."""
     result = Check()
     findings = list(findings)
     monitors: list[Monitor] = []
     puts = _rewritten_puts(findings)
-    # The modules that name a monitor first; the others (every module that calls some ``.log``: all of a
-    # site-packages tree) are parsed for their puts only where a monitor needs them, a full parse each otherwise.
+    # The modules that name a monitor first; the others are parsed for their puts only where some monitor needs
+    # them, and only where the text may hold a put or a Lightning log call.
     rest = []
+    runtime_names = 0
     for path in python_files:
+        names_monitor, may_put = marked.get(path, (True, True)) if marked is not None else (True, True)
+        if not names_monitor:
+            if may_put:
+                rest.append(path)
+            continue
         text = _read(path)
         if text is None:
             continue
-        if "monitor" not in text:
+        if not _PYTHON_MONITOR.search(text):
             rest.append(path)
             continue
         found, file_puts, runtime = scan_python(text, path)
         monitors += found
         puts += file_puts
-        result.runtime_names += runtime
+        runtime_names += runtime
     readers = set()
     for path in config_files:
         text = _read(path)
@@ -285,9 +323,10 @@ def check(python_files: Sequence[str], config_files: Sequence[str], findings: It
     if result.yaml_reader == "none" and any(p.endswith((".yaml", ".yml")) for p in config_files):
         result.yaml_reader = _yaml_reader_available()
     if monitors:
+        result.runtime_names = runtime_names
         for path in rest:
             text = _read(path)
-            if text is None:
+            if text is None or not _may_put(text):
                 continue
             _, file_puts, runtime = scan_python(text, path)
             puts += file_puts

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from put_migrate import markers, safety, todo
+from put_migrate import markers, monitors, safety, todo
 from put_migrate.discover import display_path, has_skip_file_marker
 from put_migrate.prefilter import Stage, Subject, settled
 from put_migrate.results import DIRTY_FILE, UNREADABLE, FileResult, FileStatus, Mode, error, failure
@@ -187,9 +187,12 @@ def _in_cell(finding: Finding, locate: Callable[[int], tuple[str, int]]) -> Find
 def migrate_file(
     path: str | Path, *, mode: Mode = Mode.WRITE, may_write: bool = True, display: str | None = None, index=None,
     data: bytes | None = None, prefiltered: Prefiltered | None = None, add_todo: bool = False,
+    mark_monitors: bool = False,
 ) -> FileResult:
     """Migrate one file on disk; in Mode.WRITE (and when may_write) rewrite it atomically. ``data``: the file's
-    bytes, already read (never in Mode.WRITE: files change as a run goes)."""
+    bytes, already read (never in Mode.WRITE: files change as a run goes). ``mark_monitors``: the result says
+    whether the file names a monitor or may put a name (``monitors.marks``), so that the monitors section reads
+    only those files again."""
     shown = display if display is not None else display_path(Path(path))
     if data is None:
         try:
@@ -199,6 +202,9 @@ def migrate_file(
     result, new_data = migrate_bytes(
         data, shown, mode=mode, index=index, prefiltered=prefiltered, add_todo=add_todo
     )
+    if mark_monitors:
+        names_monitor, may_put = monitors.marks(data)
+        result = replace(result, names_monitor=names_monitor, may_put=may_put)
     if mode is not Mode.WRITE or not result.changed:
         return result
     if not may_write:

@@ -56,6 +56,9 @@ class FileResult:
     parsed: bool = False  # the file went past the pre-filter
     written: bool = False
     detail: str = ""  # a traceback, for --verbose / PUT_MIGRATE_DEBUG
+    # Read for the monitors section where the run asks (``RunOptions.mark_monitors``): which files it parses.
+    names_monitor: bool = False  # the text writes ``monitor=`` or ``"monitor":``
+    may_put: bool = False  # the text calls ``put``/``put_dict``, or a ``log`` that is not a maths library's
 
     @property
     def changed(self) -> bool:

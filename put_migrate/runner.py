@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from put_migrate import safety
-from put_migrate.discover import discover_files, display_path, file_may_contain_log_call
+from put_migrate.discover import PYTHON_SUFFIXES, discover_files, display_path, file_may_contain_log_call
 from put_migrate.pipeline import Prefiltered, migrate_file
 from put_migrate.prefilter import Stage, Subject, settled
 from put_migrate.results import INTERNAL_ERROR, FileResult, Mode, error
@@ -36,6 +36,7 @@ class RunOptions:
     on_file: Callable[[FileResult], None] | None = field(default=None, repr=False)
     extend_excludes: Sequence[str] = ()
     force_exclude: bool = False  # the exclusions apply to the paths named too
+    mark_monitors: bool = False  # each result says whether its file names a monitor or may put (``monitors``)
 
 
 @dataclass(frozen=True)
@@ -45,19 +46,37 @@ class Task:
     mode: Mode
     may_write: bool
     add_todo: bool = False
+    mark_monitors: bool = False
 
 
-def plan_tasks(paths: Iterable[str | Path], options: RunOptions) -> list[Task]:
-    """Discover the files. Raises FileNotFoundError, and safety.DirtyTree (Mode.WRITE without allow_dirty) when a
-    file that may be rewritten has uncommitted changes."""
-    files = discover_files(
-        paths, options.excludes, extend_excludes=options.extend_excludes, force_exclude=options.force_exclude
+def discover(
+    paths: Iterable[str | Path], options: RunOptions, also: tuple[str, ...] = ()
+) -> tuple[list[Path], list[Path]]:
+    """The files the run processes (Python files below the folders, and every file named) and, found in the same
+    walk below the folders, the files whose names end with ``also`` (the monitors section's configuration
+    files). Raises FileNotFoundError."""
+    paths = list(paths)
+    found = discover_files(
+        paths, options.excludes, extend_excludes=options.extend_excludes, force_exclude=options.force_exclude,
+        suffixes=PYTHON_SUFFIXES + also,
     )
+    named = {os.path.normpath(p) for p in paths}
+    processed = [f for f in found if f.name.endswith(PYTHON_SUFFIXES) or os.path.normpath(f) in named]
+    kept = set(processed)
+    return processed, [f for f in found if f not in kept]
+
+
+def plan_tasks(paths: Iterable[str | Path], options: RunOptions, files: Sequence[Path] | None = None) -> list[Task]:
+    """Discover the files (unless ``files``, from ``discover``, are given). Raises FileNotFoundError, and
+    safety.DirtyTree (Mode.WRITE without allow_dirty) when a file that may be rewritten has uncommitted changes."""
+    if files is None:
+        files = discover(paths, options)[0]
     cwd = Path.cwd()
     if options.mode is Mode.WRITE and not options.allow_dirty:  # all or nothing: before any file is written
         safety.refuse_dirty(files, file_may_contain_log_call, lambda f: display_path(f, cwd))
     return [
-        Task(path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=True, add_todo=options.add_todo)
+        Task(path=str(f), display=display_path(f, cwd), mode=options.mode, may_write=True, add_todo=options.add_todo,
+             mark_monitors=options.mark_monitors)
         for f in files
     ]
 
@@ -67,7 +86,7 @@ def run_task(task: Task, index=None, data: bytes | None = None, prefiltered: Pre
     try:
         return migrate_file(
             task.path, mode=task.mode, may_write=task.may_write, display=task.display, index=index, data=data,
-            prefiltered=prefiltered, add_todo=task.add_todo,
+            prefiltered=prefiltered, add_todo=task.add_todo, mark_monitors=task.mark_monitors,
         )
     except Exception as exc:  # noqa: BLE001 - migrate_file already catches; this is the last line of defence
         return error(task.display, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}",

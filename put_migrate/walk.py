@@ -89,3 +89,32 @@ def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
                         visit(child, visitor)
     if leave is not None:
         leave(visitor, node)
+
+
+def find_all(node: cst.CSTNode, predicate: Callable[[cst.CSTNode], bool]) -> list[cst.CSTNode]:
+    """The nodes of ``node``'s tree (itself included, trivia excepted) for which ``predicate`` holds, in visiting
+    order: ``libcst.matchers.findall`` without importing libcst.matchers (which takes longer than libcst itself)."""
+    found: list[cst.CSTNode] = []
+
+    class _Finder(cst.CSTVisitor):
+        def on_visit(self, inner: cst.CSTNode) -> bool:
+            if predicate(inner):
+                found.append(inner)
+            return True
+
+    visit(node, _Finder())
+    return found
+
+
+def contains(node: cst.CSTNode, target: cst.CSTNode | None) -> bool:
+    """``target`` (the same object) is ``node`` or one of its descendants."""
+    found = False
+
+    class _Finder(cst.CSTVisitor):
+        def on_visit(self, inner: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or inner is target
+            return not found
+
+    visit(node, _Finder())
+    return found

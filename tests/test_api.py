@@ -272,3 +272,22 @@ def test_exit_codes():
 def test_files_without_a_log_call_are_settled_as_the_decoder_would(data, status):
     result, new = api.migrate_bytes(data, "f.py", mode=Mode.CHECK)
     assert result.status.value == status and new == data
+
+
+def test_discover_finds_configuration_files_in_the_same_walk(tmp_path, monkeypatch):
+    """``--report`` walks the tree once: the Python files to process and the YAML/JSON files of the monitors
+    section come from one discovery; a file named on the command line is processed whatever its suffix."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.py", "conf/train.yaml", "conf/b.json", "nb.ipynb", "notes.txt", "script"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("x = 1\n")
+    walks = []
+    from put_migrate import runner
+
+    real = runner.discover_files
+    monkeypatch.setattr(runner, "discover_files", lambda *a, **k: walks.append(k["suffixes"]) or real(*a, **k))
+    processed, configs = api.discover([".", "script"], RunOptions(), (".yaml", ".yml", ".json"))
+    assert sorted(p.as_posix() for p in processed) == ["a.py", "nb.ipynb", "script"]
+    assert sorted(p.as_posix() for p in configs) == ["conf/b.json", "conf/train.yaml"]
+    assert len(walks) == 1
+    assert [task.display for task in api.plan_tasks(["."], RunOptions(), processed[:1])] == ["a.py"]

@@ -268,6 +268,18 @@ def test_the_cli_process_does_not_import_libcst_up_front():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_migrating_a_file_does_not_import_libcst_matchers():
+    """libcst.matchers takes longer to import than libcst itself, in every worker that migrates a file: the
+    transform finds its patterns with plain libcst nodes (``put_migrate.walk.find_all``)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom put_migrate.transform import migrate_source\n"
+            f"migrate_source({LOGGING!r}, 'model.py')\n"
+            "assert 'libcst.matchers' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_read_only_file_is_refused_with_a_finding(tree):
     model = tree / "pkg" / "model.py"
     model.chmod(0o444)

@@ -46,7 +46,9 @@ def test_jobs_from_pyproject(project, monkeypatch):
     (project / "pyproject.toml").write_text("[tool.put-migrate]\njobs = 3\nline-length = 100\n")
     seen = []
     real = api.plan_tasks
-    monkeypatch.setattr(api, "plan_tasks", lambda paths, options: seen.append(options.jobs) or real(paths, options))
+    monkeypatch.setattr(
+        api, "plan_tasks", lambda paths, options, *rest: seen.append(options.jobs) or real(paths, options, *rest)
+    )
     run("--check", ".")
     run("--check", "-j", "1", ".")
     assert seen == [3, 1]

@@ -173,6 +173,49 @@ def test_modules_are_parsed_for_puts_only_where_a_monitor_needs_them(tmp_path, m
         "from lightning.pytorch.callbacks import EarlyStopping\n\nEarlyStopping(monitor='val_loss')\n"
     )
     result = monitors.check([*files, str(tmp_path / "c.py")], [])
-    assert sorted(Path(p).name for p in parsed) == ["a.py", "b.py", "c.py"]  # a monitor: every module's puts count
+    # A monitor: the puts of every module count; ``math.log`` puts nothing, and its module is not parsed.
+    assert sorted(Path(p).name for p in parsed) == ["b.py", "c.py"]
     ((monitor, puts),) = result.monitors
     assert monitor.name == "val_loss" and [Path(p.file).name for p in puts] == ["b.py"]
+
+
+def test_run_time_names_are_lightning_calls_counted_where_a_monitor_is_named(tmp_path) -> None:
+    """``torch.log(x)`` is no log call with a run-time name; a callback hook's module (its third parameter) may
+    be Lightning's. Without a monitor nothing is counted."""
+    (tmp_path / "model.py").write_text(
+        "import torch\nimport lightning as L\n\n"
+        "class M(L.LightningModule):\n"
+        "    def training_step(self, batch, batch_idx):\n"
+        "        self.log(f'loss_{batch_idx}', torch.log(batch).sum())\n"
+        "        return torch.log(batch)\n\n"
+        "class C(L.Callback):\n"
+        "    def on_train_epoch_end(self, trainer, module):\n"
+        "        module.log(trainer.state.stage, 1.0)\n"
+    )
+    files = [str(tmp_path / "model.py")]
+    assert monitors.check(files, []).runtime_names == 0
+    (tmp_path / "train.py").write_text(
+        "from lightning.pytorch.callbacks import EarlyStopping\n\nEarlyStopping(monitor='acc')\n"
+    )
+    result = monitors.check([*files, str(tmp_path / "train.py")], [])
+    assert result.runtime_names == 2
+    assert "2 put or log calls with names built at run time may put it" in result.findings[0].message
+
+
+def test_marks_say_which_files_the_check_reads(tmp_path, monkeypatch) -> None:
+    """A run's workers mark the files they read; the check reads again only those that name a monitor or may put."""
+    assert monitors.marks(b"EarlyStopping(monitor='val_loss')\n") == (True, False)
+    assert monitors.marks(b"cfg = {'monitor': 'val_loss'}\n") == (True, False)
+    assert monitors.marks(b"self.put('a', x, ['callbacks'])\n") == (False, True)
+    assert monitors.marks(b"self.lightning_module.log('a', x)\n") == (False, True)
+    assert monitors.marks(b"y = torch.log(x)\nmonitoring = True\n") == (False, False)
+    files = {name: tmp_path / name for name in ("stop.py", "model.py", "maths.py")}
+    files["stop.py"].write_text("EarlyStopping(monitor='val_loss')\n")
+    files["model.py"].write_text("class M(L.LightningModule):\n    def f(self):\n        self.log('val_loss', 1.0)\n")
+    files["maths.py"].write_text("y = torch.log(x)\n")
+    read = []
+    monkeypatch.setattr(monitors, "_read", lambda path, real=monitors._read: read.append(Path(path).name) or real(path))
+    paths = [str(p) for p in files.values()]
+    marked = {path: monitors.marks(Path(path).read_bytes()) for path in paths}
+    ((monitor, puts),) = monitors.check(paths, [], marked=marked).monitors
+    assert [p.file for p in puts] == [str(files["model.py"])] and sorted(read) == ["model.py", "stop.py"]

@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from put_migrate.analyze.arguments import Expansions
 from put_migrate.analyze.literals import literal_str
+from put_migrate.walk import contains, find_all
 
 
 def local_expansions(call: cst.Call, statement: cst.CSTNode | None, function: cst.FunctionDef) -> Expansions:
@@ -49,9 +49,9 @@ def _constant(node: cst.BaseExpression) -> bool:
 def _single_dict(function: cst.FunctionDef, name: str) -> tuple[cst.SimpleStatementLine, cst.Dict] | None:
     """The statement ``name = {"literal": ..., ...}`` when it is the only binding of ``name`` in ``function`` and
     every other use of ``name`` is a ``**name`` argument (nothing can change the dict in between)."""
-    assigns = m.findall(function, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name(name))])]))
+    assigns = find_all(function, lambda node: _assigns_only(node, name))
     uses = _variable_uses(function, name)
-    stars = m.findall(function, m.Arg(star="**", value=m.Name(name)))
+    stars = find_all(function, lambda node: _double_star(node, name))
     if len(assigns) != 1 or uses != 1 + len(stars):
         return None
     line = assigns[0]
@@ -67,6 +67,22 @@ def _single_dict(function: cst.FunctionDef, name: str) -> tuple[cst.SimpleStatem
     return line, value
 
 
+def _assigns_only(node: cst.CSTNode, name: str) -> bool:
+    """``name = ...`` alone on its line, with one target."""
+    if not isinstance(node, cst.SimpleStatementLine) or len(node.body) != 1:
+        return False
+    assign = node.body[0]
+    return isinstance(assign, cst.Assign) and len(assign.targets) == 1 and _is_name(assign.targets[0].target, name)
+
+
+def _double_star(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Arg) and node.star == "**" and _is_name(node.value, name)
+
+
+def _is_name(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
 def _precedes(function: cst.FunctionDef, assign: cst.CSTNode, statement: cst.CSTNode) -> bool:
     """``assign`` is a statement of a block that holds ``statement`` (directly or in a nested block), before it."""
     found = False
@@ -78,17 +94,13 @@ def _precedes(function: cst.FunctionDef, assign: cst.CSTNode, statement: cst.CST
             if isinstance(body, (list, tuple)) and assign in body:
                 index = list(body).index(assign)
                 for later in body[index + 1:]:
-                    if later is statement or _contains(later, statement):
+                    if contains(later, statement):
                         found = True
                         return False
             return not found
 
     function.visit(_Visitor())
     return found
-
-
-def _contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
-    return bool(m.findall(node, m.MatchIfTrue(lambda n: n is target)))
 
 
 def _quoted(key: str) -> str:

@@ -5,7 +5,6 @@ under the same condition. Any other override of ``log`` or ``log_dict`` leaves t
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from put_migrate.analyze.hierarchy import _parsed, method_resolution
 from put_migrate.analyze.literals import code_of
@@ -56,18 +55,37 @@ def log_guard(function: cst.FunctionDef) -> str | None:
         return None
     args, kwargs = params.star_arg.name.value, params.star_kwarg.name.value
     body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
-    if body and m.matches(body[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])):
+    if body and isinstance(_only_expression(body[0]), cst.SimpleString):
         body = body[1:]
     if len(body) != 1 or not isinstance(body[0], cst.If) or body[0].orelse is not None:
         return None
     test = body[0].test
-    forward = m.SimpleStatementLine(body=[m.Expr(m.Call(
-        func=m.Attribute(value=m.Call(func=m.Name("super"), args=[]), attr=m.Name("log")),
-        args=[m.Arg(value=m.Name(args), star="*"), m.Arg(value=m.Name(kwargs), star="**")],
-    ))])
-    if not m.matches(body[0].body, m.IndentedBlock(body=[forward])):
+    block = body[0].body
+    if not isinstance(block, cst.IndentedBlock) or len(block.body) != 1 or not _forwards(block.body[0], args, kwargs):
         return None
     inner = test.expression if isinstance(test, cst.UnaryOperation) else test
     if not cheap(test) or not code_of(inner).startswith("self."):
         return None
     return code_of(test)
+
+
+def _only_expression(statement: cst.BaseStatement) -> cst.BaseExpression | None:
+    """The expression of a line that holds one expression statement and nothing else."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        expression = statement.body[0]
+        if isinstance(expression, cst.Expr):
+            return expression.value
+    return None
+
+
+def _forwards(statement: cst.BaseStatement, args: str, kwargs: str) -> bool:
+    """The line is ``super().log(*args, **kwargs)``."""
+    call = _only_expression(statement)
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute) or call.func.attr.value != "log":
+        return False
+    owner = call.func.value
+    if not (isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == "super"
+            and not owner.args):
+        return False
+    return [(a.star, a.value.value if isinstance(a.value, cst.Name) else None, a.keyword) for a in call.args] == [
+        ("*", args, None), ("**", kwargs, None)]

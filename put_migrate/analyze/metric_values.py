@@ -6,13 +6,14 @@ itself, and a tensor otherwise); Lightning logs those as Metric objects (§3.4),
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
+
+from put_migrate.walk import find_all
 
 
 def tests_metric_objects(node: cst.ClassDef) -> bool:
     """``isinstance(x, Metric)`` (any name or attribute chain ending in ``Metric``, alone or in a tuple) in the
     class's body."""
-    for call in m.findall(node, m.Call(func=m.Name("isinstance"))):
+    for call in find_all(node, _isinstance_call):
         assert isinstance(call, cst.Call)
         if len(call.args) != 2:
             continue
@@ -21,6 +22,10 @@ def tests_metric_objects(node: cst.ClassDef) -> bool:
         if any(_last_name(e) == "Metric" for e in elements):
             return True
     return False
+
+
+def _isinstance_call(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "isinstance"
 
 
 def _last_name(node: cst.BaseExpression) -> str | None:

@@ -15,14 +15,13 @@ import re
 from dataclasses import replace
 
 import libcst as cst
-import libcst.matchers as m
 
 from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.runtime_names import pattern, shared_slot
 from put_migrate.plan.state import BuildState
 from put_migrate.plan.statements import Block, Statement, quote
-from put_migrate.walk import visit
+from put_migrate.walk import contains, visit
 
 _ANY = "<any method>"
 
@@ -151,7 +150,7 @@ def _logged_first(analysis: ClassAnalysis, literal: LogCall, later: LogCall) -> 
     if reaching is None:
         return False
     for statement in body[:index]:
-        if _contains(statement, later.statement) or _calls_any(statement, reaching):
+        if contains(statement, later.statement) or _calls_any(statement, reaching):
             return False
     return True
 
@@ -188,9 +187,10 @@ def _self_calls(node: cst.CSTNode) -> set[str]:
             func = call.func
             if isinstance(func, cst.Name) and func.value == "self":
                 found.add("forward")
-            if isinstance(func, cst.Attribute) and m.matches(func.value, m.Call(func=m.Name("super"))):
+            if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call)
+                    and dotted_name(func.value.func) == "super"):
                 found.add(_ANY)  # an ancestor's method may call any of ours
-            if any(m.matches(arg.value, m.Name("self")) for arg in call.args):
+            if any(dotted_name(arg.value) == "self" for arg in call.args):
                 found.add(_ANY)  # so may code given the module
 
     visit(node, Visitor())
@@ -200,17 +200,3 @@ def _self_calls(node: cst.CSTNode) -> set[str]:
 def _calls_any(node: cst.CSTNode, methods: set[str]) -> bool:
     called = _self_calls(node)
     return _ANY in called or bool(called & methods)
-
-
-def _contains(node: cst.CSTNode, target: cst.CSTNode | None) -> bool:
-    found = False
-
-    class Visitor(cst.CSTVisitor):
-        def on_visit(self, inner: cst.CSTNode) -> bool:
-            nonlocal found
-            if inner is target:
-                found = True
-            return not found
-
-    visit(node, Visitor())
-    return found
