@@ -37,6 +37,7 @@ _JSON_MONITOR = re.compile(r'"monitor"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
 # What a module that names a monitor in Python holds: a keyword ``monitor=`` or a dict key ``"monitor":``. The
 # pattern starts with a literal, so that ``re`` skips ahead to it (with ``\b`` first it tries every position).
 _PYTHON_MONITOR = re.compile(r"""monitor["']?\s*[=:]""")
+_PYTHON_MONITOR_BYTES = re.compile(_PYTHON_MONITOR.pattern.encode())  # the same, in the bytes of a source file
 # What a module that puts a name must hold (``self.put(...)``, ``pl_module.put_dict(...)``).
 _PUT_CALL = re.compile(r"\.\s*put(?:_dict)?\s*\(")
 
@@ -240,14 +241,10 @@ def scan_config(text: str, path: str) -> tuple[list[Monitor], str]:
 
 
 def marks(data: bytes) -> tuple[bool, bool]:
-    """Whether a Python file's bytes name a monitor, and whether they may put a name to callbacks: the files
-    ``check`` reads (the workers of a run mark the files they read anyway)."""
-    names_monitor = may_put = False
-    if b"monitor" in data or b".put" in data or b".log" in data:
-        text = data.decode("utf-8", errors="replace")
-        names_monitor = bool(_PYTHON_MONITOR.search(text))
-        may_put = _may_put(text)
-    return names_monitor, may_put
+    """Whether a Python file's bytes name a monitor, and whether they may put a name to callbacks (they hold
+    ``.put`` or ``.log``; ``check`` looks closer where some monitor is named): the files ``check`` reads. The
+    workers of a run mark the files they read anyway, at the cost of two byte searches for most files."""
+    return bool(_PYTHON_MONITOR_BYTES.search(data)), b".log" in data or b".put" in data
 
 
 def _may_put(text: str) -> bool:

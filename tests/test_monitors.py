@@ -203,19 +203,25 @@ def test_run_time_names_are_lightning_calls_counted_where_a_monitor_is_named(tmp
 
 
 def test_marks_say_which_files_the_check_reads(tmp_path, monkeypatch) -> None:
-    """A run's workers mark the files they read; the check reads again only those that name a monitor or may put."""
+    """A run's workers mark the files they read; the check reads again only those that name a monitor or may put,
+    and parses those that name a monitor, or put or log otherwise than through a maths library."""
     assert monitors.marks(b"EarlyStopping(monitor='val_loss')\n") == (True, False)
     assert monitors.marks(b"cfg = {'monitor': 'val_loss'}\n") == (True, False)
     assert monitors.marks(b"self.put('a', x, ['callbacks'])\n") == (False, True)
     assert monitors.marks(b"self.lightning_module.log('a', x)\n") == (False, True)
-    assert monitors.marks(b"y = torch.log(x)\nmonitoring = True\n") == (False, False)
-    files = {name: tmp_path / name for name in ("stop.py", "model.py", "maths.py")}
+    assert monitors.marks(b"y = torch.log(x)\nmonitoring = True\n") == (False, True)  # the check looks closer
+    assert monitors.marks(b"monitoring = True\n") == (False, False)
+    files = {name: tmp_path / name for name in ("stop.py", "model.py", "maths.py", "plain.py")}
     files["stop.py"].write_text("EarlyStopping(monitor='val_loss')\n")
     files["model.py"].write_text("class M(L.LightningModule):\n    def f(self):\n        self.log('val_loss', 1.0)\n")
     files["maths.py"].write_text("y = torch.log(x)\n")
-    read = []
+    files["plain.py"].write_text("monitoring = True\n")
+    read, parsed = [], []
     monkeypatch.setattr(monitors, "_read", lambda path, real=monitors._read: read.append(Path(path).name) or real(path))
+    scan = monitors.scan_python
+    monkeypatch.setattr(monitors, "scan_python", lambda text, path: parsed.append(Path(path).name) or scan(text, path))
     paths = [str(p) for p in files.values()]
     marked = {path: monitors.marks(Path(path).read_bytes()) for path in paths}
     ((monitor, puts),) = monitors.check(paths, [], marked=marked).monitors
-    assert [p.file for p in puts] == [str(files["model.py"])] and sorted(read) == ["model.py", "stop.py"]
+    assert [p.file for p in puts] == [str(files["model.py"])]
+    assert sorted(read) == ["maths.py", "model.py", "stop.py"] and sorted(parsed) == ["model.py", "stop.py"]

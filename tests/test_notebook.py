@@ -80,7 +80,7 @@ def test_string_sources_and_unchanged_notebook_stays_byte_identical() -> None:
 
 
 def test_findings_point_at_the_cell() -> None:
-    left = MODEL[:3] + ['        self.log("loss", loss, reduce_fx=fx)\n', "        return loss"]
+    left = MODEL[:3] + ['        self.log("loss", loss, reduce_fx="median")\n', "        return loss"]
     cells = [
         {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [], "source": IMPORTS},
         {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [], "source": left},

@@ -29,6 +29,8 @@ class Context:
     in_loop: bool = False  # the helper call sits in a loop of the hook
     # Options whose value is an expression: the value this variant assumes, as (option, expression code, value).
     assumed: tuple[tuple[str, str, bool], ...] = ()
+    # reduce_fx given as an expression: (its code, the reduction this variant assumes; "" for any other value).
+    assumed_reduction: tuple[str, str] | None = None
     # The helper's ``**kwargs`` parameter and the literal keywords this caller puts in it.
     kwargs: tuple[str, tuple[tuple[str, cst.BaseExpression], ...]] | None = field(default=None, compare=False)
     # In a Callback's helper: the helper's parameter that the calling hook gives its ``pl_module``.

@@ -84,6 +84,11 @@ class LogCall:
     # chooses between the variants with an ``if`` on the expressions where the call was.
     conditions: tuple[tuple[str, str, bool], ...] = ()
     raises: str | None = None  # Lightning raises this message for the assumed option values (no other field is read)
+    # reduce_fx given as an expression Lightning reads at run time: its code (``reduce`` is the reduction this variant
+    # assumes; a variant with ``raises`` is the one for any other value).
+    reduce_expression: str | None = None
+    # The expression whose run-time value Lightning's message names where ``raises`` has ``{}``.
+    raises_value: str | None = None
     # Literal names of the hook, logged before this run-time name with other options: Lightning raises if it is one.
     name_collisions: tuple[str, ...] = ()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import libcst as cst
 
 from put_migrate.analyze.arguments import Arguments
@@ -31,7 +33,7 @@ _REDUCE_BUILTINS = {"sum": "sum", "max": "max", "min": "min"}
 
 
 # Flags whose expression the rewrite can test where the call was (on_step/on_epoch: names or attribute chains).
-RUNTIME_FLAGS = ("prog_bar", "logger", "on_step", "on_epoch", "sync_dist")
+RUNTIME_FLAGS = ("prog_bar", "logger", "on_step", "on_epoch", "add_dataloader_idx", "sync_dist")
 
 
 def runtime_flags(args: Arguments) -> list[tuple[str, cst.BaseExpression]]:
@@ -95,6 +97,38 @@ def step_and_epoch(options: dict[str, bool], spec: HookSpec, hook: str) -> tuple
     if spec.epoch_only and (on_step or not on_epoch):
         return STEP_EPOCH_REJECTED.problem(f"`{hook}` only accepts on_step=False, on_epoch=True")
     return on_step, on_epoch
+
+
+REDUCTIONS = ("mean", "sum", "max", "min")
+# Lightning's message for a reduce_fx it does not accept; the value it found follows (RES _parse_reduce_fx).
+REDUCE_FX_REJECTED = (
+    "Only `self.log(..., reduce_fx={min,max,mean,sum})` are supported."
+    " If you need a custom reduction, please log a `torchmetrics.Metric` instance instead."
+    " Found: {}"
+)
+
+
+def epoch_only_rejection(options: dict[str, bool], hook: str) -> tuple[str, str] | None:
+    """In a hook that logs only on_epoch: Lightning's message for the on_step/on_epoch values a variant assumes,
+    with ``{}`` where it names the value, and the option it names (on_step is checked first); None if accepted."""
+    if options.get("on_step", False):
+        return f"You can't `self.log(on_step={{}})` inside `{hook}`, must be one of (False,).", "on_step"
+    if not options.get("on_epoch", True):
+        return f"You can't `self.log(on_epoch={{}})` inside `{hook}`, must be one of (True,).", "on_epoch"
+    return None
+
+
+def runtime_reduction(args: Arguments, env: dict[str, str], imports: ImportMap) -> cst.BaseExpression | None:
+    """reduce_fx held in a variable or attribute (a name bound by no import, ``self.x``): Lightning reads its value
+    at run time. A literal, an imported function or a builtin is known here (a reduction, or PM209)."""
+    node = args.get("reduce_fx")
+    if node is None or not isinstance(reduction(args, env, imports), Problem) or dotted_name(node) is None:
+        return None
+    if imports.qualify(node) is not None:
+        return None
+    if isinstance(node, cst.Name) and (node.value in env or hasattr(builtins, node.value)):
+        return None
+    return node
 
 
 def reduction(args: Arguments, env: dict[str, str], imports: ImportMap) -> str | Problem:

@@ -29,7 +29,17 @@ from put_migrate.analyze.items import log_items, runtime_name_problem
 from put_migrate.analyze.literals import code_of, literal_str, names_in_expression
 from put_migrate.analyze.local_kwargs import local_expansions, optional_keywords
 from put_migrate.analyze.model import ClassFacts, LogCall, with_problem
-from put_migrate.analyze.options import cheap, flags, reduction, runtime_flags, step_and_epoch
+from put_migrate.analyze.options import (
+    REDUCE_FX_REJECTED,
+    REDUCTIONS,
+    cheap,
+    epoch_only_rejection,
+    flags,
+    reduction,
+    runtime_flags,
+    runtime_reduction,
+    step_and_epoch,
+)
 from put_migrate.analyze.scope import assigns_name
 from put_migrate.analyze.unreached import returns_before
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, PREDICT_LOG_ERROR, PREDICT_STEP
@@ -42,6 +52,7 @@ from put_migrate.rules import (
     STEP_EPOCH_AT_RUN_TIME,
     Problem,
 )
+from put_migrate.walk import find_all
 
 _MAX_VARIANTS = 32
 
@@ -79,10 +90,14 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     variants: list[Context] = []
     for context in contexts:
         # A call Lightning rejects is one variant: its options do not matter.
-        assumed_values = (
-            [()] if _rejected_under_guard(context, facts) else _option_variants(found, context, function)
-        )
-        expanded = [replace(context, assumed=assumed) for assumed in assumed_values]
+        if _rejected_under_guard(context, facts):
+            expanded = [context]
+        else:
+            expanded = [
+                replace(context, assumed=assumed, assumed_reduction=reduced)
+                for assumed in _option_variants(found, context, function)
+                for reduced in _reduction_variants(found, context, function, facts, {v for v, _ in loops})
+            ]
         for variable, values in loops:
             expanded = [
                 replace(c, env=tuple(sorted({**dict(c.env), variable: value}.items())))
@@ -166,6 +181,31 @@ def _option_variants(
         tuple((option, code_of(node), value) for (option, node), value in zip(chosen, values))
         for values in itertools.product((True, False), repeat=len(chosen))
     ]
+
+
+def _reduction_variants(
+    found: Found, context: Context, function: cst.FunctionDef, facts: ClassFacts, looped: set[str]
+) -> list[tuple[str, str] | None]:
+    """One assumption per reduction Lightning accepts, and one for any other value (it raises), where reduce_fx is
+    held in a variable or attribute (not one of the ``looped`` variables, bound to literals per variant); just
+    ``None`` otherwise."""
+    args = bind_found(found, {**local_expansions(found.call, found.statement, function), **_expansions(context)})
+    if isinstance(args, Problem):
+        return [None]
+    node = runtime_reduction(args, {**dict(context.env), **dict.fromkeys(looped, "")}, facts.imports)
+    if node is None or (isinstance(node, cst.Name) and _rebound(function, node.value)):
+        return [None]
+    return [(code_of(node), reduce) for reduce in (*REDUCTIONS, "")]
+
+
+def _rebound(function: cst.FunctionDef, name: str) -> bool:
+    """``name`` is assigned in ``function`` or is a ``for`` target there: it may change between two calls of one
+    name in a call of the hook, where Lightning compares the options (a fixed parameter, closure or global is one
+    value per call)."""
+    loops = find_all(function, lambda node: isinstance(node, (cst.For, cst.CompFor)))
+    return assigns_name(function, name) or any(
+        isinstance(loop, (cst.For, cst.CompFor)) and name in names_in_expression(loop.target) for loop in loops
+    )
 
 
 def _expansions(context: Context) -> dict[str, tuple[tuple[str, cst.BaseExpression], ...]]:
@@ -270,18 +310,34 @@ def _resolve(
         return options
     assumed = {option for option, _, _ in context.assumed}
     if spec.epoch_only and assumed & {"on_step", "on_epoch"}:
-        option, code, _ = next(a for a in context.assumed if a[0] in ("on_step", "on_epoch"))
-        return STEP_EPOCH_AT_RUN_TIME.problem(f"{option}={code}")
+        rejected = epoch_only_rejection(options, hook)
+        if rejected is not None:  # Lightning raises for these values, naming the one it rejects
+            message, option = rejected
+            value = next(c for o, c, _ in context.assumed if o == option)
+            if "'" in value or '"' in value:  # written into the f-string of the message
+                return STEP_EPOCH_AT_RUN_TIME.problem(f"{option}={value}")
+            reduce_expression, reduce = context.assumed_reduction or (None, "mean")
+            return replace(base, raises=message, raises_value=value,
+                           reduce=reduce, reduce_expression=reduce_expression, conditions=context.assumed,
+                           bindings=context.env)
     step_epoch = step_and_epoch(options, spec, hook)
     if isinstance(step_epoch, Problem) and assumed & {"on_step", "on_epoch"}:
         # This combination of the expressions' values makes Lightning raise: so does this variant.
-        return replace(base, raises="`self.log(on_step=False, on_epoch=False)` is not useful.",
-                       conditions=context.assumed, bindings=context.env)
+        reduce_expression, reduce = context.assumed_reduction or (None, "mean")
+        return replace(base, raises="`self.log(on_step=False, on_epoch=False)` is not useful.", reduce=reduce,
+                       reduce_expression=reduce_expression, conditions=context.assumed, bindings=context.env)
     if isinstance(step_epoch, Problem):
         return step_epoch
     on_step, on_epoch = step_epoch
     env = dict(context.env)
     reduce = reduction(args, env, facts.imports)
+    reduce_expression = None
+    if context.assumed_reduction is not None:
+        reduce_expression, reduce = context.assumed_reduction
+        if not reduce:  # any other value: Lightning raises, naming it
+            return replace(base, raises=REDUCE_FX_REJECTED, raises_value=reduce_expression, reduce=reduce,
+                           reduce_expression=reduce_expression,
+                           conditions=context.assumed, bindings=context.env)
     if isinstance(reduce, Problem):
         return reduce
     items = log_items(found, args, env, facts, function, runtime_names=spec.kind == "epoch")
@@ -326,4 +382,5 @@ def _resolve(
         dataloader_idx_param=dataloader_idx_expression(context, base.trainer),
         bindings=context.env,
         conditions=context.assumed,
+        reduce_expression=reduce_expression,
     )

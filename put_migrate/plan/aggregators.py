@@ -31,7 +31,7 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         "", stage, item.name, kind, call.sync, group, per_dataloader, call.forked, epoch_dests, call.hook,
         keyed=key is not None, metric_values=metric_values,
     )
-    if call.conditions:
+    if call.conditions or call.reduce_expression is not None:
         # Each combination of option values gets its own aggregator; only the one updated this epoch is put.
         slot = (stage, item.name, wanted.signature())
     aggregator = state.aggregators.get(slot)

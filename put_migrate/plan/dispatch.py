@@ -104,6 +104,8 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Syn
     """The code of one call, and its one packed reduction when that is all it is (it may share a neighbour's)."""
     spec = call.spec
     assert spec is not None and call.statement is not None
+    if call.reduce_expression is not None:
+        state.imports.add(("shim", "reduction_of"))
     if call.raises is not None:
         return raise_statement(state, call), None
     stage = spec.stage

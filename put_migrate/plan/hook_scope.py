@@ -63,7 +63,9 @@ def _helpers_need_scope(members: list[LogCall], collecting: set[int]) -> bool:
         return True
     runs: dict[tuple[int, tuple[tuple[str, str], ...]], int] = {}
     for call in members:  # one statement reached twice in a call of the hook (literal loop values are other names)
-        if call.statement is not None and all(value for _, _, value in call.conditions):
+        if call.statement is not None and all(value for _, _, value in call.conditions) and (
+            call.reduce_expression is None or call.reduce == "mean"
+        ):
             key = (id(call.statement), call.bindings)
             runs[key] = runs.get(key, 0) + 1
     return any(count > 1 for count in runs.values()) or _name_twice(members)

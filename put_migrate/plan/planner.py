@@ -135,12 +135,17 @@ def _options(call: LogCall) -> tuple:
     given = {option: expression for option, expression, _ in call.conditions}
     flags = (("on_step", call.on_step), ("on_epoch", call.on_epoch), ("sync_dist", call.sync),
              ("prog_bar", call.prog_bar), ("logger", call.logger))
-    return (call.reduce,) + tuple(given.get(o, value) for o, value in flags)
+    return (call.reduce_expression or call.reduce,) + tuple(given.get(o, value) for o, value in flags)
 
 
 def _runs(members: list[LogCall]) -> list[LogCall]:
-    """One call per way a statement runs: of the variants for options given as expressions, the all-True one."""
-    return [c for c in members if all(value for _, _, value in c.conditions)]
+    """One call per way a statement runs: of the variants for options given as expressions, the all-True one (of
+    a reduce_fx given as an expression, the mean)."""
+    return [c for c in members if all(value for _, _, value in c.conditions) and _first_reduction(c)]
+
+
+def _first_reduction(call: LogCall) -> bool:
+    return call.reduce_expression is None or call.reduce == "mean"
 
 
 def _one_per_invocation(members: list[LogCall]) -> bool:

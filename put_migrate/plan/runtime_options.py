@@ -3,9 +3,11 @@ rewritten once per value of the expressions, and an ``if`` on them, where the ca
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from put_migrate.analyze import LogCall
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, IfChain, Statement, quote
+from put_migrate.plan.statements import Block, IfChain, Statement, braces, quote
 from put_migrate.rules import OPTION_NOT_LITERAL
 
 
@@ -21,7 +23,9 @@ def option_runs(members: list[LogCall]) -> list[list[LogCall]]:
 def option_chain(variants: list[LogCall], codes: list[list[Statement]]) -> list[Statement]:
     """One branch per combination of option values (most options true first; all false is the ``else``), or the
     code itself when every combination gives the same code. Lightning reads each option as a truth value, and
-    ``None`` for on_step/on_epoch as the hook's default."""
+    ``None`` for on_step/on_epoch as the hook's default; a reduce_fx given as an expression chooses first."""
+    if variants[0].reduce_expression is not None:
+        return _reduction_chain(variants, codes)
     by_values: dict[tuple[bool, ...], list[Statement]] = {}
     expressions: tuple[str, ...] = ()
     for call, code in zip(variants, codes):
@@ -30,6 +34,43 @@ def option_chain(variants: list[LogCall], codes: list[list[Statement]]) -> list[
         if by_values.setdefault(values, code) != code:
             raise Leave(OPTION_NOT_LITERAL, f"`{call.hook}` runs it in several ways with the same option values")
     return _chain(expressions, by_values)
+
+
+def _reduction_chain(variants: list[LogCall], codes: list[list[Statement]]) -> list[Statement]:
+    """One branch per reduction that gives its own code (``reduction_of`` reads reduce_fx as Lightning does), each
+    with the chain of the other options' values inside; any other value is the ``else`` (Lightning raises)."""
+    by_reduction: dict[str, tuple[list[LogCall], list[list[Statement]]]] = {}
+    for call, code in zip(variants, codes):
+        calls, their_codes = by_reduction.setdefault(call.reduce, ([], []))
+        calls.append(call)
+        their_codes.append(code)
+    inner = {
+        reduce: option_chain_of_flags(calls, their_codes) for reduce, (calls, their_codes) in by_reduction.items()
+    }
+    rejected = inner.pop("")
+    read = f"reduction_of({variants[0].reduce_expression})"
+    groups: list[tuple[list[str], list[Statement]]] = []
+    for reduce, code in inner.items():
+        same = next((g for g in groups if g[1] == code), None)
+        if same is None:
+            groups.append(([reduce], code))
+        else:
+            same[0].append(reduce)
+    if len(groups) == 1:
+        return [IfChain(((f"{read} is None", tuple(rejected)),)), *groups[0][1]]
+    branches = [
+        (f"{read} == {quote(reduces[0])}" if len(reduces) == 1 else f"{read} in ({', '.join(map(quote, reduces))})",
+         tuple(code))
+        for reduces, code in groups
+    ]
+    return [IfChain((*branches, (None, tuple(rejected))))]
+
+
+def option_chain_of_flags(variants: list[LogCall], codes: list[list[Statement]]) -> list[Statement]:
+    """The chain over the flags given as expressions alone (variants of one reduction)."""
+    if len(variants) == 1:
+        return codes[0]
+    return option_chain([replace(c, reduce_expression=None) for c in variants], codes)
 
 
 def _chain(expressions: tuple[str, ...], by_values: dict[tuple[bool, ...], list[Statement]]) -> list[Statement]:
@@ -64,6 +105,9 @@ def raise_statement(state: BuildState, call: LogCall) -> list[Statement]:
     """The variant for option values Lightning rejects: Lightning's own exception and message."""
     state.imports.add((f"{state.analysis.cls.package}.utilities.exceptions", "MisconfigurationException"))
     statement = f"raise MisconfigurationException({quote(call.raises or '')})"
+    if call.raises_value is not None:  # Lightning's message names the value it rejects
+        before, after = (braces(part) for part in (call.raises or "").split("{}", 1))
+        statement = f'raise MisconfigurationException(f"{before}{{{call.raises_value}}}{after}")'
     if call.spec is not None and call.spec.stage == "predict":  # Lightning's log returns first under barebones
         return [Block(f"if not {call.trainer}.barebones:", (statement,))]
     return [statement]
