@@ -45,6 +45,7 @@ from put_migrate.analyze.options import (
     step_and_epoch,
 )
 from put_migrate.analyze.scope import assigns_name
+from put_migrate.analyze.unreached import returns_before
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, PREDICT_LOG_ERROR, PREDICT_STEP
 from put_migrate.rules import (
     LOGGING_FORBIDDEN,
@@ -76,13 +77,13 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
         if facts.callers.get(hook):
             # A hook another method calls (``test_step`` returning ``self.validation_step(...)``) also runs under
             # that caller's hook, whose stage and defaults Lightning then uses: one more way it runs per call.
-            reentered, problem = helper_contexts(function, facts)
+            reentered, problem = helper_contexts(function, facts, statement=found.call)
             if problem is not None:
                 call = read_call(found, function, contexts[0], facts)
                 return [with_problem(call, NOT_A_HOOK.problem(f"`{hook}` is also called by another method: {problem}"))]
             contexts += reentered
     else:
-        contexts, problem = helper_contexts(function, facts)
+        contexts, problem = helper_contexts(function, facts, statement=found.call)
         if problem is not None:
             call = read_call(found, function, Context(hook, function), facts)
             # A caller chain from a Lightning 1.x hook: that is why, whatever else the call holds.
@@ -115,11 +116,18 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
     return [read_call(found, function, c, facts) for c in variants]
 
 
-def helper_contexts(function: cst.FunctionDef, facts: ClassFacts, depth: int = 0) -> tuple[list[Context], str | None]:
+def helper_contexts(
+    function: cst.FunctionDef, facts: ClassFacts, depth: int = 0, statement: cst.CSTNode | None = None
+) -> tuple[list[Context], str | None]:
     """Each way a helper runs: per call from a hook, and per way a calling helper runs (a chain of helpers, each
-    call's literal arguments, batch and dataloader_idx passed on); or why one of its callers cannot be followed."""
+    call's literal arguments, batch and dataloader_idx passed on); or why one of its callers cannot be followed.
+    A call from which the helper returns before ``statement`` is no way it runs (unless no call reaches it)."""
     name = function.name.value
     reached = facts.callers.get(name, [])
+    if statement is not None:
+        reached = [
+            c for c in reached if c.call is None or not returns_before(function, statement, c.call)
+        ] or reached
     if not reached and name in REMOVED_EPOCH_END:
         return [], removed_hook_problem(name)
     if not reached and name not in HOOKS and name not in FORBIDDEN_HOOKS:

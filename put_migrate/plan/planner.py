@@ -149,10 +149,13 @@ def _first_reduction(call: LogCall) -> bool:
 
 
 def _one_per_invocation(members: list[LogCall]) -> bool:
-    """The calls sit in different arms of one ``if`` chain of their hook, outside loops: one runs per invocation."""
+    """The calls sit in different arms of one ``if`` chain of one function, outside loops, and one invocation of the
+    hook runs that function once (the hook itself, or a method it calls once, outside loops: a hook another hook
+    re-enters, a helper). A function the hook runs twice gives each statement two variants of the hook, which
+    ``mutually_exclusive`` refuses as repeated statements."""
     function = members[0].function
     return (
-        all(c.function is function and c.via is None and not c.in_loop for c in members)
+        all(c.function is function and not c.in_loop for c in members)
         and mutually_exclusive(function, [c.statement for c in members])
     )
 

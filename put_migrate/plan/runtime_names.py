@@ -8,6 +8,7 @@ import re
 import libcst as cst
 
 from put_migrate.analyze import LogCall, _code
+from put_migrate.plan.mapping_keys import comprehension_key
 from put_migrate.plan.names import identifier
 from put_migrate.plan.statements import dest_code, put_call
 
@@ -62,6 +63,8 @@ def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
             if len(hooks) > 1:
                 bad[id(call)] = f"names computed at run time are logged on_epoch from {', '.join(hooks)}"
             for other in mappings.get(stage, ()):
+                if _never_a_key(expression, call, other):
+                    continue
                 why = f"{_code(expression)} may be a key of a mapping also logged on_epoch in this stage"
                 bad.setdefault(id(call), why)
                 bad.setdefault(id(other), why)
@@ -73,6 +76,19 @@ def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
                     bad.setdefault(id(call), why)
                     bad.setdefault(id(other), why)
     return bad
+
+
+def _never_a_key(expression: cst.BaseExpression, call: LogCall, other: LogCall) -> bool:
+    """The run-time name and every key of the mapping ``other`` logs (built by a dict comprehension) differ in
+    their literal beginnings or endings."""
+    from put_migrate.plan.hook_scope import _disjoint, _parts  # hook_scope imports this module
+
+    name = _parts(expression, dict(call.bindings))
+    for item in other.items:
+        key = comprehension_key(other.function, other.statement, item.value) if item.dynamic else None
+        if key is None or not _disjoint(name, _parts(key, {})):
+            return False
+    return True
 
 
 def shared_slot(call: LogCall) -> str:

@@ -8,7 +8,8 @@ epoch logger call and ``validate()``/``test()`` results hold the epoch hook's va
 hook (before any epoch-end hook) and the epoch hook's value after it, so the last put is the same one, as long as
 the batch hook's call was logged first: it must run in every batch (no ``if``, loop or early ``return`` around it,
 nor around the helper call that reaches it). Forked names, ``add_dataloader_idx=False`` and hooks that another
-hook also calls (``test_step`` -> ``self.validation_step(...)``) are left as they were.
+hook of their stage, or a helper, also calls are left as they were; a hook re-entered from another stage's hook
+(``test_step`` -> ``self.validation_step(...)``) still runs in every batch of its own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import libcst as cst
 
 from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.context import HelperCall, helper_callers
+from put_migrate.hooks import HOOKS
 from put_migrate.walk import visit
 
 
@@ -51,8 +53,8 @@ def batch_calls_in_every_batch(analysis: ClassAnalysis, calls: Sequence[LogCall]
             continue
         if callers is None:
             callers = helper_callers(analysis.cls, analysis.methods)
-        if call.via is None and callers.get(call.function.name.value):
-            continue  # a hook another hook calls too (``test_step`` -> ``self.validation_step(...)``)
+        if call.via is None and not _reentered_from_other_stages(call, callers.get(call.function.name.value, [])):
+            continue  # a hook another hook of its stage (or a helper) calls too: its every-batch run is not its own
         if call.via is not None:
             if " -> " in call.via:
                 continue  # a chain of helpers: not followed
@@ -63,6 +65,17 @@ def batch_calls_in_every_batch(analysis: ClassAnalysis, calls: Sequence[LogCall]
                 continue
         found.add(id(call))
     return found
+
+
+def _reentered_from_other_stages(call: LogCall, reaching: list[HelperCall]) -> bool:
+    """Lightning's own run of a hook that other methods also call (``test_step`` -> ``self.validation_step(...)``)
+    still logs in every batch of its stage, as long as each caller is a hook of another stage: its runs there are
+    the call's variants of that stage, checked on their own."""
+    assert call.spec is not None
+    return all(
+        caller.hook in HOOKS and HOOKS[caller.hook].stage != call.spec.stage
+        for caller in reaching
+    )
 
 
 def _unconditional(function: cst.FunctionDef, node: cst.CSTNode) -> bool:
