@@ -112,7 +112,7 @@ def _binds(tree: cst.CSTNode, name: str) -> bool:
 
         def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
             if node.asname is None:  # ``import a.b`` binds ``a``
-                head = node.name
+                head: cst.BaseExpression = node.name
                 while isinstance(head, cst.Attribute):
                     head = head.value
                 targets.append(head)
