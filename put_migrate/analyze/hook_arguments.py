@@ -124,10 +124,11 @@ def _only_under_one_dataloader(function: cst.FunctionDef, node: cst.CSTNode, ind
 
 
 def _name_reads(item: LogItem, function: cst.FunctionDef, index: str | None) -> bool:
-    """The item's name is computed from ``index`` (directly, or through a local bound to such a value)."""
-    if index is None or item.name_expression is None:
+    """The item's name (a run-time mapping's keys) is computed from ``index`` (directly, or through a local bound
+    to such a value)."""
+    expression = item.value if item.dynamic else item.name_expression
+    if index is None or expression is None:
         return False
-    expression = item.name_expression
     if index in names_in_expression(expression):
         return True
     return isinstance(expression, cst.Name) and any(
