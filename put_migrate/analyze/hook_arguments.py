@@ -6,8 +6,8 @@ import libcst as cst
 
 from put_migrate.analyze.calls import Found
 from put_migrate.analyze.context import Context
-from put_migrate.analyze.model import LogItem
 from put_migrate.analyze.literals import names_in_expression
+from put_migrate.analyze.model import LogItem
 from put_migrate.analyze.scope import assigns_name, contains, positional_params, values_bound_to
 from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import LightningClass
@@ -86,7 +86,9 @@ def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Proble
     return DATALOADER_IDX_UNSUPPORTED.problem(f"`{context.hook}` reassigns the `*args` that holds its dataloader_idx")
 
 
-def same_name_problem(found: Found, function: cst.FunctionDef, context: Context, items: list[LogItem]) -> Problem | None:
+def same_name_problem(
+    found: Found, function: cst.FunctionDef, context: Context, items: list[LogItem]
+) -> Problem | None:
     """Why an ``add_dataloader_idx=False`` call may log one name from several dataloaders (PM223), or None.
 
     Lightning raises at the call that logs a name without the suffix from a second dataloader; a put has nothing
@@ -100,7 +102,8 @@ def same_name_problem(found: Found, function: cst.FunctionDef, context: Context,
     shared = [item.name for item in items if not _name_reads(item, function, index)]
     if not shared:
         return None
-    return SAME_NAME_FROM_DATALOADERS.problem(f"{', '.join(map(repr, shared))} from every dataloader of `{context.hook}`")
+    names = ", ".join(map(repr, shared))
+    return SAME_NAME_FROM_DATALOADERS.problem(f"{names} from every dataloader of `{context.hook}`")
 
 
 def _only_under_one_dataloader(function: cst.FunctionDef, node: cst.CSTNode, index: str) -> bool:
