@@ -219,6 +219,14 @@ CLASS_NOT_RECOGNISED = _rule(
     "Lightning hook. Run put-migrate on the folder that defines that base too (the base and its subclasses "
     "in one run), move a function-local base to module level, or migrate the call by hand.",
 )
+SAME_NAME_FROM_DATALOADERS = _rule(
+    "PM223",
+    "add_dataloader_idx=False in a hook that takes dataloader_idx",
+    "Lightning raises (\"You called `self.log(name, ...)` twice in `<hook>` with different arguments\") "
+    "when a second dataloader logs the same name without the suffix, at that call; a put cannot raise there. "
+    "Log it only under `if dataloader_idx == N:`, give each dataloader its own name (f\"...{dataloader_idx}\"), "
+    "or drop add_dataloader_idx=False; then run the codemod again.",
+)
 # PM4xx: names the code and its configuration depend on.
 MONITOR_NOT_PUT = _rule(
     "PM401",

@@ -356,16 +356,21 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str], c
         if callback_alias is not None:
             records.step[(fx, callback_alias, dataloader_idx)] = (value, CALLBACKS_ONLY)
     else:
-        store_epoch_value(records, results, name, value, destinations)
+        # Lightning files an epoch-hook value under the running dataloader (_Metadata.dataloader_idx): N in the
+        # compute hooks of dataloader N, None in on_*_epoch_start/end.
+        running = results.dataloader_idx
+        store_epoch_value(records, results, name, value, destinations, running)
         if callback_alias is not None:
-            store_epoch_value(records, results, callback_alias, value, CALLBACKS_ONLY)
+            store_epoch_value(records, results, callback_alias, value, CALLBACKS_ONLY, running)
     return True
 
 
-def store_epoch_value(records: _Records, results: Any, name: str, value: Tensor, destinations: frozenset[str]) -> None:
-    """Record an epoch value; a name ending in /dataloader_idx_N put in an eval epoch hook belongs to dataloader N."""
+def store_epoch_value(records: _Records, results: Any, name: str, value: Tensor, destinations: frozenset[str],
+                      dataloader_idx: int | None = None) -> None:
+    """Record an epoch value of ``dataloader_idx``; a name ending in /dataloader_idx_N put in an eval epoch hook
+    belongs to dataloader N."""
     match = None if results.training else _DATALOADER_SUFFIX.search(name)
-    records.epoch[name] = (value, destinations, int(match.group(1)) if match else None)
+    records.epoch[name] = (value, destinations, int(match.group(1)) if match else dataloader_idx)
 
 def running_hook_records(module: Any) -> _Records | None:
     """The put records of the epoch-level hook running on ``module``'s trainer (they live as long as its result

@@ -283,3 +283,62 @@ def test_reduce_step_values_keeps_each_dtype_and_leaves_inputs_alone():
     assert (ra.item(), rb.item(), rc.item(), rd.item()) == (2.0, 4.0, 6.0, 8.0)
     assert (a.item(), b.item()) == (1.0, 2.0)
     assert sorted(map(str, calls)) == ["torch.float32", "torch.float64"]  # one collective per dtype
+
+
+def _two_val_loaders_run(module):
+    """callback_metrics seen at each validation hook of a fit with two val dataloaders (sanity check included)."""
+    seen = []
+
+    class Watch(pl.Callback):
+        def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+            seen.append((f"batch_end dl{dataloader_idx}", trainer.sanity_checking, sorted(trainer.callback_metrics)))
+
+        def on_validation_epoch_end(self, trainer, pl_module):
+            seen.append(("epoch_end", trainer.sanity_checking, sorted(trainer.callback_metrics)))
+
+    trainer = pl.Trainer(max_epochs=1, limit_train_batches=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, callbacks=[Watch()])
+    trainer.fit(module)
+    return seen
+
+
+class _FirstLoaderOnly(pl.LightningModule):
+    """Logs an epoch value from val dataloader 0 only, without the dataloader suffix."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(1, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.layer(batch[0]).sum()
+
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        if dataloader_idx == 0:
+            self.log("v", 1.0, add_dataloader_idx=False)
+
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(2, 1)))
+
+    def val_dataloader(self):
+        return [torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(2, 1)))] * 2
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_compute_hook_put_belongs_to_the_dataloader_it_computes():
+    """Lightning files a value logged from dataloader 0 under dataloader 0: it reaches callback_metrics when
+    dataloader 1 starts, and never during the sanity check (whose epoch-end extraction takes only values of no
+    dataloader). A put from the compute hook of dataloader 0 does the same, though its name has no suffix."""
+
+    class Put(PutMixin, _FirstLoaderOnly):
+        def validation_step(self, batch, batch_idx, dataloader_idx=0):
+            self.first = dataloader_idx == 0
+
+        def on_validation_epoch_compute(self):
+            if self.first:
+                self.put("v", 1.0, ["callbacks"])
+
+    logged, put = _two_val_loaders_run(_FirstLoaderOnly()), _two_val_loaders_run(Put())
+    assert ("epoch_end", True, []) in logged and ("batch_end dl1", False, ["v"]) in logged
+    assert put == logged

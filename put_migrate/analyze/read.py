@@ -27,6 +27,7 @@ from put_migrate.analyze.hook_arguments import (
     dataloader_idx_expression,
     dataloader_idx_problem,
     needs_weight,
+    same_name_problem,
     trainer_expression,
 )
 from put_migrate.analyze.items import log_items, runtime_name_problem
@@ -381,6 +382,8 @@ def _resolve(
         return weight_from
     add_dataloader_idx = options.get("add_dataloader_idx", True)
     problem = dataloader_idx_problem(context, add_dataloader_idx)
+    if problem is None and not add_dataloader_idx:
+        problem = same_name_problem(found, function, context, items)
     if problem is not None:
         return problem
     return replace(
