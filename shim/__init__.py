@@ -20,6 +20,7 @@ check_installed()
 from shim.in_flight import batch_size_in_flight, dataloader_idx_in_flight  # noqa: E402
 from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix  # noqa: E402
 from shim.reductions import reduction_of  # noqa: E402
+from shim.routing import running_hook  # noqa: E402
 from shim.sync import reduce_step_values  # noqa: E402
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "dataloader_suffix",
     "reduce_step_values",
     "reduction_of",
+    "running_hook",
 ]

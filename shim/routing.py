@@ -401,3 +401,10 @@ def dataloader_suffixes_apply(trainer: Any) -> bool:
     # 2.1+ suffixes only in the "sequential" mode its eval loop added (`_is_sequential`); 2.0's eval loop always
     # runs its dataloaders one after another.
     return bool(getattr(loop, "_is_sequential", True) and loop.num_dataloaders > 1)
+
+
+def running_hook(module: Any) -> str | None:
+    """The name of the hook Lightning is running on ``module`` (``validation_step``, ``on_validation_batch_end``,
+    a Callback's hooks included); None outside one. Migrated code branches on it where one statement runs under
+    two hooks of the same stage that Lightning keeps apart."""
+    return getattr(module, "_current_fx_name", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.hooks import COMPUTE_HOOKS
+from put_migrate.plan.batch_end_pair import later_hook
 from put_migrate.plan.model import Aggregator
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import Block, Statement, Update, epoch_names, named_put, put_call
@@ -31,14 +32,21 @@ def epoch_update(state: BuildState, call: LogCall, item: LogItem, value_code: st
         "", stage, item.name, kind, call.sync, group, per_dataloader, call.forked, epoch_dests, call.hook,
         keyed=key is not None, metric_values=metric_values,
     )
+    if (stage, item.name) in state.per_hook:
+        slot = (stage, item.name, call.hook)  # Lightning keeps each hook's result (plan/batch_end_pair.py)
     if call.conditions or call.reduce_expression is not None:
         # Each combination of option values gets its own aggregator; only the one updated this epoch is put.
         slot = (stage, item.name, wanted.signature())
     aggregator = state.aggregators.get(slot)
     if aggregator is None:
+        late = (stage, item.name) in state.per_hook and later_hook(call)
+        base = f"{base or item.name}_{call.hook}" if late else base
         wanted.attr = state.names.new_attr(_variant_name(call, base or item.name, wanted), call.reduce)
         aggregator = state.aggregators[slot] = wanted
-        state.add_compute(stage, aggregator_compute(state, aggregator))
+        if late:  # put after the step hook's value, which it replaces where updated, as in Lightning
+            state.late_compute.setdefault(stage, []).extend(aggregator_compute(state, aggregator))
+        else:
+            state.add_compute(stage, aggregator_compute(state, aggregator))
         _add_imports(state, wanted)
     elif aggregator.signature() != wanted.signature():
         raise Leave(NAME_AGGREGATED_TWICE, f"{item.name!r} is logged with different options")

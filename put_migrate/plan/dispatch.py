@@ -53,7 +53,7 @@ def rewrite_statement(state: BuildState, members: list[LogCall]) -> list[Stateme
             state.packables[id(members[0].statement)] = (function, packables[0])
         return groups[0][1]
     state.dispatches.add(id(members[0].statement))
-    return [_without_trailing_empty(_dispatch(groups))]
+    return [_without_trailing_empty(_dispatch(groups, state))]
 
 
 def _without_trailing_empty(chain: IfChain) -> IfChain:
@@ -65,7 +65,7 @@ def _without_trailing_empty(chain: IfChain) -> IfChain:
     return IfChain(tuple(branches))
 
 
-def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]]) -> IfChain:
+def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]], state: BuildState) -> IfChain:
     members = [call for group_calls, _ in groups for call in group_calls]
     variables = set.intersection(*(set(dict(c.bindings)) for c in members))
     for variable in sorted(variables):
@@ -92,6 +92,9 @@ def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]]) -> IfChain:
             (conditions[next(iter(stages[i]))] if index < last else None, tuple(groups[i][1]))
             for index, i in enumerate(order)
         ))
+    chain = _hook_dispatch(groups, stages, state)
+    if chain is not None:
+        return chain
     hooks = sorted({c.hook for c in members})
     raise Leave(
         NOT_A_HOOK,
@@ -137,3 +140,35 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Syn
     packed = pack(state, out, call.function)
     packable = packed[0] if len(packed) == 1 and isinstance(packed[0], SyncedItem) else None
     return flatten(packed), packable
+
+
+def _hook_dispatch(groups: list[tuple[list[LogCall], list[Statement]]], stages: list[set[str]], state: BuildState
+                   ) -> IfChain | None:
+    """Variants of a module's statement that one stage's hooks run differently (``validation_step`` and
+    ``on_validation_batch_end``, plan/batch_end_pair.py): within a stage, the running hook tells them apart."""
+    if state.callback or not all(len(s) == 1 for s in stages):
+        return None
+    hooks = [{c.hook for c in group_calls} for group_calls, _ in groups]
+    if any(a & b for i, a in enumerate(hooks) for b in hooks[i + 1:]):
+        return None
+    trainer = groups[0][0][0].trainer
+    conditions = {"train": f"{trainer}.training", "test": f"{trainer}.testing",
+                  "predict": f"{trainer}.predicting", "validation": None}
+    stage_of = [next(iter(s)) for s in stages]
+    order = sorted(range(len(groups)), key=lambda i: (_STAGE_ORDER.index(stage_of[i]), sorted(hooks[i])))
+    branches = []
+    for index, i in enumerate(order):
+        last_of_stage = all(stage_of[j] != stage_of[i] for j in order[index + 1:])
+        if index == len(order) - 1:
+            condition = None
+        elif last_of_stage:
+            condition = conditions[stage_of[i]]
+            if condition is None:
+                return None  # validation, told by no flag, can only be the last branch
+        else:
+            state.imports.add(("shim", "running_hook"))
+            names = sorted(hooks[i])
+            condition = (f"running_hook(self) == {quote(names[0])}" if len(names) == 1
+                         else f"running_hook(self) in ({', '.join(quote(n) for n in names)})")
+        branches.append((condition, tuple(groups[i][1])))
+    return IfChain(tuple(branches))

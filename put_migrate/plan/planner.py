@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
+from put_migrate.plan.batch_end_pair import batch_end_pair
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
 from put_migrate.plan.hook_scope import ancestor_conflicts, blocked_hooks, scope_conflicts, scoped_functions
@@ -50,17 +51,18 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
         collecting = all_collecting - scoped
         calls = leave_uncollected(list(analysis.calls), collecting | scoped)
         calls = resolve_collisions(analysis, calls)
-        calls = _check_conflicts(calls, collecting, scoped, batch_calls_in_every_batch(analysis, calls))
+        every_batch = batch_calls_in_every_batch(analysis, calls)
+        calls = _check_conflicts(calls, collecting, scoped, every_batch)
         left = ancestor_conflicts(analysis, calls, scoped)
         calls = _same_fate([replace(c, problem=NAME_AGGREGATED_TWICE.problem(left[id(c)])) if id(c) in left else c
                             for c in calls])
         blocked = blocked_hooks(calls, scoped)
-        outcome = _attempt(analysis, calls, path, indent, collecting, scoped) if not blocked else None
+        outcome = _attempt(analysis, calls, path, indent, collecting, scoped, every_batch) if not blocked else None
         while isinstance(outcome, _Replan) and not blocked:
             calls = _same_fate(outcome.calls)
             blocked = blocked_hooks(calls, scoped)
             if not blocked:
-                outcome = _attempt(analysis, calls, path, indent, collecting, scoped)
+                outcome = _attempt(analysis, calls, path, indent, collecting, scoped, every_batch)
         if not blocked:
             assert outcome is not None
             return outcome
@@ -105,6 +107,8 @@ def _check_conflicts(
                     bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
             members = [c for c in members if c not in batch]
             hooks = {c.hook for c in members}
+        if len(hooks) > 1 and batch_end_pair(members, every_batch):
+            hooks = {members[0].hook}  # one aggregator per hook, put in Lightning's order (``batch_end_pair``)
         # Variants of one statement that differ only in options given as expressions are one call.
         options = {_options(c) for c in members}
         if len(hooks) > 1:
@@ -127,6 +131,17 @@ def _check_conflicts(
     bad.update({key: why for key, why in runtime_conflicts(unscoped).items() if key not in bad})
     bad.update({key: why for key, why in scope_conflicts(calls, scoped, every_batch).items() if key not in bad})
     return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
+
+
+def _batch_end_pairs(calls: list[LogCall], every_batch: set[int]) -> set[tuple[str, str]]:
+    """(stage, name) of the names logged on_epoch from an eval step hook and its ``on_*_batch_end``, each kept in
+    an aggregator of its hook."""
+    groups: dict[tuple[str, str], list[LogCall]] = {}
+    for call in calls:
+        if call.problem is None and call.spec is not None and call.on_epoch:
+            for item in call.items:
+                groups.setdefault((call.spec.stage, item.name), []).append(call)
+    return {key for key, members in groups.items() if batch_end_pair(members, every_batch)}
 
 
 def _options(call: LogCall) -> tuple:
@@ -161,11 +176,13 @@ def _one_per_invocation(members: list[LogCall]) -> bool:
 
 
 def _attempt(
-    analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int], scoped: set[int]
+    analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int], scoped: set[int],
+    every_batch: set[int],
 ) -> MigrationPlan | _Replan:
     """Rewrite every call without a problem; the plan, or the calls to plan again when one cannot be finished."""
     state = BuildState(analysis, indent)
     state.hook_scoped = scoped
+    state.per_hook = _batch_end_pairs(calls, every_batch)
     start_collecting(state, {id(c.function): c.function for c in calls if id(c.function) in collecting})
     statements_of: dict[int, list[LogCall]] = {}  # the variants of each log statement, in order
     for call in calls:
@@ -183,6 +200,8 @@ def _attempt(
             if call.spec.kind != "epoch" or call.spec.stage not in state.anchors:
                 state.anchors[call.spec.stage] = call.hook
 
+    for stage, statements in state.late_compute.items():
+        state.add_compute(stage, statements)
     pack_statements(state)
     if analysis.log_guard is None:  # under a guard, the batch size is inferred only where the guard holds
         hoist_batch_size(state, calls)

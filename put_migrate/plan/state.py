@@ -45,6 +45,8 @@ class BuildState:
         self.aggregators: dict[tuple, Aggregator] = {}  # (stage, name[, signature]) -> its aggregator
         self.compute: dict[str, list[Statement]] = {}  # stage -> compute-hook statements
         self.compute_order: list[str] = []  # stages in the order their compute hooks were first needed
+        self.per_hook: set[tuple[str, str]] = set()  # (stage, name) with an aggregator per hook (batch_end_pair)
+        self.late_compute: dict[str, list[Statement]] = {}  # stage -> compute statements put after all others
         self.resets: dict[str, list[Reset]] = {}  # stage -> Metric resets
         self.computed: set[tuple[str, str]] = set()  # (stage, name) of Metric values with compute statements
         # id(statement) -> (function, its code) for statements that are only synced values with one reduction.
