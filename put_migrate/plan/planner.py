@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from put_migrate.analyze import ClassAnalysis, LogCall
 from put_migrate.analyze.branches import mutually_exclusive
-from put_migrate.plan.batch_end_pair import batch_end_pair
+from put_migrate.plan.batch_end_pair import batch_end_pair, chained_every_batch
 from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
 from put_migrate.plan.hook_scope import ancestor_conflicts, blocked_hooks, scope_conflicts, scoped_functions
@@ -52,17 +52,18 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
         calls = leave_uncollected(list(analysis.calls), collecting | scoped)
         calls = resolve_collisions(analysis, calls)
         every_batch = batch_calls_in_every_batch(analysis, calls)
-        calls = _check_conflicts(calls, collecting, scoped, every_batch)
+        pair_batches = every_batch | chained_every_batch(analysis, calls)  # the step-hook calls batch_end_pair takes
+        calls = _check_conflicts(calls, collecting, scoped, every_batch, pair_batches)
         left = ancestor_conflicts(analysis, calls, scoped)
         calls = _same_fate([replace(c, problem=NAME_AGGREGATED_TWICE.problem(left[id(c)])) if id(c) in left else c
                             for c in calls])
         blocked = blocked_hooks(calls, scoped)
-        outcome = _attempt(analysis, calls, path, indent, collecting, scoped, every_batch) if not blocked else None
+        outcome = _attempt(analysis, calls, path, indent, collecting, scoped, pair_batches) if not blocked else None
         while isinstance(outcome, _Replan) and not blocked:
             calls = _same_fate(outcome.calls)
             blocked = blocked_hooks(calls, scoped)
             if not blocked:
-                outcome = _attempt(analysis, calls, path, indent, collecting, scoped, every_batch)
+                outcome = _attempt(analysis, calls, path, indent, collecting, scoped, pair_batches)
         if not blocked:
             assert outcome is not None
             return outcome
@@ -84,7 +85,8 @@ def _same_fate(calls: list[LogCall]) -> list[LogCall]:
 
 
 def _check_conflicts(
-    calls: list[LogCall], collecting: set[int], scoped: set[int], every_batch: set[int]
+    calls: list[LogCall], collecting: set[int], scoped: set[int], every_batch: set[int],
+    pair_batches: set[int],
 ) -> list[LogCall]:
     """Lightning keys epoch values by (hook, name); several hooks or differing options cannot share one, except an
     eval batch hook's call logged in every batch and the stage's epoch-end hook (``two_hooks``: the epoch hook's
@@ -107,7 +109,7 @@ def _check_conflicts(
                     bad[id(c)] = f"{name!r} is logged with different options (Lightning raises)"
             members = [c for c in members if c not in batch]
             hooks = {c.hook for c in members}
-        if len(hooks) > 1 and batch_end_pair(members, every_batch):
+        if len(hooks) > 1 and batch_end_pair(members, pair_batches):
             hooks = {members[0].hook}  # one aggregator per hook, put in Lightning's order (``batch_end_pair``)
         # Variants of one statement that differ only in options given as expressions are one call.
         options = {_options(c) for c in members}
@@ -133,7 +135,7 @@ def _check_conflicts(
     return [replace(c, problem=NAME_AGGREGATED_TWICE.problem(bad[id(c)])) if id(c) in bad else c for c in calls]
 
 
-def _batch_end_pairs(calls: list[LogCall], every_batch: set[int]) -> set[tuple[str, str]]:
+def _batch_end_pairs(calls: list[LogCall], pair_batches: set[int]) -> set[tuple[str, str]]:
     """(stage, name) of the names logged on_epoch from an eval step hook and its ``on_*_batch_end``, each kept in
     an aggregator of its hook."""
     groups: dict[tuple[str, str], list[LogCall]] = {}
@@ -141,7 +143,7 @@ def _batch_end_pairs(calls: list[LogCall], every_batch: set[int]) -> set[tuple[s
         if call.problem is None and call.spec is not None and call.on_epoch:
             for item in call.items:
                 groups.setdefault((call.spec.stage, item.name), []).append(call)
-    return {key for key, members in groups.items() if batch_end_pair(members, every_batch)}
+    return {key for key, members in groups.items() if batch_end_pair(members, pair_batches)}
 
 
 def _options(call: LogCall) -> tuple:
@@ -177,12 +179,12 @@ def _one_per_invocation(members: list[LogCall]) -> bool:
 
 def _attempt(
     analysis: ClassAnalysis, calls: list[LogCall], path: str, indent: str, collecting: set[int], scoped: set[int],
-    every_batch: set[int],
+    pair_batches: set[int],
 ) -> MigrationPlan | _Replan:
     """Rewrite every call without a problem; the plan, or the calls to plan again when one cannot be finished."""
     state = BuildState(analysis, indent)
     state.hook_scoped = scoped
-    state.per_hook = _batch_end_pairs(calls, every_batch)
+    state.per_hook = _batch_end_pairs(calls, pair_batches)
     start_collecting(state, {id(c.function): c.function for c in calls if id(c.function) in collecting})
     statements_of: dict[int, list[LogCall]] = {}  # the variants of each log statement, in order
     for call in calls:
