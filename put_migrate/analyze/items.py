@@ -14,6 +14,7 @@ from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.rules import (
     ATTRIBUTE_OF_UNKNOWN_TYPE,
+    CALLBACK_METRIC,
     MAPPING_UNKNOWN,
     NAME_NOT_LITERAL,
     STAR_ARGUMENTS,
@@ -63,7 +64,9 @@ def _log_item(
             return NAME_NOT_LITERAL.problem(code_of(args["name"]))
         name, name_expression = f"<{code_of(args['name'])}>", args["name"]
     value = args["value"]
-    problem = _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict")
+    problem = _value_problem(
+        value, found.receiver, facts, "a MetricCollection goes to log_dict", "metric_attribute" in args
+    )
     if problem is not None:
         return problem
     return [LogItem(name, value, metric_of(value, facts.metrics, found.receiver), name_expression=name_expression)]
@@ -149,12 +152,15 @@ def _collection_by_getattr(
 
 
 def _value_problem(
-    value: cst.BaseExpression, receiver: str, facts: ClassFacts, in_collection: str
+    value: cst.BaseExpression, receiver: str, facts: ClassFacts, in_collection: str, metric_attribute: bool = False
 ) -> Problem | None:
-    """Why one logged value cannot be migrated: a type Lightning rejects (PM216), or an unknown attribute (PM220)."""
+    """Why one logged value cannot be migrated: a type Lightning rejects (PM216), a Callback's own Metric that
+    Lightning cannot find on the module (PM224), or an unknown attribute (PM220)."""
     bad = bad_value(value)
     if bad:
         return VALUE_REJECTED.problem(bad)
+    if facts.cls.kind == "callback" and not metric_attribute and metric_of(value, facts.metrics, "self"):
+        return CALLBACK_METRIC.problem(code_of(value))
     metric = metric_of(value, facts.metrics, receiver)
     if metric is not None and metric.collection:
         return VALUE_REJECTED.problem(in_collection)
