@@ -231,9 +231,10 @@ CALLBACK_METRIC = _rule(
     "PM224",
     "a Callback logs its own Metric",
     "Lightning raises (\"Could not find the `LightningModule` attribute for the `torchmetrics.Metric` logged\") "
-    "when a Callback logs a Metric that is its own attribute, not the module's; a put of its compute() would "
-    "run where the original fails. Log `self.metric.compute()` (a value), make the Metric an attribute of the "
-    "LightningModule, or pass metric_attribute=; then run the codemod again.",
+    "when a Callback logs a Metric that is its own attribute, not the module's, unless metric_attribute= names "
+    "it (then Lightning logs it as a Metric object, which the codemod does not migrate in a Callback); a put "
+    "would run where the original fails, or put a Metric. Log `self.metric.compute()` (a value), or make the "
+    "Metric an attribute of the LightningModule; then run the codemod again.",
 )
 # PM4xx: names the code and its configuration depend on.
 MONITOR_NOT_PUT = _rule(

@@ -64,9 +64,7 @@ def _log_item(
             return NAME_NOT_LITERAL.problem(code_of(args["name"]))
         name, name_expression = f"<{code_of(args['name'])}>", args["name"]
     value = args["value"]
-    problem = _value_problem(
-        value, found.receiver, facts, "a MetricCollection goes to log_dict", "metric_attribute" in args
-    )
+    problem = _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict")
     if problem is not None:
         return problem
     return [LogItem(name, value, metric_of(value, facts.metrics, found.receiver), name_expression=name_expression)]
@@ -152,14 +150,14 @@ def _collection_by_getattr(
 
 
 def _value_problem(
-    value: cst.BaseExpression, receiver: str, facts: ClassFacts, in_collection: str, metric_attribute: bool = False
+    value: cst.BaseExpression, receiver: str, facts: ClassFacts, in_collection: str
 ) -> Problem | None:
-    """Why one logged value cannot be migrated: a type Lightning rejects (PM216), a Callback's own Metric that
-    Lightning cannot find on the module (PM224), or an unknown attribute (PM220)."""
+    """Why one logged value cannot be migrated: a type Lightning rejects (PM216), a Callback's own Metric (PM224:
+    Lightning raises, or with ``metric_attribute=`` logs it as a Metric object), or an unknown attribute (PM220)."""
     bad = bad_value(value)
     if bad:
         return VALUE_REJECTED.problem(bad)
-    if facts.cls.kind == "callback" and not metric_attribute and metric_of(value, facts.metrics, "self"):
+    if facts.cls.kind == "callback" and metric_of(value, facts.metrics, "self"):
         return CALLBACK_METRIC.problem(code_of(value))
     metric = metric_of(value, facts.metrics, receiver)
     if metric is not None and metric.collection:
