@@ -199,9 +199,9 @@ EPOCH_VALUE_IN_LOOP = _rule(
 ATTRIBUTE_OF_UNKNOWN_TYPE = _rule(
     "PM220",
     "value is an attribute of unknown type",
-    "The value is `self.x` (never assigned in this class) or `pl_module.x`: it may be a torchmetrics Metric "
-    "defined elsewhere, which needs compute/reset code. Assign it in this class, log a tensor, or migrate by "
-    "hand.",
+    "The value is `self.x` (never assigned in this class, or assigned a parameter: `self.x = x`) or "
+    "`pl_module.x`: it may be a torchmetrics Metric defined elsewhere or passed in, which needs compute/reset "
+    "code. Assign it in this class, log a tensor, or migrate by hand.",
 )
 # Retired (kept so the code is never reused): a derived class's new compute hook now always starts with
 # super().on_*_epoch_compute() (PutMixin has no-op defaults), so base and subclass migrate in one run.
@@ -226,6 +226,15 @@ SAME_NAME_FROM_DATALOADERS = _rule(
     "when a second dataloader logs the same name without the suffix, at that call; a put cannot raise there. "
     "Log it only under `if dataloader_idx == N:`, give each dataloader its own name (f\"...{dataloader_idx}\"), "
     "or drop add_dataloader_idx=False; then run the codemod again.",
+)
+CALLBACK_METRIC = _rule(
+    "PM224",
+    "a Callback logs its own Metric",
+    "Lightning raises (\"Could not find the `LightningModule` attribute for the `torchmetrics.Metric` logged\") "
+    "when a Callback logs a Metric that is its own attribute, not the module's, unless metric_attribute= names "
+    "it (then Lightning logs it as a Metric object, which the codemod does not migrate in a Callback); a put "
+    "would run where the original fails, or put a Metric. Log `self.metric.compute()` (a value), or make the "
+    "Metric an attribute of the LightningModule; then run the codemod again.",
 )
 # PM4xx: names the code and its configuration depend on.
 MONITOR_NOT_PUT = _rule(

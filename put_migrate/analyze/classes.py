@@ -10,6 +10,7 @@ from libcst.metadata import CodeRange
 
 from put_migrate.analyze.calls import CallFinder
 from put_migrate.analyze.context import helper_callers
+from put_migrate.analyze.forwarded import forwarded_attributes
 from put_migrate.analyze.hierarchy import live_ancestor_logs
 from put_migrate.analyze.log_guard import OVERRIDDEN, class_log_guard
 from put_migrate.analyze.metric_values import tests_metric_objects
@@ -47,6 +48,8 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
         containers = cls.inherited.metric_containers
     if cls.kind == "module":  # known ints, unless this class or a project ancestor defines the name itself
         assigned |= INT_PROPERTIES - methods.keys() - (cls.inherited.methods if cls.inherited else frozenset())
+    # ``self.m = m`` of a parameter: the caller may pass a Metric, which Lightning logs as one (PM220).
+    assigned -= forwarded_attributes(cls.node) - metrics.keys()
     # Under a guard, what predict_step reaches is a call Lightning rejects where the guard holds.
     followed = frozenset({"predict_step"}) if log_guard is not None else frozenset()
     facts = ClassFacts(

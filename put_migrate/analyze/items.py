@@ -14,6 +14,7 @@ from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.rules import (
     ATTRIBUTE_OF_UNKNOWN_TYPE,
+    CALLBACK_METRIC,
     MAPPING_UNKNOWN,
     NAME_NOT_LITERAL,
     STAR_ARGUMENTS,
@@ -151,10 +152,13 @@ def _collection_by_getattr(
 def _value_problem(
     value: cst.BaseExpression, receiver: str, facts: ClassFacts, in_collection: str
 ) -> Problem | None:
-    """Why one logged value cannot be migrated: a type Lightning rejects (PM216), or an unknown attribute (PM220)."""
+    """Why one logged value cannot be migrated: a type Lightning rejects (PM216), a Callback's own Metric (PM224:
+    Lightning raises, or with ``metric_attribute=`` logs it as a Metric object), or an unknown attribute (PM220)."""
     bad = bad_value(value)
     if bad:
         return VALUE_REJECTED.problem(bad)
+    if facts.cls.kind == "callback" and metric_of(value, facts.metrics, "self"):
+        return CALLBACK_METRIC.problem(code_of(value))
     metric = metric_of(value, facts.metrics, receiver)
     if metric is not None and metric.collection:
         return VALUE_REJECTED.problem(in_collection)
