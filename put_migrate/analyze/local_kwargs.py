@@ -50,7 +50,7 @@ def _single_dict(function: cst.FunctionDef, name: str) -> tuple[cst.SimpleStatem
     """The statement ``name = {"literal": ..., ...}`` when it is the only binding of ``name`` in ``function`` and
     every other use of ``name`` is a ``**name`` argument (nothing can change the dict in between)."""
     assigns = find_all(function, lambda node: _assigns_only(node, name))
-    uses = _variable_uses(function, name)
+    uses = variable_uses(function, name)
     stars = find_all(function, lambda node: _double_star(node, name))
     if len(assigns) != 1 or uses != 1 + len(stars):
         return None
@@ -107,8 +107,8 @@ def _quoted(key: str) -> str:
     return f'"{key}"' if '"' not in key and "\\" not in key else repr(key)
 
 
-def _variable_uses(function: cst.FunctionDef, name: str) -> int:
-    """How many times ``name`` appears as a variable (not as ``x.name`` nor as a keyword ``name=``)."""
+def variable_uses(tree: cst.CSTNode, name: str) -> int:
+    """How many times ``name`` appears as a variable under ``tree`` (not as ``x.name`` nor as a keyword ``name=``)."""
     count = 0
 
     class _Visitor(cst.CSTVisitor):
@@ -124,5 +124,5 @@ def _variable_uses(function: cst.FunctionDef, name: str) -> int:
             nonlocal count
             count += node.value == name
 
-    function.visit(_Visitor())
+    tree.visit(_Visitor())
     return count

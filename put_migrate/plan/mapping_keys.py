@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from put_migrate.analyze.local_kwargs import variable_uses
 from put_migrate.plan.syntax import block_path
 
 
@@ -21,7 +22,7 @@ def comprehension_key(function: cst.FunctionDef, statement: cst.CSTNode | None,
         return None
     body, index = path[-1]
     for earlier in reversed(body[:index]):
-        if not _mentions(earlier, mapping.value):
+        if not variable_uses(earlier, mapping.value):
             continue
         if not (isinstance(earlier, cst.SimpleStatementLine) and len(earlier.body) == 1):
             return None
@@ -36,24 +37,3 @@ def comprehension_key(function: cst.FunctionDef, statement: cst.CSTNode | None,
             return small.value.key
         return None
     return None
-
-
-def _mentions(tree: cst.CSTNode, name: str) -> bool:
-    """``name`` appears as a variable under ``tree`` (not as an attribute's name nor as a keyword)."""
-    found = False
-
-    class Uses(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            nonlocal found
-            found = found or node.value == name
-
-    tree.visit(Uses())
-    return found
