@@ -23,12 +23,11 @@ from put_migrate.analyze import ClassAnalysis, LogCall, LogItem, _code
 from put_migrate.analyze.hierarchy import method_resolution
 from put_migrate.hooks import HOOKS, HookSpec
 from put_migrate.lightning_classes import dotted_name
-from put_migrate.plan.hook_values import _iterated_attribute, _name_twice
+from put_migrate.plan.hook_values import _name_twice, item_statements
 from put_migrate.plan.runtime_names import pattern
-from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, Statement, dest_code, destinations, is_simple, plain, quote
+from put_migrate.plan.state import BuildState
+from put_migrate.plan.statements import Statement, dest_code, destinations, is_simple, plain, quote
 from put_migrate.plan.two_hooks import epoch_end_wins
-from put_migrate.rules import EPOCH_VALUE_IN_LOOP, NAME_NOT_LITERAL
 from put_migrate.walk import visit
 
 _LOGGING = frozenset({"log", "log_dict", "put", "put_dict"})
@@ -336,24 +335,6 @@ def scoped_value_code(state: BuildState, call: LogCall) -> list[Statement]:
             out.append(f"{weight_local} = {plain(weight)}")
             weight = cst.Name(weight_local)
         options += f", weight={_code(weight)}"
-    for item in call.items:
-        if item.metric is not None:
-            raise Leave(
-                EPOCH_VALUE_IN_LOOP,
-                f"a Metric object logged in `{call.hook}`, whose values are averaged per name over the call",
-            )
-        if item.dynamic:
-            name, value = state.names.loop_variables(call.function)
-            out.append(Block(f"for {name}, {value} in {plain(item.value)}.items():",
-                             (f"hook_value(self, {name}, {value}, {dests}{options})",)))
-            continue
-        holder = _iterated_attribute(call.function, item.value, call.receiver)
-        if holder is not None:
-            rule = NAME_NOT_LITERAL if item.runtime_name else EPOCH_VALUE_IN_LOOP
-            raise Leave(rule, f"`{_code(item.value)}` iterates over `{holder}`, which may hold Metric objects")
-        name_code = item.name if item.runtime_name else quote(item.name)
-        if "\n" in name_code:
-            raise Leave(NAME_NOT_LITERAL, "a name written over several lines")
-        value_code = _code(item.value) if "\n" not in _code(item.value) else plain(item.value)
-        out.append(f"hook_value(self, {name_code}, {value_code}, {dests}{options})")
-    return out
+    return out + item_statements(
+        state, call, lambda name, value: f"hook_value(self, {name}, {value}, {dests}{options})"
+    )

@@ -9,7 +9,7 @@ and put where it returns: the names Lightning produces, averaged exactly as Ligh
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import libcst as cst
@@ -198,6 +198,14 @@ def hook_value_code(state: BuildState, call: LogCall) -> list[Statement]:
     if call.metric_values:
         raise Leave(MAPPING_UNKNOWN, "the mapping may hold Metric objects (the class tests isinstance(..., Metric)),"
                     f" which `{call.hook}` cannot average per name: log each Metric with its own self.log call")
+    return out + item_statements(state, call, lambda name, value: f"{local}.update({name}, {value}, {dests}{options})")
+
+
+def item_statements(state: BuildState, call: LogCall, add: Callable[[str, str], str]) -> list[Statement]:
+    """One statement per item of an epoch-level call, ``add(name_code, value_code)`` (a loop over a mapping whose
+    keys are known only at run time); Leave for a Metric object, an iteration over an attribute that may hold
+    Metric objects, or a name written over several lines."""
+    out: list[Statement] = []
     for item in call.items:
         if item.metric is not None:
             raise Leave(
@@ -206,8 +214,7 @@ def hook_value_code(state: BuildState, call: LogCall) -> list[Statement]:
             )
         if item.dynamic:
             name, value = state.names.loop_variables(call.function)
-            out.append(Block(f"for {name}, {value} in {plain(item.value)}.items():",
-                             (f"{local}.update({name}, {value}, {dests}{options})",)))
+            out.append(Block(f"for {name}, {value} in {plain(item.value)}.items():", (add(name, value),)))
             continue
         holder = _iterated_attribute(call.function, item.value, call.receiver)
         if holder is not None:
@@ -216,8 +223,7 @@ def hook_value_code(state: BuildState, call: LogCall) -> list[Statement]:
         name_code = item.name if item.runtime_name else quote(item.name)
         if "\n" in name_code:
             raise Leave(NAME_NOT_LITERAL, "a name written over several lines")
-        value_code = _code(item.value) if "\n" not in _code(item.value) else plain(item.value)
-        out.append(f"{local}.update({name_code}, {value_code}, {dests}{options})")
+        out.append(add(name_code, _code(item.value) if "\n" not in _code(item.value) else plain(item.value)))
     return out
 
 
