@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from put_migrate.analyze.calls import CallFinder
+from put_migrate.analyze.closure_literals import closure_literals
 from put_migrate.analyze.context import helper_callers
 from put_migrate.analyze.forwarded import forwarded_attributes
 from put_migrate.analyze.hierarchy import live_ancestor_logs
@@ -54,7 +55,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     followed = frozenset({"predict_step"}) if log_guard is not None else frozenset()
     facts = ClassFacts(
         cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods, followed),
-        log_guard, tests_metric_objects(cls.node),
+        log_guard, tests_metric_objects(cls.node), closure_literals(cls.node, cls.enclosing),
     )
     calls: list[LogCall] = []
     for name, function in methods.items():

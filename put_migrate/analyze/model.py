@@ -13,6 +13,7 @@ from put_migrate.lightning_classes import ImportMap, LightningClass
 from put_migrate.rules import Problem
 
 if TYPE_CHECKING:
+    from put_migrate.analyze.closure_literals import ClosureLiterals
     from put_migrate.analyze.context import HelperCall
 
 
@@ -39,6 +40,8 @@ class LogItem:
     # The name's expression, when the name is only known at run time (``name`` is then ``<its code>``).
     name_expression: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     runtime_name: bool = False  # ``name`` is the source of an expression computed at run time (epoch-level hooks)
+    # A run-time mapping whose every arm is a known dict (``a if c else b``): all the keys it can have.
+    known_keys: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class ClassFacts:
     callers: dict[str, list[HelperCall]] = field(repr=False)  # the ``self.<method>(...)`` uses of each method
     log_guard: str | None = None  # the condition under which the class's ``log`` forwards to Lightning's
     tests_metric_objects: bool = False  # the class tests ``isinstance(v, Metric)``: its mappings may hold Metrics
+    # Literals the class's methods read from the functions around it (``analyze.closure_literals``).
+    closure: ClosureLiterals | None = field(default=None, repr=False)
 
 
 def with_problem(call: LogCall, problem: Problem) -> LogCall:

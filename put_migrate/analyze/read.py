@@ -93,6 +93,9 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
             return [call]
     loops, other_loops = _literal_loops(found, name_argument(found))
     variants: list[Context] = []
+    if facts.closure is not None and facts.closure.strings:  # as if the literals were written in the method
+        contexts = [replace(c, env=tuple(sorted({**dict(facts.closure.strings), **dict(c.env)}.items())))
+                    for c in contexts]
     for context in contexts:
         # A call Lightning rejects is one variant: its options do not matter.
         if _rejected_under_guard(context, facts):
@@ -321,6 +324,9 @@ def _resolve(
     args = bind_found(found, expansions)
     if isinstance(args, Problem):
         return args
+    closure_mapping = facts.closure.mapping(args.get("dictionary")) if facts.closure is not None else None
+    if closure_mapping is not None:  # a dict literal the class closes over: its items, as if written here
+        args = {**args, "dictionary": closure_mapping}
     if _rejected_under_guard(context, facts):
         return replace(base, spec=PREDICT_STEP, raises=PREDICT_LOG_ERROR, bindings=context.env)
     if hook in FORBIDDEN_HOOKS:
@@ -365,6 +371,8 @@ def _resolve(
     items = log_items(found, args, env, facts, function, runtime_names=spec.kind == "epoch")
     if isinstance(items, Problem):
         return items
+    if facts.closure is not None:
+        items = [replace(i, known_keys=facts.closure.keys(i.value)) if i.dynamic else i for i in items]
     problem = runtime_name_problem(items, spec)
     if problem is not None:
         return problem
