@@ -67,6 +67,8 @@ class LogCall:
     sync_group: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     rank_zero_only: bool = False
     add_dataloader_idx: bool = True
+    # add_dataloader_idx=False where several dataloaders may log one name: Lightning raises at the second one.
+    names_shared_by_dataloaders: bool = False
     batch_size: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     batch_param: str | None = None  # the hook's batch parameter, when the weight must be inferred from it
     # ``batch_size`` is read from a dict the function built (``**kw``): ``None`` there means inferred, as not given.

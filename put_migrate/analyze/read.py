@@ -27,7 +27,7 @@ from put_migrate.analyze.hook_arguments import (
     dataloader_idx_expression,
     dataloader_idx_problem,
     needs_weight,
-    same_name_problem,
+    may_share_names,
     trainer_expression,
 )
 from put_migrate.analyze.items import log_items, runtime_name_problem
@@ -390,8 +390,6 @@ def _resolve(
         return weight_from
     add_dataloader_idx = options.get("add_dataloader_idx", True)
     problem = dataloader_idx_problem(context, add_dataloader_idx)
-    if problem is None and not add_dataloader_idx:
-        problem = same_name_problem(found, function, context, items)
     if problem is not None:
         return problem
     return replace(
@@ -406,6 +404,7 @@ def _resolve(
         sync_group=optional_argument(args, "sync_dist_group"),
         rank_zero_only=bool(options.get("rank_zero_only", False)),
         add_dataloader_idx=bool(add_dataloader_idx),
+        names_shared_by_dataloaders=not add_dataloader_idx and may_share_names(found, function, context),
         batch_size=batch_size,
         batch_size_optional=batch_size_optional,
         metric_values=any(item.dynamic for item in items) and facts.tests_metric_objects,

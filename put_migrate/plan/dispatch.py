@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from put_migrate.analyze import LogCall
+from put_migrate.plan.dataloader_names import check_supported
 from put_migrate.plan.hook_scope import scoped_value_code
 from put_migrate.plan.hook_values import hook_value_code
 from put_migrate.plan.mapping import mapping_item
@@ -121,6 +122,7 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Syn
         raise Leave(
             DATALOADER_IDX_UNSUPPORTED, f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx"
         )
+    check_supported(call)
     if spec.kind == "epoch" and id(call.function) in state.hook_scoped:
         return scoped_value_code(state, call), None
     if id(call.function) in state.hook_values:
