@@ -223,8 +223,9 @@ SAME_NAME_FROM_DATALOADERS = _rule(
     "PM223",
     "add_dataloader_idx=False in a hook that takes dataloader_idx",
     "Lightning raises (\"You called `self.log(name, ...)` twice in `<hook>` with different arguments\") "
-    "when a second dataloader logs the same name without the suffix, at that call; a put cannot raise there. "
-    "Log it only under `if dataloader_idx == N:`, give each dataloader its own name (f\"...{dataloader_idx}\"), "
+    "when a second dataloader logs the same name without the suffix, at that call; the rewrite checks the name "
+    "there, except for a Metric object, a synced value or a dict whose values are computed in the call. "
+    "Log it only under `if dataloader_idx == N:`, log a value (or a dict of plain names) without sync_dist, "
     "or drop add_dataloader_idx=False; then run the codemod again.",
 )
 CALLBACK_METRIC = _rule(

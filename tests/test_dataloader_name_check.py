@@ -1,0 +1,97 @@
+"""add_dataloader_idx=False from several dataloaders: the migrated code raises where Lightning raises (the same
+exception, the same message), in the run that logs a name from a second dataloader or in a later run of the same
+loop, and returns the same results where it does not."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
+from torch.utils.data import DataLoader, TensorDataset
+
+from put_migrate.transform import migrate_source
+
+SOURCE = '''
+import lightning.pytorch as pl
+import torch
+
+
+def build():
+    first = {"first_only": 1.0}
+    rest = {"rest_only": 2.0}
+
+    class Model(pl.LightningModule):
+        def __init__(self, dicts, which):
+            super().__init__()
+            self.layer = torch.nn.Linear(4, 1)
+            self.dicts = dicts
+            self.which = which
+
+        def validation_step(self, batch, batch_idx, dataloader_idx=0):
+            loss = self.layer(batch[0]).sum()
+            if self.dicts:
+                self.log_dict(first if dataloader_idx == 0 else rest, add_dataloader_idx=False)
+            if dataloader_idx == self.which:
+                self.log("picked", loss, add_dataloader_idx=False)
+
+    return Model
+
+
+Model = build()
+'''
+
+
+def _classes():
+    migrated = migrate_source(SOURCE, "model.py")
+    assert "check_name_without_dataloader_idx" in migrated.source and "self.log" not in migrated.source
+    found = []
+    for source in (SOURCE, migrated.source):
+        namespace: dict = {}
+        exec(compile(source, "model.py", "exec"), namespace)
+        found.append(namespace["Model"])
+    return found
+
+
+def _trainer(tmp_path):
+    return pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, default_root_dir=tmp_path)
+
+
+def _loaders(count):
+    return [DataLoader(TensorDataset(torch.randn(4, 4)), batch_size=2) for _ in range(count)]
+
+
+def _error(run) -> str:
+    with pytest.raises(MisconfigurationException) as raised:
+        run()
+    return str(raised.value)
+
+
+def test_third_dataloader_raises_as_lightning(tmp_path):
+    errors = [_error(lambda: _trainer(tmp_path).validate(cls(True, -1), _loaders(3), verbose=False))
+              for cls in _classes()]
+    assert errors[0] == errors[1] == (
+        "You called `self.log(rest_only, ...)` twice in `validation_step` with different arguments. This is not allowed"
+    )
+
+
+def test_two_dataloaders_give_the_same_results(tmp_path):
+    results = []
+    for cls in _classes():
+        torch.manual_seed(0)
+        results.append(_trainer(tmp_path).validate(cls(True, 1), _loaders(2), verbose=False))
+    original, migrated = results
+    assert original == migrated == [{"first_only": 1.0}, {"rest_only": 2.0, "picked": migrated[1]["picked"]}]
+
+
+def test_a_later_run_of_the_same_loop_raises_as_lightning(tmp_path):
+    errors = []
+    for cls in _classes():
+        trainer, model = _trainer(tmp_path), cls(False, 0)
+        trainer.validate(model, _loaders(2), verbose=False)  # dataloader 0 files "picked"
+        model.which = 1
+        errors.append(_error(lambda: trainer.validate(model, _loaders(2), verbose=False)))
+    assert errors[0] == errors[1] == (
+        "You called `self.log(picked, ...)` twice in `validation_step` with different arguments. This is not allowed"
+    )
