@@ -79,4 +79,6 @@ def check_name_without_dataloader_idx(trainer: Any, hook: str, name: str) -> Non
     if first != results.dataloader_idx:
         package = type(trainer).__module__.split(".trainer", 1)[0]
         error = importlib.import_module(f"{package}.utilities.exceptions").MisconfigurationException
-        raise error(f"You called `self.log({name}, ...)` twice in `{hook}` with different arguments. This is not allowed")
+        raise error(
+            f"You called `self.log({name}, ...)` twice in `{hook}` with different arguments. This is not allowed"
+        )

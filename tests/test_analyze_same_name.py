@@ -38,7 +38,8 @@ def _manual(body: str, params: str = ", dataloader_idx=0") -> list[str]:
     [
         '        self.log("v", 1.0, add_dataloader_idx=False)',
         '        if dataloader_idx != 0:\n            self.log("v", 1.0, add_dataloader_idx=False)',
-        '        if dataloader_idx == 0:\n            pass\n        else:\n            self.log("v", 1.0, add_dataloader_idx=False)',
+        '        if dataloader_idx == 0:\n            pass\n        else:\n'
+        '            self.log("v", 1.0, add_dataloader_idx=False)',
         '        self.log_dict({"a": 1.0}, add_dataloader_idx=False)',
         '        self.log(batch, 1.0, add_dataloader_idx=False)',
         '        self.log(f"v_{dataloader_idx}", 1.0, add_dataloader_idx=False)',

@@ -62,15 +62,14 @@ def _loaders(count):
     return [DataLoader(TensorDataset(torch.randn(4, 4)), batch_size=2) for _ in range(count)]
 
 
-def _error(run) -> str:
+def _error(trainer, model, count) -> str:
     with pytest.raises(MisconfigurationException) as raised:
-        run()
+        trainer.validate(model, _loaders(count), verbose=False)
     return str(raised.value)
 
 
 def test_third_dataloader_raises_as_lightning(tmp_path):
-    errors = [_error(lambda: _trainer(tmp_path).validate(cls(True, -1), _loaders(3), verbose=False))
-              for cls in _classes()]
+    errors = [_error(_trainer(tmp_path), cls(True, -1), 3) for cls in _classes()]
     assert errors[0] == errors[1] == (
         "You called `self.log(rest_only, ...)` twice in `validation_step` with different arguments. This is not allowed"
     )
@@ -91,7 +90,7 @@ def test_a_later_run_of_the_same_loop_raises_as_lightning(tmp_path):
         trainer, model = _trainer(tmp_path), cls(False, 0)
         trainer.validate(model, _loaders(2), verbose=False)  # dataloader 0 files "picked"
         model.which = 1
-        errors.append(_error(lambda: trainer.validate(model, _loaders(2), verbose=False)))
+        errors.append(_error(trainer, model, 2))
     assert errors[0] == errors[1] == (
         "You called `self.log(picked, ...)` twice in `validation_step` with different arguments. This is not allowed"
     )

@@ -26,8 +26,8 @@ from put_migrate.analyze.hook_arguments import (
     batch_param,
     dataloader_idx_expression,
     dataloader_idx_problem,
-    needs_weight,
     may_share_names,
+    needs_weight,
     trainer_expression,
 )
 from put_migrate.analyze.items import log_items, runtime_name_problem

@@ -20,8 +20,8 @@ import re
 import libcst as cst
 
 from put_migrate.analyze import ClassAnalysis, LogCall, LogItem, _code
-from put_migrate.analyze.literals import format_parts
 from put_migrate.analyze.hierarchy import method_resolution
+from put_migrate.analyze.literals import format_parts
 from put_migrate.hooks import HOOKS, HookSpec
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.hook_values import _name_twice, item_statements
