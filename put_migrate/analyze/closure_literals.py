@@ -42,10 +42,9 @@ class ClosureLiterals:
             return None if body is None or orelse is None else tuple(dict.fromkeys(body + orelse))
         if isinstance(node, cst.Name) and node.value in self.mappings:
             return tuple(k for k, _ in self.mappings[node.value])
-        if isinstance(node, cst.Dict) and all(
-            isinstance(e, cst.DictElement) and literal_str(e.key) is not None for e in node.elements
-        ):
-            return tuple(literal_str(e.key) for e in node.elements)  # type: ignore[union-attr]
+        if isinstance(node, cst.Dict):
+            keys = [literal_str(e.key) if isinstance(e, cst.DictElement) else None for e in node.elements]
+            return tuple(k for k in keys if k is not None) if all(k is not None for k in keys) else None
         return None
 
 
@@ -108,12 +107,10 @@ def _single_literal(function: cst.FunctionDef, name: str, cls_node: cst.ClassDef
     if text is not None:
         return text
     value = assign.value
-    if isinstance(value, cst.Dict) and value.elements and all(
-        isinstance(e, cst.DictElement) and literal_str(e.key) is not None for e in value.elements
-    ):
-        keys = [literal_str(e.key) for e in value.elements]  # type: ignore[union-attr]
-        return value if len(set(keys)) == len(keys) else None
-    return None
+    if not isinstance(value, cst.Dict) or not value.elements:
+        return None
+    keys = [literal_str(e.key) if isinstance(e, cst.DictElement) else None for e in value.elements]
+    return value if None not in keys and len(set(keys)) == len(keys) else None
 
 
 def _binds_otherwise(tree: cst.CSTNode, name: str) -> bool:
