@@ -55,10 +55,12 @@ def closure_literals(cls_node: cst.ClassDef, enclosing: tuple[cst.FunctionDef, .
     """The literals ``cls_node``'s methods close over, from the functions ``enclosing`` it (outermost first)."""
     if not enclosing:
         return NONE
-    free = _read_names(cls_node)
+    # Only names some enclosing function assigns a literal by a statement of its body are worth the full check.
+    assigned = {name for function in enclosing for name in _literal_assignments(function)}
+    candidates = assigned & _read_names(cls_node) if assigned else set()
     strings: dict[str, str] = {}
     mappings: dict[str, Items] = {}
-    for name in sorted(free):
+    for name in sorted(candidates):
         for function in reversed(enclosing):  # the innermost function that binds the name decides
             found = _single_literal(function, name, cls_node)
             if found is _UNBOUND:
@@ -72,6 +74,22 @@ def closure_literals(cls_node: cst.ClassDef, enclosing: tuple[cst.FunctionDef, .
 
 
 _UNBOUND = object()
+
+
+def _literal_assignments(function: cst.FunctionDef) -> set[str]:
+    """The names statements of ``function``'s own body assign a string or a dict display (``name = ...``)."""
+    names: set[str] = set()
+    for statement in function.body.body if isinstance(function.body, cst.IndentedBlock) else ():
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and (isinstance(small.value, cst.Dict) or literal_str(small.value) is not None)
+                ):
+                    names.add(small.targets[0].target.value)
+    return names
 
 
 def _single_literal(function: cst.FunctionDef, name: str, cls_node: cst.ClassDef) -> object:
