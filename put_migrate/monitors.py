@@ -173,6 +173,10 @@ class _PythonScan(ast.NodeVisitor):
                 self.puts.append(Put(candidate, self.path, node.lineno, "log", self._hook(), per_dataloader=True))
 
 
+# What ``scan_python`` finds in a module: its monitors, its puts to callbacks and its count of run-time names.
+Scan = tuple[Sequence[Monitor], Sequence[Put], int]
+
+
 def scan_python(text: str, path: str) -> tuple[list[Monitor], list[Put], int]:
     """Monitors, puts to callbacks and the count of run-time names of one module (nothing if it does not parse)."""
     if not (_PYTHON_MONITOR.search(text) or _may_put(text)):
@@ -243,8 +247,16 @@ def scan_config(text: str, path: str) -> tuple[list[Monitor], str]:
 def marks(data: bytes) -> tuple[bool, bool]:
     """Whether a Python file's bytes name a monitor, and whether they may put a name to callbacks (they hold
     ``.put`` or ``.log``; ``check`` looks closer where some monitor is named): the files ``check`` reads. The
-    workers of a run mark the files they read anyway, at the cost of two byte searches for most files."""
-    return bool(_PYTHON_MONITOR_BYTES.search(data)), b".log" in data or b".put" in data
+    workers of a run mark the files they read anyway, at the cost of a few byte searches for most files."""
+    names_monitor = b"monitor" in data and _PYTHON_MONITOR_BYTES.search(data) is not None
+    return names_monitor, b".log" in data or b".put" in data
+
+
+def scan_file(data: bytes, path: str) -> Scan:
+    """``scan_python`` of a file's bytes, read as ``check`` reads a file: the run's workers scan the files that
+    name a monitor as they go, so that ``check`` (after the run, in one process) need not read them again."""
+    text = _text(data)
+    return scan_python(text, path) if text is not None else ([], [], 0)
 
 
 def _may_put(text: str) -> bool:
@@ -278,11 +290,12 @@ def _matches(monitor: str, put: Put) -> bool:
 
 def check(
     python_files: Sequence[str], config_files: Sequence[str], findings: Iterable[Finding] = (),
-    marked: Mapping[str, tuple[bool, bool]] | None = None,
+    marked: Mapping[str, tuple[bool, bool]] | None = None, scanned: Mapping[str, Scan] | None = None,
 ) -> Check:
     """Monitors of the files, each with the puts of its name. ``findings``: the run's findings, whose rewritten
     calls carry their put names (a put the rewrite wrote, found again in the file, is listed once). ``marked``:
-    ``marks`` of the Python files, where the run has them (a file marked neither way is not read)."""
+    ``marks`` of the Python files, where the run has them (a file marked neither way is not read); ``scanned``:
+    ``scan_file`` of those that name a monitor, where the run has it (they are not read again)."""
     result = Check()
     findings = list(findings)
     monitors: list[Monitor] = []
@@ -296,6 +309,12 @@ def check(
         if not names_monitor:
             if may_put:
                 rest.append(path)
+            continue
+        scan = scanned.get(path) if scanned is not None else None
+        if scan is not None:
+            monitors += scan[0]
+            puts += scan[1]
+            runtime_names += scan[2]
             continue
         text = _read(path)
         if text is None:
@@ -358,6 +377,10 @@ def _read(path: str) -> str | None:
         data = Path(path).read_bytes()
     except OSError:
         return None
+    return _text(data)
+
+
+def _text(data: bytes) -> str | None:
     if len(data) > MAX_CONFIG_BYTES or b"\0" in data:
         return None
     return data.decode("utf-8", errors="replace")
