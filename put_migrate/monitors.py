@@ -16,6 +16,7 @@ counted as run-time names: they may put a monitored name that nothing else puts.
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from put_migrate.discover import MATHS_RECEIVERS, calls_log_off_maths
 from put_migrate.rules import MONITOR_NOT_PUT, Finding, make_finding
+from put_migrate.screen import python_tree
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_CONFIG_BYTES = 2_000_000  # larger files are data, not configuration
@@ -40,6 +42,8 @@ _PYTHON_MONITOR = re.compile(r"""monitor["']?\s*[=:]""")
 _PYTHON_MONITOR_BYTES = re.compile(_PYTHON_MONITOR.pattern.encode())  # the same, in the bytes of a source file
 # What a module that puts a name must hold (``self.put(...)``, ``pl_module.put_dict(...)``).
 _PUT_CALL = re.compile(r"\.\s*put(?:_dict)?\s*\(")
+# What the scan looks for is written on the lines of these (``_PythonScan`` visits only the nodes spanning them).
+_OF_INTEREST = re.compile(r"monitor|\.\s*(?:put|log)")
 
 
 @dataclass(frozen=True)
@@ -96,12 +100,26 @@ def _string(node: ast.expr | None) -> str | None:
 
 
 class _PythonScan(ast.NodeVisitor):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.monitors: list[Monitor] = []
         self.puts: list[Put] = []
         self.runtime_names = 0
         self.hooks: list[str] = []
+        self.lines = _lines_of_interest(text)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        # Only the nodes whose lines hold a ``monitor`` or a ``.put``/``.log`` attribute: what the scan looks for is
+        # written there, and in a large module most statements hold neither.
+        for child in ast.iter_child_nodes(node):
+            end = getattr(child, "end_lineno", None)
+            if end is None or self._of_interest(child, end):
+                self.visit(child)
+
+    def _of_interest(self, node: ast.AST, end: int) -> bool:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])  # type: ignore[attr-defined]
+        at = bisect.bisect_left(self.lines, start)
+        return at < len(self.lines) and self.lines[at] <= end
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.hooks.append(node.name)
@@ -181,13 +199,31 @@ def scan_python(text: str, path: str) -> tuple[list[Monitor], list[Put], int]:
     """Monitors, puts to callbacks and the count of run-time names of one module (nothing if it does not parse)."""
     if not (_PYTHON_MONITOR.search(text) or _may_put(text)):
         return [], [], 0
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = python_tree(text)  # a worker's syntax screen may have parsed this text just before
+    if tree is None:
         return [], [], 0
-    scan = _PythonScan(path)
+    scan = _PythonScan(path, text)
     scan.visit(tree)
     return scan.monitors, scan.puts, scan.runtime_names
+
+
+def _lines_of_interest(text: str) -> list[int]:
+    """The lines (as ``ast`` numbers them) on which a match of ``_OF_INTEREST`` starts or ends, in order."""
+    lines: list[int] = []
+    line, position = 1, 0
+    for match in _OF_INTEREST.finditer(text):
+        for offset in match.span():
+            line += _count_line_ends(text, position, offset)
+            position = offset
+            if not lines or lines[-1] != line:
+                lines.append(line)
+    return lines
+
+
+def _count_line_ends(text: str, start: int, end: int) -> int:
+    # ``ast`` ends a line at "\n", "\r\n" and a lone "\r".
+    chunk = text[start:end]
+    return chunk.count("\n") + chunk.count("\r") - chunk.count("\r\n")
 
 
 def _yaml_monitors(text: str, path: str) -> list[Monitor] | None:
