@@ -218,5 +218,7 @@ def _marked(result: FileResult, data: bytes) -> FileResult:
     """``result`` with the monitors section's marks of the file's bytes as the run leaves them (and, for a .py
     file that names a monitor, its scan)."""
     names_monitor, may_put = monitors.marks(data)
+    if not (names_monitor or may_put):  # most files: the defaults say so already
+        return result
     scan = monitors.scan_file(data, result.path) if names_monitor and result.path.endswith(".py") else None
     return replace(result, names_monitor=names_monitor, may_put=may_put, monitor_scan=scan)
