@@ -79,12 +79,12 @@ class RepositoryIndex:
     module_classes: dict[str, frozenset[str]] = field(default_factory=dict)
     # The run's files not read yet (most never are): module key -> [(path, its text or where to read it)], read
     # when a query names the module (``load``).
-    unread: dict[str, list[tuple[Path | str, str | Path]]] = field(default_factory=dict)
+    unread: dict[str, list[tuple[Path | str, str | Path | None]]] = field(default_factory=dict)
     modules: frozenset[str] = frozenset()  # the module keys of all the run's files
     search: SearchPath | None = None  # where modules no file of the run defines are read from
     # Every file of the run as (path, its text or where to read it), and the answers of ``callback_hooks`` so far
     # (shared by the overlays: one file's view of the run asks what another's already did).
-    files: tuple[tuple[Path | str, str | Path], ...] = ()
+    files: tuple[tuple[Path | str, str | Path | None], ...] = ()
     entry_hooks: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
     # Method name -> the files (indices in ``files``) that call ``<something>.<name>(...)``, built
     # at the first ``callback_hooks`` query by one pass over the run's texts (shared by the overlays too).
@@ -131,13 +131,9 @@ class RepositoryIndex:
 
     def _texts(self, indices: Iterable[int]) -> Iterable[tuple[int, str]]:
         for i in indices:
-            source = self.files[i][1]
-            if not isinstance(source, str):
-                try:
-                    source = Path(source).read_bytes().decode("utf-8", errors="replace")
-                except OSError:
-                    continue
-            yield i, source
+            text = _text(*self.files[i])
+            if text is not None:
+                yield i, text
 
     def _is_callback(self, key: str, name: str) -> bool:
         self._module_key(key)  # reads that module's files, if not yet
@@ -200,12 +196,10 @@ class RepositoryIndex:
     def load(self, key: str, parsed: tuple[str, ast.Module] | None = None) -> None:
         """Read the run's files of module ``key`` (once): their classes, imports and re-exports. ``parsed``: a text
         and its ``ast`` tree, used where a file's text is that one (no second parse)."""
-        for path, source in self.unread.pop(key, ()):
-            if not isinstance(source, str):
-                try:
-                    source = Path(source).read_bytes().decode("utf-8", errors="replace")
-                except OSError:
-                    continue
+        for path, where in self.unread.pop(key, ()):
+            source = _text(path, where)
+            if source is None:
+                continue
             tree = parsed[1] if parsed is not None and parsed[0] == source else None
             record(self, read_source(source, Path(path), tree))
             self.module_classes.setdefault(key, frozenset())  # a file Python cannot parse defines nothing
@@ -314,6 +308,17 @@ class RepositoryIndex:
             for base in candidate.bases:
                 if base in BASES:
                     return BASES[base]
+        return None
+
+
+def _text(path: Path | str, source: str | Path | None) -> str | None:
+    """A run's file as the index reads it: its text where it was given, else read from ``source`` (a path), or
+    from ``path`` itself where ``source`` is None; None where it cannot be read."""
+    if isinstance(source, str):
+        return source
+    try:
+        return Path(path if source is None else source).read_bytes().decode("utf-8", errors="replace")
+    except OSError:
         return None
 
 
@@ -590,10 +595,10 @@ def build_index(
     needed (where nothing writes files while the index is in use); a file without one is read from its own path.
     ``search_disk``: a module no file defines is read from disk where their imports find it (``search_path.py``);
     the paths of ``files`` are then paths of files (relative to the current folder, or absolute)."""
-    unread: dict[str, list[tuple[Path | str, str | Path]]] = {}
+    unread: dict[str, list[tuple[Path | str, str | Path | None]]] = {}
     for path in files:
-        source = sources.get(path) if sources is not None else None
-        unread.setdefault(module_name(path), []).append((path, source if source is not None else Path(path)))
+        source = sources.get(path) if sources is not None else None  # None: read from the path itself
+        unread.setdefault(module_name(path), []).append((path, source))
     paths = [path for entries in unread.values() for path, _ in entries]
     return RepositoryIndex(unread=unread, modules=frozenset(unread), search=SearchPath(paths) if search_disk else None,
                            files=tuple(entry for entries in unread.values() for entry in entries))

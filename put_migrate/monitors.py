@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import importlib.util
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -401,11 +402,8 @@ def check(
 
 
 def _yaml_reader_available() -> str:
-    try:
-        import yaml  # noqa: F401
-    except ImportError:
-        return "line-scan"
-    return "pyyaml"
+    """The reader a YAML file would get (found, not imported: no file needs it)."""
+    return "pyyaml" if importlib.util.find_spec("yaml") is not None else "line-scan"
 
 
 def _read(path: str) -> str | None:
