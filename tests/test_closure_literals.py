@@ -128,6 +128,7 @@ def test_a_dict_only_given_to_log_dict_is_read_as_its_items():
     "first.update(z=1.0)",
     "keep(first)",  # handed to code that may change it
     "alias = first",
+    "trainer.logger.log_dict(first)",  # another object's method
 ])
 def test_a_dict_used_otherwise_is_not(use):
     literals = _literals(f'''

@@ -199,7 +199,12 @@ def _read_only_by_log_dict(function: cst.FunctionDef, name: str) -> bool:
 
     class Mentions(cst.CSTVisitor):
         def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "log_dict" and node.args:
+            if (  # ``self.log_dict`` or a Callback's ``pl_module.log_dict``, not another object's method
+                isinstance(node.func, cst.Attribute)
+                and isinstance(node.func.value, cst.Name)
+                and node.func.attr.value == "log_dict"
+                and node.args
+            ):
                 first = node.args[0]
                 dictionary = next((a for a in node.args if a.keyword is not None and a.keyword.value == "dictionary"),
                                   first if first.keyword is None and not first.star else None)
