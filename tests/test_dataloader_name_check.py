@@ -94,3 +94,29 @@ def test_a_later_run_of_the_same_loop_raises_as_lightning(tmp_path):
     assert errors[0] == errors[1] == (
         "You called `self.log(picked, ...)` twice in `validation_step` with different arguments. This is not allowed"
     )
+
+
+class _Results(dict):
+    """Stands for a loop's ``_ResultCollection``: the running dataloader_idx."""
+
+    dataloader_idx = None
+
+
+def test_the_check_keeps_the_first_dataloader_per_hook_and_name_of_one_collection(monkeypatch):
+    from shim import check_name_without_dataloader_idx
+
+    check_name_without_dataloader_idx(object(), "validation_step", "x")  # no trainer: nothing to check
+    running = {"results": _Results()}
+    monkeypatch.setattr(pl.Trainer, "_results", property(lambda self: running["results"]))
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    running["results"].dataloader_idx = 0
+    check_name_without_dataloader_idx(trainer, "validation_step", "x")
+    check_name_without_dataloader_idx(trainer, "validation_step", "x")
+    running["results"].dataloader_idx = 1
+    check_name_without_dataloader_idx(trainer, "validation_step", "y")
+    check_name_without_dataloader_idx(trainer, "on_validation_batch_end", "x")  # another hook: another key
+    with pytest.raises(MisconfigurationException, match=r"self.log\(x, ...\)` twice in `validation_step`"):
+        check_name_without_dataloader_idx(trainer, "validation_step", "x")
+    running["results"] = _Results()  # another loop's collection starts afresh
+    running["results"].dataloader_idx = 1
+    check_name_without_dataloader_idx(trainer, "validation_step", "x")
