@@ -39,6 +39,8 @@ class LogItem:
     # The name's expression, when the name is only known at run time (``name`` is then ``<its code>``).
     name_expression: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     runtime_name: bool = False  # ``name`` is the source of an expression computed at run time (epoch-level hooks)
+    # The value is ``self.<attr>`` assigned a parameter: a Metric or a plain value, told apart at run time.
+    passed_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class ClassFacts:
     callers: dict[str, list[HelperCall]] = field(repr=False)  # the ``self.<method>(...)`` uses of each method
     log_guard: str | None = None  # the condition under which the class's ``log`` forwards to Lightning's
     tests_metric_objects: bool = False  # the class tests ``isinstance(v, Metric)``: its mappings may hold Metrics
+    passed_in: frozenset[str] = frozenset()  # ``self.m = m`` of a parameter: a Metric or a value (analyze/forwarded.py)
 
 
 def with_problem(call: LogCall, problem: Problem) -> LogCall:
