@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import libcst as cst
+
 from put_migrate.analyze import LogCall, LogItem, MetricInfo
+from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.metrics import metric_item
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import Block, IfChain, Reset, Statement, Update
 from put_migrate.plan.sync import Entry, flatten
 from put_migrate.plan.tensor import tensor_item
-from put_migrate.rules import ATTRIBUTE_OF_UNKNOWN_TYPE
+from put_migrate.rules import ATTRIBUTE_OF_UNKNOWN_TYPE, METRIC_STEP_VALUE_UNKNOWN
+from put_migrate.walk import find_all
 
 _TORCHMETRICS_METRIC = ("torchmetrics.Metric", "torchmetrics.metric.Metric")
 
@@ -30,8 +34,15 @@ def passed_in_item(state: BuildState, call: LogCall, item: LogItem, out: list[En
     test = f"isinstance(self.{attr}, {_metric_name(state, attr)})"
     computed = len(state.compute.get(stage, []))
     metric_code: list[Entry] = []
-    metric_item(state, call, replace(item, metric=MetricInfo(attr), passed_in=False), metric_code, step_dests,
-                epoch_dests)
+    try:
+        metric_item(state, call, replace(item, metric=MetricInfo(attr), passed_in=False), metric_code, step_dests,
+                    epoch_dests)
+    except Leave as leave:
+        if leave.problem.code != METRIC_STEP_VALUE_UNKNOWN.code:
+            raise
+        raise Leave(ATTRIBUTE_OF_UNKNOWN_TYPE, f"self.{attr} (assigned a parameter: a Metric or a value) logged on "
+                    f"step in `{call.hook}`, where no self.{attr}(...) call before it gives a Metric's step value"
+                    ) from None
     if computed < len(state.compute.get(stage, [])):  # the Metric's epoch puts: only where it is one
         added = state.compute[stage][computed:]
         state.compute[stage][computed:] = [_guarded(test, s) for s in added]
@@ -59,7 +70,8 @@ def passed_in_check(state: BuildState, call: LogCall, item: LogItem) -> None:
         reason = "with options given as expressions"
     elif call.dataloader_idx_param is not None and call.add_dataloader_idx:
         reason = f"in `{call.hook}`, which takes a dataloader_idx"
-    elif id(call.function) in state.hook_values or id(call.function) in state.hook_scoped or call.in_loop:
+    elif (id(call.function) in state.hook_values or id(call.function) in state.hook_scoped or call.in_loop
+          or _collects_already(call)):
         reason = f"among the values `{call.hook}` collects"
     elif (spec.stage, item.name) in state.per_hook or any(
         other.statement is not call.statement and other.problem is None and other.spec is not None
@@ -69,6 +81,15 @@ def passed_in_check(state: BuildState, call: LogCall, item: LogItem) -> None:
         reason = f"under a name {item.name!r} also logged by another call"
     if reason is not None:
         raise Leave(ATTRIBUTE_OF_UNKNOWN_TYPE, f"{attr} (assigned a parameter: a Metric or a value) logged {reason}")
+
+
+def _collects_already(call: LogCall) -> bool:
+    """The function holds a ``HookValues`` the codemod wrote: its other calls were collected in an earlier run,
+    where this call was left (a second run leaves it too)."""
+    return any(
+        dotted_name(node.func) in ("HookValues", "shim.metrics.HookValues")  # type: ignore[attr-defined]
+        for node in find_all(call.function, lambda n: isinstance(n, cst.Call))
+    )
 
 
 def _metric_name(state: BuildState, attr: str) -> str:
