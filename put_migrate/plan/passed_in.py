@@ -29,7 +29,8 @@ _TORCHMETRICS_METRIC = ("torchmetrics.Metric", "torchmetrics.metric.Metric")
 def passed_in_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],
                    epoch_dests: tuple[str, ...]) -> None:
     """The code of one passed-in value: ``if isinstance(self.m, Metric):`` the Metric's code, ``else:`` the value's."""
-    attr = item.value.attr.value  # type: ignore[attr-defined]
+    assert isinstance(item.value, cst.Attribute) and call.spec is not None
+    attr = item.value.attr.value
     stage = call.spec.stage
     test = f"isinstance(self.{attr}, {_metric_name(state, attr)})"
     computed = len(state.compute.get(stage, []))
@@ -61,7 +62,8 @@ def passed_in_item(state: BuildState, call: LogCall, item: LogItem, out: list[En
 
 def passed_in_check(state: BuildState, call: LogCall, item: LogItem) -> None:
     """Leave (PM220) the calls whose two arms this module cannot write exactly."""
-    attr = f"self.{item.value.attr.value}"  # type: ignore[attr-defined]
+    assert isinstance(item.value, cst.Attribute) and call.spec is not None
+    attr = f"self.{item.value.attr.value}"
     spec = call.spec
     reason = None
     if item.name_expression is not None:
@@ -86,16 +88,14 @@ def passed_in_check(state: BuildState, call: LogCall, item: LogItem) -> None:
 def _collects_already(call: LogCall) -> bool:
     """The function holds a ``HookValues`` the codemod wrote: its other calls were collected in an earlier run,
     where this call was left (a second run leaves it too)."""
-    return any(
-        dotted_name(node.func) in ("HookValues", "shim.metrics.HookValues")  # type: ignore[attr-defined]
-        for node in find_all(call.function, lambda n: isinstance(n, cst.Call))
-    )
+    calls = find_all(call.function, lambda node: isinstance(node, cst.Call))
+    return any(isinstance(node, cst.Call) and dotted_name(node.func) == "HookValues" for node in calls)
 
 
 def _metric_name(state: BuildState, attr: str) -> str:
     """The name torchmetrics' ``Metric`` has in the module: its import, or ``Metric`` imported for the test."""
-    imports = state.analysis.imports.names
-    bound = imports.get("Metric")
+    imports = state.analysis.imports
+    bound = imports.names.get("Metric") if imports is not None else None
     if bound in _TORCHMETRICS_METRIC:
         return "Metric"
     if bound is None:
