@@ -42,6 +42,8 @@ class LogItem:
     runtime_name: bool = False  # ``name`` is the source of an expression computed at run time (epoch-level hooks)
     # A run-time mapping whose every arm is a known dict (``a if c else b``): all the keys it can have.
     known_keys: tuple[str, ...] | None = None
+    # The value is ``self.<attr>`` assigned a parameter: a Metric or a plain value, told apart at run time.
+    passed_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class ClassFacts:
     tests_metric_objects: bool = False  # the class tests ``isinstance(v, Metric)``: its mappings may hold Metrics
     # Literals the class's methods read from the functions around it (``analyze.closure_literals``).
     closure: ClosureLiterals | None = field(default=None, repr=False)
+    passed_in: frozenset[str] = frozenset()  # ``self.m = m`` of a parameter: a Metric or a value (analyze/forwarded.py)
 
 
 def with_problem(call: LogCall, problem: Problem) -> LogCall:
