@@ -93,7 +93,21 @@ class _Aggregator(Metric):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)  # torchmetrics re-wraps update after unpickling (ddp_spawn, deepcopy)
+        self._unshare_states()
         self._use_lean_update()
+
+    def _unshare_states(self) -> None:
+        """Give each state tensor that arrived in shared memory a private copy.
+
+        ``mp.spawn`` (``strategy="ddp_spawn"``) moves every CPU tensor it pickles into shared memory, so the ranks
+        and the main process would hold one storage per state, and the in-place updates above would add every
+        rank's values into it. Lightning copies a module's parameters and buffers for the same reason
+        (``_disable_module_memory_sharing``); metric states are neither, and a callback's are not reached at all.
+        """
+        for name in self._defaults:
+            value = getattr(self, name)
+            if isinstance(value, Tensor) and value.is_shared():
+                setattr(self, name, value.clone())
 
 
 class Mean(_Aggregator):
