@@ -7,12 +7,15 @@ trainer saw.
 Recorded per run: every logger call (step and values, from a recording logger and read back from CSVLogger's
 file), ``callback_metrics`` and ``progress_bar_metrics`` at callback hook boundaries, ModelCheckpoint best score
 and file name, EarlyStopping stop epoch, ``validate()``/``test()`` results, final weights, state_dict keys.
-Under ``strategy="ddp_spawn"`` each rank records its own run; all ranks are compared.
+Under ``strategy="ddp_spawn"`` each rank records its own run; all ranks are compared. As under Lightning's
+``ddp_spawn``, the module and callbacks are built in the main process and reach the ranks pickled, so their CPU
+tensors arrive in shared memory.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib
 import inspect
 import json
@@ -55,6 +58,15 @@ class FileModuleFactory:
     def __call__(self) -> Any:
         return getattr(self.load(), self.class_name)()
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        # Unpickling imports the file first, so a module built from it can be unpickled after this factory.
+        return _loaded_factory, (self.path, self.class_name)
+
+
+def _loaded_factory(path: str, class_name: str) -> FileModuleFactory:
+    load_file(path)
+    return FileModuleFactory(path, class_name)
+
 
 _LOADED: dict[str, Any] = {}
 
@@ -66,7 +78,8 @@ def load_file(path: str | os.PathLike[str]) -> Any:
         import importlib.util
         import sys
 
-        name = "put_migrate_loaded_" + str(abs(hash(key)))
+        # The same name in every process (unlike hash()), so instances pickled to a spawned process find their class.
+        name = "put_migrate_loaded_" + hashlib.sha256(key.encode()).hexdigest()[:16]
         spec = importlib.util.spec_from_file_location(name, key)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -213,8 +226,12 @@ def record_run(
     if kwargs.get("strategy") == "ddp_spawn":
         import torch.multiprocessing as mp
 
+        pl = importlib.import_module(package)
+        seed_quietly(pl, seed)
+        built = (module_factory(), list(callbacks()) if callbacks else [])
         devices = int(kwargs.get("devices", 2))
-        mp.start_processes(_run_rank, args=(spec,), nprocs=devices, start_method="spawn")
+        # spec before the built objects: unpickling its FileModuleFactory imports the file that defines them.
+        mp.start_processes(_run_rank, args=(spec, built), nprocs=devices, start_method="spawn")
         return [RunRecord.from_json((workdir / f"rank{r}.json").read_text()) for r in range(devices)]
     return _run(spec, rank=None)
 
@@ -231,12 +248,19 @@ class _RunSpec:
     ckpt_path: str | None = None
 
 
-def _run_rank(rank: int, spec: _RunSpec) -> None:
-    record = _run(spec, rank=rank)
+def _run_rank(rank: int, spec: _RunSpec, built: tuple[Any, list[Any]]) -> None:
+    module, callbacks = built
+    if spec.trainer_kwargs.get("accelerator", "cpu") == "cpu":
+        # What Lightning's spawn launcher does on CPU (_disable_module_memory_sharing): the ranks train their own
+        # copies of the parameters and buffers; everything else stays as spawn delivered it.
+        with torch.no_grad():
+            for tensor in [*module.parameters(), *module.buffers()]:
+                tensor.data = tensor.data.clone()
+    record = _run(spec, rank=rank, built=(module, callbacks))
     Path(spec.workdir, f"rank{rank}.json").write_text(record.to_json())
 
 
-def _run(spec: _RunSpec, rank: int | None) -> RunRecord:
+def _run(spec: _RunSpec, rank: int | None, built: tuple[Any, list[Any]] | None = None) -> RunRecord:
     pl = importlib.import_module(spec.package)
     record = RunRecord()
     kwargs = dict(spec.trainer_kwargs)
@@ -249,8 +273,11 @@ def _run(spec: _RunSpec, rank: int | None) -> RunRecord:
             WORLD_SIZE=str(kwargs["devices"]), RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0",
         )
     seed_quietly(pl, spec.seed)
-    module = spec.module_factory()
-    user_callbacks = list(spec.callbacks()) if spec.callbacks else []
+    if built is None:
+        module = spec.module_factory()
+        user_callbacks = list(spec.callbacks()) if spec.callbacks else []
+    else:
+        module, user_callbacks = built
     recording_logger, snapshots = _recording_callbacks(pl, record)
     csv_logger = pl.loggers.CSVLogger(spec.workdir, name="csv", version=f"rank{rank or 0}")
     kwargs.setdefault("accelerator", "cpu")

@@ -57,3 +57,16 @@ def test_packed_step_reduction_same_values_half_the_collectives(tmp_path):
     for rank in range(2):
         assert set(lightning_counts[rank]["per_step"]) == {4}  # barrier + all_reduce per synced value
         assert set(packed_counts[rank]["per_step"]) == {2}  # one barrier + one all_reduce for both
+
+
+def test_first_epoch_after_spawn_same_values(tmp_path, monkeypatch):
+    """The module reaches the ranks pickled, its aggregator states in shared memory: one epoch (no reset yet)
+    without a sanity check, so every aggregator's first updates land in the states spawn delivered."""
+    kwargs = {**DDP, "max_epochs": 1, "num_sanity_val_steps": 0}
+    base = 34500 + os.getpid() % 400
+    monkeypatch.setenv("PUT_MIGRATE_PORT", str(base))
+    lightning = record_run(m.LogDDPSums, trainer_kwargs=kwargs, workdir=tmp_path / "a")
+    monkeypatch.setenv("PUT_MIGRATE_PORT", str(base + 401))
+    migrated = record_run(m.PutDDPSums, trainer_kwargs=kwargs, workdir=tmp_path / "b")
+    _assert_same(lightning, migrated)
+    assert {"s_sum", "ns_sum", "val_s_sum"} <= migrated[0].final_callback_metrics.keys()

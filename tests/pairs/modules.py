@@ -435,6 +435,51 @@ class PutDDP(PutMixin, DDPBase):
         self.val_ns.reset()
 
 
+class LogDDPSums(LogDDP):
+    """``LogDDP`` plus epoch sums, the reduction where values added twice show (a max does not change)."""
+
+    def training_step(self, batch, batch_idx):
+        loss = super().training_step(batch, batch_idx)
+        self.log("s_sum", loss, on_step=False, on_epoch=True, sync_dist=True, reduce_fx="sum")
+        self.log("ns_sum", loss, on_step=False, on_epoch=True, reduce_fx="sum")
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        super().validation_step(batch, batch_idx)
+        self.log("val_s_sum", self.loss(batch), sync_dist=True, reduce_fx="sum")
+
+
+class PutDDPSums(PutDDP):
+    def __init__(self) -> None:
+        super().__init__()
+        self.s_sum = Sum(sync_on_compute=True)
+        self.ns_sum = Sum()
+        self.val_s_sum = Sum(sync_on_compute=True)
+
+    def training_step(self, batch, batch_idx):
+        loss = super().training_step(batch, batch_idx)
+        self.s_sum.update(loss)
+        self.ns_sum.update(loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        super().validation_step(batch, batch_idx)
+        self.val_s_sum.update(self.loss(batch))
+
+    def on_train_epoch_compute(self):
+        super().on_train_epoch_compute()
+        for name, aggregator in (("s_sum", self.s_sum), ("ns_sum", self.ns_sum)):
+            if aggregator.update_called:
+                self.put(name, aggregator.compute(), CB_LOG)
+            aggregator.reset()
+
+    def on_validation_epoch_compute(self):
+        super().on_validation_epoch_compute()
+        if self.val_s_sum.update_called:
+            self.put("val_s_sum", self.val_s_sum.compute(), CB_LOG)
+        self.val_s_sum.reset()
+
+
 # -- Lightning's gloo count truncation (docs/known-differences.md) -------------------------------------------------
 
 
