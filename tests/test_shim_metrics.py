@@ -76,6 +76,24 @@ def test_host_side_weights_survive_copies():
         assert copied.update_count == 3 and copied.weight.item() == 6
 
 
+@pytest.mark.parametrize("kind", [Mean, Sum, Max, Min])
+def test_a_copy_pickled_into_shared_memory_updates_its_own_states(kind):
+    """``ddp_spawn`` pickles the module to each rank with torch's reductions, which move CPU tensors into shared
+    memory: the ranks' in-place updates must not reach one another's states (nor the main process's)."""
+    from multiprocessing.reduction import ForkingPickler
+
+    import torch.multiprocessing  # noqa: F401  (registers the shared-memory reductions)
+
+    original = kind()
+    original.update(torch.tensor(1.0))
+    before = {name: state.clone() for name, state in original.metric_state.items()}
+    rank = pickle.loads(ForkingPickler.dumps(original))
+    rank.update(torch.tensor(-5.0 if kind is Min else 5.0))
+    # States, not compute(): that would answer from its cache.
+    assert all(torch.equal(state, before[name]) for name, state in original.metric_state.items())
+    assert not all(torch.equal(state, before[name]) for name, state in rank.metric_state.items())
+
+
 def test_host_side_weights_keep_state_dict_keys_and_load():
     mean = updated_mean()
     assert mean.state_dict() == {}  # states stay non-persistent: no new keys in checkpoints
