@@ -6,11 +6,12 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
+from put_migrate.analyze.constants import constant_str
 from put_migrate.analyze.literals import code_of as _code_of
 from put_migrate.analyze.literals import literal_str
 from put_migrate.analyze.scope import assigns_name, positional_params
 from put_migrate.hooks import HOOKS
-from put_migrate.lightning_classes import LightningClass, dotted_name
+from put_migrate.lightning_classes import ImportMap, LightningClass, dotted_name
 from put_migrate.walk import visit
 
 
@@ -299,10 +300,12 @@ def entry_context(method: cst.FunctionDef, hook: str, step: cst.FunctionDef | No
 
 
 def helper_context(
-    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass, outer: Context | None = None
+    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass, outer: Context | None = None,
+    imports: ImportMap | None = None,
 ) -> tuple[Context | None, str | None]:
     """The context of a helper's statements when ``caller`` runs it (``outer``: the context the calling helper
-    runs in, when the caller is a helper itself); or the reason it cannot be known."""
+    runs in, when the caller is a helper itself); or the reason it cannot be known. ``imports``: the class's, to
+    read an argument naming a module's string constant (``KEYS.ACCURACY``) as its literal."""
     if outer is None and (caller.problem is not None or caller.call is None):
         return None, caller.problem
     assert caller.call is not None
@@ -359,6 +362,8 @@ def helper_context(
         text = literal_str(expression)
         if text is None and isinstance(expression, cst.Name) and expression.value in outer_env:
             text = outer_env[expression.value]  # a literal the calling helper was given
+        if text is None:
+            text = constant_str(expression, caller.hook_function, cls, imports)
         if text is not None:
             env.append((name, text))
         elif isinstance(expression, cst.Name):

@@ -155,7 +155,7 @@ def helper_contexts(
             if why is not None:
                 return [], why
         for around in outer:
-            context, why = helper_context(function, caller, facts.cls, around)
+            context, why = helper_context(function, caller, facts.cls, around, facts.imports)
             if context is None and facts.log_guard is not None and caller.hook == PREDICT_STEP.name:
                 # A call that raises there needs no arguments bound: the hook alone decides.
                 context = Context(caller.hook, caller.hook_function, via=name, in_loop=caller.in_loop)
