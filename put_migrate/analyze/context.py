@@ -9,6 +9,7 @@ import libcst as cst
 from put_migrate.analyze.constants import constant_str
 from put_migrate.analyze.literals import code_of as _code_of
 from put_migrate.analyze.literals import literal_str
+from put_migrate.analyze.local_kwargs import item_of, only_spread
 from put_migrate.analyze.scope import assigns_name, positional_params
 from put_migrate.hooks import HOOKS
 from put_migrate.lightning_classes import ImportMap, LightningClass, dotted_name
@@ -346,6 +347,9 @@ def helper_context(
         elif star_kwargs is not None and _constant(arg.value) and not assigns_name(helper, star_kwargs):
             # A literal keyword collected by the helper's ``**kwargs``: the same literal where it is forwarded.
             forwarded.append((arg.keyword.value, arg.value))
+        elif star_kwargs is not None and only_spread(helper, star_kwargs):
+            # Any other keyword collected by ``**kwargs``, which the helper only spreads: read from it again there.
+            forwarded.append((arg.keyword.value, item_of(star_kwargs, arg.keyword.value)))
         else:
             return None, f"`{caller.hook}` calls `{helper.name.value}` with an unknown argument"
     for param in [*params[1:], *helper.params.kwonly_params]:  # literal defaults count as literal arguments
