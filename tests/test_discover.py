@@ -38,7 +38,9 @@ def test_pre_filter(text, expected):
         ("class C(Base):\n    def _log(self, trainer, module):\n        module.log('a', 1)\n", True),
         ("class C(Base):\n    def _log(self, trainer, module):\n        other.log('a', 1)\n", False),
         ("import torch\n\n\nclass D(torch.nn.Module):\n    def entropy(self):\n        return self.probs.log()\n", False),
-        ("import torch\n\n\nclass D(torch.nn.Module):\n    def f(self, x, probs):\n        return probs.log()\n", True),
+        # a third parameter's ``log()`` given nothing is a tensor's logarithm: Lightning's needs a name and a value
+        ("import torch\n\n\nclass D(torch.nn.Module):\n    def f(self, x, probs):\n        return probs.log()\n", False),
+        ("class D(Base):\n    def f(self, x, probs):\n        return probs.log( ) + probs.log('a', 1)\n", True),
         ("def f(self, x, probs):\n    return probs.log()\n", False),  # no class with bases
     ],
 )
