@@ -580,7 +580,7 @@ def read_source(text: str, path: Path, tree: ast.Module | None = None) -> FileEn
     classes = tuple(reader.read(node) for node in tree.body if isinstance(node, ast.ClassDef))
     return FileEntry(
         reader.module, dict(reader.imports), tuple(reader.star_imports), reader.all_names,
-        frozenset(reader.local_classes), classes, read_constants(tree, statements(tree), reader.imports),
+        frozenset(reader.local_classes), classes, read_constants(tree, text, reader.imports),
     )
 
 

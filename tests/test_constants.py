@@ -11,7 +11,6 @@ from pathlib import Path
 
 from put_migrate.api import RunOptions, migrate_paths
 from put_migrate.constants import read_constants
-from put_migrate.index import statements
 from put_migrate.resolve import import_map
 from put_migrate.runner import Mode
 from shim.testing import FileModuleFactory, differences, load_file, record_run
@@ -21,7 +20,7 @@ CORPUS_MODULE = Path(__file__).resolve().parent.parent / "fixtures" / "corpus" /
 
 def _constants(text: str) -> dict[str, dict[str, str]]:
     tree = ast.parse(text)
-    found = read_constants(tree, statements(tree), import_map(tree.body, text))
+    found = read_constants(tree, text, import_map(tree.body, text))
     return {name: dict(fields) for name, fields in found.values}
 
 
