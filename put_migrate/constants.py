@@ -34,6 +34,13 @@ class ModuleConstants:
 
     values: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     rebound: frozenset[str] = frozenset()
+    source: str = ""  # the file read
+    ambiguous: bool = False  # several files of the run have the module's key: none of their names is known
+
+    def merged(self, other: ModuleConstants) -> ModuleConstants:
+        """What the index knows of a module key recorded from this file and then from ``other``: the newer text
+        of one file, or nothing (two files)."""
+        return other if other.source == self.source and not self.ambiguous else ModuleConstants(ambiguous=True)
 
     def field(self, name: str, field: str) -> str | None:
         """The string ``name.field`` holds, where ``name`` is one of the module's constants."""
@@ -43,7 +50,7 @@ class ModuleConstants:
         return None
 
 
-def read_constants(tree: ast.Module, text: str, imports: Mapping[str, str]) -> ModuleConstants:
+def read_constants(tree: ast.Module, text: str, imports: Mapping[str, str], source: str = "") -> ModuleConstants:
     """The string constants of module ``tree`` (see the module's docstring), whose source is ``text``; ``imports``:
     the names its imports bind, qualified. Only the module-level statements are read (a function's assignment
     binds a local), and each ``global`` declaration's names count as rebound; the text tells whether a class
@@ -75,7 +82,7 @@ def read_constants(tree: ast.Module, text: str, imports: Mapping[str, str]) -> M
                 and call.func.id in named_tuples and not call.args and not call.keywords
                 and named_tuples[call.func.id]):
             values.append((name, tuple(sorted(named_tuples[call.func.id].items()))))
-    return ModuleConstants(tuple(values), frozenset(rebound))
+    return ModuleConstants(tuple(values), frozenset(rebound), source)
 
 
 def _module_level(body: list[ast.stmt]) -> Iterable[ast.stmt]:

@@ -580,7 +580,7 @@ def read_source(text: str, path: Path, tree: ast.Module | None = None) -> FileEn
     classes = tuple(reader.read(node) for node in tree.body if isinstance(node, ast.ClassDef))
     return FileEntry(
         reader.module, dict(reader.imports), tuple(reader.star_imports), reader.all_names,
-        frozenset(reader.local_classes), classes, read_constants(tree, text, reader.imports),
+        frozenset(reader.local_classes), classes, read_constants(tree, text, reader.imports, os.fspath(path)),
     )
 
 
@@ -589,7 +589,8 @@ def record(index: RepositoryIndex, entry: FileEntry | None) -> None:
         return
     _record_exports(index, entry.module, entry.imports, entry.star_imports, entry.all_names)
     index.module_classes[entry.module] = index.module_classes.get(entry.module, frozenset()) | entry.local_classes
-    index.module_constants[entry.module] = entry.constants
+    known = index.module_constants.get(entry.module)
+    index.module_constants[entry.module] = entry.constants if known is None else known.merged(entry.constants)
     for cls in entry.classes:
         index.add(cls)
 

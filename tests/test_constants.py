@@ -92,3 +92,15 @@ def test_keys_named_by_another_modules_constant_are_literal_and_train_as_before(
                    workdir=tmp_path / "run-b", **run)
     assert not differences(a, b)
     assert any("validation_accuracy" in metrics for _, metrics, _ in a.snapshots)
+
+
+def test_a_module_key_two_files_share_knows_no_constant() -> None:
+    from put_migrate.index import RepositoryIndex, index_source
+
+    keys = "from typing import NamedTuple\n\nclass _Keys(NamedTuple):\n    A: str = '{}'\n\nKEYS = _Keys()\n"
+    index = RepositoryIndex()
+    index_source(index, keys.format("a"), Path("pkg/x.in.py"))  # both files' module key is "pkg"
+    index_source(index, keys.format("a"), Path("pkg/x.in.py"))  # the same file read again: its newer text
+    assert index.module_constants["pkg"].field("KEYS", "A") == "a"
+    index_source(index, keys.format("b"), Path("pkg/y.in.py"))
+    assert index.module_constants["pkg"].ambiguous and index.module_constants["pkg"].field("KEYS", "A") is None

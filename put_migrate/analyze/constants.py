@@ -21,7 +21,7 @@ def constant_str(node: cst.BaseExpression, function: cst.FunctionDef, cls: Light
         return None
     holder = dotted_name(node.value)
     own = index.module_constants.get(cls.module_key)
-    if holder is None or own is None:
+    if holder is None or own is None or own.ambiguous:
         return None
     head = holder.split(".")[0]
     if head in own.rebound or _bound_in(function, head):
