@@ -245,6 +245,8 @@ PYTHON_SUFFIXES = (".py", ".ipynb")
 def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[tuple[Path, bool]] | None:
     """Files with these suffixes under folder as git sees them (tracked + untracked, minus ignored), each with whether git
     tracks it; None outside git."""
+    if not _may_be_in_git(folder):
+        return None
     try:
         inside = subprocess.run(
             ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, check=False
@@ -276,6 +278,21 @@ def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list
             if path.is_file() or (_is_link(path) and not path.is_dir()):
                 files.append((path, tag != b"? "))
     return files
+
+
+def _may_be_in_git(folder: Path) -> bool:
+    """False only where git would find no work tree: no ``.git`` (folder or file) in the folder or above it, and
+    no ``GIT_DIR``/``GIT_WORK_TREE`` in the environment. Spares a ``git`` process per folder outside git."""
+    if os.environ.get("GIT_DIR") or os.environ.get("GIT_WORK_TREE"):
+        return True
+    current = os.path.realpath(folder)  # git searches up from the physical folder
+    while True:
+        if os.path.lexists(os.path.join(current, ".git")):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent
 
 
 def _walk(folder: Path, exclusions: _Exclusions, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[Path]:
