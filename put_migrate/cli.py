@@ -164,8 +164,10 @@ def _check_monitors(configs: list[Path], results):
     python_files = [r.path for r in results if r.path.endswith(".py")]
     cwd = Path.cwd()
     marked = {r.path: (r.names_monitor, r.may_put) for r in results if r.path.endswith(".py")}
+    scanned = {r.path: r.monitor_scan for r in results if r.monitor_scan is not None}
     return monitors.check(
-        python_files, [display_path(p, cwd) for p in configs], (f for r in results for f in r.findings), marked
+        python_files, [display_path(p, cwd) for p in configs], (f for r in results for f in r.findings), marked,
+        scanned,
     )
 
 

@@ -74,17 +74,22 @@ MATHS_RECEIVERS = frozenset(
 _LOG_CALL_TAIL = re.compile(_LOG_CALL.pattern[len(r"(\w*)\s*"):])
 _RECEIVER = re.compile(r"(\w*)\s*\Z")  # what `(\w*)\s*` matches just before the dot of a `.log(`
 _CLASS_WITH_BASES = re.compile(r"class[ \t]+\w+[ \t]*\(")
+_NO_ARGUMENTS = re.compile(r"\s*\)")  # what follows the ``(`` of a call given nothing
 
 
-def _log_call_receivers(text: str):
+def _log_call_receivers(text: str, with_arguments: bool = False):
     r"""``match.group(1) for match in _LOG_CALL.finditer(text)``, but None for an attribute (``self.logger.log(``:
     no receiver the syntax screen looks at). Each match of ``_LOG_CALL`` starts right at the ``\w*\s*`` before the
-    dot of a match of its tail, and ends where that tail ends (with ``(``)."""
+    dot of a match of its tail, and ends where that tail ends (with ``(``). ``with_arguments``: only the calls
+    given something (``x.log()`` is a tensor's logarithm: Lightning's ``log`` needs a name and a value)."""
     position = 0
     while True:
         match = _LOG_CALL_TAIL.search(text, position)
         if match is None:
             return
+        if with_arguments and _NO_ARGUMENTS.match(text, match.end()):
+            position = match.end()
+            continue
         # The positions where `(\w*)\s*\Z` matches form one run just before the dot: look at the last 200
         # characters first, and further back only when the run reaches their start.
         dot = match.start()
@@ -113,7 +118,12 @@ def may_contain_log_call(text: str) -> bool:
     if not _CLASS_WITH_BASES.search(text):
         return False
     names = set(receivers)  # each name's parameter search once, however often it logs
-    return not names.isdisjoint(("self", "pl_module")) or any(name and _third_parameter(text, name) for name in names)
+    if not names.isdisjoint(("self", "pl_module")):
+        return True
+    # Any other name counts as a Callback hook's module parameter only where a call on it is given arguments: a
+    # tensor parameter's ``i.log()`` (hundreds in torch's own tests) would send the file to the syntax screen.
+    names = {r for r in _log_call_receivers(text, with_arguments=True) if r is not None and r not in MATHS_RECEIVERS}
+    return any(name and _third_parameter(text, name) for name in names)
 
 
 def calls_log_off_maths(text: str) -> bool:
@@ -155,7 +165,7 @@ class _Exclusions:
         self._folders: dict[tuple[Path, bool], bool] = {}
         self._in_git: dict[Path, bool] = {}
 
-    def _glob_matches(self, path: Path) -> bool:
+    def glob_matches(self, path: Path) -> bool:
         if not self.globs:
             return False
         name, rel = path.name, _display_path(path, self.cwd)
@@ -166,7 +176,7 @@ class _Exclusions:
         key = (folder, built_in)
         answer = self._folders.get(key)
         if answer is None:
-            answer = self._glob_matches(folder) or (
+            answer = self.glob_matches(folder) or (
                 built_in and self.built_in and (folder.name in SKIPPED_DIRS or (folder / "pyvenv.cfg").exists())
             )
             self._folders[key] = answer
@@ -177,7 +187,7 @@ class _Exclusions:
         root and it."""
         if not self.globs and not (built_in and self.built_in):
             return False
-        if self._glob_matches(path):
+        if self.glob_matches(path):
             return True
         try:
             parts = path.relative_to(root).parts[:-1]
@@ -194,7 +204,7 @@ class _Exclusions:
         """--force-exclude: a path named on the command line is excluded, by itself or a folder it sits in (the
         built-in list only outside git, where git does not decide)."""
         built_in = self.built_in and not self._inside_git(path.absolute().parent)
-        if self._glob_matches(path) or (path.is_dir() and self.folder(path, built_in)):
+        if self.glob_matches(path) or (path.is_dir() and self.folder(path, built_in)):
             return True
         rel = Path(_display_path(path, self.cwd))
         folders = [Path(*rel.parts[: i + 1]) for i in range(len(rel.parts) - 1) if rel.parts[i] != ".."]
@@ -235,6 +245,8 @@ PYTHON_SUFFIXES = (".py", ".ipynb")
 def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[tuple[Path, bool]] | None:
     """Files with these suffixes under folder as git sees them (tracked + untracked, minus ignored), each with whether git
     tracks it; None outside git."""
+    if not _may_be_in_git(folder):
+        return None
     try:
         inside = subprocess.run(
             ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, check=False
@@ -268,14 +280,29 @@ def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list
     return files
 
 
+def _may_be_in_git(folder: Path) -> bool:
+    """False only where git would find no work tree: no ``.git`` (folder or file) in the folder or above it, and
+    no ``GIT_DIR``/``GIT_WORK_TREE`` in the environment. Spares a ``git`` process per folder outside git."""
+    if os.environ.get("GIT_DIR") or os.environ.get("GIT_WORK_TREE"):
+        return True
+    current = os.path.realpath(folder)  # git searches up from the physical folder
+    while True:
+        if os.path.lexists(os.path.join(current, ".git")):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            return False
+        current = parent
+
+
 def _walk(folder: Path, exclusions: _Exclusions, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[Path]:
     files: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not exclusions.folder(here / d, built_in=True))
-        files.extend(
-            here / f for f in sorted(filenames) if f.endswith(suffixes) and not exclusions.below(here, here / f, True)
-        )
+        # The folders on the way down are checked already: only the file's own name and path are left to match.
+        paths = map(here.joinpath, sorted(f for f in filenames if f.endswith(suffixes)))
+        files.extend(path for path in paths if not exclusions.glob_matches(path))
     return files
 
 

@@ -22,6 +22,7 @@ import ast
 import os
 import re
 import textwrap
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -78,12 +79,12 @@ class RepositoryIndex:
     module_classes: dict[str, frozenset[str]] = field(default_factory=dict)
     # The run's files not read yet (most never are): module key -> [(path, its text or where to read it)], read
     # when a query names the module (``load``).
-    unread: dict[str, list[tuple[Path | str, str | Path]]] = field(default_factory=dict)
+    unread: dict[str, list[tuple[Path | str, str | Path | None]]] = field(default_factory=dict)
     modules: frozenset[str] = frozenset()  # the module keys of all the run's files
     search: SearchPath | None = None  # where modules no file of the run defines are read from
     # Every file of the run as (path, its text or where to read it), and the answers of ``callback_hooks`` so far
     # (shared by the overlays: one file's view of the run asks what another's already did).
-    files: tuple[tuple[Path | str, str | Path], ...] = ()
+    files: tuple[tuple[Path | str, str | Path | None], ...] = ()
     entry_hooks: dict[str, tuple[str, ...] | str] = field(default_factory=dict)
     # Method name -> the files (indices in ``files``) that call ``<something>.<name>(...)``, built
     # at the first ``callback_hooks`` query by one pass over the run's texts (shared by the overlays too).
@@ -143,13 +144,9 @@ class RepositoryIndex:
 
     def _texts(self, indices: Iterable[int]) -> Iterable[tuple[int, str]]:
         for i in indices:
-            source = self.files[i][1]
-            if not isinstance(source, str):
-                try:
-                    source = Path(source).read_bytes().decode("utf-8", errors="replace")
-                except OSError:
-                    continue
-            yield i, source
+            text = _text(*self.files[i])
+            if text is not None:
+                yield i, text
 
     def _is_callback(self, key: str, name: str) -> bool:
         self._module_key(key)  # reads that module's files, if not yet
@@ -212,12 +209,10 @@ class RepositoryIndex:
     def load(self, key: str, parsed: tuple[str, ast.Module] | None = None) -> None:
         """Read the run's files of module ``key`` (once): their classes, imports and re-exports. ``parsed``: a text
         and its ``ast`` tree, used where a file's text is that one (no second parse)."""
-        for path, source in self.unread.pop(key, ()):
-            if not isinstance(source, str):
-                try:
-                    source = Path(source).read_bytes().decode("utf-8", errors="replace")
-                except OSError:
-                    continue
+        for path, where in self.unread.pop(key, ()):
+            source = _text(path, where)
+            if source is None:
+                continue
             tree = parsed[1] if parsed is not None and parsed[0] == source else None
             record(self, read_source(source, Path(path), tree))
             self.module_classes.setdefault(key, frozenset())  # a file Python cannot parse defines nothing
@@ -329,6 +324,17 @@ class RepositoryIndex:
         return None
 
 
+def _text(path: Path | str, source: str | Path | None) -> str | None:
+    """A run's file as the index reads it: its text where it was given, else read from ``source`` (a path), or
+    from ``path`` itself where ``source`` is None; None where it cannot be read."""
+    if isinstance(source, str):
+        return source
+    try:
+        return Path(path if source is None else source).read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 @lru_cache(maxsize=16384)
 def module_name(path: Path | str) -> str:
     """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative)."""
@@ -430,7 +436,6 @@ class _ClassReader:
         metrics: dict[str, bool] = {}
         containers: set[str] = set()
         assigned: set[str] = set()
-        logs = False
         for inner in statements(node):
             if isinstance(inner, (ast.Assign, ast.AnnAssign)):
                 targets = inner.targets if isinstance(inner, ast.Assign) else [inner.target]
@@ -446,28 +451,11 @@ class _ClassReader:
                     elif isinstance(value, ast.Call) and (self.qualify(value.func) or "").split(".")[-1] in _METRIC_CONTAINERS:
                         if any(self.is_torchmetrics(n) for n in ast.walk(value) if isinstance(n, ast.Call)):
                             containers.add(target.attr)
-        logged: set[tuple[str, str]] = set()
-        if self._may_log(node):
-            for method in node.body:
-                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    logged.update((method.name, name) for name in _literal_log_names(method))
-            logs = bool(logged) or any(
-                isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
-                and inner.func.attr in ("log", "log_dict")
-                for inner in ast.walk(node)
-            )
-        reached: set[str] = set()
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.Attribute) and not (isinstance(inner.value, ast.Name) and inner.value.id == "self"):
-                if inner.attr in methods:
-                    reached.add(inner.attr)
-            elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr == "put":
-                # A migrated class: which method feeds its value is not known. A forked value's plain name is its
-                # callback_alias.
-                names = inner.args[:1] + [k.value for k in inner.keywords if k.arg == "callback_alias"]
-                logged.update(("*", n.value) for n in names if isinstance(n, ast.Constant) and isinstance(n.value, str))
-        reached_otherwise = frozenset(reached)
-        self_uses, method_sources = self._self_uses(node, assigned)
+        walked = _ClassWalk(node, methods, assigned, may_log=self._may_log(node))
+        logs, logged = walked.logs, walked.logged
+        reached_otherwise = frozenset(walked.reached)
+        self_uses = tuple(sorted(walked.uses))
+        method_sources = self._method_sources(node, walked.naming_self)
         has_mixin = any(isinstance(b, ast.Name) and b.id == "PutMixin" for b in node.bases)
         return IndexedClass(
             f"{self.module}.{node.name}", bases, methods, tuple(sorted(metrics.items())), frozenset(containers),
@@ -476,39 +464,88 @@ class _ClassReader:
             read_init(node, self.segments, self.imports),
         )
 
-    def _self_uses(self, node: ast.ClassDef, assigned: set[str]):
-        uses: set[tuple[str, str]] = set()
+    def _method_sources(self, node: ast.ClassDef, naming_self: set[int]) -> tuple[tuple[str, str], ...]:
+        """(method, its source, dedented) of each method that names a ``self`` attribute: a subclass's helper may
+        be called there."""
         sources: list[tuple[str, str]] = []
         for method in node.body:
-            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            named = set()
-            for inner in ast.walk(method):
-                if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id == "self":
-                    if inner.attr not in assigned:
-                        named.add(inner.attr)
-                elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "self":
-                    named.add("forward")  # ``self(...)`` runs ``forward``
-            uses.update((method.name, attr) for attr in named)
-            if named and self.segments is not None and not isinstance(method, ast.AsyncFunctionDef):
+            if isinstance(method, ast.FunctionDef) and id(method) in naming_self and self.segments is not None:
                 segment = self.segments.segment(method, padded=True)
                 if segment is not None:
                     sources.append((method.name, textwrap.dedent(segment)))
-        return tuple(sorted(uses)), tuple(sources)
+        return tuple(sources)
 
 
-def _literal_log_names(function: ast.AST) -> Iterable[str]:
-    """The literal names ``self.log``/``self.log_dict`` calls of ``function`` log."""
-    for inner in ast.walk(function):
-        if not (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
-                and isinstance(inner.func.value, ast.Name) and inner.func.value.id == "self"):
-            continue
-        first = inner.args[0] if inner.args else next(
-            (k.value for k in inner.keywords if k.arg in ("name", "dictionary")), None)
-        if inner.func.attr == "log" and isinstance(first, ast.Constant) and isinstance(first.value, str):
-            yield first.value
-        elif inner.func.attr == "log_dict" and isinstance(first, ast.Dict):
-            yield from (k.value for k in first.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
+class _ClassWalk:
+    """One walk of a class's nodes, each method's with the method it sits in, for what ``_ClassReader.read``
+    records of calls and attributes: the literal names logged per method and the names put, whether the class
+    calls ``log``/``log_dict`` at all, the methods named on something other than ``self``, and the ``self``
+    attributes each method names (the attributes the class assigns left out; ``self(...)`` names ``forward``)."""
+
+    def __init__(self, node: ast.ClassDef, methods: frozenset[str], assigned: set[str], may_log: bool) -> None:
+        self.methods, self.assigned, self.may_log = methods, assigned, may_log
+        self.logged: set[tuple[str, str]] = set()
+        self.calls_log = False
+        self.reached: set[str] = set()
+        self.uses: set[tuple[str, str]] = set()
+        self.naming_self: set[int] = set()  # the methods (``id``; not async) that name a self attribute
+        functions = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        skipped = {id(n) for n in functions}
+        pending: deque[ast.AST] = deque([node])
+        while pending:  # ``ast.walk`` of the class, without its methods
+            inner = pending.popleft()
+            if id(inner) not in skipped:
+                self._see(inner, None)
+                pending.extend(ast.iter_child_nodes(inner))
+        for function in functions:
+            for inner in ast.walk(function):
+                self._see(inner, function)
+        if not self.may_log:
+            self.logged = {entry for entry in self.logged if entry[0] == "*"}
+        self.logs = may_log and (any(entry[0] != "*" for entry in self.logged) or self.calls_log)
+
+    def _see(self, inner: ast.AST, function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> None:
+        if isinstance(inner, ast.Attribute):
+            on_self = isinstance(inner.value, ast.Name) and inner.value.id == "self"
+            if not on_self and inner.attr in self.methods:
+                self.reached.add(inner.attr)
+            elif on_self and function is not None and inner.attr not in self.assigned:
+                self._names(function, inner.attr)
+            return
+        if not isinstance(inner, ast.Call):
+            return
+        func = inner.func
+        if isinstance(func, ast.Name):
+            if func.id == "self" and function is not None:
+                self._names(function, "forward")  # ``self(...)`` runs ``forward``
+            return
+        if not isinstance(func, ast.Attribute):
+            return
+        if func.attr == "put":
+            # A migrated class: which method feeds its value is not known. A forked value's plain name is its
+            # callback_alias.
+            names = inner.args[:1] + [k.value for k in inner.keywords if k.arg == "callback_alias"]
+            self.logged.update(("*", n.value) for n in names if isinstance(n, ast.Constant) and isinstance(n.value, str))
+        elif func.attr in ("log", "log_dict"):
+            self.calls_log = True
+            if function is not None and isinstance(func.value, ast.Name) and func.value.id == "self":
+                self.logged.update((function.name, name) for name in _literal_log_names(inner))
+
+    def _names(self, function: ast.FunctionDef | ast.AsyncFunctionDef, attribute: str) -> None:
+        self.uses.add((function.name, attribute))
+        if isinstance(function, ast.FunctionDef):
+            self.naming_self.add(id(function))
+
+
+def _literal_log_names(call: ast.Call) -> Iterable[str]:
+    """The literal names a ``self.log``/``self.log_dict`` call logs."""
+    first = call.args[0] if call.args else next(
+        (k.value for k in call.keywords if k.arg in ("name", "dictionary")), None)
+    assert isinstance(call.func, ast.Attribute)
+    if call.func.attr == "log" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+        yield first.value
+    elif call.func.attr == "log_dict" and isinstance(first, ast.Dict):
+        yield from (k.value for k in first.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
 
 
 @dataclass(frozen=True)
@@ -571,10 +608,10 @@ def build_index(
     needed (where nothing writes files while the index is in use); a file without one is read from its own path.
     ``search_disk``: a module no file defines is read from disk where their imports find it (``search_path.py``);
     the paths of ``files`` are then paths of files (relative to the current folder, or absolute)."""
-    unread: dict[str, list[tuple[Path | str, str | Path]]] = {}
+    unread: dict[str, list[tuple[Path | str, str | Path | None]]] = {}
     for path in files:
-        source = sources.get(path) if sources is not None else None
-        unread.setdefault(module_name(path), []).append((path, source if source is not None else Path(path)))
+        source = sources.get(path) if sources is not None else None  # None: read from the path itself
+        unread.setdefault(module_name(path), []).append((path, source))
     paths = [path for entries in unread.values() for path, _ in entries]
     return RepositoryIndex(unread=unread, modules=frozenset(unread), search=SearchPath(paths) if search_disk else None,
                            files=tuple(entry for entries in unread.values() for entry in entries))

@@ -16,6 +16,8 @@ counted as run-time names: they may put a monitored name that nothing else puts.
 from __future__ import annotations
 
 import ast
+import bisect
+import importlib.util
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from put_migrate.discover import MATHS_RECEIVERS, calls_log_off_maths
 from put_migrate.rules import MONITOR_NOT_PUT, Finding, make_finding
+from put_migrate.screen import python_tree
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_CONFIG_BYTES = 2_000_000  # larger files are data, not configuration
@@ -40,6 +43,8 @@ _PYTHON_MONITOR = re.compile(r"""monitor["']?\s*[=:]""")
 _PYTHON_MONITOR_BYTES = re.compile(_PYTHON_MONITOR.pattern.encode())  # the same, in the bytes of a source file
 # What a module that puts a name must hold (``self.put(...)``, ``pl_module.put_dict(...)``).
 _PUT_CALL = re.compile(r"\.\s*put(?:_dict)?\s*\(")
+# What the scan looks for is written on the lines of these (``_PythonScan`` visits only the nodes spanning them).
+_OF_INTEREST = re.compile(r"monitor|\.\s*(?:put|log)")
 
 
 @dataclass(frozen=True)
@@ -96,12 +101,26 @@ def _string(node: ast.expr | None) -> str | None:
 
 
 class _PythonScan(ast.NodeVisitor):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.monitors: list[Monitor] = []
         self.puts: list[Put] = []
         self.runtime_names = 0
         self.hooks: list[str] = []
+        self.lines = _lines_of_interest(text)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        # Only the nodes whose lines hold a ``monitor`` or a ``.put``/``.log`` attribute: what the scan looks for is
+        # written there, and in a large module most statements hold neither.
+        for child in ast.iter_child_nodes(node):
+            end = getattr(child, "end_lineno", None)
+            if end is None or self._of_interest(child, end):
+                self.visit(child)
+
+    def _of_interest(self, node: ast.AST, end: int) -> bool:
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])  # type: ignore[attr-defined]
+        at = bisect.bisect_left(self.lines, start)
+        return at < len(self.lines) and self.lines[at] <= end
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.hooks.append(node.name)
@@ -173,17 +192,39 @@ class _PythonScan(ast.NodeVisitor):
                 self.puts.append(Put(candidate, self.path, node.lineno, "log", self._hook(), per_dataloader=True))
 
 
+# What ``scan_python`` finds in a module: its monitors, its puts to callbacks and its count of run-time names.
+Scan = tuple[Sequence[Monitor], Sequence[Put], int]
+
+
 def scan_python(text: str, path: str) -> tuple[list[Monitor], list[Put], int]:
     """Monitors, puts to callbacks and the count of run-time names of one module (nothing if it does not parse)."""
     if not (_PYTHON_MONITOR.search(text) or _may_put(text)):
         return [], [], 0
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    tree = python_tree(text)  # a worker's syntax screen may have parsed this text just before
+    if tree is None:
         return [], [], 0
-    scan = _PythonScan(path)
+    scan = _PythonScan(path, text)
     scan.visit(tree)
     return scan.monitors, scan.puts, scan.runtime_names
+
+
+def _lines_of_interest(text: str) -> list[int]:
+    """The lines (as ``ast`` numbers them) on which a match of ``_OF_INTEREST`` starts or ends, in order."""
+    lines: list[int] = []
+    line, position = 1, 0
+    for match in _OF_INTEREST.finditer(text):
+        for offset in match.span():
+            line += _count_line_ends(text, position, offset)
+            position = offset
+            if not lines or lines[-1] != line:
+                lines.append(line)
+    return lines
+
+
+def _count_line_ends(text: str, start: int, end: int) -> int:
+    # ``ast`` ends a line at "\n", "\r\n" and a lone "\r".
+    chunk = text[start:end]
+    return chunk.count("\n") + chunk.count("\r") - chunk.count("\r\n")
 
 
 def _yaml_monitors(text: str, path: str) -> list[Monitor] | None:
@@ -243,8 +284,16 @@ def scan_config(text: str, path: str) -> tuple[list[Monitor], str]:
 def marks(data: bytes) -> tuple[bool, bool]:
     """Whether a Python file's bytes name a monitor, and whether they may put a name to callbacks (they hold
     ``.put`` or ``.log``; ``check`` looks closer where some monitor is named): the files ``check`` reads. The
-    workers of a run mark the files they read anyway, at the cost of two byte searches for most files."""
-    return bool(_PYTHON_MONITOR_BYTES.search(data)), b".log" in data or b".put" in data
+    workers of a run mark the files they read anyway, at the cost of a few byte searches for most files."""
+    names_monitor = b"monitor" in data and _PYTHON_MONITOR_BYTES.search(data) is not None
+    return names_monitor, b".log" in data or b".put" in data
+
+
+def scan_file(data: bytes, path: str) -> Scan:
+    """``scan_python`` of a file's bytes, read as ``check`` reads a file: the run's workers scan the files that
+    name a monitor as they go, so that ``check`` (after the run, in one process) need not read them again."""
+    text = _text(data)
+    return scan_python(text, path) if text is not None else ([], [], 0)
 
 
 def _may_put(text: str) -> bool:
@@ -278,11 +327,12 @@ def _matches(monitor: str, put: Put) -> bool:
 
 def check(
     python_files: Sequence[str], config_files: Sequence[str], findings: Iterable[Finding] = (),
-    marked: Mapping[str, tuple[bool, bool]] | None = None,
+    marked: Mapping[str, tuple[bool, bool]] | None = None, scanned: Mapping[str, Scan] | None = None,
 ) -> Check:
     """Monitors of the files, each with the puts of its name. ``findings``: the run's findings, whose rewritten
     calls carry their put names (a put the rewrite wrote, found again in the file, is listed once). ``marked``:
-    ``marks`` of the Python files, where the run has them (a file marked neither way is not read)."""
+    ``marks`` of the Python files, where the run has them (a file marked neither way is not read); ``scanned``:
+    ``scan_file`` of those that name a monitor, where the run has it (they are not read again)."""
     result = Check()
     findings = list(findings)
     monitors: list[Monitor] = []
@@ -296,6 +346,12 @@ def check(
         if not names_monitor:
             if may_put:
                 rest.append(path)
+            continue
+        scan = scanned.get(path) if scanned is not None else None
+        if scan is not None:
+            monitors += scan[0]
+            puts += scan[1]
+            runtime_names += scan[2]
             continue
         text = _read(path)
         if text is None:
@@ -346,11 +402,8 @@ def check(
 
 
 def _yaml_reader_available() -> str:
-    try:
-        import yaml  # noqa: F401
-    except ImportError:
-        return "line-scan"
-    return "pyyaml"
+    """The reader a YAML file would get (found, not imported: no file needs it)."""
+    return "pyyaml" if importlib.util.find_spec("yaml") is not None else "line-scan"
 
 
 def _read(path: str) -> str | None:
@@ -358,6 +411,10 @@ def _read(path: str) -> str | None:
         data = Path(path).read_bytes()
     except OSError:
         return None
+    return _text(data)
+
+
+def _text(data: bytes) -> str | None:
     if len(data) > MAX_CONFIG_BYTES or b"\0" in data:
         return None
     return data.decode("utf-8", errors="replace")

@@ -202,15 +202,23 @@ def migrate_file(
     result, new_data = migrate_bytes(
         data, shown, mode=mode, index=index, prefiltered=prefiltered, add_todo=add_todo
     )
-    if mark_monitors:
-        names_monitor, may_put = monitors.marks(data)
-        result = replace(result, names_monitor=names_monitor, may_put=may_put)
     if mode is not Mode.WRITE or not result.changed:
-        return result
+        return _marked(result, data) if mark_monitors else result
     if not may_write:
         return error(shown, DIRTY_FILE, "has uncommitted changes; commit them or pass --allow-dirty")
     try:
         safety.atomic_write(Path(path), new_data)
     except OSError as exc:
         return error(shown, UNREADABLE, f"cannot write: {exc.strerror or exc}")
-    return replace(result, written=True)
+    result = replace(result, written=True)
+    return _marked(result, new_data) if mark_monitors else result
+
+
+def _marked(result: FileResult, data: bytes) -> FileResult:
+    """``result`` with the monitors section's marks of the file's bytes as the run leaves them (and, for a .py
+    file that names a monitor, its scan)."""
+    names_monitor, may_put = monitors.marks(data)
+    if not (names_monitor or may_put):  # most files: the defaults say so already
+        return result
+    scan = monitors.scan_file(data, result.path) if names_monitor and result.path.endswith(".py") else None
+    return replace(result, names_monitor=names_monitor, may_put=may_put, monitor_scan=scan)

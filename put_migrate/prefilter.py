@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from put_migrate.discover import may_contain_log_call
+from put_migrate.discover import SKIP_FILE_LINES, may_contain_log_call
 from put_migrate.screen import may_need_transform, python_tree, settled_by_index
 
 
@@ -39,10 +39,21 @@ class Gate:
 
 def plainly_unchanged(data: bytes) -> bool:
     """Bytes that decode without a word to say (ASCII, no NUL, no encoding declaration in the first two lines) and
-    hold neither ``.log`` nor an opt-out comment (most files of a large tree)."""
-    if b".log" in data or b"put-migrate" in data or b"\0" in data or not data.isascii():
+    hold neither ``.log`` nor, in the lines that count for it, the file's opt-out comment (most files of a large
+    tree). Without ``.log`` the other ``put-migrate`` comments stand above nothing the run would change."""
+    if b".log" in data or b"\0" in data or not data.isascii():
         return False
-    return b"coding" not in b"\n".join(data.split(b"\n", 2)[:2])
+    return b"put-migrate" not in _head(data, SKIP_FILE_LINES) and b"coding" not in _head(data, 2)
+
+
+def _head(data: bytes, lines: int) -> bytes:
+    """The first ``lines`` lines (without copying the rest, as ``split`` would)."""
+    end = -1
+    for _ in range(lines):
+        end = data.find(b"\n", end + 1)
+        if end == -1:
+            return data
+    return data[:end]
 
 
 # A call put-migrate rewrites whatever the file names: on ``self`` or a callback's ``pl_module``. The pattern starts

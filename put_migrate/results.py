@@ -8,9 +8,13 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from put_migrate import rules, safety
 from put_migrate.rules import Finding, Severity
+
+if TYPE_CHECKING:
+    from put_migrate.monitors import Scan
 
 # File-level codes (PM3xx) and the opt-out code; rules.py catalogues their messages and advice.
 SKIPPED_BY_COMMENT = rules.SKIPPED_BY_COMMENT.code  # a call carrying `# put-migrate: skip` (Severity.SKIPPED)
@@ -59,6 +63,7 @@ class FileResult:
     # Read for the monitors section where the run asks (``RunOptions.mark_monitors``): which files it parses.
     names_monitor: bool = False  # the text writes ``monitor=`` or ``"monitor":``
     may_put: bool = False  # the text calls ``put``/``put_dict``, or a ``log`` that is not a maths library's
+    monitor_scan: Scan | None = None  # a .py file that names a monitor: ``monitors.scan_file`` of it, as it ends
 
     @property
     def changed(self) -> bool:

@@ -140,7 +140,10 @@ def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Ite
     writes = any(task.mode is Mode.WRITE for task in tasks)
     if not writes and (jobs == 1 or len(tasks) >= WORKERS_READ_FROM):
         if index is None:
-            index = build_index([task.display for task in modules], {task.display: Path(task.path) for task in modules})
+            index = build_index(
+                [task.display for task in modules],
+                {task.display: Path(task.path) for task in modules if task.display != task.path},
+            )
         if jobs > 1:
             # Workers import the transform (libcst) when a file needs it: most files of a large tree never do.
             yield from _run_pool(tasks, tasks, jobs, index, _run_in_worker, chunk=16, preload=False)

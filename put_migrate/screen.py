@@ -12,6 +12,7 @@ which decides (and reports) as before.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import warnings
 from functools import lru_cache
@@ -49,20 +50,40 @@ def logging_classes(text: str) -> tuple[ast.ClassDef, ...] | None:
     tree = python_tree(text)
     if tree is None:
         return None
-    # Line numbers index ``lines`` as ``ast`` counts them only without "\r" (a lone "\r" ends a line for ``ast``).
-    lines = text.split("\n") if "\r" not in text else None
+    calls = _log_call_lines(text)
     return tuple(
         node for node in statements(tree)
-        if isinstance(node, ast.ClassDef) and (node.bases or node.keywords) and _class_logs(node, lines)
+        if isinstance(node, ast.ClassDef) and (node.bases or node.keywords) and _class_logs(node, calls)
     )
 
 
-def _class_logs(node: ast.ClassDef, lines: list[str] | None) -> bool:
-    if lines is not None and node.end_lineno is not None:
-        if not _LOG_CALL_TEXT.search("\n".join(lines[node.lineno - 1:node.end_lineno])):
-            return False
+def _log_call_lines(text: str) -> list[int] | None:
+    """The lines on which a ``.log(``/``.log_dict(`` starts, in order; None where ``ast`` would number the lines
+    otherwise ("\r" ends a line for it)."""
+    if "\r" in text:
+        return None
+    lines, line, position = [], 1, 0
+    for match in _LOG_CALL_TEXT.finditer(text):
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        lines.append(line)
+    return lines
+
+
+def _spans_a_call(node: ast.stmt, calls: list[int] | None) -> bool:
+    """Whether a ``.log(`` starts within the lines of ``node`` (True where the lines are not known)."""
+    if calls is None or node.end_lineno is None:
+        return True
+    start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+    at = bisect.bisect_left(calls, start)
+    return at < len(calls) and calls[at] <= node.end_lineno
+
+
+def _class_logs(node: ast.ClassDef, calls: list[int] | None) -> bool:
+    if not _spans_a_call(node, calls):
+        return False
     for method in node.body:
-        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or not _spans_a_call(method, calls):
             continue
         params = [arg.arg for arg in (*method.args.posonlyargs, *method.args.args)]
         receivers = {"self"} | ({params[2]} if len(params) >= 3 else set())

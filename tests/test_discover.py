@@ -38,7 +38,9 @@ def test_pre_filter(text, expected):
         ("class C(Base):\n    def _log(self, trainer, module):\n        module.log('a', 1)\n", True),
         ("class C(Base):\n    def _log(self, trainer, module):\n        other.log('a', 1)\n", False),
         ("import torch\n\n\nclass D(torch.nn.Module):\n    def entropy(self):\n        return self.probs.log()\n", False),
-        ("import torch\n\n\nclass D(torch.nn.Module):\n    def f(self, x, probs):\n        return probs.log()\n", True),
+        # a third parameter's ``log()`` given nothing is a tensor's logarithm: Lightning's needs a name and a value
+        ("import torch\n\n\nclass D(torch.nn.Module):\n    def f(self, x, probs):\n        return probs.log()\n", False),
+        ("class D(Base):\n    def f(self, x, probs):\n        return probs.log( ) + probs.log('a', 1)\n", True),
         ("def f(self, x, probs):\n    return probs.log()\n", False),  # no class with bases
     ],
 )
@@ -100,6 +102,28 @@ def test_git_work_tree_honours_gitignore(tmp_path):
     assert _names(discover_files([repo / "generated"]), repo) == ["generated/out.py"]
     # an explicitly named file is always taken
     assert _names(discover_files([repo / "ignored.py"]), repo) == ["ignored.py"]
+
+
+def test_outside_git_no_git_process_runs_and_a_link_into_a_work_tree_is_in_git(tmp_path, monkeypatch):
+    """Outside any work tree (no ``.git`` above the folder, physically) discovery walks without asking git; a
+    folder reached through a link into a work tree is git's to list, as git itself finds it."""
+    import subprocess
+
+    repo = init_repo(tmp_path / "repo")
+    _touch(repo, "pkg/tracked.py", "pkg/ignored.py")
+    (repo / ".gitignore").write_text("ignored.py\n")
+    commit_all(repo)
+    (tmp_path / "link").symlink_to(repo / "pkg")
+    _touch(tmp_path, "plain/a.py")
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
+    ran = []
+    real_run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: ran.append(a[0][:2]) or real_run(*a, **k))
+    assert _names(discover_files([tmp_path / "plain"]), tmp_path) == ["plain/a.py"]
+    assert ran == []
+    assert [p.name for p in discover_files([tmp_path / "link"])] == ["tracked.py"]  # git's list: no ignored.py
+    assert ran[0] == ["git", "rev-parse"]
 
 
 def test_exclude_globs(tmp_path, monkeypatch):

@@ -225,3 +225,30 @@ def test_marks_say_which_files_the_check_reads(tmp_path, monkeypatch) -> None:
     ((monitor, puts),) = monitors.check(paths, [], marked=marked).monitors
     assert [p.file for p in puts] == [str(files["model.py"])]
     assert sorted(read) == ["maths.py", "model.py", "stop.py"] and sorted(parsed) == ["model.py", "stop.py"]
+
+
+def test_the_run_scans_the_files_that_name_a_monitor_so_the_check_reads_none_again(tmp_path, monkeypatch) -> None:
+    """The workers scan each file that names a monitor as they read it (``FileResult.monitor_scan``); the check
+    then reads only the files that may put, and finds what it found reading them itself."""
+    from put_migrate import api
+
+    (tmp_path / "stop.py").write_text("EarlyStopping(monitor='val_loss')\nEarlyStopping(monitor='acc')\n")
+    (tmp_path / "model.py").write_text(
+        "import lightning as L\n\n\nclass M(L.LightningModule):\n"
+        "    def validation_step(self, batch, batch_idx):\n        self.log('val_loss', 1.0)\n"
+    )
+    options = api.RunOptions(mode=api.Mode.CHECK, jobs=1, mark_monitors=True)
+    files, _ = api.discover([tmp_path], options)
+    results = list(api.run_tasks(api.plan_tasks([tmp_path], options, files), 1))
+    scans = {Path(r.path).name: r.monitor_scan for r in results}
+    assert scans["model.py"] is None and [m.name for m in scans["stop.py"][0]] == ["val_loss", "acc"]
+    paths = [r.path for r in results]
+    marked = {r.path: (r.names_monitor, r.may_put) for r in results}
+    expected = monitors.check(paths, [], marked=marked)
+    read = []
+    monkeypatch.setattr(monitors, "_read", lambda path, real=monitors._read: read.append(Path(path).name) or real(path))
+    scanned = {r.path: r.monitor_scan for r in results if r.monitor_scan is not None}
+    result = monitors.check(paths, [], marked=marked, scanned=scanned)
+    assert read == ["model.py"]
+    assert result.monitors == expected.monitors and result.findings == expected.findings
+    assert [m.name for m, puts in result.monitors if not puts] == ["acc"]

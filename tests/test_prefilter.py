@@ -39,3 +39,18 @@ def test_a_text_with_a_candidate_call_that_python_cannot_parse_goes_on():
     assert settled(Stage.TEXT, Subject(text='def broken(:\n    self.log("x", 1)\n')) is None
     assert settled(Stage.TEXT, Subject(text='def fine(self):\n    self.log("x", 1)\n')) == GATES[1].reason
     assert settled(Stage.TEXT, Subject(text="def broken(:\n    torch.log(x)\n")) == GATES[1].reason
+
+
+def test_without_log_only_the_opt_out_lines_of_a_file_keep_it_from_the_bytes_gate():
+    """The skip-file comment counts in the first ten lines; further down, without ``.log``, a ``put-migrate``
+    comment stands above nothing the run would change. The file is settled the same either way."""
+    from put_migrate.api import migrate_bytes
+
+    body = b"x = 1\n" * 9
+    for marker_line, settled_by_bytes in ((1, False), (10, False), (11, True), (40, True)):
+        data = b"x = 1\n" * (marker_line - 1) + b"# put-migrate: skip-file\n" + body
+        assert (settled(Stage.BYTES, Subject(data=data)) == GATES[0].reason) is settled_by_bytes
+        expected = "unchanged" if settled_by_bytes else "skipped"
+        assert migrate_bytes(data, "m.py")[0].status.value == expected
+    # the encoding declaration counts in the first two lines only
+    assert settled(Stage.BYTES, Subject(data=b"x = 1\ny = 2\n# coding: latin-1\n")) == GATES[0].reason
