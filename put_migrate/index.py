@@ -124,10 +124,12 @@ class RepositoryIndex:
             self.entry_hooks[method] = callback_hooks(texts, method, self._is_callback)
         return self.entry_hooks[method]
 
-    def calling_modules(self, method: str) -> list[str]:
-        """The module keys of the run's files whose text calls ``<something>.<method>(...)``, each read into the
-        index (their classes can then be looked up)."""
-        keys = list(dict.fromkeys(module_name(self.files[i][0]) for i in self._calling(method)))
+    def self_calling_modules(self, method: str) -> list[str]:
+        """The module keys of the run's files whose text calls ``self.<method>(...)``, each read into the index
+        (their classes can then be looked up)."""
+        calls = re.compile(rf"\bself\s*\.\s*{re.escape(method)}\s*\(")
+        keys = list(dict.fromkeys(module_name(self.files[i][0]) for i, text in self._texts(self._calling(method))
+                                  if calls.search(text)))
         for key in keys:
             self.load(key)
         return keys

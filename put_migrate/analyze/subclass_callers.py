@@ -3,7 +3,7 @@
 ``ASRModel.add_auxiliary_losses`` logs, and no method of ``ASRModel`` calls it: the ``training_step`` of each
 subclass does (in other files). Lightning takes the defaults from the hook that runs, so the helper runs once per
 such hook, exactly as a helper its own class's hooks call. The callers are found in the run's files whose text calls
-``.<helper>(``: the methods of the project classes deriving from the base that call ``self.<helper>(...)``, read
+``self.<helper>(``: the methods of the project classes deriving from the base that call ``self.<helper>(...)``, read
 from the index (``IndexedClass.self_uses`` and ``method_sources``). A subclass whose own class, or a class between
 it and the base, defines the helper again calls that definition instead: such callers are skipped, unless the
 override hands on to the base (``super().<helper>``), whose arguments are then not followed (the call is left). As
@@ -28,7 +28,7 @@ def subclass_callers(cls: LightningClass, method: str) -> tuple[list[HelperCall]
     if cls.kind != "module" or index is None or not cls.key or method in HOOKS or method in FORBIDDEN_HOOKS:
         return [], None
     found: list[HelperCall] = []
-    for module in index.calling_modules(method):
+    for module in index.self_calling_modules(method):
         for name in sorted(index.module_classes.get(module, ())):
             sub = index.classes.get(f"{module}.{name}")
             if sub is None or sub.key == cls.key:
