@@ -8,7 +8,7 @@ Lightning's demo modules (``lightning.pytorch.demos.BoringModel``, ``DemoModel``
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
@@ -161,6 +161,8 @@ class LightningClass:
     project: Any = field(default=None, compare=False, repr=False)
     # Its key in the repository index (``module.Class``), for a top-level class of a run with one; else "".
     key: str = field(default="", compare=False)
+    # A class defined in a function body: the functions around it, outermost first (what its methods close over).
+    enclosing: tuple[cst.FunctionDef, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def local(self) -> bool:
@@ -271,7 +273,8 @@ def local_classes(
         return []
     found: list = []
 
-    def walk(statements, scope_imports: ImportMap, in_function: bool, names: frozenset[str], lightning: set) -> None:
+    def walk(statements, scope_imports: ImportMap, in_function: bool, names: frozenset[str], lightning: set,
+             functions: tuple[cst.FunctionDef, ...]) -> None:
         class_names = set(names)
         if in_function:
             class_names |= _class_names(statements)
@@ -279,23 +282,27 @@ def local_classes(
             if isinstance(statement, cst.FunctionDef):
                 if isinstance(statement.body, cst.IndentedBlock):
                     walk(statement.body.body, scope_imports.within(statement), True,
-                         frozenset(class_names), lightning)
+                         frozenset(class_names), lightning, (*functions, statement))
             elif isinstance(statement, cst.ClassDef):
                 if id(statement) in lightning:
                     continue
                 if in_function:
                     cls = _local_class(statement, scope_imports, index, module_key, class_names)
+                    if cls is not None:
+                        cls = replace(cls, enclosing=functions)
                     found.append((cls, (statement, scope_imports, frozenset(class_names))))
                     if cls is not None:
                         continue
                 if isinstance(statement.body, cst.IndentedBlock):
-                    walk(statement.body.body, scope_imports, False, frozenset(class_names), lightning)
+                    # A class body is no scope its methods see: they close over the functions around the class.
+                    walk(statement.body.body, scope_imports, False, frozenset(class_names), lightning, functions)
             elif isinstance(statement, cst.BaseCompoundStatement):
-                walk(_inner_statements(statement), scope_imports, in_function, names | class_names, lightning)
+                walk(_inner_statements(statement), scope_imports, in_function, names | class_names, lightning,
+                     functions)
 
     if top is None:
         top = top_level_classes(module, imports, index, module_key)
-    walk(list(module.body), imports, False, frozenset(), {id(c.node) for c in top})
+    walk(list(module.body), imports, False, frozenset(), {id(c.node) for c in top}, ())
     return found
 
 

@@ -199,9 +199,10 @@ EPOCH_VALUE_IN_LOOP = _rule(
 ATTRIBUTE_OF_UNKNOWN_TYPE = _rule(
     "PM220",
     "value is an attribute of unknown type",
-    "The value is `self.x` (never assigned in this class, or assigned a parameter: `self.x = x`) or "
-    "`pl_module.x`: it may be a torchmetrics Metric defined elsewhere or passed in, which needs compute/reset "
-    "code. Assign it in this class, log a tensor, or migrate by hand.",
+    "The value is `self.x` (never assigned in this class, or assigned a parameter, `self.x = x`, where the "
+    "rewrite cannot tell a Metric from a value at run time) or `pl_module.x`: it may be a torchmetrics Metric "
+    "defined elsewhere or passed in, which needs compute/reset code. Assign it in this class, annotate the "
+    "parameter with its value type (`x: float`), log a tensor, or migrate by hand.",
 )
 # Retired (kept so the code is never reused): a derived class's new compute hook now always starts with
 # super().on_*_epoch_compute() (PutMixin has no-op defaults), so base and subclass migrate in one run.
@@ -223,8 +224,9 @@ SAME_NAME_FROM_DATALOADERS = _rule(
     "PM223",
     "add_dataloader_idx=False in a hook that takes dataloader_idx",
     "Lightning raises (\"You called `self.log(name, ...)` twice in `<hook>` with different arguments\") "
-    "when a second dataloader logs the same name without the suffix, at that call; a put cannot raise there. "
-    "Log it only under `if dataloader_idx == N:`, give each dataloader its own name (f\"...{dataloader_idx}\"), "
+    "when a second dataloader logs the same name without the suffix, at that call; the rewrite checks the name "
+    "there, except for a Metric object, a synced value or a dict whose values are computed in the call. "
+    "Log it only under `if dataloader_idx == N:`, log a value (or a dict of plain names) without sync_dist, "
     "or drop add_dataloader_idx=False; then run the codemod again.",
 )
 CALLBACK_METRIC = _rule(

@@ -17,7 +17,11 @@ from shim.versions import check_installed
 
 check_installed()
 
-from shim.in_flight import batch_size_in_flight, dataloader_idx_in_flight  # noqa: E402
+from shim.in_flight import (  # noqa: E402
+    batch_size_in_flight,
+    check_name_without_dataloader_idx,
+    dataloader_idx_in_flight,
+)
 from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix  # noqa: E402
 from shim.reductions import reduction_of  # noqa: E402
 from shim.routing import running_hook  # noqa: E402
@@ -28,6 +32,7 @@ __all__ = [
     "PutData",
     "PutMixin",
     "batch_size_in_flight",
+    "check_name_without_dataloader_idx",
     "dataloader_idx_in_flight",
     "dataloader_suffix",
     "reduce_step_values",

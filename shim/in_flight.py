@@ -2,7 +2,8 @@
 
 ``self.log`` weights an epoch mean by the size of the batch the loop is running, in every hook and helper, whether
 or not it receives that batch (semantics §3.3); and it suffixes names by the running dataloader. These functions
-give migrated code the same two facts where the batch or the ``dataloader_idx`` is not at hand.
+give migrated code the same two facts where the batch or the ``dataloader_idx`` is not at hand, and raise where
+Lightning raises for a name logged without the dataloader suffix from a second dataloader.
 
 Private Lightning attributes read here (the same in Lightning 2.0 to 2.6): ``trainer._results`` (the active
 ``_ResultCollection``) and its ``batch``, ``batch_size`` and ``dataloader_idx``, which the loop sets in
@@ -12,6 +13,7 @@ Private Lightning attributes read here (the same in Lightning 2.0 to 2.6): ``tra
 from __future__ import annotations
 
 import importlib
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -52,3 +54,31 @@ def dataloader_idx_in_flight(trainer: Any) -> int:
     results = getattr(trainer, "_results", None)
     index = None if results is None else results.dataloader_idx
     return 0 if index is None else index
+
+
+# Per active ``_ResultCollection`` (one per loop, kept for the trainer's life, as Lightning's keys are): the
+# dataloader that first filed each (hook, name) logged with ``add_dataloader_idx=False``.
+_FIRST_DATALOADER: dict[int, dict[tuple[str, str], int | None]] = {}
+
+
+def check_name_without_dataloader_idx(trainer: Any, hook: str, name: str) -> None:
+    """Raise Lightning's error where ``self.log(name, ..., add_dataloader_idx=False)`` in ``hook`` would.
+
+    Lightning files such a value under ``"<hook>.<name>"`` whatever dataloader runs, keeping the metadata of the first
+    call, the running ``dataloader_idx`` included; a call from another dataloader has other metadata and raises
+    ``MisconfigurationException`` (``_ResultCollection.log``), in that run or any later run of the same loop.
+    """
+    results = getattr(trainer, "_results", None)
+    if results is None:
+        return
+    seen = _FIRST_DATALOADER.get(id(results))
+    if seen is None:
+        seen = _FIRST_DATALOADER[id(results)] = {}
+        weakref.finalize(results, _FIRST_DATALOADER.pop, id(results), None)
+    first = seen.setdefault((hook, name), results.dataloader_idx)
+    if first != results.dataloader_idx:
+        package = type(trainer).__module__.split(".trainer", 1)[0]
+        error = importlib.import_module(f"{package}.utilities.exceptions").MisconfigurationException
+        raise error(
+            f"You called `self.log({name}, ...)` twice in `{hook}` with different arguments. This is not allowed"
+        )

@@ -1,4 +1,6 @@
-"""PM223: which ``add_dataloader_idx=False`` calls may log one name from several dataloaders."""
+"""add_dataloader_idx=False in a hook with a dataloader_idx: where several dataloaders may log one name, the rewrite
+checks the name at run time as Lightning does (``check_name_without_dataloader_idx``), or leaves the call (PM223)
+where it has no place for the check."""
 
 from __future__ import annotations
 
@@ -9,18 +11,26 @@ from put_migrate.transform import migrate_source
 
 _MODULE = '''
 import lightning.pytorch as pl
+import torchmetrics
 
 
 class Model(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.mse = torchmetrics.MeanSquaredError()
+
     def validation_step(self, batch, batch_idx{params}):
         name = f"v_{{dataloader_idx}}" if batch_idx else "v"
 {body}
 '''
 
 
+def _migrate(body: str, params: str = ", dataloader_idx=0"):
+    return migrate_source(_MODULE.format(params=params, body=body), "m.py")
+
+
 def _manual(body: str, params: str = ", dataloader_idx=0") -> list[str]:
-    result = migrate_source(_MODULE.format(params=params, body=body), "m.py")
-    return [f.code for f in result.findings if f.severity is Severity.MANUAL]
+    return [f.code for f in _migrate(body, params).findings if f.severity is Severity.MANUAL]
 
 
 @pytest.mark.parametrize(
@@ -28,13 +38,19 @@ def _manual(body: str, params: str = ", dataloader_idx=0") -> list[str]:
     [
         '        self.log("v", 1.0, add_dataloader_idx=False)',
         '        if dataloader_idx != 0:\n            self.log("v", 1.0, add_dataloader_idx=False)',
-        '        if dataloader_idx == 0:\n            pass\n        else:\n            self.log("v", 1.0, add_dataloader_idx=False)',
+        '        if dataloader_idx == 0:\n            pass\n        else:\n'
+        '            self.log("v", 1.0, add_dataloader_idx=False)',
         '        self.log_dict({"a": 1.0}, add_dataloader_idx=False)',
         '        self.log(batch, 1.0, add_dataloader_idx=False)',
+        '        self.log(f"v_{dataloader_idx}", 1.0, add_dataloader_idx=False)',
+        "        self.log(name, 1.0, add_dataloader_idx=False)",
+        '        self.log_dict({"a": 1.0} if dataloader_idx else {"b": 1.0}, add_dataloader_idx=False)',
     ],
 )
-def test_one_name_from_every_dataloader_is_left(body):
-    assert _manual(body) == ["PM223"]
+def test_a_name_several_dataloaders_may_log_is_checked(body):
+    result = _migrate(body)
+    assert _manual(body) == []
+    assert "check_name_without_dataloader_idx(self.trainer, \"validation_step\"" in result.source
 
 
 @pytest.mark.parametrize(
@@ -45,11 +61,22 @@ def test_one_name_from_every_dataloader_is_left(body):
         ('        if 0 == dataloader_idx:\n            self.log("v", 1.0, add_dataloader_idx=False)', None),
         ('        if batch_idx:\n            pass\n        elif dataloader_idx == 0:\n'
          '            self.log("v", 1.0, add_dataloader_idx=False)', None),
-        ('        self.log(f"v_{dataloader_idx}", 1.0, add_dataloader_idx=False)', None),
-        ("        self.log(name, 1.0, add_dataloader_idx=False)", None),
-        ('        self.log_dict({"a": 1.0} if dataloader_idx else {"b": 1.0}, add_dataloader_idx=False)', None),
         ('        self.log("v", 1.0)', None),
     ],
 )
-def test_one_dataloader_per_name_is_migrated(body, params):
+def test_one_dataloader_per_name_needs_no_check(body, params):
+    result = _migrate(body, ", dataloader_idx=0" if params is None else params)
     assert _manual(body, ", dataloader_idx=0" if params is None else params) == []
+    assert result.changed and "check_name_without_dataloader_idx" not in result.source
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '        self.log("v", self.mse, add_dataloader_idx=False)',
+        '        self.log("v", 1.0, add_dataloader_idx=False, sync_dist=True)',
+        '        self.log_dict({"a": batch.sum()}, add_dataloader_idx=False)',
+    ],
+)
+def test_a_check_without_a_place_is_left(body):
+    assert _manual(body) == ["PM223"]

@@ -1,5 +1,5 @@
-"""What Lightning does with the Metric calls the codemod leaves (PM220 for a Metric passed in, PM224 for a
-Callback's own Metric), run on the no-op fixtures themselves: why a plain put is not the same thing."""
+"""What Lightning does with a Metric passed in (why the rewrite branches on ``isinstance(self.metric, Metric)``
+instead of a plain put) and with a Callback's own Metric (PM224), run on the fixtures themselves."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_a_metric_passed_in_is_logged_as_a_metric_where_put_raises():
             x, y = batch
             pred = self.layer(x)
             self.metric(pred, y)
-            self.put("acc", self.metric, ["callbacks", "loggers"])  # the rewrite PM220 now prevents
+            self.put("acc", self.metric, ["callbacks", "loggers"])  # a plain put, without the isinstance branch
             return torch.nn.functional.mse_loss(pred, y)
 
     with pytest.raises(TypeError, match="cannot be put"):

@@ -9,6 +9,7 @@ import libcst as cst
 from libcst.metadata import CodeRange
 
 from put_migrate.analyze.calls import CallFinder
+from put_migrate.analyze.closure_literals import closure_literals
 from put_migrate.analyze.context import helper_callers
 from put_migrate.analyze.forwarded import forwarded_attributes
 from put_migrate.analyze.hierarchy import live_ancestor_logs
@@ -48,13 +49,16 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
         containers = cls.inherited.metric_containers
     if cls.kind == "module":  # known ints, unless this class or a project ancestor defines the name itself
         assigned |= INT_PROPERTIES - methods.keys() - (cls.inherited.methods if cls.inherited else frozenset())
-    # ``self.m = m`` of a parameter: the caller may pass a Metric, which Lightning logs as one (PM220).
-    assigned -= forwarded_attributes(cls.node) - metrics.keys()
+    # ``self.m = m`` of a parameter: the caller may pass a Metric, which Lightning logs as one; a module's
+    # ``self.log(name, self.m)`` is told apart at run time (plan/passed_in.py), other uses are PM220.
+    passed_in = forwarded_attributes(cls.node) - metrics.keys()
+    assigned -= passed_in
     # Under a guard, what predict_step reaches is a call Lightning rejects where the guard holds.
     followed = frozenset({"predict_step"}) if log_guard is not None else frozenset()
     facts = ClassFacts(
         cls, imports, positions, metrics, frozenset(assigned), containers, helper_callers(cls, methods, followed),
-        log_guard, tests_metric_objects(cls.node),
+        log_guard, tests_metric_objects(cls.node), closure_literals(cls.node, cls.enclosing),
+        frozenset(passed_in) if cls.kind == "module" else frozenset(),
     )
     calls: list[LogCall] = []
     for name, function in methods.items():

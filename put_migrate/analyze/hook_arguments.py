@@ -6,12 +6,11 @@ import libcst as cst
 
 from put_migrate.analyze.calls import Found
 from put_migrate.analyze.context import Context
-from put_migrate.analyze.literals import names_in_expression
 from put_migrate.analyze.model import LogItem
-from put_migrate.analyze.scope import assigns_name, contains, positional_params, values_bound_to
+from put_migrate.analyze.scope import assigns_name, contains, positional_params
 from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import LightningClass
-from put_migrate.rules import BATCH_SIZE_UNKNOWN, DATALOADER_IDX_UNSUPPORTED, SAME_NAME_FROM_DATALOADERS, Problem
+from put_migrate.rules import BATCH_SIZE_UNKNOWN, DATALOADER_IDX_UNSUPPORTED, Problem
 from put_migrate.walk import find_all
 
 
@@ -86,24 +85,15 @@ def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Proble
     return DATALOADER_IDX_UNSUPPORTED.problem(f"`{context.hook}` reassigns the `*args` that holds its dataloader_idx")
 
 
-def same_name_problem(
-    found: Found, function: cst.FunctionDef, context: Context, items: list[LogItem]
-) -> Problem | None:
-    """Why an ``add_dataloader_idx=False`` call may log one name from several dataloaders (PM223), or None.
-
-    Lightning raises at the call that logs a name without the suffix from a second dataloader; a put has nothing
-    to raise there. Safe: a hook without dataloader_idx (one dataloader), a call only under
-    ``if <dataloader_idx> == <int>:``, and names computed from the dataloader_idx."""
+def may_share_names(found: Found, function: cst.FunctionDef, context: Context) -> bool:
+    """Whether an ``add_dataloader_idx=False`` call may log one name from several dataloaders: Lightning raises at
+    the call that logs a name without the suffix from a second dataloader, which the rewrite then checks at run time
+    (``shim.check_name_without_dataloader_idx``). Not so in a hook without dataloader_idx (one dataloader), nor for a
+    call only under ``if <dataloader_idx> == <int>:``."""
     if context.dataloader_idx_name is None and not context.dataloader_idx_missing:
-        return None
+        return False
     index = context.dataloader_idx_name.split("[", 1)[0] if context.dataloader_idx_name else None
-    if index is not None and _only_under_one_dataloader(function, found.statement or found.call, index):
-        return None
-    shared = [item.name for item in items if not _name_reads(item, function, index)]
-    if not shared:
-        return None
-    names = ", ".join(map(repr, shared))
-    return SAME_NAME_FROM_DATALOADERS.problem(f"{names} from every dataloader of `{context.hook}`")
+    return index is None or not _only_under_one_dataloader(function, found.statement or found.call, index)
 
 
 def _only_under_one_dataloader(function: cst.FunctionDef, node: cst.CSTNode, index: str) -> bool:
@@ -123,19 +113,6 @@ def _only_under_one_dataloader(function: cst.FunctionDef, node: cst.CSTNode, ind
     return any(
         isinstance(branch, cst.If) and one_dataloader(branch.test) and contains(branch.body, node)
         for branch in find_all(function, lambda n: isinstance(n, cst.If))
-    )
-
-
-def _name_reads(item: LogItem, function: cst.FunctionDef, index: str | None) -> bool:
-    """The item's name (a run-time mapping's keys) is computed from ``index`` (directly, or through a local bound
-    to such a value)."""
-    expression = item.value if item.dynamic else item.name_expression
-    if index is None or expression is None:
-        return False
-    if index in names_in_expression(expression):
-        return True
-    return isinstance(expression, cst.Name) and any(
-        index in names_in_expression(value) for value in values_bound_to(function, expression.value)
     )
 
 

@@ -64,6 +64,8 @@ def _log_item(
             return NAME_NOT_LITERAL.problem(code_of(args["name"]))
         name, name_expression = f"<{code_of(args['name'])}>", args["name"]
     value = args["value"]
+    if _passed_in(value, found.receiver, facts):
+        return [LogItem(name, value, name_expression=name_expression, passed_in=True)]
     problem = _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict")
     if problem is not None:
         return problem
@@ -98,6 +100,9 @@ def _log_dict_items(
             if key is None:
                 return MAPPING_UNKNOWN.problem("a key is not a literal string")
             assert isinstance(element, cst.DictElement)
+            if _passed_in(element.value, found.receiver, facts):
+                items.append(LogItem(key, element.value, passed_in=True))
+                continue
             problem = _value_problem(element.value, found.receiver, facts, "a MetricCollection inside log_dict")
             if problem is not None:
                 return problem
@@ -166,6 +171,16 @@ def _value_problem(
     if unknown:
         return ATTRIBUTE_OF_UNKNOWN_TYPE.problem(unknown)
     return None
+
+
+def _passed_in(value: cst.BaseExpression, receiver: str, facts: ClassFacts) -> bool:
+    """``self.m`` of a module where ``m`` holds what a caller passed in: a Metric or a value."""
+    return (
+        receiver == "self"
+        and isinstance(value, cst.Attribute)
+        and dotted_name(value.value) == "self"
+        and value.attr.value in facts.passed_in
+    )
 
 
 def metric_of(value: cst.BaseExpression, metrics: dict[str, MetricInfo], receiver: str) -> MetricInfo | None:

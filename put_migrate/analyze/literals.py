@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 import libcst as cst
 
 from put_migrate.walk import visit
@@ -70,6 +72,29 @@ def literal_name(node: cst.BaseExpression | None, env: dict[str, str]) -> str | 
                 return None
         return "".join(text)
     return None
+
+
+def format_parts(node: cst.BaseExpression, env: dict[str, str]) -> list[str | None] | None:
+    """``template.format(...)`` of a template known here (a literal, or a name bound to one in ``env``): its
+    literal texts, and ``None`` for each replacement field (any text); None for anything else."""
+    if not (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "format"
+    ):
+        return None
+    template = literal_name(node.func.value, env)
+    if template is None:
+        return None
+    parts: list[str | None] = []
+    try:
+        for text, field, _, _ in string.Formatter().parse(template):
+            parts.append(text)
+            if field is not None:
+                parts.append(None)
+    except ValueError:  # str.format raises for this template
+        return None
+    return parts
 
 
 def names_in_expression(node: cst.CSTNode) -> set[str]:

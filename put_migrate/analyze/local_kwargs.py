@@ -22,17 +22,23 @@ def local_expansions(call: cst.Call, statement: cst.CSTNode | None, function: cs
         built = _single_dict(function, name)
         if built is None or statement is None or not _precedes(function, built[0], statement):
             continue
-        items: list[tuple[str, cst.BaseExpression]] = []
-        for element in built[1].elements:
-            assert isinstance(element, cst.DictElement)
-            key = literal_str(element.key)
-            assert key is not None
-            value = element.value if _constant(element.value) else cst.Subscript(
-                value=cst.Name(name), slice=[cst.SubscriptElement(cst.Index(cst.SimpleString(_quoted(key))))]
-            )
-            items.append((key, value))
-        expansions[name] = tuple(items)
+        expansions[name] = literal_dict_items(name, built[1])
     return expansions
+
+
+def literal_dict_items(name: str, built: cst.Dict) -> tuple[tuple[str, cst.BaseExpression], ...]:
+    """The (key, value) items of the dict literal ``built`` (literal keys) that the variable ``name`` holds: a
+    literal value as written, anything else as ``name["key"]`` (read again from the dict, evaluated once)."""
+    items: list[tuple[str, cst.BaseExpression]] = []
+    for element in built.elements:
+        assert isinstance(element, cst.DictElement)
+        key = literal_str(element.key)
+        assert key is not None
+        value = element.value if _constant(element.value) else cst.Subscript(
+            value=cst.Name(name), slice=[cst.SubscriptElement(cst.Index(cst.SimpleString(_quoted(key))))]
+        )
+        items.append((key, value))
+    return tuple(items)
 
 
 def optional_keywords(expansions: Expansions) -> frozenset[str]:

@@ -13,6 +13,7 @@ from put_migrate.lightning_classes import ImportMap, LightningClass
 from put_migrate.rules import Problem
 
 if TYPE_CHECKING:
+    from put_migrate.analyze.closure_literals import ClosureLiterals
     from put_migrate.analyze.context import HelperCall
 
 
@@ -39,6 +40,10 @@ class LogItem:
     # The name's expression, when the name is only known at run time (``name`` is then ``<its code>``).
     name_expression: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     runtime_name: bool = False  # ``name`` is the source of an expression computed at run time (epoch-level hooks)
+    # A run-time mapping whose every arm is a known dict (``a if c else b``): all the keys it can have.
+    known_keys: tuple[str, ...] | None = None
+    # The value is ``self.<attr>`` assigned a parameter: a Metric or a plain value, told apart at run time.
+    passed_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class LogCall:
     sync_group: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     rank_zero_only: bool = False
     add_dataloader_idx: bool = True
+    # add_dataloader_idx=False where several dataloaders may log one name: Lightning raises at the second one.
+    names_shared_by_dataloaders: bool = False
     batch_size: cst.BaseExpression | None = field(default=None, compare=False, repr=False)
     batch_param: str | None = None  # the hook's batch parameter, when the weight must be inferred from it
     # ``batch_size`` is read from a dict the function built (``**kw``): ``None`` there means inferred, as not given.
@@ -127,6 +134,9 @@ class ClassFacts:
     callers: dict[str, list[HelperCall]] = field(repr=False)  # the ``self.<method>(...)`` uses of each method
     log_guard: str | None = None  # the condition under which the class's ``log`` forwards to Lightning's
     tests_metric_objects: bool = False  # the class tests ``isinstance(v, Metric)``: its mappings may hold Metrics
+    # Literals the class's methods read from the functions around it (``analyze.closure_literals``).
+    closure: ClosureLiterals | None = field(default=None, repr=False)
+    passed_in: frozenset[str] = frozenset()  # ``self.m = m`` of a parameter: a Metric or a value (analyze/forwarded.py)
 
 
 def with_problem(call: LogCall, problem: Problem) -> LogCall:

@@ -26,8 +26,8 @@ from put_migrate.analyze.hook_arguments import (
     batch_param,
     dataloader_idx_expression,
     dataloader_idx_problem,
+    may_share_names,
     needs_weight,
-    same_name_problem,
     trainer_expression,
 )
 from put_migrate.analyze.items import log_items, runtime_name_problem
@@ -94,6 +94,9 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
             return [call]
     loops, other_loops = _literal_loops(found, name_argument(found))
     variants: list[Context] = []
+    if facts.closure is not None and facts.closure.strings:  # as if the literals were written in the method
+        contexts = [replace(c, env=tuple(sorted({**dict(facts.closure.strings), **dict(c.env)}.items())))
+                    for c in contexts]
     for context in contexts:
         # A call Lightning rejects is one variant: its options do not matter.
         if _rejected_under_guard(context, facts):
@@ -326,6 +329,9 @@ def _resolve(
     args = bind_found(found, expansions)
     if isinstance(args, Problem):
         return args
+    closure_mapping = facts.closure.mapping(args.get("dictionary")) if facts.closure is not None else None
+    if closure_mapping is not None:  # a dict literal the class closes over: its items, as if written here
+        args = {**args, "dictionary": closure_mapping}
     if _rejected_under_guard(context, facts):
         return replace(base, spec=PREDICT_STEP, raises=PREDICT_LOG_ERROR, bindings=context.env)
     if hook in FORBIDDEN_HOOKS:
@@ -370,6 +376,8 @@ def _resolve(
     items = log_items(found, args, env, facts, function, runtime_names=spec.kind == "epoch")
     if isinstance(items, Problem):
         return items
+    if facts.closure is not None:
+        items = [replace(i, known_keys=facts.closure.keys(i.value)) if i.dynamic else i for i in items]
     problem = runtime_name_problem(items, spec)
     if problem is not None:
         return problem
@@ -387,8 +395,6 @@ def _resolve(
         return weight_from
     add_dataloader_idx = options.get("add_dataloader_idx", True)
     problem = dataloader_idx_problem(context, add_dataloader_idx)
-    if problem is None and not add_dataloader_idx:
-        problem = same_name_problem(found, function, context, items)
     if problem is not None:
         return problem
     return replace(
@@ -403,6 +409,7 @@ def _resolve(
         sync_group=optional_argument(args, "sync_dist_group"),
         rank_zero_only=bool(options.get("rank_zero_only", False)),
         add_dataloader_idx=bool(add_dataloader_idx),
+        names_shared_by_dataloaders=not add_dataloader_idx and may_share_names(found, function, context),
         batch_size=batch_size,
         batch_size_optional=batch_size_optional,
         metric_values=any(item.dynamic for item in items) and facts.tests_metric_objects,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from put_migrate.analyze import LogCall
+from put_migrate.plan.dataloader_names import check_supported
 from put_migrate.plan.hook_scope import scoped_value_code
 from put_migrate.plan.hook_values import hook_value_code
 from put_migrate.plan.mapping import mapping_item
 from put_migrate.plan.metrics import collection_item, metric_item
+from put_migrate.plan.passed_in import passed_in_check, passed_in_item
 from put_migrate.plan.runtime_options import option_chain, option_runs, raise_statement
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import IfChain, Statement, destinations, quote
@@ -107,6 +109,9 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Syn
     """The code of one call, and its one packed reduction when that is all it is (it may share a neighbour's)."""
     spec = call.spec
     assert spec is not None and call.statement is not None
+    for item in call.items:
+        if item.passed_in:
+            passed_in_check(state, call, item)  # before the paths below, which take it for a value
     if call.reduce_expression is not None:
         state.imports.add(("shim", "reduction_of"))
     if call.raises is not None:
@@ -121,6 +126,7 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Syn
         raise Leave(
             DATALOADER_IDX_UNSUPPORTED, f"a Metric object logged in `{call.hook}`, which takes a dataloader_idx"
         )
+    check_supported(call)
     if spec.kind == "epoch" and id(call.function) in state.hook_scoped:
         return scoped_value_code(state, call), None
     if id(call.function) in state.hook_values:
@@ -133,6 +139,8 @@ def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], Syn
             collection_item(state, call, item, out, step_dests, epoch_dests, collections)
         elif item.metric is not None:
             metric_item(state, call, item, out, step_dests, epoch_dests)
+        elif item.passed_in:
+            passed_in_item(state, call, item, out, step_dests, epoch_dests)
         elif item.dynamic:
             mapping_item(state, call, item, out, step_dests, epoch_dests)
         else:

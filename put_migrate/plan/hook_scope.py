@@ -21,6 +21,7 @@ import libcst as cst
 
 from put_migrate.analyze import ClassAnalysis, LogCall, LogItem, _code
 from put_migrate.analyze.hierarchy import method_resolution
+from put_migrate.analyze.literals import format_parts
 from put_migrate.hooks import HOOKS, HookSpec
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.hook_values import _name_twice, item_statements
@@ -281,6 +282,9 @@ def _parts(name: cst.BaseExpression, env: dict[str, str]) -> list[str | None]:
         return parts
     if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
         return [name.evaluated_value]
+    formatted = format_parts(name, env)
+    if formatted is not None:
+        return formatted
     if isinstance(name, cst.BinaryOperation) and isinstance(name.operator, cst.Add):
         return _parts(name.left, env) + _parts(name.right, env)
     if isinstance(name, cst.ConcatenatedString):

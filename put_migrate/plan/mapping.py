@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
+from put_migrate.plan.dataloader_names import name_check
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import (
     Block,
@@ -33,7 +34,8 @@ def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entr
     if call.metric_values:
         metric_mapping(state, call, item, out, step_dests, epoch_dests, direct or suffix is not None)
         return
-    if direct and not call.sync and suffix is None:
+    checked = call.names_shared_by_dataloaders  # checked per name, in the loop, as Lightning's log_dict logs them
+    if direct and not call.sync and suffix is None and not checked:
         dests = step_dests if not call.on_epoch else epoch_dests
         out.append(f"self.put_dict({_code(mapping)}, {dest_code(dests)})")
         state.record(call, item, [(item.name, dests, False)], call.hook)
@@ -64,7 +66,7 @@ def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entr
         out.append(Block(f"for {name}, {value} in {reduced}:", tuple(puts)))
         if direct:
             return
-    body: list[Statement] = []
+    body: list[Statement] = [name_check(state, call, name)] if checked else []
     if call.on_step and not call.sync:
         body += mapping_step_puts(call, name, value, step_dests, suffix)
         state.record(call, item, _step_names(call, item.name, step_dests, suffix), call.hook)

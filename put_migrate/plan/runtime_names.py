@@ -8,6 +8,7 @@ import re
 import libcst as cst
 
 from put_migrate.analyze import LogCall, _code
+from put_migrate.analyze.literals import format_parts
 from put_migrate.plan.mapping_keys import comprehension_key
 from put_migrate.plan.names import identifier
 from put_migrate.plan.statements import dest_code, put_call
@@ -29,6 +30,9 @@ def pattern(name: cst.BaseExpression, env: dict[str, str]) -> str:
         )
     if isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
         return re.escape(name.evaluated_value)
+    formatted = format_parts(name, env)
+    if formatted is not None:
+        return "".join(".*" if part is None else re.escape(part) for part in formatted)
     if isinstance(name, (cst.BinaryOperation, cst.ConcatenatedString)) and (
         isinstance(name, cst.ConcatenatedString) or isinstance(name.operator, cst.Add)
     ):
@@ -79,12 +83,17 @@ def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
 
 
 def _never_a_key(expression: cst.BaseExpression, call: LogCall, other: LogCall) -> bool:
-    """The run-time name and every key of the mapping ``other`` logs (built by a dict comprehension) differ in
-    their literal beginnings or endings."""
+    """The run-time name is none of the keys of the mapping ``other`` logs: none of its known keys, or (a dict
+    comprehension) none of the keys whose literal beginnings or endings differ from it."""
     from put_migrate.plan.hook_scope import _disjoint, _parts  # hook_scope imports this module
 
     name = _parts(expression, dict(call.bindings))
+    names = pattern(expression, dict(call.bindings))
     for item in other.items:
+        if item.dynamic and item.known_keys is not None:  # every key it can have is known
+            if any(re.fullmatch(names, key, re.DOTALL) for key in item.known_keys):
+                return False
+            continue
         key = comprehension_key(other.function, other.statement, item.value) if item.dynamic else None
         if key is None or not _disjoint(name, _parts(key, {})):
             return False

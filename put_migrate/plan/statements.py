@@ -41,9 +41,10 @@ class Update:
 
 @dataclass(frozen=True)
 class Reset:
-    """``self.<attr>.reset()`` of a Metric object."""
+    """``self.<attr>.reset()`` of a Metric object; with ``when``, only where that condition holds."""
 
     attr: str
+    when: str | None = None
 
 
 Statement = Union[str, Block, IfChain, Update, Reset]  # a str is the statement's source text
@@ -75,6 +76,8 @@ def text(statement: Statement, indent: str, batch_size: str | None = None) -> st
         if weight:
             return f"{statement.target}.update({statement.value}, weight={weight})"
         return f"{statement.target}.update({statement.value})"
+    if statement.when is not None:
+        return f"if {statement.when}:\n{indent}self.{statement.attr}.reset()"
     return f"self.{statement.attr}.reset()"
 
 

@@ -8,10 +8,11 @@ import libcst as cst
 
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
+from put_migrate.plan.dataloader_names import name_check
 from put_migrate.plan.name_collisions import collision_raises
 from put_migrate.plan.runtime_names import name_base, name_code, runtime_step_puts, shared_slot
 from put_migrate.plan.state import BuildState
-from put_migrate.plan.statements import Statement, is_simple, plain, put, step_names, step_puts
+from put_migrate.plan.statements import Statement, is_simple, plain, put, quote, step_names, step_puts
 from put_migrate.plan.sync import Entry, StepReduction, SyncedItem, step_reduction
 
 
@@ -29,22 +30,27 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
     pre: list[Statement] = []
     label = item.name  # what generated locals and attributes are named after
     name = None  # a run-time name's expression (or the local bound to it)
+    checked = call.names_shared_by_dataloaders  # Lightning may raise inside ``self.log``, after the arguments
     if item.name_expression is not None:
         label = name_base(item.name_expression)
         name = name_code(item.name_expression)
-        if (uses > 1 or call.name_collisions or (call.sync and call.on_step)) and not is_simple(item.name_expression):
+        if (uses > 1 or call.name_collisions or (call.sync and call.on_step) or checked) and not is_simple(
+            item.name_expression
+        ):
             # Evaluated once, and before the value, as ``self.log`` evaluates its arguments.
             local = state.names.local_in(call.function, "name")
             pre.append(f"{local} = {plain(item.name_expression)}")
             name = local
     collides = item.name_expression is not None and bool(call.name_collisions)
-    if (uses > 1 or collides) and not is_simple(value):
+    if (uses > 1 or collides or checked) and not is_simple(value):
         local = state.names.local_in(call.function, label)
         pre.append(f"{local} = {plain(value)}")
         value = cst.Name(local)
     if collides and name is not None:
         # After both arguments are evaluated, as Lightning raises inside ``self.log``.
         pre += collision_raises(state, call, name)
+    if checked:
+        pre.append(name_check(state, call, quote(item.name) if name is None else name))
     value_code = _code(value) if "\n" not in _code(value) else plain(value)
     reduction: StepReduction | None = None
     lines: list[Statement] = []
