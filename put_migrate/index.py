@@ -123,15 +123,30 @@ class RepositoryIndex:
         if method in RESERVED_ATTRIBUTES:
             return ""  # Lightning or torch call it themselves
         if method not in self.entry_hooks:
-            if not self.call_sites and self.files:
-                for i, text in self._texts(range(len(self.files))):
-                    for name in set(_CALL.findall(text)):
-                        self.call_sites.setdefault(name, []).append(i)
-                self.call_sites.setdefault("", [])  # built, whatever the files hold
             texts = ((os.fspath(self.files[i][0]), module_name(self.files[i][0]), text)
-                     for i, text in self._texts(self.call_sites.get(method, ())))
+                     for i, text in self._texts(self._calling(method)))
             self.entry_hooks[method] = callback_hooks(texts, method, self._is_callback)
         return self.entry_hooks[method]
+
+    def self_calling_modules(self, method: str) -> list[str]:
+        """The module keys of the run's files whose text calls ``self.<method>(...)``, each read into the index
+        (their classes can then be looked up)."""
+        calls = re.compile(rf"\bself\s*\.\s*{re.escape(method)}\s*\(")
+        keys = list(dict.fromkeys(module_name(self.files[i][0]) for i, text in self._texts(self._calling(method))
+                                  if calls.search(text)))
+        for key in keys:
+            self.load(key)
+        return keys
+
+    def _calling(self, method: str) -> list[int]:
+        """The files (indices in ``files``) whose text calls ``.<method>(``; the map is built by one pass over the
+        run's texts at the first query."""
+        if not self.call_sites and self.files:
+            for i, text in self._texts(range(len(self.files))):
+                for name in set(_CALL.findall(text)):
+                    self.call_sites.setdefault(name, []).append(i)
+            self.call_sites.setdefault("", [])  # built, whatever the files hold
+        return self.call_sites.get(method, [])
 
     def _texts(self, indices: Iterable[int]) -> Iterable[tuple[int, str]]:
         for i in indices:

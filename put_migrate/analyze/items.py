@@ -12,7 +12,6 @@ from put_migrate.analyze.model import ClassFacts, LogItem, MetricInfo
 from put_migrate.analyze.scope import positional_params, values_bound_to
 from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import dotted_name
-from put_migrate.walk import find_all
 from put_migrate.rules import (
     ATTRIBUTE_OF_UNKNOWN_TYPE,
     CALLBACK_METRIC,
@@ -22,6 +21,7 @@ from put_migrate.rules import (
     VALUE_REJECTED,
     Problem,
 )
+from put_migrate.walk import find_all
 
 
 def log_items(
