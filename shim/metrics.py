@@ -147,6 +147,11 @@ class Mean(_Aggregator):
         fields = self.__dict__
         fields["_weight_total"] = value
         fields["_weight_pending"] = 0
+        fields["_weight_counts_ints"] = not value.dtype.is_floating_point  # else int weights promote it now
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.weight = self.weight  # a copy pickled by an earlier shim lacks _weight_counts_ints
 
     def _counted_update(self, value: Any, weight: Any = 1) -> None:  # the books of _lean_update
         fields = self.__dict__
@@ -177,7 +182,7 @@ class Mean(_Aggregator):
             # A float64 value (or weight tensor) promotes the sum to float64, as Lightning's `value + v * bs` does
             # (RES:232-235).
             self.weighted_sum = weighted_sum + product
-        if int_weight and not fields["_weight_total"].dtype.is_floating_point:
+        if int_weight and fields["_weight_counts_ints"]:
             fields["_weight_pending"] += weight  # exact, as the int64 sum it stands for
         else:
             self.weight = self.weight + weight  # Lightning's promotion (int64 + float -> float32), in its order
