@@ -96,7 +96,7 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
 _EXACT_INT = 2**53  # the ints a double holds exactly
 
 
-def _number_tensor(value: numbers.Number, device: Any) -> Tensor:
+def _number_tensor(value: float | numbers.Number, device: Any) -> Tensor:
     """``torch.tensor(value, dtype=<default>, device=device)``, as ``self.log`` makes it.
 
     ``torch.tensor`` converts a Python float or int through a double, so ``torch.full`` of that double gives the
