@@ -94,6 +94,7 @@ MODULES = [
     Module("pytorch-forecasting", "NBeats", "build_nbeats"),
     Module("pytorch-forecasting", "DeepAR", "build_deepar"),
     Module("scvi-tools", "SCVI (TrainingPlan)", "build_scvi"),
+    Module("scvi-tools", "SCANVI (SemiSupervisedTrainingPlan)", "build_scanvi"),
     Module("torchgeo", "ClassificationTask", "build_torchgeo_classification"),
     Module("torchgeo", "SemanticSegmentationTask", "build_torchgeo_segmentation"),
     Module("anomalib", "Ganomaly", "build_anomalib_ganomaly"),
@@ -533,6 +534,37 @@ def build_scvi() -> dict:
     class Trainable(TrainingPlan):
         def __init__(self):
             super().__init__(SCVI(adata, n_hidden=16, n_latent=4, n_layers=1).module)
+            self.n_obs_training = splitter.n_train
+
+        def train_dataloader(self):
+            return splitter.train_dataloader()
+
+        def val_dataloader(self):
+            return splitter.val_dataloader()
+
+    return {"factory": Trainable, "stages": ("fit", "validate"), "monitor": "validation_loss"}
+
+
+def build_scanvi() -> dict:
+    import anndata
+    import numpy as np
+    import scvi
+    from scvi.dataloaders import SemiSupervisedDataSplitter
+    from scvi.model import SCANVI
+    from scvi.train import SemiSupervisedTrainingPlan
+
+    scvi.settings.seed = 0
+    rng = np.random.default_rng(0)
+    adata = anndata.AnnData(rng.poisson(2.0, size=(160, 30)).astype(np.float32))
+    adata.obs["labels"] = np.array(["a", "b", "Unknown"])[rng.integers(0, 3, 160)]  # a third unlabelled
+    SCANVI.setup_anndata(adata, labels_key="labels", unlabeled_category="Unknown")
+    model = SCANVI(adata, n_hidden=16, n_latent=4, n_layers=1)
+    splitter = SemiSupervisedDataSplitter(model.adata_manager, train_size=0.75, batch_size=32)
+    splitter.setup()
+
+    class Trainable(SemiSupervisedTrainingPlan):
+        def __init__(self):
+            super().__init__(SCANVI(adata, n_hidden=16, n_latent=4, n_layers=1).module, n_classes=model.n_labels)
             self.n_obs_training = splitter.n_train
 
         def train_dataloader(self):

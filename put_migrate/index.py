@@ -31,6 +31,7 @@ from typing import Any
 
 from put_migrate import resolve
 from put_migrate.callback_entries import callback_hooks
+from put_migrate.constants import ModuleConstants, read_constants
 from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.init_signature import InitSignature, read_init
 from put_migrate.lightning_names import BASES, Kind
@@ -77,6 +78,8 @@ class RepositoryIndex:
     all_names: dict[str, frozenset[str]] = field(default_factory=dict)
     # Every module read -> the names of its top-level classes (for the PM222 safety net).
     module_classes: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Every module read -> its string constants (``constants.py``).
+    module_constants: dict[str, ModuleConstants] = field(default_factory=dict)
     # The run's files not read yet (most never are): module key -> [(path, its text or where to read it)], read
     # when a query names the module (``load``).
     unread: dict[str, list[tuple[Path | str, str | Path | None]]] = field(default_factory=dict)
@@ -105,6 +108,7 @@ class RepositoryIndex:
             star_imports=dict(self.star_imports),
             all_names=dict(self.all_names),
             module_classes=dict(self.module_classes),
+            module_constants=dict(self.module_constants),
             unread={key: list(files) for key, files in self.unread.items()},
             modules=self.modules,
             search=self.search,
@@ -119,15 +123,30 @@ class RepositoryIndex:
         if method in RESERVED_ATTRIBUTES:
             return ""  # Lightning or torch call it themselves
         if method not in self.entry_hooks:
-            if not self.call_sites and self.files:
-                for i, text in self._texts(range(len(self.files))):
-                    for name in set(_CALL.findall(text)):
-                        self.call_sites.setdefault(name, []).append(i)
-                self.call_sites.setdefault("", [])  # built, whatever the files hold
             texts = ((os.fspath(self.files[i][0]), module_name(self.files[i][0]), text)
-                     for i, text in self._texts(self.call_sites.get(method, ())))
+                     for i, text in self._texts(self._calling(method)))
             self.entry_hooks[method] = callback_hooks(texts, method, self._is_callback)
         return self.entry_hooks[method]
+
+    def self_calling_modules(self, method: str) -> list[str]:
+        """The module keys of the run's files whose text calls ``self.<method>(...)``, each read into the index
+        (their classes can then be looked up)."""
+        calls = re.compile(rf"\bself\s*\.\s*{re.escape(method)}\s*\(")
+        keys = list(dict.fromkeys(module_name(self.files[i][0]) for i, text in self._texts(self._calling(method))
+                                  if calls.search(text)))
+        for key in keys:
+            self.load(key)
+        return keys
+
+    def _calling(self, method: str) -> list[int]:
+        """The files (indices in ``files``) whose text calls ``.<method>(``; the map is built by one pass over the
+        run's texts at the first query."""
+        if not self.call_sites and self.files:
+            for i, text in self._texts(range(len(self.files))):
+                for name in set(_CALL.findall(text)):
+                    self.call_sites.setdefault(name, []).append(i)
+            self.call_sites.setdefault("", [])  # built, whatever the files hold
+        return self.call_sites.get(method, [])
 
     def _texts(self, indices: Iterable[int]) -> Iterable[tuple[int, str]]:
         for i in indices:
@@ -161,6 +180,22 @@ class RepositoryIndex:
                 return self.classes[keys[0]]
         target = self.reexported(dotted)
         return self.find(target) if target is not None else None
+
+    def constant(self, dotted: str, field: str) -> str | None:
+        """The string ``<dotted>.<field>`` holds, where ``dotted`` names a module's string constant
+        (``constants.py``), directly or re-exported."""
+        module, _, name = dotted.rpartition(".")
+        key = self._module_key(module) if module else None
+        found = self.module_constants.get(key) if key is not None else None
+        if found is not None and found.field(name, field) is not None:
+            return found.field(name, field)
+        target = self.reexported(dotted)
+        if target is None or target == dotted:
+            return None
+        module, _, name = target.rpartition(".")
+        key = self._module_key(module) if module else None
+        found = self.module_constants.get(key) if key is not None else None
+        return found.field(name, field) if found is not None else None
 
     def reexported(self, dotted: str, _depth: int = 0) -> str | None:
         """What ``pkg.Base`` refers to when module ``pkg`` (its ``__init__.py``, or any indexed module) binds
@@ -545,6 +580,7 @@ class FileEntry:
     all_names: frozenset[str] | None
     local_classes: frozenset[str]
     classes: tuple[IndexedClass, ...]
+    constants: ModuleConstants = ModuleConstants()
 
 
 def read_source(text: str, path: Path, tree: ast.Module | None = None) -> FileEntry | None:
@@ -559,7 +595,7 @@ def read_source(text: str, path: Path, tree: ast.Module | None = None) -> FileEn
     classes = tuple(reader.read(node) for node in tree.body if isinstance(node, ast.ClassDef))
     return FileEntry(
         reader.module, dict(reader.imports), tuple(reader.star_imports), reader.all_names,
-        frozenset(reader.local_classes), classes,
+        frozenset(reader.local_classes), classes, read_constants(tree, text, reader.imports, os.fspath(path)),
     )
 
 
@@ -568,6 +604,8 @@ def record(index: RepositoryIndex, entry: FileEntry | None) -> None:
         return
     _record_exports(index, entry.module, entry.imports, entry.star_imports, entry.all_names)
     index.module_classes[entry.module] = index.module_classes.get(entry.module, frozenset()) | entry.local_classes
+    known = index.module_constants.get(entry.module)
+    index.module_constants[entry.module] = entry.constants if known is None else known.merged(entry.constants)
     for cls in entry.classes:
         index.add(cls)
 

@@ -159,6 +159,10 @@ class LightningClass:
     # The repository index of the run, where there is one: which Callback hooks call a method of the class on their
     # module (``RepositoryIndex.callback_hooks``).
     project: Any = field(default=None, compare=False, repr=False)
+    # The key of its module in ``project`` (the module's string constants are found there).
+    module_key: str = field(default="", compare=False, repr=False)
+    # Its key in the repository index (``module.Class``), for a top-level class of a run with one; else "".
+    key: str = field(default="", compare=False)
     # A class defined in a function body: the functions around it, outermost first (what its methods close over).
     enclosing: tuple[cst.FunctionDef, ...] = field(default=(), compare=False, repr=False)
 
@@ -190,7 +194,8 @@ def top_level_classes(module: cst.Module, imports: ImportMap, index=None, module
                 demo = demo_members(
                     q for q in (imports.qualify(b.value) for b in statement.bases if b.keyword is None) if q
                 )
-                found.append(LightningClass(statement, statement.name.value, kind, package, demo=demo, project=index))
+                found.append(LightningClass(statement, statement.name.value, kind, package, demo=demo, project=index,
+                                            module_key=module_key, key=_key(index, module_key, statement)))
                 break
         else:
             indexed = index.classes.get(f"{module_key}.{statement.name.value}") if index is not None else None
@@ -201,9 +206,14 @@ def top_level_classes(module: cst.Module, imports: ImportMap, index=None, module
                 demo = demo_members(b for a in [indexed, *ancestors] for b in a.bases)
                 found.append(
                     LightningClass(statement, statement.name.value, resolved[0], resolved[1], inherited, demo=demo,
-                                   project=index)
+                                   project=index, module_key=module_key, key=indexed.key)
                 )
     return found
+
+
+def _key(index, module_key: str, statement: cst.ClassDef) -> str:
+    key = f"{module_key}.{statement.name.value}"
+    return key if index is not None and key in index.classes else ""
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, cast
 import libcst as cst
 
 from put_migrate.imports import add_imports
+from put_migrate.lightning_classes import dotted_name
 from put_migrate.lightning_names import BASES
+from put_migrate.mixin_position import mixin_position
 from put_migrate.plan import MigrationPlan, super_init_index
 from put_migrate.plan.statements import indent_code
 from put_migrate.project_config import import_style
@@ -209,9 +211,12 @@ class PlanRenderer(cst.CSTTransformer):
             if id(node) in self.roots_given_mixin.values() or self._inherits_mixin(cls):
                 return node
             # Its project root is in another file: PutMixin goes last, the one place that keeps the method
-            # resolution order valid once that root gets PutMixin (first) in this run or a later one.
+            # resolution order valid once that root gets PutMixin (first) in this run or a later one; before a
+            # later base that the root's order lists after PutMixin (``mixin_position``).
             bases = list(node.bases)
-            last = max(i for i, b in enumerate(bases) if b.keyword is None and not b.star)
+            positional = [i for i, b in enumerate(bases) if b.keyword is None and not b.star]
+            written = [_dotted_base(bases[i].value, cls.inherited.bases) for i in positional]
+            last = positional[mixin_position(cls.inherited.chain, written) - 1]
             comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
             bases[last] = bases[last].with_changes(comma=comma)
             mixin = cst.Arg(cst.Name("PutMixin"), comma=bases[last + 1 :] and comma or cst.MaybeSentinel.DEFAULT)
@@ -301,6 +306,15 @@ class PlanRenderer(cst.CSTTransformer):
             at -= 1
         inner[at:at] = statements
         return function.with_changes(body=block.with_changes(body=inner))
+
+
+def _dotted_base(node: cst.BaseExpression, resolved: tuple[str, ...]) -> str:
+    """A base as written, as the dotted name the index resolved it to (the one of the class's bases that ends
+    with its name), else as written."""
+    written = dotted_name(node) or ""
+    tail = written.rsplit(".", 1)[-1]
+    found = [d for d in resolved if d == written or d.rsplit(".", 1)[-1] == tail]
+    return found[0] if len(found) == 1 else written
 
 
 def _roots_given_mixin(module: cst.Module, classes: list) -> dict[str, int]:

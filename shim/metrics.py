@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
+from shim import last_put
 from shim._warnings import warn_once
 from shim.put import _KEPT_DTYPES
 
@@ -32,6 +33,9 @@ def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
     if not isinstance(value, Tensor):
         return torch.tensor(value, dtype=torch.get_default_dtype(), device=metric.device)
     if value.requires_grad:  # a tensor outside the graph needs no detach (one tensor op less per update)
+        detached = last_put.detached_by_put(value)
+        if detached is not None:
+            return detached  # a forked value: put() has just detached it (shim.last_put)
         value = value.detach()
     if value.ndim:
         if value.numel() != 1:
@@ -49,10 +53,24 @@ def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
     return value
 
 
-def _in_place_ok(state: Tensor, value: Tensor) -> bool:
-    """Whether ``state`` can be updated in place: same dtype (else Lightning's `+` promotes), and not an inference
-    tensor outside inference mode (a reset inside ``trainer.validate()`` makes states under ``inference_mode``)."""
-    return value.dtype == state.dtype and (not state.is_inference() or torch.is_inference_mode_enabled())
+def _in_place_ok(metric: Metric, state: Tensor, dtype: torch.dtype) -> bool:
+    """Whether ``state`` can be updated in place by a value of ``dtype``: the same dtype (else Lightning's `+`
+    promotes), and not an inference tensor outside inference mode (a reset inside ``trainer.validate()`` makes
+    states under ``inference_mode``).
+
+    A tensor's dtype and inference flag never change, so a state found fit is remembered with the dtype
+    (``_fit_state``) while it is the state: the checks cost an update two getters and a method call otherwise.
+    """
+    fields = metric.__dict__
+    fit = fields["_fit_state"]
+    if fit[0] is state and fit[1] is dtype:
+        return True
+    if dtype != state.dtype:
+        return False
+    if not state.is_inference():
+        fields["_fit_state"] = (state, dtype)
+        return True
+    return torch.is_inference_mode_enabled()
 
 
 class _Aggregator(Metric):
@@ -62,6 +80,7 @@ class _Aggregator(Metric):
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         # torchmetrics' default is sync_on_compute=True; self.log's default (sync_dist=False) is rank-local.
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
+        self.__dict__["_fit_state"] = (None, None)  # see _in_place_ok
         self._use_lean_update()
 
     def _use_lean_update(self) -> None:
@@ -108,6 +127,9 @@ class _Aggregator(Metric):
             value = getattr(self, name)
             if isinstance(value, Tensor) and value.is_shared():
                 setattr(self, name, value.clone())
+        # The state found fit for in-place updates (_in_place_ok) may be one just replaced; absent when an earlier
+        # shim pickled this one.
+        self.__dict__["_fit_state"] = (None, None)
 
 
 class Mean(_Aggregator):
@@ -141,6 +163,11 @@ class Mean(_Aggregator):
         fields = self.__dict__
         fields["_weight_total"] = value
         fields["_weight_pending"] = 0
+        fields["_weight_counts_ints"] = not value.dtype.is_floating_point  # else int weights promote it now
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.weight = self.weight  # a copy pickled by an earlier shim lacks _weight_counts_ints
 
     def _counted_update(self, value: Any, weight: Any = 1) -> None:  # the books of _lean_update
         fields = self.__dict__
@@ -162,15 +189,16 @@ class Mean(_Aggregator):
             product = value * factor[2]
         else:
             product = value * weight
+            dtype = product.dtype
         weighted_sum = fields["weighted_sum"]
-        if _in_place_ok(weighted_sum, product):
+        if _in_place_ok(self, weighted_sum, dtype):
             # In place: rebinding a state goes through nn.Module.__setattr__, the slowest part of an update.
             weighted_sum.add_(product)
         else:
             # A float64 value (or weight tensor) promotes the sum to float64, as Lightning's `value + v * bs` does
             # (RES:232-235).
             self.weighted_sum = weighted_sum + product
-        if int_weight and not fields["_weight_total"].dtype.is_floating_point:
+        if int_weight and fields["_weight_counts_ints"]:
             fields["_weight_pending"] += weight  # exact, as the int64 sum it stands for
         else:
             self.weight = self.weight + weight  # Lightning's promotion (int64 + float -> float32), in its order
@@ -190,7 +218,7 @@ class Sum(_Aggregator):
 
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
-        if _in_place_ok(self.total, value):
+        if _in_place_ok(self, self.total, value.dtype):
             self.total.add_(value)
         else:
             self.total = self.total + value
@@ -211,7 +239,7 @@ class Max(_Aggregator):
 
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
-        if _in_place_ok(self.extreme, value):
+        if _in_place_ok(self, self.extreme, value.dtype):
             torch.maximum(self.extreme, value, out=self.extreme)
         else:
             self.extreme = torch.max(self.extreme, value)
@@ -232,7 +260,7 @@ class Min(_Aggregator):
 
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
-        if _in_place_ok(self.extreme, value):
+        if _in_place_ok(self, self.extreme, value.dtype):
             torch.minimum(self.extreme, value, out=self.extreme)
         else:
             self.extreme = torch.min(self.extreme, value)

@@ -11,7 +11,7 @@ import numbers
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -58,6 +58,7 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
     """Convert a value as ``LightningModule.log`` does (semantics §3.1), without a host sync.
 
     Numbers become tensors on ``module``'s device (the LightningModule; None outside a trainer)."""
+    graph_source = None
     if isinstance(value, Tensor):
         if not value.requires_grad:
             # May be updated in place after the put (a buffer, a user tensor, strategy.reduce): copy it, as
@@ -67,7 +68,7 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
             # A parameter, or a view of one (an optimizer step updates it in place): copy it, as Lightning does.
             value = value.detach().clone()
         else:
-            value = value.detach()  # a fresh autograd result owns its storage
+            graph_source, value = value, value.detach()  # a fresh autograd result owns its storage
         if value.ndim:
             if value.numel() != 1:
                 raise ValueError(
@@ -75,8 +76,9 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
                     f" reduce it first, e.g. put({name!r}, value.mean())"
                 )
             value = value.squeeze()
-    elif isinstance(value, numbers.Number) and not isinstance(value, complex):
-        value = _number_tensor(value, getattr(module, "device", None))
+    elif type(value) is float or (isinstance(value, numbers.Number) and not isinstance(value, complex)):
+        # Made in the default dtype, which the rule below keeps. A float is asked about before the ABC check.
+        return _number_tensor(value, getattr(module, "device", None))
     else:
         if isinstance(value, (Mapping, str, bytes)):
             hint = "put_dict() takes a mapping" if isinstance(value, Mapping) else "strings cannot be put"
@@ -86,13 +88,15 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
     # Lightning's _ResultMetric.update: non-float -> default float dtype, f16/bf16 -> default dtype, f32/f64 kept.
     if value.dtype not in _KEPT_DTYPES:
         value = value.to(torch.get_default_dtype())
+    elif graph_source is not None:
+        last_put.remember(graph_source, value)  # what an aggregator would make of the same value
     return value
 
 
 _EXACT_INT = 2**53  # the ints a double holds exactly
 
 
-def _number_tensor(value: numbers.Number, device: Any) -> Tensor:
+def _number_tensor(value: float | numbers.Number, device: Any) -> Tensor:
     """``torch.tensor(value, dtype=<default>, device=device)``, as ``self.log`` makes it.
 
     ``torch.tensor`` converts a Python float or int through a double, so ``torch.full`` of that double gives the
@@ -101,10 +105,9 @@ def _number_tensor(value: numbers.Number, device: Any) -> Tensor:
     """
     dtype = torch.get_default_dtype()
     kind = type(value)
-    real = cast(float, value)  # read only where the type check makes it an int or a float
-    if kind is float or (kind is int and -_EXACT_INT <= real <= _EXACT_INT):
+    if kind is float or (kind is int and -_EXACT_INT <= value <= _EXACT_INT):  # type: ignore[operator]
         try:
-            return torch.full((), float(real), dtype=dtype, device=device)
+            return torch.full((), float(value), dtype=dtype, device=device)  # type: ignore[arg-type]
         except RuntimeError:
             pass
     return torch.tensor(value, dtype=dtype, device=device)
@@ -250,5 +253,5 @@ def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:
 
 # At the bottom: routing imports PutData and PutMixin from this module, so it is imported once they exist, and
 # put() does not pay a function-level import per value.
-from shim import routing  # noqa: E402
+from shim import last_put, routing  # noqa: E402
 from shim.aggregator_slots import add_aggregator_slots  # noqa: E402

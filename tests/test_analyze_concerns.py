@@ -80,3 +80,16 @@ def test_reduction(reduce_fx: str, expected) -> None:
 
 def test_reduction_defaults_to_mean() -> None:
     assert reduction(_args('self.log("x", v)'), {}, ImportMap.of(cst.parse_module(""))) == "mean"
+
+
+def test_a_mapping_a_hook_passes_from_an_attribute_names_where_the_class_assigns_it() -> None:
+    from pathlib import Path
+
+    from put_migrate.transform import migrate_source
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "manual" / "log_dict_metrics_from_helper.in.py"
+    (finding,) = [f for f in migrate_source(path.read_text(), str(path)).findings if f.code == "PM215"]
+    assert (
+        "`metrics` (`training_step` passes self.train_metrics, assigned in `initialize_train_metrics` by unpacking"
+        " `self._create_metric_components(...)`: its keys and values are known only at run time)"
+    ) in finding.message

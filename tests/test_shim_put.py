@@ -265,6 +265,23 @@ def test_aggregators_survive_inference_mode_resets_and_squeeze():
         mean.update(torch.ones(2))
 
 
+@pytest.mark.parametrize("kind", [Mean, Sum, Max, Min])
+def test_aggregators_recheck_a_state_that_took_in_place_updates_once_it_changes(kind):
+    # The state found fit for in-place updates is remembered (_in_place_ok); a new state, or a value of another
+    # dtype, is checked again.
+    aggregator = kind()
+    aggregator.update(torch.tensor(1.0))
+    with torch.inference_mode():  # trainer.validate(): a compute hook resets under inference mode
+        aggregator.reset()
+    aggregator.update(torch.tensor(2.0))  # in place here would raise: an inference tensor outside inference mode
+    aggregator.update(torch.tensor(4.0, dtype=torch.float64))  # promotes, as Lightning's `+` does
+    assert aggregator.compute().dtype == torch.float64
+    expected = {Mean: 3.0, Sum: 6.0, Max: 4.0, Min: 2.0}[kind]
+    assert aggregator.compute().item() == expected
+    aggregator.update(torch.tensor(8.0))  # a float32 value into the float64 state: not in place, still float64
+    assert aggregator.compute().dtype == torch.float64
+
+
 def test_reduce_step_values_keeps_each_dtype_and_leaves_inputs_alone():
     from types import SimpleNamespace
 

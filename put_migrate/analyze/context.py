@@ -6,11 +6,13 @@ from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
+from put_migrate.analyze.constants import constant_str
 from put_migrate.analyze.literals import code_of as _code_of
 from put_migrate.analyze.literals import literal_str
+from put_migrate.analyze.local_kwargs import item_of, only_spread
 from put_migrate.analyze.scope import assigns_name, positional_params
 from put_migrate.hooks import HOOKS
-from put_migrate.lightning_classes import LightningClass, dotted_name
+from put_migrate.lightning_classes import ImportMap, LightningClass, dotted_name
 from put_migrate.walk import visit
 
 
@@ -299,10 +301,12 @@ def entry_context(method: cst.FunctionDef, hook: str, step: cst.FunctionDef | No
 
 
 def helper_context(
-    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass, outer: Context | None = None
+    helper: cst.FunctionDef, caller: HelperCall, cls: LightningClass, outer: Context | None = None,
+    imports: ImportMap | None = None,
 ) -> tuple[Context | None, str | None]:
     """The context of a helper's statements when ``caller`` runs it (``outer``: the context the calling helper
-    runs in, when the caller is a helper itself); or the reason it cannot be known."""
+    runs in, when the caller is a helper itself); or the reason it cannot be known. ``imports``: the class's, to
+    read an argument naming a module's string constant (``KEYS.ACCURACY``) as its literal."""
     if outer is None and (caller.problem is not None or caller.call is None):
         return None, caller.problem
     assert caller.call is not None
@@ -343,6 +347,9 @@ def helper_context(
         elif star_kwargs is not None and _constant(arg.value) and not assigns_name(helper, star_kwargs):
             # A literal keyword collected by the helper's ``**kwargs``: the same literal where it is forwarded.
             forwarded.append((arg.keyword.value, arg.value))
+        elif star_kwargs is not None and only_spread(helper, star_kwargs):
+            # Any other keyword collected by ``**kwargs``, which the helper only spreads: read from it again there.
+            forwarded.append((arg.keyword.value, item_of(star_kwargs, arg.keyword.value)))
         else:
             return None, f"`{caller.hook}` calls `{helper.name.value}` with an unknown argument"
     for param in [*params[1:], *helper.params.kwonly_params]:  # literal defaults count as literal arguments
@@ -359,6 +366,8 @@ def helper_context(
         text = literal_str(expression)
         if text is None and isinstance(expression, cst.Name) and expression.value in outer_env:
             text = outer_env[expression.value]  # a literal the calling helper was given
+        if text is None:
+            text = constant_str(expression, caller.hook_function, cls, imports)
         if text is not None:
             env.append((name, text))
         elif isinstance(expression, cst.Name):

@@ -21,6 +21,7 @@ from put_migrate.rules import (
     VALUE_REJECTED,
     Problem,
 )
+from put_migrate.walk import find_all
 
 
 def log_items(
@@ -274,8 +275,36 @@ def _holder_argument(
             if bound == mapping.value and arg.star == "":
                 holder = _collection_holder(arg.value, caller.hook_function, receiver)
                 if holder:
-                    return f"`{mapping.value}` (`{caller.hook}` passes {holder})"
+                    origin = _attribute_origin(arg.value, facts.cls.node)
+                    return f"`{mapping.value}` (`{caller.hook}` passes {holder}{origin})"
     return None
+
+
+def _attribute_origin(value: cst.BaseExpression, class_node: cst.ClassDef) -> str:
+    """Where the class assigns the attribute ``self.<x>`` a hook passes on, as a clause naming the method and the
+    value (a call's arguments left out): what the codemod would need to read to know its keys and values."""
+    attribute = value.attr.value if isinstance(value, cst.Attribute) and dotted_name(value.value) == "self" else None
+    if attribute is None:
+        return ""
+    found: list[str] = []
+    for method in class_node.body.body:
+        if not isinstance(method, cst.FunctionDef):
+            continue
+        for assign in find_all(method.body, lambda node: isinstance(node, cst.Assign)):
+            assert isinstance(assign, cst.Assign)
+            for target in (t.target for t in assign.targets):
+                elements = [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else []
+                if any(isinstance(t, cst.Attribute) and dotted_name(t) == f"self.{attribute}"
+                       for t in [target, *elements]):
+                    how = "by unpacking" if elements else "as"
+                    shown = assign.value
+                    if isinstance(shown, cst.Call) and shown.args:
+                        shown = shown.with_changes(args=[cst.Arg(cst.Ellipsis())])
+                    found.append(f"assigned in `{method.name.value}` {how} `{code_of(shown)}`")
+    if not found:
+        return ""
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return f", {found[0]}{more}: its keys and values are known only at run time"
 
 
 def _collection_holder(mapping: cst.BaseExpression, function: cst.FunctionDef, receiver: str) -> str | None:

@@ -34,11 +34,20 @@ def literal_dict_items(name: str, built: cst.Dict) -> tuple[tuple[str, cst.BaseE
         assert isinstance(element, cst.DictElement)
         key = literal_str(element.key)
         assert key is not None
-        value = element.value if _constant(element.value) else cst.Subscript(
-            value=cst.Name(name), slice=[cst.SubscriptElement(cst.Index(cst.SimpleString(_quoted(key))))]
-        )
+        value = element.value if _constant(element.value) else item_of(name, key)
         items.append((key, value))
     return tuple(items)
+
+
+def item_of(name: str, key: str) -> cst.Subscript:
+    """``name["key"]``: a keyword's value read again from the dict that holds it."""
+    return cst.Subscript(value=cst.Name(name), slice=[cst.SubscriptElement(cst.Index(cst.SimpleString(_quoted(key))))])
+
+
+def only_spread(function: cst.FunctionDef, name: str) -> bool:
+    """Every mention of ``name`` in ``function``'s body is a ``**name`` argument: the dict is read, never changed
+    nor rebound, so its items hold what was put in it when the function was called."""
+    return variable_uses(function.body, name) == len(find_all(function.body, lambda node: _double_star(node, name)))
 
 
 def optional_keywords(expansions: Expansions) -> frozenset[str]:

@@ -46,6 +46,7 @@ from put_migrate.analyze.options import (
     step_and_epoch,
 )
 from put_migrate.analyze.scope import assigns_name
+from put_migrate.analyze.subclass_callers import subclass_callers
 from put_migrate.analyze.unreached import returns_before
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, PREDICT_LOG_ERROR, PREDICT_STEP
 from put_migrate.rules import (
@@ -138,6 +139,10 @@ def helper_contexts(
         hooks = callback_hooks(facts.cls, name)
         if isinstance(hooks, tuple):  # the run's Callbacks call it on their module: it runs under their hooks
             reached = [HelperCall(hook, function, None, entry=True) for hook in hooks]
+        elif not hooks:  # no Callback calls it: the hooks of the class's subclasses may
+            reached, why = subclass_callers(facts.cls, name)
+            if why is not None:
+                return [], f"`{name}` is called by subclasses of {facts.cls.name}, but {why}"
     if not reached:
         return [], f"`{name}` is not called from any hook of {facts.cls.name}{unknown_callers(facts.cls, name)}"
     aliases = [c for c in reached if c.alias]
@@ -158,7 +163,7 @@ def helper_contexts(
             if why is not None:
                 return [], why
         for around in outer:
-            context, why = helper_context(function, caller, facts.cls, around)
+            context, why = helper_context(function, caller, facts.cls, around, facts.imports)
             if context is None and facts.log_guard is not None and caller.hook == PREDICT_STEP.name:
                 # A call that raises there needs no arguments bound: the hook alone decides.
                 context = Context(caller.hook, caller.hook_function, via=name, in_loop=caller.in_loop)

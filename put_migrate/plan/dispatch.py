@@ -70,18 +70,9 @@ def _without_trailing_empty(chain: IfChain) -> IfChain:
 def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]], state: BuildState) -> IfChain:
     members = [call for group_calls, _ in groups for call in group_calls]
     variables = set.intersection(*(set(dict(c.bindings)) for c in members))
-    for variable in sorted(variables):
-        values = [{dict(c.bindings)[variable] for c in group_calls} for group_calls, _ in groups]
-        if sum(len(v) for v in values) == len(set().union(*values)):
-            branches = []
-            for value_set, (_, code) in zip(values, groups):
-                ordered = sorted(value_set)
-                if len(ordered) == 1:
-                    condition = f"{variable} == {quote(ordered[0])}"
-                else:
-                    condition = f"{variable} in ({', '.join(quote(v) for v in ordered)})"
-                branches.append((condition, tuple(code)))
-            return IfChain(tuple(branches))
+    chain = _binding_chain(groups, frozenset(variables))
+    if chain is not None:
+        return chain
     stages = [{c.spec.stage for c in group_calls} for group_calls, _ in groups]
     if all(len(s) == 1 for s in stages) and len({next(iter(s)) for s in stages}) == len(groups):
         # The hook that runs decides the stage; Trainer.training/testing tell it (validation: also sanity check).
@@ -103,6 +94,44 @@ def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]], state: BuildS
         f"`{members[0].via}` logs differently for {', '.join(hooks)}, and no literal argument tells the callers "
         "apart",
     )
+
+
+def _binding_chain(groups: list[tuple[list[LogCall], list[Statement]]], variables: frozenset[str]) -> IfChain | None:
+    """Branches told apart by the literal arguments: by one variable whose values partition the groups, else by
+    one variable first and the others within each of its values (``mode`` then ``key`` of a helper logging
+    ``f"{mode}_{key}"``); None when the literal arguments do not tell every group apart."""
+    for variable in sorted(variables):
+        values = [{dict(c.bindings)[variable] for c in group_calls} for group_calls, _ in groups]
+        if sum(len(v) for v in values) == len(set().union(*values)):
+            branches = []
+            for value_set, (_, code) in zip(values, groups):
+                ordered = sorted(value_set)
+                if len(ordered) == 1:
+                    condition = f"{variable} == {quote(ordered[0])}"
+                else:
+                    condition = f"{variable} in ({', '.join(quote(v) for v in ordered)})"
+                branches.append((condition, tuple(code)))
+            return IfChain(tuple(branches))
+    members = [call for group_calls, _ in groups for call in group_calls]
+    by_count = sorted(variables, key=lambda v: (len({dict(c.bindings)[v] for c in members}), v))
+    for variable in by_count:
+        values = sorted({dict(c.bindings)[variable] for c in members})
+        if len(values) < 2:
+            continue
+        branches = []
+        for value in values:
+            within = [([c for c in group_calls if dict(c.bindings)[variable] == value], code)
+                      for group_calls, code in groups]
+            within = [(group_calls, code) for group_calls, code in within if group_calls]
+            inner = (within[0][1] if len(within) == 1
+                     else _binding_chain(within, variables - {variable}))
+            if inner is None:
+                break
+            body = tuple(inner) if isinstance(inner, list) else (inner,)
+            branches.append((f"{variable} == {quote(value)}", body))
+        else:
+            return IfChain(tuple(branches))
+    return None
 
 
 def rewrite_call(state: BuildState, call: LogCall) -> tuple[list[Statement], SyncedItem | None]:

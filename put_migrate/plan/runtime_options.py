@@ -28,8 +28,11 @@ def option_chain(variants: list[LogCall], codes: list[list[Statement]]) -> list[
         return _reduction_chain(variants, codes)
     by_values: dict[tuple[bool, ...], list[Statement]] = {}
     expressions: tuple[str, ...] = ()
-    for call, code in zip(variants, codes):
-        expressions = tuple(_truth(call, option, expression) for option, expression, _ in call.conditions)
+    for index, (call, code) in enumerate(zip(variants, codes)):
+        read = tuple(_truth(call, option, expression) for option, expression, _ in call.conditions)
+        if index and read != expressions:  # callers that give a helper different options (``**kwargs``)
+            raise Leave(OPTION_NOT_LITERAL, f"`{call.hook}` runs it in several ways with different options")
+        expressions = read
         values = tuple(value for _, _, value in call.conditions)
         if by_values.setdefault(values, code) != code:
             raise Leave(OPTION_NOT_LITERAL, f"`{call.hook}` runs it in several ways with the same option values")

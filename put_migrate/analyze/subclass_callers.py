@@ -1,0 +1,166 @@
+"""A base class's helper that only its subclasses' hooks call: the calls that reach it, from the run's files.
+
+``ASRModel.add_auxiliary_losses`` logs, and no method of ``ASRModel`` calls it: the ``training_step`` of each
+subclass does (in other files). Lightning takes the defaults from the hook that runs, so the helper runs once per
+such hook, exactly as a helper its own class's hooks call. The callers are found in the run's files whose text calls
+``self.<helper>(``: the methods of the project classes deriving from the base that call ``self.<helper>(...)``, read
+from the index (``IndexedClass.self_uses`` and ``method_sources``). A subclass whose own class, or a class between
+it and the base, defines the helper again calls that definition instead: such callers are skipped, unless the
+override hands on to the base (``super().<helper>``), whose arguments are then not followed (the call is left). As
+for a helper of one class, the run's files are the world: a class outside them may call the helper from another
+hook.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from put_migrate.analyze.context import REMOVED_EPOCH_END, HelperCall, removed_hook_problem
+from put_migrate.analyze.hierarchy import _parsed, method_resolution
+from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS
+from put_migrate.lightning_classes import Inherited, LightningClass, dotted_name
+
+
+def subclass_callers(cls: LightningClass, method: str) -> tuple[list[HelperCall], str | None]:
+    """The ``self.<method>(...)`` calls of the hooks of ``cls``'s subclasses in the run that reach ``cls``'s
+    ``method`` (each with the problem that stops it being followed, if any); or why they cannot all be known."""
+    index = cls.project
+    if cls.kind != "module" or index is None or not cls.key or method in HOOKS or method in FORBIDDEN_HOOKS:
+        return [], None
+    found: list[HelperCall] = []
+    for module in index.self_calling_modules(method):
+        for name in sorted(index.module_classes.get(module, ())):
+            sub = index.classes.get(f"{module}.{name}")
+            if sub is None or sub.key == cls.key:
+                continue
+            ancestors = index.ancestors(sub)
+            if not any(a.key == cls.key for a in ancestors):
+                continue
+            reaches, why = _reaches_base(sub, ancestors, cls.key, method)
+            if why is not None:
+                return [], why
+            if reaches:
+                calls, why = _calls_in(sub, ancestors, method)
+                if why is not None:
+                    return [], why
+                found += calls
+    return found, None
+
+
+def _reaches_base(sub, ancestors: list, base: str, method: str) -> tuple[bool, str | None]:
+    """Whether ``self.<method>`` on an instance of ``sub`` is the base's; or why it is not known."""
+    shown = sub.key.rsplit(".", 1)[1]
+    order = method_resolution(_Resolved(Inherited.of(ancestors, "", sub.bases)))  # type: ignore[arg-type]
+    if order is None:
+        return False, f"the method resolution order of {shown} cannot be followed"
+    for klass in [sub, *order]:
+        if klass.key == base:
+            return True, None
+        if method in klass.methods:
+            if method in klass.reached_otherwise:  # an override that may hand on to the base's
+                where = klass.key.rsplit(".", 1)[1]
+                return False, f"`{where}.{method}` overrides it and may call it with other arguments"
+            return False, None
+    return False, None
+
+
+class _Resolved:
+    """What ``method_resolution`` reads of a class: the indexed classes above it."""
+
+    kind = "module"
+
+    def __init__(self, inherited: Inherited) -> None:
+        self.inherited = inherited
+
+
+def _calls_in(sub, ancestors: list, method: str) -> tuple[list[HelperCall], str | None]:
+    """Each use of ``self.<method>`` in ``sub``'s methods, as a call from a hook (or a use with its problem); or
+    why they cannot all be known (a caller's source cannot be read)."""
+    shown = sub.key.rsplit(".", 1)[1]
+    sources = dict(sub.method_sources)
+    callers = sorted({m for m, attr in sub.self_uses if attr == method})
+    found: list[HelperCall] = []
+    for hook in callers:
+        function = _parsed(sources[hook]) if hook in sources else None
+        if function is None:
+            return [], f"`{shown}.{hook}` calls `{method}`, and its source could not be read"
+        problem = _caller_problem(sub, ancestors, hook, method)
+        uses = _uses(function, method)
+        for call, in_loop, why in uses:
+            found.append(HelperCall(hook, function, call, in_loop, problem or why))
+    return found, None
+
+
+def _caller_problem(sub, ancestors: list, hook: str, method: str) -> str | None:
+    """Why a call of the helper in ``sub``'s method ``hook`` does not run under that hook alone."""
+    shown = f"{sub.key.rsplit('.', 1)[1]}.{hook}"
+    if hook in REMOVED_EPOCH_END:
+        return removed_hook_problem(hook)
+    if hook not in HOOKS or hook in FORBIDDEN_HOOKS:
+        return (
+            f"`{shown}` calls `{method}` and is not a Lightning hook that may log: call `{method}` from the hooks "
+            f"that call `{hook}`"
+        )
+    for klass in [sub, *ancestors]:
+        others = sorted({m for m, attr in klass.self_uses if attr == hook and m != hook})
+        if others:
+            return f"`{shown}` calls `{method}` and is called by other methods too, which run it under other hooks"
+    return None
+
+
+def _uses(function: cst.FunctionDef, method: str) -> list[tuple[cst.Call | None, bool, str | None]]:
+    """(call, in a loop, problem) for each ``self.<method>`` in ``function``: a direct call in its own body, or
+    another use (a nested function, passed on), which is not followed."""
+    found: list[tuple[cst.Call | None, bool, str | None]] = []
+    hook = function.name.value
+
+    class Visitor(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.nested = self.loops = 0
+            self.calls: set[int] = set()
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.nested += 1
+
+        def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+            self.nested -= 1
+
+        def visit_Lambda(self, node: cst.Lambda) -> None:
+            self.nested += 1
+
+        def leave_Lambda(self, node: cst.Lambda) -> None:
+            self.nested -= 1
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.nested += 1
+
+        def leave_ClassDef(self, node: cst.ClassDef) -> None:
+            self.nested -= 1
+
+        def visit_For(self, node: cst.For) -> None:
+            self.loops += 1
+
+        def leave_For(self, node: cst.For) -> None:
+            self.loops -= 1
+
+        def visit_While(self, node: cst.While) -> None:
+            self.loops += 1
+
+        def leave_While(self, node: cst.While) -> None:
+            self.loops -= 1
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self" and func.attr.value == method:
+                self.calls.add(id(func))
+                if self.nested:
+                    found.append((None, False, f"`self.{method}(...)` is called in a function nested in `{hook}`"))
+                else:
+                    found.append((node, self.loops > 0, None))
+
+        def visit_Attribute(self, node: cst.Attribute) -> None:
+            if dotted_name(node.value) == "self" and node.attr.value == method and id(node) not in self.calls:
+                found.append((None, False, f"`self.{method}` is used in `{hook}` other than as a direct call"))
+
+    function.body.visit(Visitor())
+    return found
