@@ -16,6 +16,7 @@ from put_migrate.pipeline import Prefiltered, migrate_file
 from put_migrate.prefilter import Stage, Subject, settled
 from put_migrate.results import INTERNAL_ERROR, FileResult, Mode, error
 
+STRIDE = 8  # chunks per window of ``_strided``: neighbouring candidates go to different chunks
 SERIAL_BELOW = 8  # fewer files than this are processed in the calling process: a pool costs more than it saves
 # Files from which, where nothing is written, the workers read the files too: below, one process reads them faster
 # than a pool starts.
@@ -199,14 +200,38 @@ def _run_pool(
         with ProcessPoolExecutor(
             max_workers=min(jobs, len(candidates)), initializer=_start_worker, initargs=(index,)
         ) as pool:
-            results = pool.map(_run_in_worker, candidates, chunksize=chunksize)
+            order = _strided(len(candidates), chunksize, STRIDE) if chunksize > 1 else list(range(len(candidates)))
+            results = pool.map(_run_in_worker, [candidates[i] for i in order], chunksize=chunksize)
+            arrived: dict[int, FileResult] = {}
+            taken = 0  # results taken from the pool, in ``order``
+            position = 0  # the next candidate to yield, in the tasks' order
             for task in tasks:
-                yield next(results) if id(task) in wanted else run_here(task)
+                if id(task) in wanted:
+                    while position not in arrived:
+                        arrived[order[taken]] = next(results)
+                        taken += 1
+                    yield arrived.pop(position)
+                    position += 1
+                else:
+                    yield run_here(task)
                 done += 1
     except BrokenProcessPool:
         # A worker died (e.g. a C stack overflow in the parser); the files not yet reported cannot be trusted.
         for task in tasks[done:]:
             yield error(task.display, INTERNAL_ERROR, "a worker process died while this file was being processed")
+
+
+def _strided(count: int, chunk: int, stride: int) -> list[int]:
+    """The order in which a pool takes ``count`` candidates, ``chunk`` at a time: window by window (``chunk *
+    stride`` candidates), chunk k of a window holds its candidates k, k + stride, ... Neighbouring files cost
+    alike (a package's few large modules sit together), and two costly neighbours in one chunk would keep one
+    worker busy after the other is done; the results are put back in order, a window at most held back."""
+    window = chunk * stride
+    order: list[int] = []
+    for start in range(0, count, window):
+        block = range(start, min(start + window, count))
+        order += [i for k in range(stride) for i in block[k::stride]]
+    return order
 
 
 def _preload_transform() -> None:

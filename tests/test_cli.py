@@ -398,3 +398,24 @@ def test_tracked_files_under_build_are_checked(tree):
     assert "would rewrite build/gen.py" in run("--check", "--exclude", "build", "build/gen.py").stderr
     excluded = run("--check", "--exclude", "build", "--force-exclude", "build/gen.py")
     assert "would rewrite" not in excluded.stderr and "no Python files" in excluded.stderr
+
+
+def test_a_check_over_a_large_tree_reports_every_file_in_order_whatever_the_pool_took_first(tree):
+    """Where nothing is written and the tree is large, the pool takes the files strided (neighbours in different
+    chunks); the results still come back in the files' order, each with its own findings."""
+    from put_migrate import api
+    from put_migrate.runner import STRIDE, _strided
+
+    order = _strided(300, 16, STRIDE)
+    assert sorted(order) == list(range(300))
+    assert all(abs(a - b) >= STRIDE for a, b in zip(order, order[1:]) if a // 128 == b // 128 and b > a)
+    for i in range(200):
+        (tree / f"f{i:03}.py").write_text(LOGGING if i % 3 else MANUAL)
+    options = api.RunOptions(mode=api.Mode.CHECK, jobs=2)
+    tasks = api.plan_tasks([tree], options)
+    results = list(api.run_tasks(tasks, 2))
+    assert [r.path for r in results] == [t.display for t in tasks]
+    for result in results:
+        number = int(result.path.rsplit("f", 1)[1][:3]) if "/f" in result.path or result.path.startswith("f") else None
+        if number is not None:
+            assert ([f.code for f in result.findings] == ["PM201"]) is (number % 3 == 0)
