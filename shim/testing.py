@@ -258,6 +258,10 @@ def _run_rank(rank: int, spec: _RunSpec, built: tuple[Any, list[Any]]) -> None:
                 tensor.data = tensor.data.clone()
     record = _run(spec, rank=rank, built=(module, callbacks))
     Path(spec.workdir, f"rank{rank}.json").write_text(record.to_json())
+    # Lightning leaves the process group up; a rank that exits with gloo's threads still running may abort at
+    # interpreter teardown ("terminate called without an active exception") after its record is written.
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def _run(spec: _RunSpec, rank: int | None, built: tuple[Any, list[Any]] | None = None) -> RunRecord:
