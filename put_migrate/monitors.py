@@ -37,9 +37,11 @@ _YAML_MONITOR = re.compile(
     r"""^\s*(?:-\s+)?["']?monitor["']?\s*:\s*(?P<q>["']?)(?P<value>[^"'#\s][^"'#]*?)(?P=q)\s*(?:#.*)?$"""
 )
 _JSON_MONITOR = re.compile(r'"monitor"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)"')
-# What a module that names a monitor in Python holds: a keyword ``monitor=`` or a dict key ``"monitor":``. The
-# pattern starts with a literal, so that ``re`` skips ahead to it (with ``\b`` first it tries every position).
-_PYTHON_MONITOR = re.compile(r"""monitor["']?\s*[=:]""")
+# What a module that names a monitor in Python holds: a keyword ``monitor=`` or a dict key ``"monitor":`` followed
+# by a string literal (after spaces, line breaks, comments or opening parentheses; a string prefix allowed). The
+# scan counts string constants only, so ``monitor=self.monitor`` or ``monitor: str`` needs no parse. The pattern
+# starts with a literal, so that ``re`` skips ahead to it (with ``\b`` first it tries every position).
+_PYTHON_MONITOR = re.compile(r"""monitor["']?\s*[=:](?:[\s(\\]|#[^\n]*)*[rRuUbBfF]{0,2}["']""")
 _PYTHON_MONITOR_BYTES = re.compile(_PYTHON_MONITOR.pattern.encode())  # the same, in the bytes of a source file
 # What a module that puts a name must hold (``self.put(...)``, ``pl_module.put_dict(...)``).
 _PUT_CALL = re.compile(r"\.\s*put(?:_dict)?\s*\(")

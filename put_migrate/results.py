@@ -61,7 +61,7 @@ class FileResult:
     written: bool = False
     detail: str = ""  # a traceback, for --verbose / PUT_MIGRATE_DEBUG
     # Read for the monitors section where the run asks (``RunOptions.mark_monitors``): which files it parses.
-    names_monitor: bool = False  # the text writes ``monitor=`` or ``"monitor":``
+    names_monitor: bool = False  # the text writes ``monitor=`` or ``"monitor":`` before a string literal
     may_put: bool = False  # the text calls ``put``/``put_dict``, or a ``log`` that is not a maths library's
     monitor_scan: Scan | None = None  # a .py file that names a monitor: ``monitors.scan_file`` of it, as it ends
 

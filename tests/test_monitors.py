@@ -252,3 +252,34 @@ def test_the_run_scans_the_files_that_name_a_monitor_so_the_check_reads_none_aga
     assert read == ["model.py"]
     assert result.monitors == expected.monitors and result.findings == expected.findings
     assert [m.name for m, puts in result.monitors if not puts] == ["acc"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "EarlyStopping(monitor='val_loss')\n",
+        "EarlyStopping(monitor = (  # the epoch mean\n    'val_' 'loss'))\n",
+        "EarlyStopping(monitor=\\\n    r'val_loss')\n",
+        "cfg = {'monitor': 'val_loss'}\n",
+        'cfg = {"monitor" :\n    "val_loss"}\n',
+        "ModelCheckpoint(monitor=u'val_loss')\n",
+    ],
+)
+def test_a_file_is_marked_as_naming_a_monitor_wherever_the_scan_finds_one(source) -> None:
+    """The marks decide which files the scan parses: every literal monitor it would find must be marked."""
+    assert [m.name for m in monitors.scan_python(source, "m.py")[0]] == ["val_loss"]
+    assert monitors.marks(source.encode())[0]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "EarlyStopping(monitor=self.monitor)\n",
+        "def f(monitor: str, mode='min'):\n    pass\n",
+        "if monitor == 'val_loss':\n    pass\n",
+    ],
+)
+def test_a_monitor_that_is_no_string_literal_needs_no_parse(source) -> None:
+    """Lightning's own callbacks and profilers name ``monitor`` without a literal: their modules are not parsed."""
+    assert monitors.scan_python(source, "m.py")[0] == []
+    assert not monitors.marks(source.encode())[0]
