@@ -14,9 +14,9 @@ from put_migrate import safety
 from put_migrate.discover import PYTHON_SUFFIXES, discover_files, display_path, file_may_contain_log_call
 from put_migrate.pipeline import Prefiltered, migrate_file
 from put_migrate.prefilter import Stage, Subject, settled
-from put_migrate.results import INTERNAL_ERROR, FileResult, Mode, error
+from put_migrate.results import INTERNAL_ERROR, FileResult, FileStatus, Mode, error
 
-STRIDE = 8  # chunks per window of ``_strided``: neighbouring candidates go to different chunks
+STRIDE = 8  # chunks per window of ``_chunks``: neighbouring candidates go to different chunks
 SERIAL_BELOW = 8  # fewer files than this are processed in the calling process: a pool costs more than it saves
 # Files from which, where nothing is written, the workers read the files too: below, one process reads them faster
 # than a pool starts.
@@ -94,17 +94,30 @@ def run_task(task: Task, index=None, data: bytes | None = None, prefiltered: Pre
                      detail=traceback.format_exc())
 
 
-# A worker process's copy of the run's index: the pool hands it over once, to each worker's initializer.
+# A worker process's share of the run, handed over once, to each worker's initializer (inherited where the pool
+# forks): the index and the candidates. The pool then sends ranges of positions and takes back lists of results.
 _worker_index = None
+_worker_tasks: Sequence[Task] = ()
 
 
-def _start_worker(index) -> None:
-    global _worker_index
-    _worker_index = index
+def _start_worker(index, tasks: Sequence[Task]) -> None:
+    global _worker_index, _worker_tasks
+    _worker_index, _worker_tasks = index, tasks
 
 
-def _run_in_worker(task: Task) -> FileResult:
-    return run_task(task, _worker_index)
+def _run_in_worker(positions: range) -> list[FileResult | None]:
+    """The results of the candidates at ``positions``; None for a file settled unchanged with nothing to say (most
+    of a large tree), which the calling process fills in: a few bytes through the pool instead of a record."""
+    results: list[FileResult | None] = []
+    for i in positions:
+        task = _worker_tasks[i]
+        result = run_task(task, _worker_index)
+        results.append(None if result == _plain(task) else result)
+    return results
+
+
+def _plain(task: Task) -> FileResult:
+    return FileResult(path=task.display, status=FileStatus.UNCHANGED)
 
 
 def _read_ahead(tasks: Sequence[Task]) -> dict[str, tuple[bytes, str]]:
@@ -147,7 +160,7 @@ def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Ite
             )
         if jobs > 1:
             # Workers import the transform (libcst) when a file needs it: most files of a large tree never do.
-            yield from _run_pool(tasks, tasks, jobs, index, _run_in_worker, chunk=16, preload=False)
+            yield from _run_pool(tasks, tasks, jobs, index, lambda task: run_task(task, index), chunk=16, preload=False)
             return
         for task in tasks:
             yield run_task(task, index)
@@ -198,17 +211,18 @@ def _run_pool(
     chunksize = max(1, min(chunk, len(candidates) // (jobs * 16)))
     try:
         with ProcessPoolExecutor(
-            max_workers=min(jobs, len(candidates)), initializer=_start_worker, initargs=(index,)
+            max_workers=min(jobs, len(candidates)), initializer=_start_worker, initargs=(index, candidates)
         ) as pool:
-            order = _strided(len(candidates), chunksize, STRIDE) if chunksize > 1 else list(range(len(candidates)))
-            results = pool.map(_run_in_worker, [candidates[i] for i in order], chunksize=chunksize)
+            chunks = _chunks(len(candidates), chunksize, STRIDE)
+            results = pool.map(_run_in_worker, chunks)
             arrived: dict[int, FileResult] = {}
-            taken = 0  # results taken from the pool, in ``order``
+            taken = 0  # chunks taken from the pool, in order
             position = 0  # the next candidate to yield, in the tasks' order
             for task in tasks:
                 if id(task) in wanted:
                     while position not in arrived:
-                        arrived[order[taken]] = next(results)
+                        for i, result in zip(chunks[taken], next(results)):
+                            arrived[i] = result if result is not None else _plain(candidates[i])
                         taken += 1
                     yield arrived.pop(position)
                     position += 1
@@ -221,17 +235,16 @@ def _run_pool(
             yield error(task.display, INTERNAL_ERROR, "a worker process died while this file was being processed")
 
 
-def _strided(count: int, chunk: int, stride: int) -> list[int]:
-    """The order in which a pool takes ``count`` candidates, ``chunk`` at a time: window by window (``chunk *
-    stride`` candidates), chunk k of a window holds its candidates k, k + stride, ... Neighbouring files cost
-    alike (a package's few large modules sit together), and two costly neighbours in one chunk would keep one
-    worker busy after the other is done; the results are put back in order, a window at most held back."""
-    window = chunk * stride
-    order: list[int] = []
-    for start in range(0, count, window):
-        block = range(start, min(start + window, count))
-        order += [i for k in range(stride) for i in block[k::stride]]
-    return order
+def _chunks(count: int, chunk: int, stride: int) -> list[range]:
+    """The positions of ``count`` candidates in chunks of at most ``chunk``, in the order the pool takes them: window
+    by window (``chunk * stride`` positions), chunk k of a window holds its positions k, k + stride, ... Neighbouring
+    files cost alike (a package's few large modules sit together), and two costly neighbours in one chunk would keep
+    one worker busy after the other is done; the results are put back in order, a window at most held back."""
+    chunks: list[range] = []
+    for start in range(0, count, chunk * stride):
+        stop = min(start + chunk * stride, count)
+        chunks += [range(start + k, stop, stride) for k in range(min(stride, stop - start))]
+    return chunks
 
 
 def _preload_transform() -> None:

@@ -404,11 +404,11 @@ def test_a_check_over_a_large_tree_reports_every_file_in_order_whatever_the_pool
     """Where nothing is written and the tree is large, the pool takes the files strided (neighbours in different
     chunks); the results still come back in the files' order, each with its own findings."""
     from put_migrate import api
-    from put_migrate.runner import STRIDE, _strided
+    from put_migrate.runner import STRIDE, _chunks
 
-    order = _strided(300, 16, STRIDE)
-    assert sorted(order) == list(range(300))
-    assert all(abs(a - b) >= STRIDE for a, b in zip(order, order[1:]) if a // 128 == b // 128 and b > a)
+    chunks = _chunks(300, 16, STRIDE)
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(300))
+    assert all(len(chunk) <= 16 and all(b - a == STRIDE for a, b in zip(chunk, chunk[1:])) for chunk in chunks)
     for i in range(200):
         (tree / f"f{i:03}.py").write_text(LOGGING if i % 3 else MANUAL)
     options = api.RunOptions(mode=api.Mode.CHECK, jobs=2)
