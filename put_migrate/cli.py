@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -261,6 +262,10 @@ def main(
     PATHS are files and folders (searched for *.py and *.ipynb, honouring .gitignore); `-` reads stdin and writes the result to
     stdout.
     """
+    # A run allocates many short-lived syntax trees that hold no cycles; collecting every 700 allocations (Python's
+    # default) took 6% of a check over torch + lightning + torchmetrics (mypy raises the threshold likewise).
+    ctx.call_on_close(lambda thresholds=gc.get_threshold(): gc.set_threshold(*thresholds))  # in-process callers
+    gc.set_threshold(100_000, 50, 100)
     if not paths:
         raise click.UsageError("no PATH given (use `.` for the current folder, `-` for stdin)")
     if report_format and not report_path:
