@@ -248,15 +248,12 @@ def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list
     if not _may_be_in_git(folder):
         return None
     try:
-        inside = subprocess.run(
-            ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, check=False
-        )
-        if inside.returncode != 0 or inside.stdout.strip() != b"true":
-            return None
+        # One process answers both questions: 0, the folder is ignored (the user named it: walk it); 1, it is not;
+        # 128, git finds no work tree here (outside a repository, inside a .git folder).
         ignored = subprocess.run(
             ["git", "check-ignore", "-q", "--no-index", "."], cwd=folder, capture_output=True, check=False
         )
-        if ignored.returncode == 0:  # the folder itself is ignored: the user named it, walk it
+        if ignored.returncode != 1:
             return None
         listed = subprocess.run(
             ["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--", "."],

@@ -106,7 +106,7 @@ def test_git_work_tree_honours_gitignore(tmp_path):
 
 def test_outside_git_no_git_process_runs_and_a_link_into_a_work_tree_is_in_git(tmp_path, monkeypatch):
     """Outside any work tree (no ``.git`` above the folder, physically) discovery walks without asking git; a
-    folder reached through a link into a work tree is git's to list, as git itself finds it."""
+    folder reached through a link into a work tree is git's to list, as git itself finds it, in two processes."""
     import subprocess
 
     repo = init_repo(tmp_path / "repo")
@@ -123,7 +123,7 @@ def test_outside_git_no_git_process_runs_and_a_link_into_a_work_tree_is_in_git(t
     assert _names(discover_files([tmp_path / "plain"]), tmp_path) == ["plain/a.py"]
     assert ran == []
     assert [p.name for p in discover_files([tmp_path / "link"])] == ["tracked.py"]  # git's list: no ignored.py
-    assert ran[0] == ["git", "rev-parse"]
+    assert ran == [["git", "check-ignore"], ["git", "ls-files"]]  # whether in a work tree and ignored: one process
 
 
 def test_exclude_globs(tmp_path, monkeypatch):
@@ -230,3 +230,10 @@ def test_link_loops_and_dangling_links_are_kept_for_the_run_to_report(tmp_path, 
         commit_all(init_repo(tmp_path))
     assert _as_found(discover_files([tmp_path]), tmp_path) == ["a.py", "dangling.py", "loop.py"]
     assert _as_found(discover_files([tmp_path / "loop.py"]), tmp_path) == ["loop.py"]
+
+
+def test_a_folder_inside_the_git_directory_is_walked(tmp_path):
+    """git answers 128 there (no work tree): the folder is walked, as outside a repository."""
+    repo = init_repo(tmp_path / "repo")
+    _touch(repo, ".git/hooks/check.py")
+    assert [p.name for p in discover_files([repo / ".git" / "hooks"])] == ["check.py"]
