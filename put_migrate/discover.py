@@ -242,9 +242,11 @@ _NOT_NORMAL = re.compile(r"(?:^|/)\.\.?(?:/|$)|//|/$")  # a "." or ".." segment,
 PYTHON_SUFFIXES = (".py", ".ipynb")
 
 
-def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[tuple[Path, bool]] | None:
+def _git_list(
+    folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES
+) -> list[tuple[Path, bool, os.stat_result]] | None:
     """Files with these suffixes under folder as git sees them (tracked + untracked, minus ignored), each with whether git
-    tracks it; None outside git."""
+    tracks it and its ``lstat``; None outside git."""
     if not _may_be_in_git(folder):
         return None
     try:
@@ -270,10 +272,13 @@ def _git_list(folder: Path, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list
         tag, raw = entry[:2], entry[2:]  # "H " (tracked; other letters for special states) or "? " (untracked)
         if raw.endswith(tuple(os.fsencode(s) for s in suffixes)):
             path = folder / os.fsdecode(raw)
-            # --cached lists files deleted from the work tree; submodules are folders; a link that leads nowhere
-            # is kept for the run to report
-            if path.is_file() or (_is_link(path) and not path.is_dir()):
-                files.append((path, tag != b"? "))
+            try:
+                info = os.lstat(path)
+            except OSError:  # --cached lists files deleted from the work tree
+                continue
+            # Submodules are folders; a link that leads nowhere is kept for the run to report.
+            if stat.S_ISREG(info.st_mode) or (stat.S_ISLNK(info.st_mode) and not path.is_dir()):
+                files.append((path, tag != b"? ", info))
     return files
 
 
@@ -292,14 +297,42 @@ def _may_be_in_git(folder: Path) -> bool:
         current = parent
 
 
-def _walk(folder: Path, exclusions: _Exclusions, suffixes: tuple[str, ...] = PYTHON_SUFFIXES) -> list[Path]:
-    files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not exclusions.folder(here / d, built_in=True))
-        # The folders on the way down are checked already: only the file's own name and path are left to match.
-        paths = map(here.joinpath, sorted(f for f in filenames if f.endswith(suffixes)))
-        files.extend(path for path in paths if not exclusions.glob_matches(path))
+def _walk(
+    folder: Path, exclusions: _Exclusions, suffixes: tuple[str, ...] = PYTHON_SUFFIXES
+) -> list[tuple[Path, os.stat_result | None]]:
+    """The files below folder, each with its ``lstat`` (None where it cannot be had), in ``os.walk``'s order with
+    each folder's names sorted; links to folders are not followed. A folder that cannot be listed is skipped."""
+    files: list[tuple[Path, os.stat_result | None]] = []
+
+    def visit(here: Path) -> None:
+        try:
+            with os.scandir(here) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            return
+        folders = []
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            if is_folder:
+                folders.append(entry)
+            elif entry.name.endswith(suffixes):
+                path = here / entry.name
+                # The folders on the way down are checked already: only the file's own name and path are left.
+                if not exclusions.glob_matches(path):
+                    try:
+                        info: os.stat_result | None = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        info = None
+                    files.append((path, info))
+        for entry in folders:
+            path = here / entry.name
+            if not exclusions.folder(path, built_in=True) and not entry.is_symlink():
+                visit(path)
+
+    visit(folder)
     return files
 
 
@@ -343,11 +376,17 @@ def discover_files(
     found: list[Path] = []
     links: list[Path] = []
 
-    def add(path: Path) -> None:
-        if _is_link(path):
+    def add(path: Path, info: os.stat_result | None = None) -> None:
+        """``info``: the path's ``lstat``, where the caller has it (a file's identity, unless it is a link)."""
+        if info is None:
+            try:
+                info = os.lstat(path)
+            except OSError:
+                info = None
+        if info is not None and stat.S_ISLNK(info.st_mode):
             links.append(path)
             return
-        key = _identity(path)
+        key = (info.st_dev, info.st_ino) if info is not None else _identity(path)
         if key not in seen:
             seen.add(key)
             found.append(path)
@@ -366,9 +405,12 @@ def discover_files(
         if listed is None:
             candidates = _walk(path, exclusions, suffixes)
         else:
-            candidates = [p for p, tracked in sorted(listed) if not exclusions.below(path, p, built_in=not tracked)]
-        for candidate in candidates:
-            add(candidate)
+            candidates = [
+                (p, info) for p, tracked, info in sorted(listed, key=lambda entry: entry[0])
+                if not exclusions.below(path, p, built_in=not tracked)
+            ]
+        for candidate, info in candidates:
+            add(candidate, info)
     for link in links:
         key = _identity(link)
         if key not in seen:
