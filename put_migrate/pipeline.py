@@ -196,7 +196,8 @@ def migrate_file(
     shown = display if display is not None else display_path(Path(path))
     if data is None:
         try:
-            data = Path(path).read_bytes()
+            with open(path, "rb") as stream:  # no ``Path`` per file: most files of a large tree are read and let go
+                data = stream.read()
         except OSError as exc:
             return error(shown, UNREADABLE, f"cannot read: {exc.strerror or exc}")
     result, new_data = migrate_bytes(
