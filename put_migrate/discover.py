@@ -29,6 +29,7 @@ Lightning hook (``def training_step(``): its class may derive from a base that c
 from __future__ import annotations
 
 import fnmatch
+import operator
 import os
 import re
 import stat
@@ -297,6 +298,9 @@ def _may_be_in_git(folder: Path) -> bool:
         current = parent
 
 
+_NAME = operator.attrgetter("name")
+
+
 def _walk(
     folder: Path, exclusions: _Exclusions, suffixes: tuple[str, ...] = PYTHON_SUFFIXES
 ) -> list[tuple[Path, os.stat_result | None]]:
@@ -307,7 +311,7 @@ def _walk(
     def visit(here: Path) -> None:
         try:
             with os.scandir(here) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
+                entries = sorted(listing, key=_NAME)
         except OSError:
             return
         folders = []
