@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -64,6 +63,8 @@ def _migrate_text(text: str, path: str, index) -> tuple[str, list[Finding]]:
 def unified_diff(old: bytes, new: bytes, path: str) -> bytes:
     """A unified diff `git apply` accepts (a/ and b/ prefixes), in the bytes of the file's own encoding."""
     name = os.fsencode(path)
+    import difflib  # here: only a diff needs it
+
     lines = difflib.diff_bytes(
         difflib.unified_diff, _split_lines(old), _split_lines(new), b"a/" + name, b"b/" + name, b"", b"", n=3
     )

@@ -11,7 +11,6 @@ isort one.
 
 from __future__ import annotations
 
-import configparser
 import functools
 import os
 import re
@@ -125,6 +124,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _read_ini(path: Path, sections: tuple[str, ...]) -> dict[str, str] | None:
+    import configparser  # here: most projects configure isort in pyproject.toml, or nowhere
+
     parser = configparser.ConfigParser()
     try:
         parser.read(path, encoding="utf-8")
