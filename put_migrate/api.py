@@ -33,6 +33,7 @@ from put_migrate.results import (
 from put_migrate.runner import (
     SERIAL_BELOW,
     WORKERS_READ_FROM,
+    EarlyPool,
     RunOptions,
     Task,
     default_jobs,
@@ -43,6 +44,7 @@ from put_migrate.runner import (
 )
 
 __all__ = [
+    "EarlyPool",
     "FileResult",
     "FileStatus",
     "Mode",

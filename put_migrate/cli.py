@@ -300,28 +300,29 @@ def main(
             extend_excludes=extend_excludes, force_exclude=force_exclude, add_todo=add_todo,
             mark_monitors=bool(report_path or show_names),
         )
-        try:
-            files, configs = api.discover(paths, options, CONFIG_SUFFIXES if options.mark_monitors else ())
-            tasks = api.plan_tasks(paths, options, files)
-        except FileNotFoundError as exc:
-            raise click.UsageError(f"no such file or folder: {exc}") from None
-        except safety.DirtyTree as exc:
-            raise _Failure(f"PM304: {exc}".rstrip("\n")) from None
-        if not tasks:
-            click.echo(f"put-migrate: no Python files (*.py, *.ipynb) found in {', '.join(paths)}", err=True)
-        results = []
-        show_progress = len(tasks) >= PROGRESS_FROM and _is_tty(sys.stderr) and not quiet
-        if show_progress:
-            with click.progressbar(length=len(tasks), label="put-migrate", file=sys.stderr) as bar:
-                for result in api.run_tasks(tasks, jobs):
+        with api.EarlyPool(options) as early:
+            try:
+                files, configs = api.discover(paths, options, CONFIG_SUFFIXES if options.mark_monitors else (), early)
+                tasks = api.plan_tasks(paths, options, files)
+            except FileNotFoundError as exc:
+                raise click.UsageError(f"no such file or folder: {exc}") from None
+            except safety.DirtyTree as exc:
+                raise _Failure(f"PM304: {exc}".rstrip("\n")) from None
+            if not tasks:
+                click.echo(f"put-migrate: no Python files (*.py, *.ipynb) found in {', '.join(paths)}", err=True)
+            results = []
+            show_progress = len(tasks) >= PROGRESS_FROM and _is_tty(sys.stderr) and not quiet
+            if show_progress:
+                with click.progressbar(length=len(tasks), label="put-migrate", file=sys.stderr) as bar:
+                    for result in api.run_tasks(tasks, jobs, pool=early.pool):
+                        results.append(result)
+                        printer.file_done(result)
+                        bar.update(1)
+            else:
+                for result in api.run_tasks(tasks, jobs, pool=early.pool):
                     results.append(result)
                     printer.file_done(result)
-                    bar.update(1)
-        else:
-            for result in api.run_tasks(tasks, jobs):
-                results.append(result)
-                printer.file_done(result)
-                printer.flush()
+                    printer.flush()
     printer.flush()
 
     monitors = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,8 +21,37 @@ SKIP_FILE_REASON = "`# put-migrate: skip-file` comment"
 Prefiltered = tuple[str, "str | None"]
 
 
+class TransformDeferred(BaseException):
+    """Raised where the transform would run, in a process that defers it (``defer_transforms``). Not an Exception:
+    no handler on the way may turn it into the file's result."""
+
+
+_deferring = False
+
+
+def defer_transforms(defer: bool = True) -> None:
+    """In this process, from now on, a file that needs the transform raises TransformDeferred (or, with False, is
+    transformed): a pool worker that has not imported libcst hands such files to one that has (``workers``)."""
+    global _deferring
+    _deferring = defer
+
+
+def transform_loaded() -> bool:
+    return "put_migrate.transform" in sys.modules
+
+
+def load_transform() -> None:
+    """Import the transform ahead of need (where it cannot be imported, each file that needs it says so)."""
+    try:
+        import put_migrate.transform  # noqa: F401
+    except Exception:  # noqa: BLE001 - reported per file
+        pass
+
+
 def transform_text(text: str, path: str, index):
     """The transform (imported late: the screens settle most files without loading libcst)."""
+    if _deferring:
+        raise TransformDeferred
     from put_migrate.transform import migrate_source
 
     return migrate_source(text, path, index=index)

@@ -10,7 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from put_migrate import safety
+from put_migrate import safety, workers
 from put_migrate.discover import PYTHON_SUFFIXES, discover_files, display_path, file_may_contain_log_call
 from put_migrate.pipeline import Prefiltered, migrate_file
 from put_migrate.prefilter import Stage, Subject, settled
@@ -40,6 +40,28 @@ class RunOptions:
     mark_monitors: bool = False  # each result says whether its file names a monitor or may put (``monitors``)
 
 
+class EarlyPool:
+    """A check or diff run's ``workers.Pool``, started while discovery runs, once it has found as many files as
+    the workers read (``WORKERS_READ_FROM``), with several jobs; stopped when the run ends. Its first worker
+    imports the transform meanwhile."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.jobs = options.jobs or default_jobs()
+        self.wanted = options.mode is not Mode.WRITE and self.jobs > 1
+        self.pool: workers.Pool | None = None
+
+    def found(self, count: int) -> None:
+        if self.wanted and count >= WORKERS_READ_FROM and self.pool is None:
+            self.pool = workers.Pool(self.jobs)
+
+    def __enter__(self) -> EarlyPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
 @dataclass(frozen=True)
 class Task:
     path: str
@@ -51,15 +73,15 @@ class Task:
 
 
 def discover(
-    paths: Iterable[str | Path], options: RunOptions, also: tuple[str, ...] = ()
+    paths: Iterable[str | Path], options: RunOptions, also: tuple[str, ...] = (), early: EarlyPool | None = None,
 ) -> tuple[list[Path], list[Path]]:
     """The files the run processes (Python files below the folders, and every file named) and, found in the same
     walk below the folders, the files whose names end with ``also`` (the monitors section's configuration
-    files). Raises FileNotFoundError."""
+    files). ``early``: started once the tree is large. Raises FileNotFoundError."""
     paths = list(paths)
     found = discover_files(
         paths, options.excludes, extend_excludes=options.extend_excludes, force_exclude=options.force_exclude,
-        suffixes=PYTHON_SUFFIXES + also,
+        suffixes=PYTHON_SUFFIXES + also, on_found=early.found if early is not None else None,
     )
     named = {os.path.normpath(p) for p in paths}
     processed = [f for f in found if f.name.endswith(PYTHON_SUFFIXES) or os.path.normpath(f) in named]
@@ -133,7 +155,9 @@ def _read_ahead(tasks: Sequence[Task]) -> dict[str, tuple[bytes, str]]:
     return read
 
 
-def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Iterator[FileResult]:
+def run_tasks(
+    tasks: Sequence[Task], jobs: int | None = None, index=None, pool: workers.Pool | None = None
+) -> Iterator[FileResult]:
     """Process tasks, in order, serially or in a process pool; with ``index`` (else one of the tasks' files, read
     as the workers' queries need them, and of the modules their imports name, read from disk), subclasses of
     project classes of other files are migrated too, whether or not those files are among the tasks.
@@ -159,8 +183,13 @@ def run_tasks(tasks: Sequence[Task], jobs: int | None = None, index=None) -> Ite
                 {task.display: Path(task.path) for task in modules if task.display != task.path},
             )
         if jobs > 1:
-            # Workers import the transform (libcst) when a file needs it: most files of a large tree never do.
-            yield from _run_pool(tasks, tasks, jobs, index, lambda task: run_task(task, index), chunk=16, preload=False)
+            # Small chunks: a file costs from a millisecond (screened out) to a second (a large module to rewrite).
+            chunks = _chunks(len(tasks), max(1, min(16, len(tasks) // (jobs * 16))), STRIDE)
+            if pool is not None:  # started while discovery ran (``EarlyPool``)
+                yield from pool.run(tasks, index, chunks)
+                return
+            with workers.Pool(min(jobs, len(tasks))) as own:
+                yield from own.run(tasks, index, chunks)
             return
         for task in tasks:
             yield run_task(task, index)
