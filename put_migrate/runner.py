@@ -12,7 +12,7 @@ from pathlib import Path
 
 from put_migrate import safety, workers
 from put_migrate.discover import PYTHON_SUFFIXES, discover_files, display_path, file_may_contain_log_call
-from put_migrate.pipeline import Prefiltered, migrate_file
+from put_migrate.pipeline import Prefiltered, load_transform, migrate_file
 from put_migrate.prefilter import Stage, Subject, settled
 from put_migrate.results import INTERNAL_ERROR, FileResult, FileStatus, Mode, error
 
@@ -233,7 +233,7 @@ def _run_pool(
     tasks a worker takes at once; ``preload``: import the transform here, once, so that forked workers inherit it
     instead of each importing it."""
     if preload:
-        _preload_transform()
+        load_transform()
     done = 0
     wanted = {id(task) for task in candidates}
     # Small chunks: a candidate costs from a millisecond (screened out) to a second (a large module to rewrite).
@@ -274,13 +274,6 @@ def _chunks(count: int, chunk: int, stride: int) -> list[range]:
         stop = min(start + chunk * stride, count)
         chunks += [range(start + k, stop, stride) for k in range(min(stride, stop - start))]
     return chunks
-
-
-def _preload_transform() -> None:
-    try:
-        import put_migrate.transform  # noqa: F401
-    except Exception:  # noqa: BLE001 - reported per file, by the workers
-        pass
 
 
 def migrate_paths(paths: Iterable[str | Path], options: RunOptions | None = None) -> list[FileResult]:
