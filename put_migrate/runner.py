@@ -163,11 +163,13 @@ def run_tasks(
     project classes of other files are migrated too, whether or not those files are among the tasks.
 
     Where nothing is written (check and diff modes) and the tree is large or the run serial, the files are read as
-    their turn comes: the workers (or this process) read, pre-filter and migrate them, and the index reads its
-    modules from disk. Otherwise every file is read once, up front, so that the index's texts are the run's
-    starting texts whatever the workers write; the index, the pre-filter and (except in Mode.WRITE, where a file is
-    read again when its turn comes) the migration share that read, and only the files the pre-filter keeps go to
-    the pool; the others are settled in this process, with the pre-filter's answer.
+    their turn comes: the workers of a ``workers.Pool`` (``pool``, started while discovery ran; else one started
+    here) or this process read, pre-filter and migrate them, and the index reads its modules from disk. Otherwise
+    every file is read once, up front, so that the index's texts are the run's starting texts whatever the workers
+    write; the index, the pre-filter and (except in Mode.WRITE, where a file is read again when its turn comes) the
+    migration share that read, and only the files the pre-filter keeps go to a pool forked then (the workers
+    inherit the index and its texts instead of being sent them); the others are settled in this process, with the
+    pre-filter's answer.
     """
     from put_migrate.index import build_index
 
