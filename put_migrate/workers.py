@@ -106,14 +106,16 @@ class Pool:
 
         def feed(worker: _Worker) -> None:
             """Give an idle or nearly idle worker its next work: a deferred file where it has the transform, else
-            the next chunk, else (where more files wait than the workers with the transform can soon take) a
-            deferred file, which makes it import the transform."""
+            the next chunk, else a deferred file. A worker without the transform defers the files that need it
+            only while fewer wait than there are workers with it (or importing it): where many files need the
+            transform, every worker imports it."""
             while worker.alive and worker.ready and len(worker.sent) < self.AHEAD:
+                capable = sum(w.will_transform() for w in workers)
                 if deferred and worker.has_transform:
                     send(worker, [deferred.popleft()], defer=False)
                 elif queue:
-                    send(worker, list(queue.popleft()), defer=not worker.has_transform)
-                elif deferred and not worker.sent and len(deferred) > sum(w.will_transform() for w in workers):
+                    send(worker, list(queue.popleft()), defer=not worker.has_transform and len(deferred) < capable)
+                elif deferred and not worker.sent and len(deferred) > capable:
                     send(worker, [deferred.popleft()], defer=False)
                 else:
                     return
