@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import signal
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from put_migrate.results import INTERNAL_ERROR, FileResult, FileStatus, error
@@ -47,12 +50,13 @@ class Pool:
     def __init__(self, jobs: int) -> None:
         context = multiprocessing.get_context()
         self._workers: list[_Worker] = []
-        for number in range(jobs):
-            parent, child = context.Pipe()
-            process = context.Process(target=_serve, args=(child, number == 0), daemon=True)
-            process.start()
-            child.close()
-            self._workers.append(_Worker(process, parent, ready=number != 0))
+        with _ctrl_c_ignored():  # a forked worker ignores it from its first instruction
+            for number in range(jobs):
+                parent, child = context.Pipe()
+                process = context.Process(target=_worker, args=(child, number == 0), daemon=True)
+                process.start()
+                child.close()
+                self._workers.append(_Worker(process, parent, ready=number != 0))
 
     def __enter__(self) -> Pool:
         return self
@@ -152,6 +156,27 @@ class Pool:
 
 def _plain(task) -> FileResult:
     return FileResult(path=task.display, status=FileStatus.UNCHANGED)
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ctrl-C reaches the whole process group: the process that owns the workers stops them, and no worker prints
+    a traceback on the terminal. Ignored while they are forked (a worker inherits that), and again in each (a
+    worker started otherwise than by fork)."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler set outside Python, which this one cannot restore
+            signal.signal(signal.SIGINT, previous)
+
+
+def _worker(connection, load: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _serve(connection, load)
 
 
 def _serve(connection, load: bool) -> None:

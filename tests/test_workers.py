@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 
 import pytest
@@ -95,3 +96,16 @@ def test_a_large_check_starts_its_pool_while_discovering_and_reports_as_one_proc
     assert two.exit_code == one.exit_code == 1
     assert (tmp_path / "two.json").read_text() == (tmp_path / "one.json").read_text()
     assert two.stderr == one.stderr
+
+
+def test_ctrl_c_is_left_to_the_process_that_owns_the_workers(tmp_path):
+    """Ctrl-C signals the whole process group; a worker ignores it (the CLI stops the pool, and no worker prints a
+    traceback) and goes on answering until it is stopped."""
+    _tree(tmp_path, 8)
+    options = api.RunOptions(mode=api.Mode.CHECK, jobs=2)
+    tasks = api.plan_tasks([tmp_path], options)
+    with workers.Pool(2) as pool:
+        for worker in pool._workers:
+            os.kill(worker.process.pid, signal.SIGINT)
+        assert list(pool.run(tasks, None, [range(0, 4), range(4, 8)])) == _serial(tasks)
+        assert all(worker.process.is_alive() for worker in pool._workers)
