@@ -163,15 +163,16 @@ def _ctrl_c_ignored() -> Iterator[None]:
     """Ctrl-C reaches the whole process group: the process that owns the workers stops them, and no worker prints
     a traceback on the terminal. Ignored while they are forked (a worker inherits that), and again in each (a
     worker started otherwise than by fork)."""
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+    previous = signal.getsignal(signal.SIGINT)
+    # Only the main thread may set handlers; None: a handler set outside Python, which could not be put back.
+    if threading.current_thread() is not threading.main_thread() or previous is None:
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
-        if previous is not None:  # None: a handler set outside Python, which this one cannot restore
-            signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous)
 
 
 def _worker(connection, load: bool) -> None:
