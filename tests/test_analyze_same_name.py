@@ -56,7 +56,8 @@ def _manual(body: str, params: str = ", dataloader_idx=0") -> list[str]:
         '        if dataloader_idx == 1:\n            self.log("v", 1.0, add_dataloader_idx=False)\n'
         '        self.log_dict({"v": 2.0}, add_dataloader_idx=False)',
         # A rebound dataloader_idx: the guard no longer tells the dataloader.
-        '        dataloader_idx = 1\n        if dataloader_idx == 1:\n            self.log("v", 1.0, add_dataloader_idx=False)',
+        '        dataloader_idx = 1\n'
+        '        if dataloader_idx == 1:\n            self.log("v", 1.0, add_dataloader_idx=False)',
         '        for dataloader_idx in (1,):\n            if dataloader_idx == 1:\n'
         '                self.log("v", 1.0, add_dataloader_idx=False)',
     ],

@@ -66,9 +66,9 @@ def _classes(source=SOURCE):
     migrated = migrate_source(source, "model.py")
     assert "check_name_without_dataloader_idx" in migrated.source and "self.log" not in migrated.source
     found = []
-    for source in (source, migrated.source):
+    for text in (source, migrated.source):
         namespace: dict = {}
-        exec(compile(source, "model.py", "exec"), namespace)
+        exec(compile(text, "model.py", "exec"), namespace)
         found.append(namespace["Model"])
     return found
 

@@ -139,13 +139,17 @@ def _only_under_one_dataloader(
             isinstance(target.operator, cst.Equal)
             and any(isinstance(s, cst.Name) and s.value == index for s in sides)
             and number is not None
-            and (default is None or isinstance(default, cst.Integer) and default.evaluated_value != number.evaluated_value)
+            and (default is None or _differs(default, number))
         )
 
     return any(
         isinstance(branch, cst.If) and one_dataloader(branch.test) and contains(branch.body, node)
         for branch in find_all(function, lambda n: isinstance(n, cst.If))
     )
+
+
+def _differs(default: cst.BaseExpression, number: cst.Integer) -> bool:
+    return isinstance(default, cst.Integer) and default.evaluated_value != number.evaluated_value
 
 
 def names_shared_across_calls(calls: list[LogCall]) -> list[LogCall]:
