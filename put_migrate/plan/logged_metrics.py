@@ -28,11 +28,11 @@ def updates_tell_logged(state: BuildState, call: LogCall, attr: str) -> bool:
     stage = call.spec.stage
     logging = [c for c in state.analysis.calls if c.spec is not None and c.spec.stage == stage
                and any(_logs(i, attr) for i in c.items)]
-    guarded = [c for c in logging if c.on_epoch and c.spec is not None and c.spec.kind != "epoch"]
+    guarded = {id(c) for c in logging if c.on_epoch and c.spec is not None and c.spec.kind != "epoch"}
     if not guarded:
         return True  # put where it is logged: no guard in the compute hook
     updates = [_update_beside(c.function, c.statement, attr) if c.statement is not None else None for c in logging]
-    if any(u is None for c, u in zip(logging, updates) if c in guarded):
+    if any(u is None for c, u in zip(logging, updates) if id(c) in guarded):
         return False  # an on-epoch log call that may run without an update
     paired = {id(u) for u in updates if u is not None}
     logs = {id(c.call) for c in state.analysis.calls}
