@@ -359,17 +359,37 @@ def _text(path: Path | str, source: str | Path | None) -> str | None:
 
 @lru_cache(maxsize=16384)
 def module_name(path: Path | str) -> str:
-    """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative)."""
+    """``src/pkg/base.py`` -> ``src.pkg.base``; ``pkg/__init__.py`` -> ``pkg`` (relative paths stay relative).
+
+    A part that is no identifier (``lightning-bolts``, the ``x.in`` of ``x.in.py``) cannot be imported; it is kept,
+    escaped (``%`` -> ``%25``, ``.`` -> ``%2E``), so that it stays one part of the key and is never an identifier:
+    distinct files get distinct keys, and no import names one of them. A file that is not ``.py`` (a notebook) ends
+    its key with its whole name, escaped, and a bare ``%``, which no escaped part has.
+    """
     text = os.fspath(path)
     if os.sep != "/" or os.altsep:
         text = text.replace(os.sep, "/").replace(os.altsep or os.sep, "/")
-    stem = os.path.splitext(text)[0]  # as ``Path.with_suffix("")``
-    parts = [p for p in stem.split("/") if p not in ("", ".") and not p.endswith(":")]
-    if parts and parts[-1] == "__init__":
+    stem, suffix = os.path.splitext(text)  # as ``Path.with_suffix("")``
+    marked = suffix != ".py"
+    parts = [p for p in (text if marked else stem).split("/") if p not in ("", ".") and not p.endswith(":")]
+    if parts and parts[-1] == "__init__" and not marked:
         parts.pop()
     while parts and parts[0] == "..":
         parts.pop(0)
-    return ".".join(p for p in parts if p.isidentifier()) or os.path.basename(stem)
+    key = [key_part(p) for p in parts]
+    if marked and key:
+        key[-1] = _escaped(parts[-1]) + "%"
+    return ".".join(key) or os.path.basename(stem)
+
+
+def key_part(name: str) -> str:
+    """A folder's (or a ``.py`` file's stem's) part of a module key: the name, escaped where it is no identifier."""
+    return name if name.isidentifier() else _escaped(name)
+
+
+def _escaped(part: str) -> str:
+    """``part`` with no ``.`` (``%2E``), one to one (``%`` -> ``%25``)."""
+    return part.replace("%", "%25").replace(".", "%2E")
 
 
 BLOCK_FIELDS = ("body", "handlers", "orelse", "finalbody", "cases")  # in ``_fields`` order wherever they occur

@@ -36,10 +36,9 @@ class SearchPath:
         if module in self._found:
             return self._found[module]
         parts = module.split(".")
-        found = None
-        if all(part.isidentifier() for part in parts):
-            found = self._in_package(parts)
-            for folder in () if found is not None else self.folders():
+        found = self._in_package(parts)  # a module key may name folders no import can (``lightning-bolts``)
+        if found is None and all(part.isidentifier() for part in parts):
+            for folder in self.folders():
                 found = self._in(folder, parts)
                 if found is not None:
                     break
@@ -59,7 +58,7 @@ class SearchPath:
                 _add_packages(self._packages, file)
         for end in range(len(parts) - 1, 0, -1):  # the longest package first
             folder = self._packages.get(".".join(parts[:end]))
-            if folder is not None:
+            if folder is not None and all(part.isidentifier() for part in parts[end:]):
                 found = self._in(folder, parts[end:])
                 if found is not None:
                     return found
@@ -95,13 +94,13 @@ class SearchPath:
 def _add_packages(packages: dict[str, str], file: str) -> None:
     """The packages of ``file``'s module key (``index.module_name``), each with the folder that holds it: the
     folders above the file, as long as their names are the key's."""
-    from put_migrate.index import module_name
+    from put_migrate.index import key_part, module_name
 
     parts = module_name(file).split(".")
     if os.path.basename(file) != "__init__.py":
         parts.pop()
     folder = os.path.dirname(os.path.abspath(file))
-    while parts and os.path.basename(folder) == parts[-1]:
+    while parts and key_part(os.path.basename(folder)) == parts[-1]:
         packages.setdefault(".".join(parts), folder)
         parts.pop()
         folder = os.path.dirname(folder)

@@ -22,6 +22,7 @@ from shim.in_flight import (  # noqa: E402
     check_name_without_dataloader_idx,
     dataloader_idx_in_flight,
 )
+from shim.logged_metrics import mark_logged, reset_logged, was_logged  # noqa: E402
 from shim.put import DESTINATIONS, PutData, PutMixin, dataloader_suffix  # noqa: E402
 from shim.reductions import reduction_of  # noqa: E402
 from shim.routing import running_hook  # noqa: E402
@@ -35,7 +36,10 @@ __all__ = [
     "check_name_without_dataloader_idx",
     "dataloader_idx_in_flight",
     "dataloader_suffix",
+    "mark_logged",
     "reduce_step_values",
     "reduction_of",
+    "reset_logged",
     "running_hook",
+    "was_logged",
 ]

@@ -99,8 +99,19 @@ def test_a_module_key_two_files_share_knows_no_constant() -> None:
 
     keys = "from typing import NamedTuple\n\nclass _Keys(NamedTuple):\n    A: str = '{}'\n\nKEYS = _Keys()\n"
     index = RepositoryIndex()
-    index_source(index, keys.format("a"), Path("pkg/x.in.py"))  # both files' module key is "pkg"
-    index_source(index, keys.format("a"), Path("pkg/x.in.py"))  # the same file read again: its newer text
+    index_source(index, keys.format("a"), Path("pkg.py"))  # both files' module key is "pkg", as for Python
+    index_source(index, keys.format("a"), Path("pkg.py"))  # the same file read again: its newer text
     assert index.module_constants["pkg"].field("KEYS", "A") == "a"
-    index_source(index, keys.format("b"), Path("pkg/y.in.py"))
+    index_source(index, keys.format("b"), Path("pkg/__init__.py"))
     assert index.module_constants["pkg"].ambiguous and index.module_constants["pkg"].field("KEYS", "A") is None
+
+
+def test_files_no_import_names_keep_their_own_constants() -> None:
+    from put_migrate.index import RepositoryIndex, index_source, module_name
+
+    keys = "from typing import NamedTuple\n\nclass _Keys(NamedTuple):\n    A: str = '{}'\n\nKEYS = _Keys()\n"
+    index = RepositoryIndex()
+    index_source(index, keys.format("a"), Path("pkg/x.in.py"))
+    index_source(index, keys.format("b"), Path("pkg/y.in.py"))
+    for name, value in (("x.in.py", "a"), ("y.in.py", "b")):
+        assert index.module_constants[module_name(Path("pkg") / name)].field("KEYS", "A") == value

@@ -42,13 +42,33 @@ Model = build()
 '''
 
 
-def _classes():
-    migrated = migrate_source(SOURCE, "model.py")
+GUARDED = '''
+import lightning.pytorch as pl
+import torch
+
+
+class Model(pl.LightningModule):
+    def __init__(self, again):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+        self.again = again
+
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        loss = self.layer(batch[0]).sum()
+        if dataloader_idx == 0:
+            self.log("acc", loss, add_dataloader_idx=False)
+        if dataloader_idx == 1 and self.again:
+            self.log("acc", loss * 2, add_dataloader_idx=False)
+'''
+
+
+def _classes(source=SOURCE):
+    migrated = migrate_source(source, "model.py")
     assert "check_name_without_dataloader_idx" in migrated.source and "self.log" not in migrated.source
     found = []
-    for source in (SOURCE, migrated.source):
+    for text in (source, migrated.source):
         namespace: dict = {}
-        exec(compile(source, "model.py", "exec"), namespace)
+        exec(compile(text, "model.py", "exec"), namespace)
         found.append(namespace["Model"])
     return found
 
@@ -93,6 +113,30 @@ def test_a_later_run_of_the_same_loop_raises_as_lightning(tmp_path):
         errors.append(_error(trainer, model, 2))
     assert errors[0] == errors[1] == (
         "You called `self.log(picked, ...)` twice in `validation_step` with different arguments. This is not allowed"
+    )
+
+
+def test_one_name_under_two_dataloader_guards_raises_as_lightning(tmp_path):
+    errors = [_error(_trainer(tmp_path), cls(True), 2) for cls in _classes(GUARDED)]
+    assert errors[0] == errors[1] == (
+        "You called `self.log(acc, ...)` twice in `validation_step` with different arguments. This is not allowed"
+    )
+
+
+@pytest.mark.parametrize("counts", [(2, 1), (1, 2)])
+def test_the_default_dataloader_of_another_run_raises_as_lightning(tmp_path, counts):
+    """``if dataloader_idx == 0:`` runs with dataloader 0 of several and with a single dataloader (no index):
+    Lightning raises in the second run of the loop that logs the name the other way."""
+    first, second = counts
+    errors, results = [], []
+    for cls in _classes(GUARDED):
+        torch.manual_seed(0)
+        trainer, model = _trainer(tmp_path), cls(False)
+        results.append(trainer.validate(model, _loaders(first), verbose=False))
+        errors.append(_error(trainer, model, second))
+    assert results[0] == results[1]
+    assert errors[0] == errors[1] == (
+        "You called `self.log(acc, ...)` twice in `validation_step` with different arguments. This is not allowed"
     )
 
 

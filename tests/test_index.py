@@ -76,6 +76,58 @@ def test_module_names() -> None:
     assert module_name(Path("pkg/__init__.py")) == "pkg"
 
 
+def test_distinct_files_get_distinct_module_names() -> None:
+    """A name no import can use (``x.in.py``, ``lightning-bolts/``, a notebook) stays in the key, escaped: the
+    fixtures of one folder, or the same layout in two repositories, are not one module."""
+    paths = ["fixtures/inheritance/x.in.py", "fixtures/inheritance/y.in.py", "fixtures/inheritance/x-in.py",
+             "fixtures/inheritance/x%2Ein.py", "fixtures/inheritance/__init__.py", "fixtures/inheritance/x/in.py",
+             "repo-a/src/train.py", "repo-b/src/train.py", "v1.2/train.py", "v1/2/train.py", "nb.ipynb", "nb.py",
+             "nb.ipynb%.py", "script"]
+    keys = [module_name(Path(p)) for p in paths]
+    assert len(set(keys)) == len(keys)
+    assert module_name(Path("fixtures/inheritance/x.in.py")) == "fixtures.inheritance.x%2Ein"
+    assert module_name(Path("lightning-bolts/src/pl_bolts/models.py")) == "lightning-bolts.src.pl_bolts.models"
+
+
+A_IN = """\
+import lightning.pytorch as pl
+
+
+class Base(pl.LightningModule):
+    def on_train_epoch_end(self):
+        self.log("loss", 1.0)
+
+
+class Model(Base):
+    def training_step(self, batch, batch_idx):
+        self.log("loss", 2.0, on_step=False, on_epoch=True)
+        return batch.sum()
+"""
+
+B_IN = """\
+import lightning.pytorch as pl
+
+
+class Model(pl.LightningModule):
+    def training_step(self, batch, batch_idx):
+        self.log("other", 1.0)
+        return batch.sum()
+"""
+
+
+@pytest.mark.parametrize("order", [("a.in.py", "b.in.py"), ("b.in.py", "a.in.py")])
+def test_files_of_one_folder_that_no_import_names_keep_their_own_classes(tmp_path: Path, order) -> None:
+    """``a.in.py`` and ``b.in.py`` both define ``Model``: each file's class is its own, in any run and order (the
+    ancestor's 'loss' of a.in.py's Model is left, PM214)."""
+    root = _tree(tmp_path, {"pkg/a.in.py": A_IN, "pkg/b.in.py": B_IN})
+    options = RunOptions(mode=Mode.CHECK, jobs=1, allow_dirty=True)
+    alone = migrate_paths([root / "pkg" / "a.in.py"], options)
+    together = migrate_paths([root / "pkg" / name for name in order], options)
+    codes = {Path(r.path).name: [f.code for f in r.findings if f.code.startswith("PM2")] for r in together}
+    assert codes == {"a.in.py": ["PM214"], "b.in.py": []}
+    assert [f.code for f in alone[0].findings if f.code.startswith("PM2")] == ["PM214"]
+
+
 def test_index_finds_subclasses_across_files(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"pkg/__init__.py": "", "pkg/base.py": BASE, "pkg/model.py": MODEL})
     index = build_index(sorted(root.rglob("*.py")))
@@ -418,8 +470,14 @@ CHILD_LOGS = "\n\nclass Child(Base):\n    def validation_step(self, batch, batch
         ({"src/pkg/__init__.py": "", "src/pkg/base.py": BASE}, "tests/child.py", "from pkg.base import Base"),
         ({"pkg/__init__.py": "from .base import Base\n", "pkg/base.py": BASE}, "app/child.py", "from pkg import Base"),
         ({"pkg/__init__.py": "", "pkg/base.py": BASE}, "app/child.py", "import pkg.base as b\nBase = b.Base"),
+        # folders no import can name, in the module keys the relative import is made dotted from
+        ({"my-repo/pkg/__init__.py": "", "my-repo/pkg/base.py": BASE}, "my-repo/pkg/child.py",
+         "from .base import Base"),
+        ({"v1.2/pkg/__init__.py": "", "v1.2/pkg/base.py": BASE}, "v1.2/pkg/child.py", "from .base import Base"),
+        ({"pkg/base.py": BASE}, "pkg/child.in.py", "from .base import Base"),
     ],
-    ids=["script", "package", "relative", "src-layout", "reexport", "module-import"],
+    ids=["script", "package", "relative", "src-layout", "reexport", "module-import", "dashed-folder", "dotted-folder",
+         "dotted-file"],
 )
 def test_a_base_outside_the_run_is_read_from_disk(tmp_path: Path, files: dict[str, str], child: str, imports: str) -> None:
     if imports.endswith("b.Base"):  # ``class Child(b.Base)``

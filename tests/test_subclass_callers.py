@@ -156,3 +156,22 @@ def test_base_listing_abc_after_its_root_imports_with_and_without_the_root_migra
         assert "class ModelPT(PutMixin, " in (package / "modelpt.py").read_text()
         module = _load(tmp_path / name)
         assert [k.__name__ for k in module.CTCModel.__mro__].count("PutMixin") == 1
+
+
+def test_a_calling_method_whose_source_is_not_kept_leaves_the_helper(tmp_path: Path) -> None:
+    """The index keeps the source of plain methods only: an ``async def`` of a subclass that calls the base's helper
+    cannot be followed, so the helper's call is left (PM205, naming that caller), and the run goes on."""
+    (tmp_path / "base.py").write_text(
+        "import lightning.pytorch as pl\n\n\nclass Base(pl.LightningModule):\n"
+        "    def add_aux(self, loss):\n        self.log(\"aux\", loss)\n        return loss\n"
+    )
+    (tmp_path / "sub.py").write_text(
+        "from base import Base\n\n\nclass Sub(Base):\n"
+        "    def training_step(self, batch, batch_idx):\n        return self.add_aux(batch.sum())\n\n"
+        "    async def gather(self, value):\n        return self.add_aux(value)\n"
+    )
+    results = migrate_paths([tmp_path], RunOptions(mode=Mode.CHECK, jobs=1, allow_dirty=True))
+    findings = [f for r in results for f in r.findings if f.code.startswith("PM2")]
+    assert [f.code for f in findings] == ["PM205"]
+    assert "`Sub.gather` calls `add_aux`, and its source could not be read" in findings[0].message
+    assert not any(r.changed for r in results)

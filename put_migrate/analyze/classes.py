@@ -13,6 +13,7 @@ from put_migrate.analyze.closure_literals import closure_literals
 from put_migrate.analyze.context import helper_callers
 from put_migrate.analyze.forwarded import forwarded_attributes
 from put_migrate.analyze.hierarchy import live_ancestor_logs
+from put_migrate.analyze.hook_arguments import names_shared_across_calls
 from put_migrate.analyze.log_guard import OVERRIDDEN, class_log_guard
 from put_migrate.analyze.metric_values import tests_metric_objects
 from put_migrate.analyze.metrics import find_metrics
@@ -75,7 +76,7 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
                 if overrides_log:
                     call = with_problem(call, LOG_OVERRIDDEN.problem(f"{cls.name} defines its own log/log_dict"))
                 calls.append(call)
-    calls = _left_where_an_ancestor_logs(cls, set(methods), calls)
+    calls = names_shared_across_calls(_left_where_an_ancestor_logs(cls, set(methods), calls))
     calls.sort(key=lambda c: (c.line, c.column))
     return ClassAnalysis(cls, calls, metrics, used, methods, log_guard, imports)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import libcst as cst
 
@@ -73,6 +75,54 @@ def removed_hook_problem(hook: str) -> str:
     )
 
 
+# How a function uses ``self.<name>``: called in its own body, called in a function nested in it, or otherwise.
+UseKind = Literal["call", "nested call", "other use"]
+
+
+class SelfUses(cst.CSTVisitor):
+    """The uses of ``self.<name>`` in one function body, for the names in ``names``, handed to ``record(name, kind,
+    node, in_loop)`` in the order they occur: a call in the body itself (the ``Call``, with whether a loop holds
+    it), a call in a function, lambda or class nested in it (the ``Call``), or any other use (the ``Attribute``)."""
+
+    def __init__(self, names: Collection[str], record: Callable[[str, UseKind, cst.CSTNode, bool], None]) -> None:
+        self.names, self.record = names, record
+        self.nested = 0
+        self.loops = 0
+        self.calls: set[int] = set()  # the ``self.<name>`` of each call seen, or otherwise accounted for
+
+    def _enter(self, node: cst.CSTNode) -> None:
+        self.nested += 1
+
+    def _leave(self, node: cst.CSTNode) -> None:
+        self.nested -= 1
+
+    visit_FunctionDef = visit_Lambda = visit_ClassDef = _enter  # type: ignore[assignment]
+    leave_FunctionDef = leave_Lambda = leave_ClassDef = _leave  # type: ignore[assignment]
+
+    def visit_For(self, node: cst.For) -> None:
+        self.loops += 1
+
+    def leave_For(self, node: cst.For) -> None:
+        self.loops -= 1
+
+    def visit_While(self, node: cst.While) -> None:
+        self.loops += 1
+
+    def leave_While(self, node: cst.While) -> None:
+        self.loops -= 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self" and func.attr.value in self.names:
+            self.calls.add(id(func))
+            self.record(func.attr.value, "nested call" if self.nested else "call", node, self.loops > 0)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # visit_Call runs before the callee's Attribute is visited, so a call's func is already known.
+        if dotted_name(node.value) == "self" and node.attr.value in self.names and id(node) not in self.calls:
+            self.record(node.attr.value, "other use", node, False)
+
+
 def helper_callers(
     cls: LightningClass, methods: dict[str, cst.FunctionDef], followed: frozenset[str] = frozenset()
 ) -> dict[str, list[HelperCall]]:
@@ -87,33 +137,10 @@ def helper_callers(
     if cls.kind not in ("module", "callback"):
         return found
 
-    class Visitor(cst.CSTVisitor):
+    class Visitor(SelfUses):
         def __init__(self, hook: str, function: cst.FunctionDef) -> None:
+            super().__init__(known, self.record_use)
             self.hook, self.function = hook, function
-            self.nested = 0
-            self.loops = 0
-            self.calls: set[int] = set()
-
-        def _enter(self, node: cst.CSTNode) -> None:
-            self.nested += 1
-
-        def _leave(self, node: cst.CSTNode) -> None:
-            self.nested -= 1
-
-        visit_FunctionDef = visit_Lambda = visit_ClassDef = _enter  # type: ignore[assignment]
-        leave_FunctionDef = leave_Lambda = leave_ClassDef = _leave  # type: ignore[assignment]
-
-        def visit_For(self, node: cst.For) -> None:
-            self.loops += 1
-
-        def leave_For(self, node: cst.For) -> None:
-            self.loops -= 1
-
-        def visit_While(self, node: cst.While) -> None:
-            self.loops += 1
-
-        def leave_While(self, node: cst.While) -> None:
-            self.loops -= 1
 
         def visit_Call(self, node: cst.Call) -> None:
             func = node.func
@@ -126,35 +153,25 @@ def helper_callers(
                     HelperCall(self.hook, self.function, node, self.loops > 0, problem)
                 )
                 return
-            if (
-                isinstance(func, cst.Attribute)
-                and dotted_name(func.value) == "self"
-                and func.attr.value in known
-                and self.nested > 0
-            ):
-                self.calls.add(id(func))
+            super().visit_Call(node)
+
+        def record_use(self, method: str, kind: UseKind, node: cst.CSTNode, in_loop: bool) -> None:
+            problem = None
+            if kind == "nested call":
                 problem = (
-                    f"`self.{func.attr.value}(...)` is called in a function nested in `{self.hook}`, which runs "
+                    f"`self.{method}(...)` is called in a function nested in `{self.hook}`, which runs "
                     "wherever that function is run (a closure returned or handed on): call it from the hook itself"
                 )
-                found.setdefault(func.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
-                return
-            if (
-                isinstance(func, cst.Attribute)
-                and dotted_name(func.value) == "self"
-                and func.attr.value in known
-                and self.nested == 0
-            ):
-                self.calls.add(id(func))
-                spec = HOOKS.get(self.hook)
-                problem = None
-                if self.hook in REMOVED_EPOCH_END:
-                    problem = removed_hook_problem(self.hook)
-                elif spec is None and self.hook not in followed:
-                    problem = _NOT_A_HOOK_CALLER
-                found.setdefault(func.attr.value, []).append(
-                    HelperCall(self.hook, self.function, node, self.loops > 0, problem)
-                )
+            elif kind == "other use":
+                problem = f"`self.{method}` is used in `{self.hook}` other than as a direct call"
+            elif self.hook in REMOVED_EPOCH_END:
+                problem = removed_hook_problem(self.hook)
+            elif HOOKS.get(self.hook) is None and self.hook not in followed:
+                problem = _NOT_A_HOOK_CALLER
+            call = node if kind == "call" and isinstance(node, cst.Call) else None
+            found.setdefault(method, []).append(
+                HelperCall(self.hook, self.function, call, in_loop and call is not None, problem)
+            )
 
         def visit_Assign(self, node: cst.Assign) -> None:
             if self.hook != "__init__" or self.nested or len(node.targets) != 1:
@@ -179,12 +196,6 @@ def helper_callers(
                 found.setdefault(candidate.attr.value, []).append(
                     HelperCall(hook, methods[candidate.attr.value], None, False, None, alias=True)
                 )
-
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if dotted_name(node.value) == "self" and node.attr.value in known and id(node) not in self.calls:
-                # visit_Call runs before the callee's Attribute is visited, so a call's func is already known.
-                problem = f"`self.{node.attr.value}` is used in `{self.hook}` other than as a direct call"
-                found.setdefault(node.attr.value, []).append(HelperCall(self.hook, self.function, None, False, problem))
 
     from put_migrate.analyze.hierarchy import inherited_methods  # it reads the index's records, not this module's
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import textwrap
+from dataclasses import replace
+
 import libcst as cst
 
 from put_migrate.analyze.calls import Found
 from put_migrate.analyze.context import Context
-from put_migrate.analyze.model import LogItem
+from put_migrate.analyze.literals import code_of
+from put_migrate.analyze.model import LogCall, LogItem
 from put_migrate.analyze.scope import assigns_name, contains, positional_params
 from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import LightningClass
@@ -87,33 +92,91 @@ def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Proble
 
 def may_share_names(found: Found, function: cst.FunctionDef, context: Context) -> bool:
     """Whether an ``add_dataloader_idx=False`` call may log one name from several dataloaders: Lightning raises at
-    the call that logs a name without the suffix from a second dataloader, which the rewrite then checks at run time
-    (``shim.check_name_without_dataloader_idx``). Not so in a hook without dataloader_idx (one dataloader), nor for a
-    call only under ``if <dataloader_idx> == <int>:``."""
+    the call that logs a name without the suffix from a second dataloader, in that run or a later run of the same
+    loop, which the rewrite then checks at run time (``shim.check_name_without_dataloader_idx``). Not so in a hook
+    without dataloader_idx (one dataloader), nor for a call of the hook's own body only under
+    ``if <dataloader_idx> == <int>:``, where the hook never rebinds its dataloader_idx and the int is not its default
+    (a run of one dataloader passes none: the default would log the name with no dataloader index). Another call of
+    the hook logging the same name is settled with the whole class (``names_shared_across_calls``)."""
     if context.dataloader_idx_name is None and not context.dataloader_idx_missing:
         return False
-    index = context.dataloader_idx_name.split("[", 1)[0] if context.dataloader_idx_name else None
-    return index is None or not _only_under_one_dataloader(function, found.statement or found.call, index)
+    if context.via is not None or context.dataloader_idx_name is None or "[" in context.dataloader_idx_name:
+        return True
+    index = context.dataloader_idx_name
+    default = _default_of(function, index)
+    return _rebinds(function, index) or not _only_under_one_dataloader(
+        function, found.statement or found.call, index, default
+    )
 
 
-def _only_under_one_dataloader(function: cst.FunctionDef, node: cst.CSTNode, index: str) -> bool:
-    """``node`` is in the body of an ``if <index> == <int>:`` of ``function``."""
+def _default_of(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
+    params = [*function.params.posonly_params, *function.params.params]
+    return next((p.default for p in params if p.name.value == name), None)
+
+
+def _rebinds(function: cst.FunctionDef, name: str) -> bool:
+    """Something in ``function`` (an assignment, a ``for`` or ``with`` target, ``:=``, ``del``...) binds ``name``."""
+    parsed = ast.parse(textwrap.dedent(code_of(function)))
+    return any(
+        isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load)
+        or isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names
+        for node in ast.walk(parsed)
+    )
+
+
+def _only_under_one_dataloader(
+    function: cst.FunctionDef, node: cst.CSTNode, index: str, default: cst.BaseExpression | None
+) -> bool:
+    """``node`` is in the body of an ``if <index> == <int>:`` of ``function``, with an int other than ``default``."""
 
     def one_dataloader(test: cst.BaseExpression) -> bool:
         if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
             return False
         (target,) = test.comparisons
         sides = (test.left, target.comparator)
+        number = next((s for s in sides if isinstance(s, cst.Integer)), None)
         return (
             isinstance(target.operator, cst.Equal)
             and any(isinstance(s, cst.Name) and s.value == index for s in sides)
-            and any(isinstance(s, cst.Integer) for s in sides)
+            and number is not None
+            and (default is None or _differs(default, number))
         )
 
     return any(
         isinstance(branch, cst.If) and one_dataloader(branch.test) and contains(branch.body, node)
         for branch in find_all(function, lambda n: isinstance(n, cst.If))
     )
+
+
+def _differs(default: cst.BaseExpression, number: cst.Integer) -> bool:
+    return isinstance(default, cst.Integer) and default.evaluated_value != number.evaluated_value
+
+
+def names_shared_across_calls(calls: list[LogCall]) -> list[LogCall]:
+    """``calls`` with each ``add_dataloader_idx=False`` call left unchecked by ``may_share_names`` checked where
+    another call of its hook (under another dataloader, or unguarded) may log one of its names without the suffix:
+    Lightning files both under one key and raises at the one that logs it from a second dataloader."""
+    unsuffixed = [c for c in calls if not c.add_dataloader_idx and c.dataloader_idx_param is not None]
+    shared: set[int] = set()
+    for call in unsuffixed:
+        if call.names_shared_by_dataloaders:
+            continue
+        if any(
+            other.hook == call.hook and other.call is not call.call and _may_log_one_name(call, other)
+            for other in unsuffixed
+        ):
+            shared.add(id(call))
+    return [replace(c, names_shared_by_dataloaders=True) if id(c) in shared else c for c in calls]
+
+
+def _may_log_one_name(first: LogCall, second: LogCall) -> bool:
+    def names(call: LogCall) -> set[str] | None:  # None: only known at run time
+        if any(i.name_expression is not None or i.dynamic or i.runtime_name for i in call.items):
+            return None
+        return {i.name for i in call.items}
+
+    one, other = names(first), names(second)
+    return one is None or other is None or bool(one & other)
 
 
 def dataloader_idx_expression(context: Context, trainer: str) -> str | None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from put_migrate.analyze.context import REMOVED_EPOCH_END, HelperCall, removed_hook_problem
+from put_migrate.analyze.context import REMOVED_EPOCH_END, HelperCall, SelfUses, UseKind, removed_hook_problem
 from put_migrate.analyze.hierarchy import _parsed, method_resolution
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS
-from put_migrate.lightning_classes import Inherited, LightningClass, dotted_name
+from put_migrate.lightning_classes import Inherited, LightningClass
+from put_migrate.walk import visit
 
 
 def subclass_callers(cls: LightningClass, method: str) -> tuple[list[HelperCall], str | None]:
@@ -114,53 +115,13 @@ def _uses(function: cst.FunctionDef, method: str) -> list[tuple[cst.Call | None,
     found: list[tuple[cst.Call | None, bool, str | None]] = []
     hook = function.name.value
 
-    class Visitor(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.nested = self.loops = 0
-            self.calls: set[int] = set()
+    def record(name: str, kind: UseKind, node: cst.CSTNode, in_loop: bool) -> None:
+        if kind == "call" and isinstance(node, cst.Call):
+            found.append((node, in_loop, None))
+        elif kind == "nested call":
+            found.append((None, False, f"`self.{method}(...)` is called in a function nested in `{hook}`"))
+        else:
+            found.append((None, False, f"`self.{method}` is used in `{hook}` other than as a direct call"))
 
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.nested += 1
-
-        def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.nested -= 1
-
-        def visit_Lambda(self, node: cst.Lambda) -> None:
-            self.nested += 1
-
-        def leave_Lambda(self, node: cst.Lambda) -> None:
-            self.nested -= 1
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            self.nested += 1
-
-        def leave_ClassDef(self, node: cst.ClassDef) -> None:
-            self.nested -= 1
-
-        def visit_For(self, node: cst.For) -> None:
-            self.loops += 1
-
-        def leave_For(self, node: cst.For) -> None:
-            self.loops -= 1
-
-        def visit_While(self, node: cst.While) -> None:
-            self.loops += 1
-
-        def leave_While(self, node: cst.While) -> None:
-            self.loops -= 1
-
-        def visit_Call(self, node: cst.Call) -> None:
-            func = node.func
-            if isinstance(func, cst.Attribute) and dotted_name(func.value) == "self" and func.attr.value == method:
-                self.calls.add(id(func))
-                if self.nested:
-                    found.append((None, False, f"`self.{method}(...)` is called in a function nested in `{hook}`"))
-                else:
-                    found.append((node, self.loops > 0, None))
-
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if dotted_name(node.value) == "self" and node.attr.value == method and id(node) not in self.calls:
-                found.append((None, False, f"`self.{method}` is used in `{hook}` other than as a direct call"))
-
-    function.body.visit(Visitor())
+    visit(function.body, SelfUses({method}, record))
     return found

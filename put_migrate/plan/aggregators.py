@@ -162,11 +162,12 @@ def aggregator_compute(state: BuildState, agg: Aggregator) -> list[Statement]:
     return guarded_compute(f"self.{agg.attr}", agg.name, agg.forked, agg.destinations, reset=True)
 
 
-def guarded_compute(target: str, name: str, forked: bool, destinations: tuple[str, ...], *, reset: bool
-                    ) -> list[Statement]:
-    """Put ``target.compute()`` as ``name`` (forked: ``name_epoch``, and ``name`` for callbacks) if it was updated."""
+def guarded_compute(target: str, name: str, forked: bool, destinations: tuple[str, ...], *, reset: bool,
+                    guard: str | None = None) -> list[Statement]:
+    """Put ``target.compute()`` as ``name`` (forked: ``name_epoch``, and ``name`` for callbacks) if it was updated
+    (or ``guard`` holds)."""
     put = named_put(epoch_names(name, forked, destinations), f"{target}.compute()")
-    statements: list[Statement] = [Block(f"if {target}.update_called:", (put,))]
+    statements: list[Statement] = [Block(f"if {guard or f'{target}.update_called'}:", (put,))]
     if reset:
         statements.append(f"{target}.reset()")
     return statements

@@ -7,6 +7,7 @@ import libcst as cst
 from put_migrate.analyze import LogCall, LogItem, MetricInfo, _code
 from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.aggregators import guarded_compute
+from put_migrate.plan.logged_metrics import updates_tell_logged
 from put_migrate.plan.mapping import mapping_step_puts
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import (
@@ -16,6 +17,7 @@ from put_migrate.plan.statements import (
     epoch_names,
     put,
     put_call,
+    quote,
     step_names,
     step_puts,
 )
@@ -30,6 +32,10 @@ def metric_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
     stage = spec.stage
     attr = item.metric.attr
     target = f"self.{attr}"
+    marked = not updates_tell_logged(state, call, attr)
+    if marked:  # its updates do not tell where it was logged (plan/logged_metrics.py)
+        state.imports.add(("shim", "mark_logged"))
+        out.append(f"mark_logged({target}, {quote(item.name)})")
     if call.on_step:
         step_value = forward_value(state, call, attr)
         if step_value is not None:
@@ -42,11 +48,15 @@ def metric_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
         else:
             state.record(call, item, epoch_names(item.name, call.forked, epoch_dests), COMPUTE_HOOKS[stage], "Metric",
                          target)
-            statements = guarded_compute(target, item.name, call.forked, epoch_dests, reset=False)
+            guard = None
+            if marked:
+                state.imports.add(("shim", "was_logged"))
+                guard = f"was_logged({target}, {quote(item.name)})"
+            statements = guarded_compute(target, item.name, call.forked, epoch_dests, reset=False, guard=guard)
             if (stage, item.name) not in state.computed:
                 state.computed.add((stage, item.name))
                 state.add_compute(stage, statements)
-    state.add_reset(stage, attr)
+    state.add_reset(stage, attr, item.name if marked else None)
 
 
 def collection_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry], step_dests: tuple[str, ...],

@@ -17,7 +17,7 @@ from put_migrate.analyze import LogCall, LogItem, MetricInfo
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.plan.metrics import metric_item
 from put_migrate.plan.state import BuildState, Leave
-from put_migrate.plan.statements import Block, IfChain, Reset, Statement, Update
+from put_migrate.plan.statements import Block, IfChain, Statement, Update
 from put_migrate.plan.sync import Entry, flatten
 from put_migrate.plan.tensor import tensor_item
 from put_migrate.rules import ATTRIBUTE_OF_UNKNOWN_TYPE, METRIC_STEP_VALUE_UNKNOWN
@@ -47,7 +47,7 @@ def passed_in_item(state: BuildState, call: LogCall, item: LogItem, out: list[En
     if computed < len(state.compute.get(stage, [])):  # the Metric's epoch puts: only where it is one
         added = state.compute[stage][computed:]
         state.compute[stage][computed:] = [_guarded(test, s) for s in added]
-    resets = [Reset(r.attr, test) if r.attr == attr else r for r in state.resets.get(stage, [])]
+    resets = [replace(r, when=test) if r.attr == attr else r for r in state.resets.get(stage, [])]
     state.resets[stage] = list(dict.fromkeys(resets))  # one reset, however many calls log the attribute
     value_code: list[Entry] = []
     tensor_item(state, call, replace(item, passed_in=False), value_code, step_dests, epoch_dests)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from put_migrate.analyze import ClassAnalysis
@@ -72,10 +73,17 @@ class BuildState:
             self.compute_order.append(stage)
         self.compute[stage].extend(statements)
 
-    def add_reset(self, stage: str, attr: str) -> None:
+    def add_reset(self, stage: str, attr: str, logged: str | None = None) -> None:
+        """Reset the Metric ``self.<attr>`` where Lightning resets the stage's results; ``logged``: a name its log
+        calls mark (``plan/logged_metrics.py``), cleared with it."""
         bucket = self.resets.setdefault(stage, [])
-        if Reset(attr) not in bucket:
+        index = next((i for i, r in enumerate(bucket) if r.attr == attr), None)
+        if index is None:
             bucket.append(Reset(attr))
+            index = len(bucket) - 1
+        if logged is not None and logged not in bucket[index].logged:
+            bucket[index] = replace(bucket[index], logged=(*bucket[index].logged, logged))
+            self.imports.add(("shim", "reset_logged"))
 
     def step_suffix(self, call) -> str | None:
         """Eval step names get "/dataloader_idx_N" exactly when Lightning adds it (several dataloaders, §2)."""

@@ -45,6 +45,7 @@ class Reset:
 
     attr: str
     when: str | None = None
+    logged: tuple[str, ...] = ()  # the names its log calls mark on the Metric (``shim.reset_logged`` clears them)
 
 
 Statement = Union[str, Block, IfChain, Update, Reset]  # a str is the statement's source text
@@ -76,9 +77,12 @@ def text(statement: Statement, indent: str, batch_size: str | None = None) -> st
         if weight:
             return f"{statement.target}.update({statement.value}, weight={weight})"
         return f"{statement.target}.update({statement.value})"
+    reset = f"self.{statement.attr}.reset()"
+    if statement.logged:
+        reset = f"reset_logged(self.{statement.attr}, {', '.join(quote(n) for n in statement.logged)})"
     if statement.when is not None:
-        return f"if {statement.when}:\n{indent}self.{statement.attr}.reset()"
-    return f"self.{statement.attr}.reset()"
+        return f"if {statement.when}:\n{indent}{reset}"
+    return reset
 
 
 def batch_size_updates(statement: Statement, param: str) -> int:
