@@ -301,9 +301,9 @@ def main(
             extend_excludes=extend_excludes, force_exclude=force_exclude, add_todo=add_todo,
             mark_monitors=bool(report_path or show_names),
         )
-        with api.EarlyPool(options) as early:
+        with api.EarlyPool(paths, options) as early:
             try:
-                files, configs = api.discover(paths, options, CONFIG_SUFFIXES if options.mark_monitors else (), early)
+                files, configs = api.discover(paths, options, CONFIG_SUFFIXES if options.mark_monitors else ())
                 tasks = api.plan_tasks(paths, options, files)
             except FileNotFoundError as exc:
                 raise click.UsageError(f"no such file or folder: {exc}") from None

@@ -34,7 +34,7 @@ import os
 import re
 import stat
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 SKIPPED_DIRS = frozenset(
@@ -364,7 +364,6 @@ def discover_files(
     extend_excludes: Sequence[str] = (),
     force_exclude: bool = False,
     suffixes: tuple[str, ...] = PYTHON_SUFFIXES,
-    on_found: Callable[[int], object] | None = None,
 ) -> list[Path]:
     """The files to process for the given command-line paths, each once, in a stable order (below a folder, those
     whose names end with ``suffixes``).
@@ -374,8 +373,7 @@ def discover_files(
     A symbolic link is never what the run writes: a link to a file the run processes anyway is dropped (the
     target is migrated once, under its own name); any other link (to a file outside the run, a loop, a missing
     target) is kept, after the other files, for the run to report (``safety.atomic_write`` never replaces one).
-    Raises FileNotFoundError for a path that does not exist. ``on_found``: called with the count of files found so
-    far as each is found (a run starts its pool once the tree is large).
+    Raises FileNotFoundError for a path that does not exist.
     """
     exclusions = _Exclusions(excludes, extend_excludes, Path.cwd())
     seen: set[object] = set()
@@ -396,8 +394,6 @@ def discover_files(
         if key not in seen:
             seen.add(key)
             found.append(path)
-            if on_found is not None:
-                on_found(len(found))
 
     for raw in paths:
         path = Path(raw)

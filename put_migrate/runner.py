@@ -41,18 +41,13 @@ class RunOptions:
 
 
 class EarlyPool:
-    """A check or diff run's ``workers.Pool``, started while discovery runs, once it has found as many files as
-    the workers read (``WORKERS_READ_FROM``), with several jobs; stopped when the run ends. Its first worker
-    imports the transform meanwhile."""
+    """The ``workers.Pool`` of a check or a diff with several jobs over a folder, started before discovery (its
+    first worker imports the transform meanwhile) and stopped when the run ends; ``pool`` is None otherwise."""
 
-    def __init__(self, options: RunOptions) -> None:
-        self.jobs = options.jobs or default_jobs()
-        self.wanted = options.mode is not Mode.WRITE and self.jobs > 1
-        self.pool: workers.Pool | None = None
-
-    def found(self, count: int) -> None:
-        if self.wanted and count >= WORKERS_READ_FROM and self.pool is None:
-            self.pool = workers.Pool(self.jobs)
+    def __init__(self, paths: Iterable[str | Path], options: RunOptions) -> None:
+        jobs = options.jobs or default_jobs()
+        wanted = options.mode is not Mode.WRITE and jobs > 1 and any(os.path.isdir(path) for path in paths)
+        self.pool = workers.Pool(jobs) if wanted else None
 
     def __enter__(self) -> EarlyPool:
         return self
@@ -73,15 +68,15 @@ class Task:
 
 
 def discover(
-    paths: Iterable[str | Path], options: RunOptions, also: tuple[str, ...] = (), early: EarlyPool | None = None,
+    paths: Iterable[str | Path], options: RunOptions, also: tuple[str, ...] = ()
 ) -> tuple[list[Path], list[Path]]:
     """The files the run processes (Python files below the folders, and every file named) and, found in the same
     walk below the folders, the files whose names end with ``also`` (the monitors section's configuration
-    files). ``early``: started once the tree is large. Raises FileNotFoundError."""
+    files). Raises FileNotFoundError."""
     paths = list(paths)
     found = discover_files(
         paths, options.excludes, extend_excludes=options.extend_excludes, force_exclude=options.force_exclude,
-        suffixes=PYTHON_SUFFIXES + also, on_found=early.found if early is not None else None,
+        suffixes=PYTHON_SUFFIXES + also,
     )
     named = {os.path.normpath(p) for p in paths}
     processed = [f for f in found if f.name.endswith(PYTHON_SUFFIXES) or os.path.normpath(f) in named]
@@ -162,9 +157,10 @@ def run_tasks(
     as the workers' queries need them, and of the modules their imports name, read from disk), subclasses of
     project classes of other files are migrated too, whether or not those files are among the tasks.
 
-    Where nothing is written (check and diff modes) and the tree is large or the run serial, the files are read as
-    their turn comes: the workers of a ``workers.Pool`` (``pool``, started while discovery ran; else one started
-    here) or this process read, pre-filter and migrate them, and the index reads its modules from disk. Otherwise
+    Where nothing is written (check and diff modes) and a pool was started before discovery (``pool``), or the tree
+    is large, or the run serial, the files are read as their turn comes: the workers of a ``workers.Pool`` (that
+    one, else one started here) or this process read, pre-filter and migrate them, and the index reads its modules
+    from disk. Otherwise
     every file is read once, up front, so that the index's texts are the run's starting texts whatever the workers
     write; the index, the pre-filter and (except in Mode.WRITE, where a file is read again when its turn comes) the
     migration share that read, and only the files the pre-filter keeps go to a pool forked then (the workers
@@ -178,20 +174,14 @@ def run_tasks(
     # the one its transform computes. A notebook's classes cannot be imported.
     modules = [task for task in tasks if task.path.endswith(".py")]
     writes = any(task.mode is Mode.WRITE for task in tasks)
+    if not writes and pool is not None:  # started before discovery (``EarlyPool``): the files go to it
+        yield from pool.run(tasks, _index(modules, index), _chunks(len(tasks), _chunk_size(tasks, jobs), STRIDE))
+        return
     if not writes and (jobs == 1 or len(tasks) >= WORKERS_READ_FROM):
-        if index is None:
-            index = build_index(
-                [task.display for task in modules],
-                {task.display: Path(task.path) for task in modules if task.display != task.path},
-            )
+        index = _index(modules, index)
         if jobs > 1:
-            # Small chunks: a file costs from a millisecond (screened out) to a second (a large module to rewrite).
-            chunks = _chunks(len(tasks), max(1, min(16, len(tasks) // (jobs * 16))), STRIDE)
-            if pool is not None:  # started while discovery ran (``EarlyPool``)
-                yield from pool.run(tasks, index, chunks)
-                return
             with workers.Pool(min(jobs, len(tasks))) as own:
-                yield from own.run(tasks, index, chunks)
+                yield from own.run(tasks, index, _chunks(len(tasks), _chunk_size(tasks, jobs), STRIDE))
             return
         for task in tasks:
             yield run_task(task, index)
@@ -225,6 +215,21 @@ def run_tasks(
         read.pop(task.path, None)
         prefiltered.pop(task.path, None)
     yield from _run_pool(tasks, candidates, jobs, index, run_here, chunk=4, preload=True)
+
+
+def _index(modules: Sequence[Task], index):
+    """``index``, else the index of the modules, read from their paths as queries need them."""
+    from put_migrate.index import build_index
+
+    if index is not None:
+        return index
+    where = {task.display: Path(task.path) for task in modules if task.display != task.path}
+    return build_index([task.display for task in modules], where)
+
+
+def _chunk_size(tasks: Sequence[Task], jobs: int) -> int:
+    # Small chunks: a file costs from a millisecond (screened out) to a second (a large module to rewrite).
+    return max(1, min(16, len(tasks) // (jobs * 16)))
 
 
 def _run_pool(
