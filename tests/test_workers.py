@@ -85,15 +85,23 @@ def test_a_worker_that_dies_fails_only_the_files_it_held(tmp_path, monkeypatch):
     ]
 
 
-def test_a_large_check_starts_its_pool_while_discovering_and_reports_as_one_process_does(tmp_path, monkeypatch):
+@pytest.mark.parametrize("count", [3, runner.WORKERS_READ_FROM + 10])
+def test_a_check_of_a_folder_starts_its_pool_before_discovery_and_reports_as_one_process_does(
+    tmp_path, monkeypatch, count
+):
+    """With several jobs, a check or a diff of a folder starts the pool first (its first worker imports the
+    transform while the files are found), whatever their number; one job, or a single file, starts none."""
     monkeypatch.chdir(tmp_path)
-    _tree(tmp_path, runner.WORKERS_READ_FROM + 10)
+    _tree(tmp_path, count)
     started = []
-    monkeypatch.setattr(workers.Pool, "__init__", lambda self, jobs, real=workers.Pool.__init__: started.append(jobs) or real(self, jobs))
+    real = workers.Pool.__init__
+    monkeypatch.setattr(workers.Pool, "__init__", lambda self, jobs: started.append(jobs) or real(self, jobs))
     two = CliRunner().invoke(main, ["--check", "-j", "2", "--report", "two.json", "."])
-    one = CliRunner().invoke(main, ["--check", "-j", "1", "--report", "one.json", "."])
     assert started == [2]
-    assert two.exit_code == one.exit_code == 1
+    one = CliRunner().invoke(main, ["--check", "-j", "1", "--report", "one.json", "."])
+    alone = CliRunner().invoke(main, ["--diff", "-j", "2", "f000.py"])
+    assert started == [2]
+    assert two.exit_code == one.exit_code == 1 and alone.exit_code == 1
     assert (tmp_path / "two.json").read_text() == (tmp_path / "one.json").read_text()
     assert two.stderr == one.stderr
 
