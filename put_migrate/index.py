@@ -34,7 +34,7 @@ from put_migrate.callback_entries import callback_hooks
 from put_migrate.constants import ModuleConstants, read_constants
 from put_migrate.hooks import RESERVED_ATTRIBUTES
 from put_migrate.init_signature import InitSignature, read_init
-from put_migrate.lightning_names import BASES, Kind
+from put_migrate.lightning_names import BASES, KNOWN_ROOTS, Kind
 from put_migrate.search_path import SearchPath
 from put_migrate.source_segments import SourceSegments
 from put_migrate.value_properties import value_properties
@@ -339,10 +339,24 @@ class RepositoryIndex:
         return order
 
     def lightning_kind(self, cls: IndexedClass) -> tuple[Kind, str] | None:
-        for candidate in [cls, *self.ancestors(cls)]:
+        """The kind and package of the nearest Lightning base of ``cls`` or of a project class above it (in the
+        order of ``ancestors``); None where there is none. The walk stops at the first, and does not climb into a
+        package that holds no Lightning class (``torch.nn.Module``): no module is read that cannot change the
+        answer."""
+        seen = {cls.key}
+        todo = deque([cls])
+        while todo:
+            candidate = todo.popleft()
             for base in candidate.bases:
                 if base in BASES:
                     return BASES[base]
+            for base in candidate.bases:
+                if base.partition(".")[0] in KNOWN_ROOTS:
+                    continue
+                found = self.find(base)
+                if found is not None and found.key not in seen:
+                    seen.add(found.key)
+                    todo.append(found)
         return None
 
 

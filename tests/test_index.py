@@ -504,3 +504,27 @@ def test_a_run_of_the_subclass_alone_migrates_it(tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(root)
     (result,) = migrate_paths(["child.py"], RunOptions(mode=Mode.CHECK, jobs=1))
     assert result.changed and [f.code for f in result.findings] == ["PM101"], result.findings
+
+
+def test_lightning_kind_reads_no_module_that_cannot_change_its_answer(tmp_path, monkeypatch):
+    """The nearest Lightning base decides: nothing above it is read; nor is a package that holds no Lightning class
+    (torch's Module, a file of some hundred kilobytes, read for every non-Lightning class that logs)."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "base.py").write_text(
+        "import lightning.pytorch as pl\nimport torch\n\n\nclass Base(pl.LightningModule):\n    pass\n\n\n"
+        "class Helper(torch.nn.Module):\n    pass\n"
+    )
+    (tmp_path / "pkg" / "model.py").write_text("from pkg.base import Base, Helper\n\n\nclass M(Base):\n    pass\n\n\n"
+                                              "class H(Helper):\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    index = build_index(["pkg/__init__.py", "pkg/base.py", "pkg/model.py"])
+    index.find("pkg.model.M")
+    asked = []
+    find = index.find
+    monkeypatch.setattr(index, "find", lambda dotted: asked.append(dotted) or find(dotted))
+    assert index.lightning_kind(index.classes["pkg.model.M"]) == ("module", "lightning.pytorch")
+    assert asked == ["pkg.base.Base"]  # not lightning.pytorch.LightningModule, nor what is above it
+    asked.clear()
+    assert index.lightning_kind(index.classes["pkg.model.H"]) is None
+    assert asked == ["pkg.base.Helper"]  # not torch.nn.Module
