@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,7 +90,8 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
     if value.dtype not in _KEPT_DTYPES:
         value = value.to(torch.get_default_dtype())
     elif graph_source is not None:
-        last_put.remember(graph_source, value)  # what an aggregator would make of the same value
+        # What an aggregator would make of the same value (last_put.remember, inlined: put is on the hot path).
+        last_put.last = (weakref.ref(graph_source), value)
     return value
 
 
