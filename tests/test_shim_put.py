@@ -373,11 +373,17 @@ def test_put_converts_as_to_put_tensor_on_its_inline_path_and_off_it(monkeypatch
 
     w = torch.nn.Parameter(torch.tensor([2.0]))
     cases = {
-        "graph result": (w * 3).sum(), "graph float64": (w.double() * 3).sum(), "parameter": torch.nn.Parameter(
-            torch.tensor(1.5)), "view of a parameter": w.squeeze(), "leaf needing grad": torch.tensor(
-            2.5, requires_grad=True), "plain": torch.tensor(0.5), "plain float64": torch.tensor(0.5, dtype=torch.float64),
-        "one-element vector": torch.tensor([0.25]), "half": torch.tensor(0.75, dtype=torch.float16),
-        "int": torch.tensor(3), "python float": 0.125,
+        "graph result": (w * 3).sum(),
+        "graph float64": (w.double() * 3).sum(),
+        "parameter": torch.nn.Parameter(torch.tensor(1.5)),
+        "view of a parameter": w.squeeze(),
+        "leaf needing grad": torch.tensor(2.5, requires_grad=True),
+        "plain": torch.tensor(0.5),
+        "plain float64": torch.tensor(0.5, dtype=torch.float64),
+        "one-element vector": torch.tensor([0.25]),
+        "half": torch.tensor(0.75, dtype=torch.float16),
+        "int": torch.tensor(3),
+        "python float": 0.125,
     }
     converted = []
     original = put_module.to_put_tensor
