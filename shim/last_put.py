@@ -13,18 +13,20 @@ import weakref
 
 from torch import Tensor
 
-_last: tuple[weakref.ref[Tensor], Tensor] | None = None
+# (a weak reference to the source, its detached tensor); the aggregators' fast paths (``shim.metrics``) read it
+# directly, as ``detached_by_put`` does, to spare an update a call.
+last: tuple[weakref.ref[Tensor], Tensor] | None = None
 
 
 def remember(source: Tensor, detached: Tensor) -> None:
     """Note that ``detached`` is ``source.detach()``, squeezed to 0-d, in ``source``'s float32/float64 dtype."""
-    global _last
-    _last = (weakref.ref(source), detached)
+    global last
+    last = (weakref.ref(source), detached)
 
 
 def detached_by_put(value: Tensor) -> Tensor | None:
     """The tensor ``remember`` noted for ``value`` itself, else None."""
-    last = _last
-    if last is not None and last[0]() is value:
-        return last[1]
+    noted = last
+    if noted is not None and noted[0]() is value:
+        return noted[1]
     return None

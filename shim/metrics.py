@@ -26,6 +26,8 @@ from shim import last_put
 from shim._warnings import warn_once
 from shim.put import _KEPT_DTYPES
 
+_FLOAT32, _FLOAT64 = _KEPT_DTYPES
+
 
 def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
     """The value as ``_ResultMetric.update`` sees it: one element, squeezed, out of the autograd graph;
@@ -104,10 +106,27 @@ class _Aggregator(Metric):
         fields["_update_count"] += 1
         type(self).update(self, *args, **kwargs)
 
-    def _counted_update(self, value: Any) -> None:  # Sum, Max, Min: the books of _lean_update
+    # Sum, Max, Min: the state a value is folded into, and the in-place fold (``update`` uses it too).
+    _state_name: str
+    _fold: Callable[[Tensor, Tensor], Any]
+
+    def _counted_update(self, value: Any) -> None:  # Sum, Max, Min: the books of _lean_update, then update()
         fields = self.__dict__
         fields["_computed"] = None
         fields["_update_count"] += 1
+        # update()'s usual case in this frame (its calls are a third of an update): a 0-d float32/float64 tensor
+        # folded into a state found fit for in-place updates (_in_place_ok). Anything else takes update().
+        if type(value) is Tensor:
+            if value.requires_grad:
+                noted = last_put.last
+                value = noted[1] if noted is not None and noted[0]() is value else value.detach()
+            dtype = value.dtype
+            if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
+                state = fields[self._state_name]
+                fit = fields["_fit_state"]
+                if fit[0] is state and fit[1] is dtype:
+                    self._fold(state, value)
+                    return
         type(self).update(self, value)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -169,10 +188,27 @@ class Mean(_Aggregator):
         super().__setstate__(state)
         self.weight = self.weight  # a copy pickled by an earlier shim lacks _weight_counts_ints
 
-    def _counted_update(self, value: Any, weight: Any = 1) -> None:  # the books of _lean_update
+    def _counted_update(self, value: Any, weight: Any = 1) -> None:  # the books of _lean_update, then update()
         fields = self.__dict__
         fields["_computed"] = None
         fields["_update_count"] += 1
+        # update()'s usual case in this frame (its calls are a third of an update): a 0-d float32/float64 tensor,
+        # the int weight of the update before (its cached factor), Σw counting ints, and a weighted sum found fit
+        # for in-place updates (_in_place_ok). Anything else takes update().
+        if type(value) is Tensor and type(weight) is int:
+            if value.requires_grad:
+                noted = last_put.last
+                value = noted[1] if noted is not None and noted[0]() is value else value.detach()
+            dtype = value.dtype
+            if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
+                factor = fields["_weight_factor"]
+                weighted_sum = fields["weighted_sum"]
+                fit = fields["_fit_state"]
+                if (factor is not None and factor[0] == weight and factor[1] is dtype and fit[0] is weighted_sum
+                        and fit[1] is dtype and fields["_weight_counts_ints"]):
+                    weighted_sum.add_(value * factor[2])
+                    fields["_weight_pending"] += weight
+                    return
         type(self).update(self, value, weight)
 
     def update(self, value: Any, weight: Any = 1) -> None:
@@ -211,6 +247,8 @@ class Sum(_Aggregator):
     """Sum of the values; weights (batch sizes) do not apply, as with ``reduce_fx='sum'``."""
 
     total: Tensor  # a state registered by add_state
+    _state_name = "total"
+    _fold = staticmethod(Tensor.add_)
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
@@ -219,7 +257,7 @@ class Sum(_Aggregator):
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
         if _in_place_ok(self, self.total, value.dtype):
-            self.total.add_(value)
+            self._fold(self.total, value)
         else:
             self.total = self.total + value
 
@@ -232,6 +270,11 @@ class Max(_Aggregator):
 
     full_state_update = True
     extreme: Tensor  # a state registered by add_state
+    _state_name = "extreme"
+
+    @staticmethod
+    def _fold(extreme: Tensor, value: Tensor) -> None:
+        torch.maximum(extreme, value, out=extreme)
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
@@ -240,7 +283,7 @@ class Max(_Aggregator):
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
         if _in_place_ok(self, self.extreme, value.dtype):
-            torch.maximum(self.extreme, value, out=self.extreme)
+            self._fold(self.extreme, value)
         else:
             self.extreme = torch.max(self.extreme, value)
 
@@ -253,6 +296,11 @@ class Min(_Aggregator):
 
     full_state_update = True
     extreme: Tensor  # a state registered by add_state
+    _state_name = "extreme"
+
+    @staticmethod
+    def _fold(extreme: Tensor, value: Tensor) -> None:
+        torch.minimum(extreme, value, out=extreme)
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
         super().__init__(sync_on_compute=sync_on_compute, **kwargs)
@@ -261,7 +309,7 @@ class Min(_Aggregator):
     def update(self, value: Any) -> None:
         value = _as_float_tensor(self, value)
         if _in_place_ok(self, self.extreme, value.dtype):
-            torch.minimum(self.extreme, value, out=self.extreme)
+            self._fold(self.extreme, value)
         else:
             self.extreme = torch.min(self.extreme, value)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,7 +90,8 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
     if value.dtype not in _KEPT_DTYPES:
         value = value.to(torch.get_default_dtype())
     elif graph_source is not None:
-        last_put.remember(graph_source, value)  # what an aggregator would make of the same value
+        # What an aggregator would make of the same value (last_put.remember, inlined: put is on the hot path).
+        last_put.last = (weakref.ref(graph_source), value)
     return value
 
 
@@ -218,7 +220,18 @@ class PutMixin:
                 chosen = _check_destinations(name, key)
         # A Callback serves the module Lightning attached it to (None until then).
         module = self if self._put_kind == "module" else self.__dict__.get("_put_module")
-        value = to_put_tensor(name, value, module)
+        if type(value) is Tensor and not value.ndim and value.dtype in _KEPT_DTYPES:
+            # to_put_tensor's usual case in this frame (a call costs put about a tenth): a 0-d float32/float64
+            # tensor needs no squeeze and keeps its dtype; the copy or detach is to_put_tensor's.
+            if not value.requires_grad:
+                value = value.clone()
+            elif value.is_leaf or value._base is not None:
+                value = value.detach().clone()
+            else:
+                graph_source, value = value, value.detach()
+                last_put.last = (weakref.ref(graph_source), value)
+        else:
+            value = to_put_tensor(name, value, module)
         if routing.route(module, name, value, chosen, callback_alias):
             return
         # Outside a trainer (unit tests of a step method, say) the records are kept for inspection.

@@ -163,6 +163,48 @@ def test_update_books_once_per_call_in_subclasses_too():
     assert mean.compute().item() == (2.0 * 2 + 6.0 * 2) / 4
 
 
+def _fast_path_values() -> list[tuple[object, object]]:
+    """(value, weight) pairs covering the fast path of ``update`` on an instance and each way out of it."""
+    from shim import last_put
+
+    forked = grad_result(0.25)
+    last_put.remember(forked, forked.detach())  # as put() notes a value it detached
+    return [
+        (forked, 16), (forked, 16), (grad_result(0.5), 16), (torch.tensor(0.75), 16), (torch.tensor(1.5), 7),
+        (torch.tensor(0.1, dtype=torch.float64), 7), (torch.tensor(0.3), 7), (grad_result(0.2) * torch.ones(1), 7),
+        (torch.tensor(0.4, dtype=torch.float16), 7), (torch.tensor(2), 7), (torch.tensor(0.6), 2.5),
+        (torch.tensor(0.7), torch.tensor(3)), (torch.tensor(0.8), True), (0.9, 4), (torch.tensor(1.1), 4),
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:.*converting it to")
+@pytest.mark.parametrize("kind", [Mean, Sum, Max, Min])
+def test_an_instance_update_equals_the_class_update_on_every_path(kind, monkeypatch):
+    # An instance's update() does the usual case in its own frame (0-d float32/float64 tensor, a state fit for
+    # in-place updates, for Mean the int weight of the update before) and hands everything else to the class's
+    # update(): the states, their dtypes and the books must be what the class's update() alone gives.
+    fast, general = kind(), kind()
+    general.update = general._lean_update  # the books, then type(self).update: no fast path
+    class_calls = []
+    full_update = kind.update
+    monkeypatch.setattr(kind, "update", lambda self, *args: class_calls.append(self) or full_update(self, *args))
+    for _ in range(2):
+        for value, weight in _fast_path_values():
+            args = (value, weight) if kind is Mean else (value,)
+            fast.update(*args)
+            general.update(*args)
+            for name in fast._defaults:
+                ours, theirs = getattr(fast, name), getattr(general, name)
+                assert ours.dtype == theirs.dtype and torch.equal(ours, theirs), (name, value, weight)
+            assert fast.update_count == general.update_count
+        assert torch.equal(fast.compute(), general.compute())
+        with torch.inference_mode():  # a reset under inference mode (trainer.validate()): in place would raise
+            fast.reset()
+            general.reset()
+    taken = sum(1 for metric in class_calls if metric is fast)
+    assert 0 < taken < sum(1 for metric in class_calls if metric is general)  # the fast path did run
+
+
 class Module(PutMixin, pl.LightningModule):
     pass
 

@@ -359,3 +359,49 @@ def test_compute_hook_put_belongs_to_the_dataloader_it_computes():
     logged, put = _two_val_loaders_run(_FirstLoaderOnly()), _two_val_loaders_run(Put())
     assert ("epoch_end", True, []) in logged and ("batch_end dl1", False, ["v"]) in logged
     assert put == logged
+
+
+def test_put_converts_as_to_put_tensor_on_its_inline_path_and_off_it(monkeypatch):
+    # put() converts a 0-d float32/float64 tensor in its own frame; everything else goes to to_put_tensor. Both
+    # must give what to_put_tensor gives: the same value and dtype, a copy of whatever may change in place, and the
+    # note for an aggregator (shim.last_put) on graph results only.
+    from shim import last_put
+    from shim import put as put_module
+
+    class Owner(PutMixin, pl.LightningModule):
+        pass
+
+    w = torch.nn.Parameter(torch.tensor([2.0]))
+    cases = {
+        "graph result": (w * 3).sum(),
+        "graph float64": (w.double() * 3).sum(),
+        "parameter": torch.nn.Parameter(torch.tensor(1.5)),
+        "view of a parameter": w.squeeze(),
+        "leaf needing grad": torch.tensor(2.5, requires_grad=True),
+        "plain": torch.tensor(0.5),
+        "plain float64": torch.tensor(0.5, dtype=torch.float64),
+        "one-element vector": torch.tensor([0.25]),
+        "half": torch.tensor(0.75, dtype=torch.float16),
+        "int": torch.tensor(3),
+        "python float": 0.125,
+    }
+    converted = []
+    original = put_module.to_put_tensor
+    monkeypatch.setattr(put_module, "to_put_tensor", lambda *args: converted.append(args[0]) or original(*args))
+    owner = Owner()
+    for name, value in cases.items():
+        last_put.last = None
+        expected = original(name, value, owner)
+        expected_note = last_put.last
+        last_put.last = None
+        owner.put(name, value, ["callbacks"])
+        got = owner.put_records[-1].value
+        assert got.dtype == expected.dtype and torch.equal(got, expected) and not got.requires_grad, name
+        if isinstance(value, torch.Tensor):
+            shares = got.untyped_storage().data_ptr() == value.untyped_storage().data_ptr()
+            assert shares == (expected_note is not None), name  # only a graph result's detach is not a copy
+        assert (last_put.last is None) == (expected_note is None), name
+        if expected_note is not None:
+            assert last_put.detached_by_put(value) is got, name
+    # The inline path took the 0-d float32/float64 tensors, a Parameter (a subclass) excepted.
+    assert converted == ["parameter", "one-element vector", "half", "int", "python float"]
