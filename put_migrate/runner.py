@@ -223,7 +223,9 @@ def _index(modules: Sequence[Task], index):
 
     if index is not None:
         return index
-    where: dict[Path | str, str | Path] = {task.display: Path(task.path) for task in modules if task.display != task.path}
+    where: dict[Path | str, str | Path] = {
+        task.display: Path(task.path) for task in modules if task.display != task.path
+    }
     return build_index([task.display for task in modules], where)
 
 
