@@ -1,10 +1,11 @@
-"""The process pool of a check or a diff over a large tree: started while discovery runs, fed by this process.
+"""The process pool of a check or a diff of a folder: started before discovery, fed by this process.
 
 The first worker imports the transform (libcst, a fifth of a second) as soon as it starts, while this process is
 still discovering the files; the others wait for the files. A worker that has not imported the transform hands
-back the files that need it (``pipeline.TransformDeferred``); those go first to a worker that has it, and a worker
-left with nothing else to do imports it and takes them too. So on a large tree with a few files to rewrite the
-import overlaps discovery and is paid once, and where many files need the transform every worker rewrites.
+back the files that need it (``pipeline.TransformDeferred``); those go first to a worker that has it. Once as
+many files wait as there are workers with the transform, the others stop handing files back and import it too.
+So on a large tree with a few files to rewrite the import overlaps discovery and is paid once, and where many
+files need the transform every worker rewrites.
 
 Nothing is written (check and diff modes), so any worker may take any file, more than once.
 """
@@ -12,6 +13,7 @@ Nothing is written (check and diff modes), so any worker may take any file, more
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import pickle
 import signal
 import threading
