@@ -129,11 +129,12 @@ def _run_in_worker(positions: range) -> list[FileResult | None]:
     for i in positions:
         task = _worker_tasks[i]
         result = run_task(task, _worker_index)
-        results.append(None if result == _plain(task) else result)
+        results.append(None if result == plain_result(task) else result)
     return results
 
 
-def _plain(task: Task) -> FileResult:
+def plain_result(task: Task) -> FileResult:
+    """A file settled unchanged with nothing to say: what a pool's worker sends back as None."""
     return FileResult(path=task.display, status=FileStatus.UNCHANGED)
 
 
@@ -260,7 +261,7 @@ def _run_pool(
                 if id(task) in wanted:
                     while position not in arrived:
                         for i, result in zip(chunks[taken], next(results)):
-                            arrived[i] = result if result is not None else _plain(candidates[i])
+                            arrived[i] = result if result is not None else plain_result(candidates[i])
                         taken += 1
                     yield arrived.pop(position)
                     position += 1

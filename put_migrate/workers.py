@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from put_migrate.results import INTERNAL_ERROR, FileResult, FileStatus, error
+from put_migrate.results import INTERNAL_ERROR, FileResult, error
 
 # A worker's answer for a file that needs the transform, where it has not imported it.
 _DEFERRED = "deferred"
@@ -85,6 +85,8 @@ class Pool:
     def run(self, tasks: Sequence, index, chunks: Sequence[Sequence[int]]) -> Iterator[FileResult]:
         """The results of ``tasks`` (``runner.Task``), in order; the workers take them ``chunks`` at a time (each a
         sequence of positions) and each is sent ``index`` (the run's ``RepositoryIndex``) once."""
+        from put_migrate import runner  # which imports this module
+
         blob = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
         queue = deque(chunks)
         deferred: deque[int] = deque()
@@ -140,7 +142,7 @@ class Pool:
                 if answer == _DEFERRED:
                     deferred.append(i)
                 else:
-                    results[i] = answer if answer is not None else _plain(tasks[i])
+                    results[i] = answer if answer is not None else runner.plain_result(tasks[i])
 
         for position in range(len(tasks)):
             while position not in results:
@@ -154,10 +156,6 @@ class Pool:
                 for connection in multiprocessing.connection.wait([w.connection for w in live]):
                     answer(next(w for w in live if w.connection is connection))
             yield results.pop(position)
-
-
-def _plain(task) -> FileResult:
-    return FileResult(path=task.display, status=FileStatus.UNCHANGED)
 
 
 @contextmanager
@@ -210,5 +208,5 @@ def _serve(connection, load: bool) -> None:
             except pipeline.TransformDeferred:
                 answers.append(_DEFERRED)
                 continue
-            answers.append(None if result == _plain(task) else result)
+            answers.append(None if result == runner.plain_result(task) else result)
         connection.send((pipeline.transform_loaded(), answers))
