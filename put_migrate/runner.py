@@ -176,13 +176,13 @@ def run_tasks(
     modules = [task for task in tasks if task.path.endswith(".py")]
     writes = any(task.mode is Mode.WRITE for task in tasks)
     if not writes and pool is not None:  # started before discovery (``EarlyPool``): the files go to it
-        yield from pool.run(tasks, _index(modules, index), _chunks(len(tasks), _chunk_size(tasks, jobs), STRIDE))
+        yield from pool.run(tasks, _index(modules, index), _chunks(len(tasks), _chunk_size(len(tasks), jobs), STRIDE))
         return
     if not writes and (jobs == 1 or len(tasks) >= WORKERS_READ_FROM):
         index = _index(modules, index)
         if jobs > 1:
             with workers.Pool(min(jobs, len(tasks))) as own:
-                yield from own.run(tasks, index, _chunks(len(tasks), _chunk_size(tasks, jobs), STRIDE))
+                yield from own.run(tasks, index, _chunks(len(tasks), _chunk_size(len(tasks), jobs), STRIDE))
             return
         for task in tasks:
             yield run_task(task, index)
@@ -230,9 +230,9 @@ def _index(modules: Sequence[Task], index):
     return build_index([task.display for task in modules], where)
 
 
-def _chunk_size(tasks: Sequence[Task], jobs: int) -> int:
+def _chunk_size(count: int, jobs: int, most: int = 16) -> int:
     # Small chunks: a file costs from a millisecond (screened out) to a second (a large module to rewrite).
-    return max(1, min(16, len(tasks) // (jobs * 16)))
+    return max(1, min(most, count // (jobs * 16)))
 
 
 def _run_pool(
@@ -246,8 +246,7 @@ def _run_pool(
         load_transform()
     done = 0
     wanted = {id(task) for task in candidates}
-    # Small chunks: a candidate costs from a millisecond (screened out) to a second (a large module to rewrite).
-    chunksize = max(1, min(chunk, len(candidates) // (jobs * 16)))
+    chunksize = _chunk_size(len(candidates), jobs, chunk)
     try:
         with ProcessPoolExecutor(
             max_workers=min(jobs, len(candidates)), initializer=_start_worker, initargs=(index, candidates)
