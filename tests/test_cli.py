@@ -419,3 +419,12 @@ def test_a_check_over_a_large_tree_reports_every_file_in_order_whatever_the_pool
         number = int(result.path.rsplit("f", 1)[1][:3]) if "/f" in result.path or result.path.startswith("f") else None
         if number is not None:
             assert ([f.code for f in result.findings] == ["PM201"]) is (number % 3 == 0)
+
+
+def test_an_in_process_run_gives_back_the_callers_garbage_collection_thresholds(tree):
+    """The CLI collects less often during a run; a caller that runs it in process (tests, tools) keeps its own."""
+    import gc
+
+    before = gc.get_threshold()
+    run("--check", ".")
+    assert gc.get_threshold() == before
