@@ -37,7 +37,7 @@ def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
     if value.requires_grad:  # a tensor outside the graph needs no detach (one tensor op less per update)
         detached = last_put.detached_by_put(value)
         if detached is not None:
-            return detached  # a forked value: put() has just detached it (shim.last_put)
+            return detached  # a forked value: put() has just copied it (shim.last_put)
         value = value.detach()
     if value.ndim:
         if value.numel() != 1:
@@ -119,7 +119,8 @@ class _Aggregator(Metric):
         if type(value) is Tensor:
             if value.requires_grad:
                 noted = last_put.last
-                value = noted[1] if noted is not None and noted[0]() is value else value.detach()
+                value = (noted[1] if noted is not None and noted[0]() is value and noted[2] == value._version
+                         else value.detach())
             dtype = value.dtype
             if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
                 state = fields[self._state_name]
@@ -198,7 +199,8 @@ class Mean(_Aggregator):
         if type(value) is Tensor and type(weight) is int:
             if value.requires_grad:
                 noted = last_put.last
-                value = noted[1] if noted is not None and noted[0]() is value else value.detach()
+                value = (noted[1] if noted is not None and noted[0]() is value and noted[2] == value._version
+                         else value.detach())
             dtype = value.dtype
             if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
                 factor = fields["_weight_factor"]

@@ -61,15 +61,12 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
     Numbers become tensors on ``module``'s device (the LightningModule; None outside a trainer)."""
     graph_source = None
     if isinstance(value, Tensor):
-        if not value.requires_grad:
-            # May be updated in place after the put (a buffer, a user tensor, strategy.reduce): copy it, as
-            # Lightning does. Outside the graph, the copy needs no detach.
-            value = value.clone()
-        elif value.is_leaf or value._base is not None:
-            # A parameter, or a view of one (an optimizer step updates it in place): copy it, as Lightning does.
-            value = value.detach().clone()
+        # A copy, as Lightning makes (``value.clone().detach()``): the caller may change the tensor in place after
+        # the put (``loss += reg``, a buffer, strategy.reduce), and the value put must not follow.
+        if value.requires_grad:
+            graph_source, value = value, value.detach().clone()
         else:
-            graph_source, value = value, value.detach()  # a fresh autograd result owns its storage
+            value = value.clone()
         if value.ndim:
             if value.numel() != 1:
                 raise ValueError(
@@ -91,7 +88,7 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
         value = value.to(torch.get_default_dtype())
     elif graph_source is not None:
         # What an aggregator would make of the same value (last_put.remember, inlined: put is on the hot path).
-        last_put.last = (weakref.ref(graph_source), value)
+        last_put.last = (weakref.ref(graph_source), value, graph_source._version)
     return value
 
 
@@ -222,14 +219,12 @@ class PutMixin:
         module = self if self._put_kind == "module" else self.__dict__.get("_put_module")
         if type(value) is Tensor and not value.ndim and value.dtype in _KEPT_DTYPES:
             # to_put_tensor's usual case in this frame (a call costs put about a tenth): a 0-d float32/float64
-            # tensor needs no squeeze and keeps its dtype; the copy or detach is to_put_tensor's.
-            if not value.requires_grad:
-                value = value.clone()
-            elif value.is_leaf or value._base is not None:
-                value = value.detach().clone()
+            # tensor needs no squeeze and keeps its dtype; the copy and the note are to_put_tensor's.
+            if value.requires_grad:
+                graph_source, value = value, value.detach().clone()
+                last_put.last = (weakref.ref(graph_source), value, graph_source._version)
             else:
-                graph_source, value = value, value.detach()
-                last_put.last = (weakref.ref(graph_source), value)
+                value = value.clone()
         else:
             value = to_put_tensor(name, value, module)
         if routing.route(module, name, value, chosen, callback_alias):

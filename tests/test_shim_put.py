@@ -89,6 +89,15 @@ def test_put_copies_the_tensor():
     assert module.put_records[0].value.item() == 1.0
 
 
+def test_put_copies_a_graph_result_the_caller_changes_in_place_afterwards():
+    module = Module()
+    w = torch.nn.Parameter(torch.tensor(2.0))
+    loss = w * 3
+    module.put("loss", loss)
+    loss += 1  # allowed by autograd (nothing saved it); Lightning logs the value before it
+    assert module.put_records[0].value.item() == 6.0
+
+
 def test_put_copies_views_of_parameters():
     module = Module()
     weight = torch.nn.Parameter(torch.tensor([2.0]))
@@ -363,8 +372,8 @@ def test_compute_hook_put_belongs_to_the_dataloader_it_computes():
 
 def test_put_converts_as_to_put_tensor_on_its_inline_path_and_off_it(monkeypatch):
     # put() converts a 0-d float32/float64 tensor in its own frame; everything else goes to to_put_tensor. Both
-    # must give what to_put_tensor gives: the same value and dtype, a copy of whatever may change in place, and the
-    # note for an aggregator (shim.last_put) on graph results only.
+    # must give what to_put_tensor gives: the same value and dtype, a copy, and the note for an aggregator
+    # (shim.last_put) on values that need grad only.
     from shim import last_put
     from shim import put as put_module
 
@@ -398,8 +407,7 @@ def test_put_converts_as_to_put_tensor_on_its_inline_path_and_off_it(monkeypatch
         got = owner.put_records[-1].value
         assert got.dtype == expected.dtype and torch.equal(got, expected) and not got.requires_grad, name
         if isinstance(value, torch.Tensor):
-            shares = got.untyped_storage().data_ptr() == value.untyped_storage().data_ptr()
-            assert shares == (expected_note is not None), name  # only a graph result's detach is not a copy
+            assert got.untyped_storage().data_ptr() != value.untyped_storage().data_ptr(), name  # always a copy
         assert (last_put.last is None) == (expected_note is None), name
         if expected_note is not None:
             assert last_put.detached_by_put(value) is got, name
