@@ -71,10 +71,12 @@ class _Target:
     (TEL:92, EVL:75), so the (function, stage) pair decides the collection.
     """
 
-    __slots__ = ("fn", "stage", "is_step", "results", "records")
+    __slots__ = ("fn", "stage", "is_step", "results", "records", "dropped")
 
-    def __init__(self, fn: Any, stage: Any, is_step: bool | None, results: Any, records: _Records | None) -> None:
+    def __init__(self, fn: Any, stage: Any, is_step: bool | None, results: Any, records: _Records | None,
+                 dropped: bool) -> None:
         self.fn, self.stage, self.is_step, self.results, self.records = fn, stage, is_step, results, records
+        self.dropped = dropped  # Trainer(barebones=True): Lightning drops self.log, so puts are dropped too
 
 
 def to_python(tensors: dict[str, Tensor]) -> dict[str, float]:
@@ -117,7 +119,8 @@ class _RoutingConnector:
             records = self._put_records.get(id(results))
             if records is None:
                 records = self._put_records[id(results)] = _Records()
-        target = self._put_targets[fx] = _Target(state.fn, state.stage, is_step, results, records)
+        target = self._put_targets[fx] = _Target(state.fn, state.stage, is_step, results, records,
+                                                 bool(self.trainer.barebones))
         return target
 
     def _put_active_results(self) -> Any:
@@ -334,15 +337,9 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str], c
     fx = module._current_fx_name
     if fx is None:
         return False
-    if trainer.barebones:
-        return True  # Lightning drops self.log under Trainer(barebones=True) too
-    connector = trainer._logger_connector
-    if not isinstance(connector, _RoutingConnector):
-        connector = attach(trainer)
-    state = trainer.state
-    target = connector._put_targets.get(fx)  # cached per hook: the (function, stage) pair decides the collection
-    if target is None or target.fn is not state.fn or target.stage is not state.stage:
-        target = connector._put_new_target(fx)
+    target = _running_target(trainer, fx)
+    if target.dropped:
+        return True
     if target.is_step is None:
         raise ValueError(
             f"put({name!r}) inside `{fx}`: Lightning does not log in this hook, so there is no logger call"
@@ -365,6 +362,17 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str], c
     return True
 
 
+def _running_target(trainer: Any, fx: str) -> _Target:
+    """Where puts from hook ``fx`` go now: the connector's cached target while the trainer function and stage it
+    was made for run (the pair decides the result collection), else a new one; attaches the router if needed."""
+    state = trainer.state
+    targets = getattr(trainer._logger_connector, "_put_targets", None)  # None until the router is attached
+    target = targets.get(fx) if targets is not None else None
+    if target is None or target.fn is not state.fn or target.stage is not state.stage:
+        target = attach(trainer)._put_new_target(fx)
+    return target
+
+
 def store_epoch_value(records: _Records, results: Any, name: str, value: Tensor, destinations: frozenset[str],
                       dataloader_idx: int | None = None) -> None:
     """Record an epoch value of ``dataloader_idx``; a name ending in /dataloader_idx_N put in an eval epoch hook
@@ -379,15 +387,11 @@ def running_hook_records(module: Any) -> _Records | None:
     if trainer is None:
         return None
     fx = module._current_fx_name
-    if fx is None or trainer.barebones:
+    if fx is None:
         return None
-    connector = trainer._logger_connector
-    if not isinstance(connector, _RoutingConnector):
-        connector = attach(trainer)
-    state = trainer.state
-    target = connector._put_targets.get(fx)
-    if target is None or target.fn is not state.fn or target.stage is not state.stage:
-        target = connector._put_new_target(fx)
+    target = _running_target(trainer, fx)
+    if target.dropped:
+        return None
     if target.is_step is not False:
         raise ValueError(f"`{fx}` is not an epoch-level hook: its values cannot be averaged over the hook's call")
     return target.records

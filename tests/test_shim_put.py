@@ -146,6 +146,39 @@ def test_put_in_a_hook_where_lightning_cannot_log_is_an_error():
         trainer.fit(Bad())
 
 
+def test_puts_under_a_barebones_trainer_are_dropped_as_self_log_calls_are():
+    """Trainer(barebones=True): Lightning drops self.log (before checking the hook); put drops its values too,
+    in a batch hook, an epoch hook and a hook where logging is forbidden, and keeps no records."""
+    from shim.hook_scope import hook_value
+
+    class Bare(PutMixin, pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(1, 1)
+
+        def training_step(self, batch, batch_idx):
+            self.put("step", 1.0)
+            return self.layer(batch[0]).sum()
+
+        def on_train_epoch_end(self):
+            self.put("epoch", 2.0)
+            hook_value(self, "hook", 3.0, ["callbacks"])
+
+        def on_fit_start(self):
+            self.put("forbidden", 4.0)
+
+        def train_dataloader(self):
+            return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(2, 1)))
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    module = Bare()
+    trainer = pl.Trainer(max_epochs=1, barebones=True, accelerator="cpu")
+    trainer.fit(module)
+    assert dict(trainer.callback_metrics) == {} and not module.__dict__.get("put_records")
+
+
 def test_works_with_pytorch_lightning_package():
     class Classic(PutMixin, pytorch_lightning.LightningModule):
         def __init__(self):
