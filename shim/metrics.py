@@ -120,7 +120,7 @@ class _Aggregator(Metric):
             if value.requires_grad:
                 noted = last_put.last
                 value = (noted[1] if noted is not None and noted[0]() is value and noted[2] == value._version
-                         else value.detach())
+                         else value.data)  # detach() without the dispatcher: type(value) is Tensor here
             dtype = value.dtype
             if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
                 state = fields[self._state_name]
@@ -200,7 +200,7 @@ class Mean(_Aggregator):
             if value.requires_grad:
                 noted = last_put.last
                 value = (noted[1] if noted is not None and noted[0]() is value and noted[2] == value._version
-                         else value.detach())
+                         else value.data)  # detach() without the dispatcher: type(value) is Tensor here
             dtype = value.dtype
             if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
                 factor = fields["_weight_factor"]

@@ -76,7 +76,7 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
             value = value.squeeze()
     elif type(value) is float or (isinstance(value, numbers.Number) and not isinstance(value, complex)):
         # Made in the default dtype, which the rule below keeps. A float is asked about before the ABC check.
-        return _number_tensor(value, getattr(module, "device", None))
+        return _number_tensor(name, value, getattr(module, "device", None))
     else:
         if isinstance(value, (Mapping, str, bytes)):
             hint = "put_dict() takes a mapping" if isinstance(value, Mapping) else "strings cannot be put"
@@ -93,22 +93,42 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
 
 
 _EXACT_INT = 2**53  # the ints a double holds exactly
+# (name, type, value, device, dtype) -> the tensor last made for it; bounded, see _number_tensor.
+_NUMBER_TENSORS: dict[tuple[Any, ...], Tensor] = {}
+_NUMBER_TENSORS_MAX = 256
 
 
-def _number_tensor(value: float | numbers.Number, device: Any) -> Tensor:
+def _number_tensor(name: str, value: float | numbers.Number, device: Any) -> Tensor:
     """``torch.tensor(value, dtype=<default>, device=device)``, as ``self.log`` makes it.
 
     ``torch.tensor`` converts a Python float or int through a double, so ``torch.full`` of that double gives the
     same bits at half the cost. ``torch.full`` raises where ``torch.tensor`` rounds to inf (beyond float32's range)
     and other number types convert differently: those take ``torch.tensor``.
+
+    A number put under one name at every step (a learning rate, a constant) gets the tensor made for it last time
+    while nothing has changed that tensor (its version is still 0, it needs no grad): the same value, dtype and
+    device, without a tensor operation. Zero (0.0 and -0.0 are one key), NaN (never equal to itself) and tensors
+    made in inference mode (which keep no version) are made afresh.
     """
     dtype = torch.get_default_dtype()
     kind = type(value)
     if kind is float or (kind is int and -_EXACT_INT <= value <= _EXACT_INT):  # type: ignore[operator]
+        cacheable = value and value == value and not torch.is_inference_mode_enabled()
+        if cacheable:
+            key = (name, kind, value, device, dtype)
+            made = _NUMBER_TENSORS.get(key)
+            if made is not None and not made._version and not made.requires_grad:
+                return made
         try:
-            return torch.full((), float(value), dtype=dtype, device=device)  # type: ignore[arg-type]
+            made = torch.full((), float(value), dtype=dtype, device=device)  # type: ignore[arg-type]
         except RuntimeError:
             pass
+        else:
+            if cacheable:
+                if len(_NUMBER_TENSORS) >= _NUMBER_TENSORS_MAX:
+                    _NUMBER_TENSORS.clear()  # names or values that change every step: start afresh
+                _NUMBER_TENSORS[key] = made
+            return made
     return torch.tensor(value, dtype=dtype, device=device)
 
 
@@ -221,7 +241,8 @@ class PutMixin:
             # to_put_tensor's usual case in this frame (a call costs put about a tenth): a 0-d float32/float64
             # tensor needs no squeeze and keeps its dtype; the copy and the note are to_put_tensor's.
             if value.requires_grad:
-                graph_source, value = value, value.detach().clone()
+                # ``.data`` is ``detach()`` without a trip through the dispatcher; the copy is what is kept.
+                graph_source, value = value, value.data.clone()
                 last_put.last = (weakref.ref(graph_source), value, graph_source._version)
             else:
                 value = value.clone()

@@ -81,6 +81,38 @@ def test_numbers_become_the_tensors_self_log_makes(default_dtype):
         torch.set_default_dtype(previous)
 
 
+def test_a_number_put_again_under_its_name_reuses_its_tensor_only_while_untouched():
+    module = Module()
+    module.put("lr", 0.01)
+    module.put("lr", 0.01)
+    first, second = (record.value for record in module.put_records)
+    assert second is first  # no tensor operation for a number put at every step
+    first.add_(1)  # changed in place (by whoever read it): the next put makes a new tensor
+    module.put("lr", 0.01)
+    third = module.put_records[-1].value
+    assert third is not first and third.item() == torch.tensor(0.01).item()
+    module.put("other", 0.01)
+    assert module.put_records[-1].value is not third  # each name its own tensor, as Lightning's
+    first.requires_grad_()
+    module.put("lr", 0.01)
+    assert not module.put_records[-1].value.requires_grad
+
+
+def test_numbers_that_cannot_share_a_tensor_are_made_afresh():
+    module = Module()
+    module.put("z", 0.0)
+    module.put("z", -0.0)  # equal to 0.0 as a key, but another sign bit
+    assert [torch.signbit(r.value).item() for r in module.put_records] == [False, True]
+    with torch.inference_mode():
+        module.put("i", 2.5)
+    module.put("i", 2.5)  # in training: not the inference tensor, which autograd cannot save
+    assert module.put_records[-2].value.is_inference() and not module.put_records[-1].value.is_inference()
+    nan = float("nan")
+    module.put("n", nan)
+    module.put("n", nan)
+    assert module.put_records[-1].value is not module.put_records[-2].value
+
+
 def test_put_copies_the_tensor():
     module = Module()
     value = torch.tensor(1.0)
