@@ -18,6 +18,7 @@ import importlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy
 import torch
 from torch import Tensor
 from torchmetrics import Metric
@@ -27,6 +28,7 @@ from shim._warnings import warn_once
 from shim.put import _KEPT_DTYPES
 
 _FLOAT32, _FLOAT64 = _KEPT_DTYPES
+_PRODUCTS_KEPT = 128  # Mean's products kept on the CPU before they are added (see Mean)
 
 
 def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
@@ -157,8 +159,14 @@ class Mean(_Aggregator):
 
     Σw is an int64 tensor, as Lightning's ``cumulated_batch_size`` (a float weight promotes it to float32, as
     there). Python int weights are summed host-side and folded into the tensor whenever ``weight`` is read
-    (compute, sync, device moves, state_dict): a tensor operation less per update, the same integer sum. Copies
-    (pickle, deepcopy) carry the host-side part along.
+    (compute, sync, device moves, state_dict): a tensor operation less per update, the same integer sum.
+
+    On the CPU, Σv·w is added up the same way: the usual update computes its product ``v·w`` (a new tensor, so a
+    later in-place change of ``v`` cannot reach it) and keeps it; whenever ``weighted_sum`` is read, and every
+    ``_PRODUCTS_KEPT`` updates, the kept products are added to the state in order with numpy's ``add.accumulate``,
+    one rounding per addition in the state's dtype, as that many ``add_`` calls would round. Elsewhere (a GPU) each
+    product is added at once: numpy would cost a host sync. Copies (pickle, deepcopy) carry the host-side parts
+    along.
     """
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
@@ -185,7 +193,34 @@ class Mean(_Aggregator):
         fields["_weight_pending"] = 0
         fields["_weight_counts_ints"] = not value.dtype.is_floating_point  # else int weights promote it now
 
+    @property
+    def weighted_sum(self) -> Tensor:
+        """Σv·w: the tensor state with the kept products added."""
+        fields = self.__dict__
+        if fields["_products"]:
+            self._add_products()
+        return fields["_weighted_sum_total"]
+
+    @weighted_sum.setter
+    def weighted_sum(self, value: Tensor) -> None:  # add_state, reset, sync, device moves, a promoting update
+        fields = self.__dict__
+        fields["_weighted_sum_total"] = value
+        fields["_products"] = []
+        fields["_products_kept"] = value.device.type == "cpu"
+
+    def _add_products(self) -> None:
+        """Add the kept products to Σv·w in order, in place (as each ``add_`` was), with one rounding each."""
+        fields = self.__dict__
+        total, products = fields["_weighted_sum_total"], fields["_products"]
+        fields["_products"] = []
+        # Sequential: each running sum is rounded to the dtype before the next product is added.
+        running = numpy.add.accumulate(torch.stack([total, *products]).numpy())
+        total.fill_(running[-1].item())  # a float32/float64 read as a Python float and back: the same bits
+
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if "weighted_sum" in state:  # pickled by a shim that kept the state itself in __dict__
+            total = state.pop("weighted_sum")
+            state.update(_weighted_sum_total=total, _products=[], _products_kept=total.device.type == "cpu")
         super().__setstate__(state)
         self.weight = self.weight  # a copy pickled by an earlier shim lacks _weight_counts_ints
 
@@ -204,11 +239,17 @@ class Mean(_Aggregator):
             dtype = value.dtype
             if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
                 factor = fields["_weight_factor"]
-                weighted_sum = fields["weighted_sum"]
+                weighted_sum = fields["_weighted_sum_total"]
                 fit = fields["_fit_state"]
                 if (factor is not None and factor[0] == weight and factor[1] is dtype and fit[0] is weighted_sum
                         and fit[1] is dtype and fields["_weight_counts_ints"]):
-                    weighted_sum.add_(value * factor[2])
+                    if fields["_products_kept"]:
+                        products = fields["_products"]
+                        products.append(value * factor[2])
+                        if len(products) >= _PRODUCTS_KEPT:
+                            self._add_products()
+                    else:
+                        weighted_sum.add_(value * factor[2])
                     fields["_weight_pending"] += weight
                     return
         type(self).update(self, value, weight)
@@ -228,7 +269,7 @@ class Mean(_Aggregator):
         else:
             product = value * weight
             dtype = product.dtype
-        weighted_sum = fields["weighted_sum"]
+        weighted_sum = self.weighted_sum  # the kept products added first: the order of the sum is kept
         if _in_place_ok(self, weighted_sum, dtype):
             # In place: rebinding a state goes through nn.Module.__setattr__, the slowest part of an update.
             weighted_sum.add_(product)

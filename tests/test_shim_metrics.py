@@ -60,6 +60,65 @@ def test_mean_equals_lightning_result_metric_bit_for_bit(updates):
         assert torch.equal(mean.weight, lightning.cumulated_batch_size)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_mean_adds_its_kept_products_as_lightning_adds_each_update(dtype):
+    """Hundreds of updates (several passes of kept products), values over sixty orders of magnitude, mostly one
+    weight (kept products) with others between (update(), which adds the kept products first), some in the
+    autograd graph: Σv·w and Σw equal Lightning's bit for bit, read midway or only at the end."""
+    generator = torch.Generator().manual_seed(0)
+    values = torch.randn(700, generator=generator, dtype=dtype) * torch.logspace(-30, 30, 700, dtype=dtype)
+    values = values[torch.randperm(700, generator=generator)]
+    read_midway, at_end, lightning = Mean(), Mean(), lightning_mean()
+    for i, value in enumerate(values):
+        weight = 7 if i % 97 == 96 else 16
+        given = value.clone().requires_grad_() * 1.0 if i % 5 == 0 else value.clone()
+        read_midway.update(given, weight=weight)
+        at_end.update(given, weight=weight)
+        lightning.update(value.clone(), weight)
+        if i % 151 == 150:
+            assert torch.equal(read_midway.compute(), lightning.compute())
+    for mean in (read_midway, at_end):
+        assert mean.weighted_sum.dtype == lightning.value.dtype == dtype
+        assert torch.equal(mean.weighted_sum, lightning.value) and torch.equal(mean.weight, lightning.cumulated_batch_size)
+        assert torch.equal(mean.compute(), lightning.compute())
+
+
+def test_a_value_changed_in_place_after_its_update_is_aggregated_as_it_was():
+    mean = Mean()
+    value = torch.tensor(2.0)
+    for _ in range(3):
+        mean.update(value, weight=4)
+    value.add_(100)  # the kept product was computed at the update
+    assert mean.compute().item() == 2.0
+
+
+def test_kept_products_survive_copies_and_a_promoting_update():
+    mean = Mean()
+    for v in (1.0, 2.0, 4.0):
+        mean.update(torch.tensor(v), weight=2)  # the last two are kept products
+    assert mean.__dict__["_products"]
+    expected = mean.compute()
+    copies = [pickle.loads(pickle.dumps(mean)), copy.deepcopy(mean), mean.clone(), mean.to("cpu")]
+    for copied in copies:
+        assert torch.equal(copied.compute(), expected)
+    promoted = copy.deepcopy(mean)
+    promoted.update(torch.tensor(8.0, dtype=torch.float64), weight=2)  # float64 promotes the sum, in order
+    assert promoted.weighted_sum.dtype == torch.float64 and promoted.weighted_sum.item() == 30.0
+
+
+def test_a_mean_pickled_by_a_shim_without_kept_products_loads():
+    mean = updated_mean()
+    state = mean.__getstate__()
+    total = state.pop("_weighted_sum_total")
+    del state["_products"], state["_products_kept"]
+    state["weighted_sum"] = total  # as the state sat in __dict__ before
+    loaded = Mean.__new__(Mean)
+    loaded.__setstate__(state)
+    assert torch.equal(loaded.compute(), mean.compute())
+    loaded.update(torch.tensor(1.0), weight=4)
+    assert loaded.weight.item() == 8
+
+
 def updated_mean(**kwargs) -> Mean:
     mean = Mean(**kwargs)
     mean.update(torch.tensor(2.0), weight=3)
@@ -143,9 +202,16 @@ def test_updates_cost_one_operation_per_state_change():
     detached = loss.detach()
     mean, high, low, total = Mean(), Max(), Min(), Sum()
     mean.update(loss, weight=16)
-    # Σw is counted host-side; a value outside the autograd graph needs no detach.
-    assert ops_of(lambda: mean.update(loss, weight=16)) == ["aten.detach.default", "aten.mul.Tensor", "aten.add_.Tensor"]
-    assert ops_of(lambda: mean.update(detached, weight=16)) == ["aten.mul.Tensor", "aten.add_.Tensor"]
+    # Σw is counted host-side; a value outside the autograd graph needs no detach; on the CPU the products are
+    # added when Σv·w is read (or every _PRODUCTS_KEPT updates), all in one pass.
+    assert ops_of(lambda: mean.update(loss, weight=16)) == ["aten.detach.default", "aten.mul.Tensor"]
+    assert ops_of(lambda: mean.update(detached, weight=16)) == ["aten.mul.Tensor"]
+    assert ops_of(lambda: mean.weighted_sum) == ["aten.stack.default", "aten.detach.default", "aten.fill_.Scalar"]
+    elsewhere = Mean().to("meta")  # off the CPU (a GPU) each product is added at once: numpy would sync
+    one = torch.ones((), device="meta")
+    elsewhere.update(one, weight=16)
+    assert ops_of(lambda: elsewhere.update(one, weight=16)) == [
+        "aten.mul.Tensor", "aten.add_.Tensor"]
     assert ops_of(lambda: high.update(loss)) == ["aten.detach.default", "aten.maximum.out"]
     assert ops_of(lambda: low.update(loss)) == ["aten.detach.default", "aten.minimum.out"]
     assert ops_of(lambda: total.update(loss)) == ["aten.detach.default", "aten.add_.Tensor"]
