@@ -1,12 +1,13 @@
-"""A Metric object logged on epoch from a batch hook: Lightning computes it at the epoch end wherever a log call of it
-ran since the loop last reset its results, updated or not (torchmetrics then warns and computes its default state),
-and not where the metric was only updated. The compute hook's ``if self.m.update_called:`` tells the same where the
-metric is updated in an epoch exactly when it is logged: each log call sits next to an update (``self.m(...)`` or
-``self.m.update(...)``) in one block, nothing between them able to leave the block, and nothing else updates,
-resets or hands on ``self.m`` (a reset where no value of the stage waits for its epoch end is fine). Elsewhere the
-log calls of the metric in the stage mark their names (``shim.mark_logged``), the compute hook tests the mark
-(``was_logged``) and the reset clears the marks (``reset_logged``), as Lightning's results keep a flag per name.
-"""
+"""A Metric object logged from a batch hook: Lightning computes it at the epoch end (on_epoch) wherever a log call of
+it ran since the loop last reset its results, updated or not (torchmetrics then warns and computes its default
+state), and not where the metric was only updated; it resets the Metric with the results only once a log call of it
+has run in the loop, on_epoch or on_step only. The compute hook's ``if self.m.update_called:`` and a plain reset
+tell the same where the metric is updated in an epoch exactly when it is logged: each log call sits next to an
+update (``self.m(...)`` or ``self.m.update(...)``) in one block, nothing between them able to leave the block, and
+nothing else updates, resets or hands on ``self.m`` (a reset where no value of the stage waits for its epoch end is
+fine). Elsewhere the log calls of the metric in the stage mark their names (``shim.mark_logged``), the compute hook
+tests the mark (``was_logged``) and the reset clears the marks (``reset_logged``), as Lightning's results keep a
+flag per name."""
 
 from __future__ import annotations
 
@@ -28,12 +29,13 @@ def updates_tell_logged(state: BuildState, call: LogCall, attr: str) -> bool:
     stage = call.spec.stage
     logging = [c for c in state.analysis.calls if c.spec is not None and c.spec.stage == stage
                and any(_logs(i, attr) for i in c.items)]
-    guarded = {id(c) for c in logging if c.on_epoch and c.spec is not None and c.spec.kind != "epoch"}
+    # A step-only log call guards no compute, but Lightning's reset of the Metric waits for it all the same.
+    guarded = {id(c) for c in logging if c.spec is not None and c.spec.kind != "epoch"}
     if not guarded:
-        return True  # put where it is logged: no guard in the compute hook
+        return True  # put where it is logged: no guard in the compute hook, a reset after the put
     updates = [_update_beside(c.function, c.statement, attr) if c.statement is not None else None for c in logging]
     if any(u is None for c, u in zip(logging, updates) if id(c) in guarded):
-        return False  # an on-epoch log call that may run without an update
+        return False  # a log call that may run without an update
     paired = {id(u) for u in updates if u is not None}
     logs = {id(c.call) for c in state.analysis.calls}
     return not any(
