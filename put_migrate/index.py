@@ -41,6 +41,7 @@ from put_migrate.value_properties import value_properties
 
 _METRIC_CONTAINERS = {"ModuleDict", "ModuleList"}
 _CALL = re.compile(r"\.\s*([A-Za-z_]\w*)\s*\(")  # a method called on anything
+_SELF_ATTRIBUTE = re.compile(r"\bself\s*\.\s*([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class IndexedClass:
     method_sources: tuple[tuple[str, str], ...] = ()
     value_properties: frozenset[str] = frozenset()  # properties that return a computed value, never a Metric
     init: InitSignature | None = None  # the signature of the ``__init__`` the class defines
+    # (method, attribute) of each ``self.<attribute>`` a method names where the class assigns the attribute a
+    # torchmetrics Metric (``self_uses`` leaves those out): a subclass that logs the Metric shares its updates.
+    metric_uses: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -92,6 +96,9 @@ class RepositoryIndex:
     # Method name -> the files (indices in ``files``) that call ``<something>.<name>(...)``, built
     # at the first ``callback_hooks`` query by one pass over the run's texts (shared by the overlays too).
     call_sites: dict[str, list[int]] = field(default_factory=dict)
+    # Attribute name -> the files (indices in ``files``) that name ``self.<name>``, built at the first
+    # ``self_naming_modules`` query by one pass over the run's texts (shared by the overlays too).
+    attribute_sites: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, cls: IndexedClass) -> None:
         self.classes[cls.key] = cls
@@ -115,6 +122,7 @@ class RepositoryIndex:
             files=self.files,
             entry_hooks=self.entry_hooks,
             call_sites=self.call_sites,
+            attribute_sites=self.attribute_sites,
         )
 
     def callback_hooks(self, method: str) -> tuple[str, ...] | str:
@@ -134,6 +142,18 @@ class RepositoryIndex:
         calls = re.compile(rf"\bself\s*\.\s*{re.escape(method)}\s*\(")
         keys = list(dict.fromkeys(module_name(self.files[i][0]) for i, text in self._texts(self._calling(method))
                                   if calls.search(text)))
+        for key in keys:
+            self.load(key)
+        return keys
+
+    def self_naming_modules(self, attribute: str) -> list[str]:
+        """The module keys of the run's files whose text names ``self.<attribute>``, each read into the index."""
+        if not self.attribute_sites and self.files:
+            for i, text in self._texts(range(len(self.files))):
+                for name in set(_SELF_ATTRIBUTE.findall(text)):
+                    self.attribute_sites.setdefault(name, []).append(i)
+            self.attribute_sites.setdefault("", [])  # built, whatever the files hold
+        keys = list(dict.fromkeys(module_name(self.files[i][0]) for i in self.attribute_sites.get(attribute, [])))
         for key in keys:
             self.load(key)
         return keys
@@ -507,7 +527,7 @@ class _ClassReader:
                     elif isinstance(value, ast.Call) and (self.qualify(value.func) or "").split(".")[-1] in _METRIC_CONTAINERS:
                         if any(self.is_torchmetrics(n) for n in ast.walk(value) if isinstance(n, ast.Call)):
                             containers.add(target.attr)
-        walked = _ClassWalk(node, methods, assigned, may_log=self._may_log(node))
+        walked = _ClassWalk(node, methods, assigned, may_log=self._may_log(node), metrics=set(metrics))
         logs, logged = walked.logs, walked.logged
         reached_otherwise = frozenset(walked.reached)
         self_uses = tuple(sorted(walked.uses))
@@ -518,6 +538,7 @@ class _ClassReader:
             frozenset(assigned), has_mixin, logs, tuple(sorted(logged)), reached_otherwise, self_uses, method_sources,
             value_properties(node),
             read_init(node, self.segments, self.imports),
+            tuple(sorted(walked.metric_uses)),
         )
 
     def _method_sources(self, node: ast.ClassDef, naming_self: set[int]) -> tuple[tuple[str, str], ...]:
@@ -536,10 +557,13 @@ class _ClassWalk:
     """One walk of a class's nodes, each method's with the method it sits in, for what ``_ClassReader.read``
     records of calls and attributes: the literal names logged per method and the names put, whether the class
     calls ``log``/``log_dict`` at all, the methods named on something other than ``self``, and the ``self``
-    attributes each method names (the attributes the class assigns left out; ``self(...)`` names ``forward``)."""
+    attributes each method names (the attributes the class assigns left out, but for its Metrics, kept apart;
+    ``self(...)`` names ``forward``)."""
 
-    def __init__(self, node: ast.ClassDef, methods: frozenset[str], assigned: set[str], may_log: bool) -> None:
-        self.methods, self.assigned, self.may_log = methods, assigned, may_log
+    def __init__(self, node: ast.ClassDef, methods: frozenset[str], assigned: set[str], may_log: bool,
+                 metrics: set[str]) -> None:
+        self.methods, self.assigned, self.may_log, self.metrics = methods, assigned, may_log, metrics
+        self.metric_uses: set[tuple[str, str]] = set()
         self.logged: set[tuple[str, str]] = set()
         self.calls_log = False
         self.reached: set[str] = set()
@@ -567,6 +591,8 @@ class _ClassWalk:
                 self.reached.add(inner.attr)
             elif on_self and function is not None and inner.attr not in self.assigned:
                 self._names(function, inner.attr)
+            elif on_self and function is not None and inner.attr in self.metrics and not isinstance(inner.ctx, ast.Store):
+                self.metric_uses.add((function.name, inner.attr))  # its assignment makes it, does not use it
             return
         if not isinstance(inner, ast.Call):
             return

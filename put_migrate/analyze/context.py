@@ -39,6 +39,8 @@ class Context:
     kwargs: tuple[str, tuple[tuple[str, cst.BaseExpression], ...]] | None = field(default=None, compare=False)
     # In a Callback's helper: the helper's parameter that the calling hook gives its ``pl_module``.
     module_name: str | None = None
+    # The hook rebinds its dataloader_idx parameter: its suffix and aggregators follow the running dataloader.
+    dataloader_idx_rebound: bool = False
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,7 @@ def hook_context(function: cst.FunctionDef, cls: LightningClass, hook: str | Non
     offset = 1 if cls.kind == "module" else 3  # self (, trainer, pl_module)
     batch_name = dataloader_idx_name = None
     batch_problem = None
+    dataloader_idx_rebound = False
     # Lightning passes a hook's arguments positionally (``*hook_kwargs.values()``), so a ``*args`` parameter holds
     # those past the named ones; ``dataloader_idx`` is passed only with several sequential eval dataloaders.
     star = function.params.star_arg
@@ -289,12 +292,16 @@ def hook_context(function: cst.FunctionDef, cls: LightningClass, hook: str | Non
         index = spec.dataloader_idx_param + offset
         if index < len(params):
             dataloader_idx_name = params[index]
+            if assigns_name(function, dataloader_idx_name):
+                # self.log suffixes by the running dataloader, not by what the name holds when it is called.
+                dataloader_idx_name, dataloader_idx_rebound = None, True
         elif star_name is not None and not star_reassigned:
             k = index - len(params)
             dataloader_idx_name = f"{star_name}[{k}] if len({star_name}) > {k} else 0"
         else:
             dataloader_idx_missing = star_name is not None
-    return Context(hook, function, (), batch_name, batch_problem, dataloader_idx_name, dataloader_idx_missing)
+    return Context(hook, function, (), batch_name, batch_problem, dataloader_idx_name,
+                   dataloader_idx_missing or dataloader_idx_rebound, dataloader_idx_rebound=dataloader_idx_rebound)
 
 
 def entry_context(method: cst.FunctionDef, hook: str, step: cst.FunctionDef | None) -> Context:

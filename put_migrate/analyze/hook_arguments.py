@@ -87,6 +87,8 @@ def dataloader_idx_problem(context: Context, add_dataloader_idx: bool) -> Proble
     not pass it to reads the running one instead (``dataloader_idx_in_flight``)."""
     if not context.dataloader_idx_missing or not add_dataloader_idx or context.via is not None:
         return None
+    if context.dataloader_idx_rebound:
+        return None  # the running dataloader's (``dataloader_idx_expression``)
     return DATALOADER_IDX_UNSUPPORTED.problem(f"`{context.hook}` reassigns the `*args` that holds its dataloader_idx")
 
 
@@ -181,8 +183,8 @@ def _may_log_one_name(first: LogCall, second: LogCall) -> bool:
 
 def dataloader_idx_expression(context: Context, trainer: str) -> str | None:
     """How the call names its hook's dataloader_idx: the helper's or hook's own name for it, or, in a helper the
-    hook does not pass it to, the index of the dataloader the loop is running."""
-    if context.dataloader_idx_missing and context.via is not None:
+    hook does not pass it to or a hook that rebinds it, the index of the dataloader the loop is running."""
+    if context.dataloader_idx_missing and (context.via is not None or context.dataloader_idx_rebound):
         return f"{DATALOADER_IDX_IN_FLIGHT}({trainer})"
     return context.dataloader_idx_name
 

@@ -1,18 +1,21 @@
-"""A Metric object logged on epoch from a batch hook: Lightning computes it at the epoch end wherever a log call of it
-ran since the loop last reset its results, updated or not (torchmetrics then warns and computes its default state),
-and not where the metric was only updated. The compute hook's ``if self.m.update_called:`` tells the same where the
-metric is updated in an epoch exactly when it is logged: each log call sits next to an update (``self.m(...)`` or
-``self.m.update(...)``) in one block, nothing between them able to leave the block, and nothing else updates,
-resets or hands on ``self.m`` (a reset where no value of the stage waits for its epoch end is fine). Elsewhere the
-log calls of the metric in the stage mark their names (``shim.mark_logged``), the compute hook tests the mark
-(``was_logged``) and the reset clears the marks (``reset_logged``), as Lightning's results keep a flag per name.
-"""
+"""A Metric object logged from a batch hook: Lightning computes it at the epoch end (on_epoch) wherever a log call of
+it ran since the loop last reset its results, updated or not (torchmetrics then warns and computes its default
+state), and not where the metric was only updated; it resets the Metric with the results only once a log call of it
+has run in the loop, on_epoch or on_step only. The compute hook's ``if self.m.update_called:`` and a plain reset
+tell the same where the metric is updated in an epoch exactly when it is logged: each log call sits next to an
+update (``self.m(...)`` or ``self.m.update(...)``) in one block, nothing between them able to leave the block, and
+nothing else updates, resets or hands on ``self.m`` (a reset where no value of the stage waits for its epoch end is
+fine): no other method of the class, nor a method of a project ancestor that runs on it or of a subclass in the run.
+Elsewhere the log calls of the metric in the stage mark their names (``shim.mark_logged``), the compute hook tests
+the mark (``was_logged``) and the reset clears the marks (``reset_logged``), as Lightning's results keep a flag per
+name."""
 
 from __future__ import annotations
 
 import libcst as cst
 
 from put_migrate.analyze import LogCall, LogItem
+from put_migrate.analyze.hierarchy import method_resolution, reached_otherwise, runs_on
 from put_migrate.lightning_classes import dotted_name, sub_blocks
 from put_migrate.plan.state import BuildState
 from put_migrate.plan.syntax import forward_statement
@@ -28,17 +31,35 @@ def updates_tell_logged(state: BuildState, call: LogCall, attr: str) -> bool:
     stage = call.spec.stage
     logging = [c for c in state.analysis.calls if c.spec is not None and c.spec.stage == stage
                and any(_logs(i, attr) for i in c.items)]
-    guarded = {id(c) for c in logging if c.on_epoch and c.spec is not None and c.spec.kind != "epoch"}
+    # A step-only log call guards no compute, but Lightning's reset of the Metric waits for it all the same.
+    guarded = {id(c) for c in logging if c.spec is not None and c.spec.kind != "epoch"}
     if not guarded:
-        return True  # put where it is logged: no guard in the compute hook
+        return True  # put where it is logged: no guard in the compute hook, a reset after the put
     updates = [_update_beside(c.function, c.statement, attr) if c.statement is not None else None for c in logging]
     if any(u is None for c, u in zip(logging, updates) if id(c) in guarded):
-        return False  # an on-epoch log call that may run without an update
+        return False  # a log call that may run without an update
+    if _ancestor_uses(state, attr) or _subclass_uses(state, attr):
+        return False  # an update there is not beside a log call
     paired = {id(u) for u in updates if u is not None}
     logs = {id(c.call) for c in state.analysis.calls}
     return not any(
         _other_use(function, attr, paired, logs, resets_allowed=name in _quiet_hooks(stage))
         for name, function in state.analysis.methods.items()
+    )
+
+
+def _ancestor_uses(state: BuildState, attr: str) -> bool:
+    """A project ancestor's method other than ``__init__`` that runs on an instance of the class names
+    ``self.<attr>`` (it may update, reset or hand on the Metric)."""
+    cls = state.analysis.cls
+    if cls.inherited is None:
+        return False
+    order = method_resolution(cls)
+    own = (set(state.analysis.methods), reached_otherwise(cls.node))
+    return any(
+        name == attr and method != "__init__" and runs_on(order, own, ancestor, method)
+        for ancestor in cls.inherited.chain
+        for method, name in (*ancestor.self_uses, *ancestor.metric_uses)
     )
 
 
@@ -122,3 +143,20 @@ def _other_use(function: cst.FunctionDef, attr: str, paired: set[int], logs: set
 
     visit(function.body, Visitor())
     return bool(found)
+
+
+def _subclass_uses(state: BuildState, attr: str) -> bool:
+    """A project class of the run derived from the class names ``self.<attr>`` in a method other than
+    ``__init__``: the class's code runs on its instances, next to that use."""
+    cls = state.analysis.cls
+    index = cls.project
+    if cls.kind != "module" or index is None or not cls.key:
+        return False
+    for module in index.self_naming_modules(attr):
+        for name in sorted(index.module_classes.get(module, ())):
+            sub = index.classes.get(f"{module}.{name}")
+            if sub is None or sub.key == cls.key or not any(a.key == cls.key for a in index.ancestors(sub)):
+                continue
+            if any(used == attr and method != "__init__" for method, used in (*sub.self_uses, *sub.metric_uses)):
+                return True
+    return False

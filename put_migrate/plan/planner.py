@@ -11,6 +11,7 @@ from put_migrate.plan.batch_size import hoist_batch_size
 from put_migrate.plan.dispatch import rewrite_statement
 from put_migrate.plan.hook_scope import ancestor_conflicts, blocked_hooks, scope_conflicts, scoped_functions
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
+from put_migrate.plan.left_names import leave_names_shared_with_left
 from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.name_collisions import resolve_collisions
@@ -58,15 +59,17 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
         calls = _same_fate([replace(c, problem=NAME_AGGREGATED_TWICE.problem(left[id(c)])) if id(c) in left else c
                             for c in calls])
         blocked = blocked_hooks(calls, scoped)
-        outcome = _attempt(analysis, calls, path, indent, collecting, scoped, pair_batches) if not blocked else None
-        while isinstance(outcome, _Replan) and not blocked:
-            calls = _same_fate(outcome.calls)
+        while not blocked:
+            outcome = _attempt(analysis, calls, path, indent, collecting, scoped, pair_batches)
+            if isinstance(outcome, _Replan):
+                calls = _same_fate(outcome.calls)
+            else:
+                # Once every call's own problems are found: those that share a name with a left call (left_names).
+                shared = leave_names_shared_with_left(calls)
+                if shared is calls:
+                    return outcome
+                calls = _same_fate(shared)
             blocked = blocked_hooks(calls, scoped)
-            if not blocked:
-                outcome = _attempt(analysis, calls, path, indent, collecting, scoped, pair_batches)
-        if not blocked:
-            assert outcome is not None
-            return outcome
         unscoped |= blocked
 
 
