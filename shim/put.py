@@ -107,13 +107,14 @@ def _number_tensor(name: str, value: float | numbers.Number, device: Any) -> Ten
 
     A number put under one name at every step (a learning rate, a constant) gets the tensor made for it last time
     while nothing has changed that tensor (its version is still 0, it needs no grad): the same value, dtype and
-    device, without a tensor operation. Zero (0.0 and -0.0 are one key), NaN (never equal to itself) and tensors
-    made in inference mode (which keep no version) are made afresh.
+    device, without a tensor operation. Zero (0.0 and -0.0 are one key), NaN (never equal to itself), tensors
+    made in inference mode (which keep no version) and those for no device (``torch.set_default_device`` decides
+    theirs) are made afresh.
     """
     dtype = torch.get_default_dtype()
     kind = type(value)
     if kind is float or (kind is int and -_EXACT_INT <= value <= _EXACT_INT):  # type: ignore[operator]
-        cacheable = value and value == value and not torch.is_inference_mode_enabled()
+        cacheable = device is not None and value and value == value and not torch.is_inference_mode_enabled()
         if cacheable:
             key = (name, kind, value, device, dtype)
             made = _NUMBER_TENSORS.get(key)

@@ -111,6 +111,9 @@ def test_numbers_that_cannot_share_a_tensor_are_made_afresh():
     module.put("n", nan)
     module.put("n", nan)
     assert module.put_records[-1].value is not module.put_records[-2].value
+    from shim.put import to_put_tensor
+
+    assert to_put_tensor("d", 1.5, None) is not to_put_tensor("d", 1.5, None)  # no device: the default one's
 
 
 def test_put_copies_the_tensor():
