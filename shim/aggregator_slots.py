@@ -31,15 +31,17 @@ class AggregatorSlot:
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         name = self.name
+        try:
+            fields = obj.__dict__
+            module = fields["_modules"][name]
+        except (AttributeError, KeyError, TypeError):
+            module = None  # no instance (a class look-up), or no submodule of that name
+        # nn.Module.__getattr__ looks in _parameters and _buffers before _modules.
+        if module is not None and type(obj).__getattr__ is _MODULE_GETATTR and name not in fields["_parameters"] \
+                and name not in fields["_buffers"]:
+            return module
         if obj is None:
             raise AttributeError(f"type object {getattr(owner, '__name__', '?')!r} has no attribute {name!r}")
-        if type(obj).__getattr__ is _MODULE_GETATTR:
-            fields = obj.__dict__
-            modules = fields.get("_modules")
-            # nn.Module.__getattr__ looks in _parameters and _buffers before _modules.
-            if modules is not None and name in modules and name not in fields["_parameters"] \
-                    and name not in fields["_buffers"]:
-                return modules[name]
         raise AttributeError(name)  # Python now calls the class's __getattr__, as without the slot
 
     def __reduce__(self) -> tuple[type, tuple[str]]:

@@ -337,7 +337,12 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str], c
     fx = module._current_fx_name
     if fx is None:
         return False
-    target = _running_target(trainer, fx)
+    # _running_target, inlined: put() is on the hot path.
+    state = trainer.state
+    targets = getattr(trainer._logger_connector, "_put_targets", None)
+    target = targets.get(fx) if targets is not None else None
+    if target is None or target.fn is not state.fn or target.stage is not state.stage:
+        target = attach(trainer)._put_new_target(fx)
     if target.dropped:
         return True
     if target.is_step is None:
