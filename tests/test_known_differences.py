@@ -39,9 +39,9 @@ def test_interleaved_hooks_in_an_epochs_first_batch_lightning_drops_the_first_va
 def test_a_callback_reading_a_train_metric_in_on_train_epoch_end_sees_it_reset():
     from pathlib import Path
 
-    import lightning.pytorch as pl
-
     from shim.testing import FileModuleFactory
+
+    pl = pytest.importorskip("lightning.pytorch", reason="the fixture imports lightning.pytorch")
 
     fixture = Path(__file__).resolve().parent.parent / "fixtures" / "metrics" / "step_only_logged_late"
     seen: dict[str, list[int]] = {"original": [], "migrated": []}
