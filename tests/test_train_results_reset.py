@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import lightning.pytorch as pl
+import pytest
 import torch
 
 from shim import PutMixin
 from shim.testing import FileModuleFactory, record_run
+from tests.lightning_package import PACKAGE, pl
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "metrics" / "step_only_logged_late"
 
@@ -32,6 +33,7 @@ def _readers(seen: list[tuple[str, int, int]]):
     return lambda: [Reader(), MonitoringReader()]
 
 
+@pytest.mark.skipif(PACKAGE != "lightning.pytorch", reason="the fixture imports lightning.pytorch")
 def test_callbacks_reading_a_logged_train_metric_in_on_train_epoch_end_see_the_epochs_state():
     kwargs = {"max_epochs": 3, "enable_progress_bar": False}
     original: list[tuple[str, int, int]] = []
