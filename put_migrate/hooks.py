@@ -137,9 +137,10 @@ COMPUTE_HOOKS: dict[Stage, str] = {
     "test": "on_test_epoch_compute",
 }
 
-# Where Lightning resets logged Metric objects (SELF_LOG_SEMANTICS.md §3.4): after the train epoch, after eval.
+# Where Lightning resets logged Metric objects (SELF_LOG_SEMANTICS.md §3.4): with the train results (the shim calls
+# the generated ``on_train_results_reset`` there, after every ``on_train_epoch_end`` hook), after eval.
 METRIC_RESET_HOOKS: dict[Stage, str] = {
-    "train": "on_train_epoch_end",
+    "train": "on_train_results_reset",
     "validation": "on_validation_end",
     "test": "on_test_end",
 }

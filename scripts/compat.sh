@@ -28,7 +28,7 @@ TARGETS=(
 # differences, and golden fixtures trained before/after the codemod (one of them also under DDP).
 SHIM_TESTS=(
   tests/test_shim_pairs.py tests/test_shim_collectives.py tests/test_shim_versions.py
-  tests/test_shim_half_precision.py tests/test_known_differences.py
+  tests/test_shim_half_precision.py tests/test_known_differences.py tests/test_train_results_reset.py
 )
 FIXTURES_LIGHTNING=(
   train_batch/defaults train_batch/reduce_fx eval_batch/dataloader_idx epoch_hooks/epoch_end

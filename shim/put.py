@@ -264,7 +264,7 @@ class PutMixin:
         for name, value in mapping.items():
             self.put(name, value, destinations)
 
-    # -- compute hooks: no-ops, so that an override can always call super() ----------------------------------------
+    # -- compute and reset hooks: no-ops, so that an override can always call super() ----------------------------------
 
     def on_train_epoch_compute(self, *args: Any) -> None:
         """Compute, put and reset train epoch aggregates (module: ``()``; callback: ``(trainer, pl_module)``)."""
@@ -274,6 +274,11 @@ class PutMixin:
 
     def on_test_epoch_compute(self, *args: Any) -> None:
         """Compute, put and reset test epoch aggregates; called once per test dataloader."""
+
+    def on_train_results_reset(self, *args: Any) -> None:
+        """Reset the Metrics logged in the train loop, where Lightning resets its train results: after the train
+        epoch's logger call, so after every ``on_train_epoch_end`` hook (module: ``()``; callback: ``(trainer,
+        pl_module)``)."""
 
 
 def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:

@@ -212,6 +212,11 @@ class _RoutingConnector:
     def reset_results(self) -> None:
         results = self.trainer._results
         if results is not None:
+            # Lightning resets every Metric logged into the collection (``_ResultCollection.reset``): for the train
+            # one, the results-reset hooks reset the Metrics the migrated code logged into it. Where nothing was put
+            # into it (a fresh trainer's first reset, before a checkpoint's Metric states may be in use; or
+            # barebones, where nothing is logged) Lightning's reset finds no Metric either.
+            reset_hooks_due = results.training and id(results) in self._put_records and not self.trainer.barebones
             dropped = self._put_records.pop(id(results), None)
             if dropped is not None and dropped.step:
                 # Lightning's entries keep their place past a reset (hidden until logged again): so do the hooks'
@@ -220,6 +225,8 @@ class _RoutingConnector:
                 kept.step = dict.fromkeys(dropped.step)
             self._put_targets.clear()  # they hold the records just dropped
             self._put_active = None
+            if reset_hooks_due:
+                self._put_call_hooks("on_train_results_reset")
         super().reset_results()  # type: ignore[misc]
 
     # -- compute hooks: where Lightning computes self.log epoch aggregates ------------------------------------
@@ -263,19 +270,24 @@ class _RoutingConnector:
         return super().update_eval_epoch_metrics()  # type: ignore[misc]
 
     def _put_call_compute_hooks(self, hook: str, epoch_end_fx: str) -> None:
-        trainer = self.trainer
-        module = trainer.lightning_module
+        module = self.trainer.lightning_module
         previous_fx = module._current_fx_name
         # Puts and logs in compute hooks count as made in the stage's epoch-end hook (epoch records, weight 1).
         module._current_fx_name = epoch_end_fx
         try:
-            for callback in trainer.callbacks:
-                if isinstance(callback, PutMixin) and callable(getattr(callback, hook, None)):
-                    getattr(callback, hook)(trainer, module)
-            if callable(getattr(module, hook, None)):
-                getattr(module, hook)()
+            self._put_call_hooks(hook)
         finally:
             module._current_fx_name = previous_fx
+
+    def _put_call_hooks(self, hook: str) -> None:
+        """``hook`` of the PutMixin callbacks (``(trainer, pl_module)``), then of the module (``()``)."""
+        trainer = self.trainer
+        module = trainer.lightning_module
+        for callback in trainer.callbacks:
+            if isinstance(callback, PutMixin) and callable(getattr(callback, hook, None)):
+                getattr(callback, hook)(trainer, module)
+        if callable(getattr(module, hook, None)):
+            getattr(module, hook)()
 
 def attach(trainer: Any) -> _RoutingConnector:
     """Install the router on ``trainer`` (idempotent) and return its logger connector."""

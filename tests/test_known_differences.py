@@ -34,27 +34,3 @@ def test_interleaved_hooks_in_an_epochs_first_batch_lightning_drops_the_first_va
     assert logged["second"] == pytest.approx(put["second"])  # logged after the hook switched back: kept
     assert logged["backward"] == pytest.approx(put["backward"])
     assert logged["first"] != pytest.approx(put["first"])  # Lightning dropped batch 0's value
-
-
-def test_a_callback_reading_a_train_metric_in_on_train_epoch_end_sees_it_reset():
-    from pathlib import Path
-
-    from shim.testing import FileModuleFactory
-
-    pl = pytest.importorskip("lightning.pytorch", reason="the fixture imports lightning.pytorch")
-
-    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "metrics" / "step_only_logged_late"
-    seen: dict[str, list[int]] = {"original": [], "migrated": []}
-
-    def reader(side):
-        class Reader(pl.Callback):
-            def on_train_epoch_end(self, trainer, pl_module):
-                seen[side].append(int(pl_module.paired_mse.total))
-
-        return lambda: [Reader()]
-
-    kwargs = {"max_epochs": 2, "enable_progress_bar": False}
-    record_run(FileModuleFactory(f"{fixture}.in.py", "Model"), trainer_kwargs=kwargs, callbacks=reader("original"))
-    record_run(FileModuleFactory(f"{fixture}.out.py", "Model"), trainer_kwargs=kwargs, callbacks=reader("migrated"))
-    assert seen["original"] == [8, 8]  # Lightning resets after the epoch's logger call
-    assert seen["migrated"] == [0, 0]  # reset in on_train_epoch_compute, before any on_train_epoch_end

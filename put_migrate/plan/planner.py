@@ -16,7 +16,7 @@ from put_migrate.plan.log_guard import under_guard
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.name_collisions import resolve_collisions
 from put_migrate.plan.runtime_names import runtime_conflicts
-from put_migrate.plan.scaffold import add_hooks, init_problem, move_train_resets, new_init_signature
+from put_migrate.plan.scaffold import add_hooks, init_problem, new_init_signature
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import text
 from put_migrate.plan.sync import pack_statements
@@ -223,7 +223,6 @@ def _attempt(
                 else c
                 for c in calls
             ])
-    move_train_resets(state)
     add_hooks(state, plan)
     add_collection(state, plan, {id(c.function) for c in calls if c.problem is None})
     plan.findings = _findings(calls, path, state.callback, state.put_names)

@@ -13,7 +13,7 @@ from put_migrate.lightning_names import BASES, DEMO_MEMBERS
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.state import BuildState
 from put_migrate.plan.statements import text
-from put_migrate.plan.syntax import self_attributes_reached, super_init_index
+from put_migrate.plan.syntax import super_init_index
 
 
 def init_problem(state: BuildState) -> str | None:
@@ -26,39 +26,12 @@ def init_problem(state: BuildState) -> str | None:
     return None
 
 
-def move_train_resets(state: BuildState) -> None:
-    """Train-stage Metric resets go at the end of the train compute hook, where the values were just consumed
-    (put), unless a reader may still need the Metric in ``on_train_epoch_end``.
-
-    Lightning resets logged Metrics after the train-epoch logger call, whatever the hooks do (§3.4). A reset
-    appended to the class's ``on_train_epoch_end`` is skipped when a subclass overrides that hook without
-    ``super()``; the compute hooks are generated, and a derived class's compute hook always calls ``super()``,
-    so a reset there always runs. Between the compute hook and Lightning's reset only the ``on_train_epoch_end``
-    hooks run: when this class's ``on_train_epoch_end`` (or a method it calls) touches the Metric, it must still
-    see the epoch's state, so the reset stays appended there, after the user's code."""
-    resets = state.resets.get("train")
-    if not resets:
-        return
-    read = self_attributes_reached(state.analysis.methods, METRIC_RESET_HOOKS["train"])
-    moved = [r for r in resets if r.attr not in read]
-    if not moved:
-        return
-    kept = [r for r in resets if r not in moved]
-    if kept:
-        state.resets["train"] = kept
-    else:
-        del state.resets["train"]
-    if "train" not in state.compute_order:
-        state.compute_order.append("train")
-    state.compute.setdefault("train", []).extend(moved)
-
-
 def add_hooks(state: BuildState, plan: MigrationPlan) -> None:
     """The compute hooks and the reset statements, as text, with where new hooks go and which call ``super()``."""
     if state.analysis.cls.inherited is not None:
-        # PutMixin has no-op compute hooks, so a new compute hook of a derived class can always start with
-        # super(): whatever an ancestor computes (now, or once it is migrated, in this run or a later one)
-        # still runs. (PM221, "migrate the base first and run again", is retired.)
+        # PutMixin has no-op compute and results-reset hooks, so a new one of a derived class can always start
+        # with super(): whatever an ancestor computes or resets (now, or once it is migrated, in this run or a
+        # later one) still runs. (PM221, "migrate the base first and run again", is retired.)
         for stage in state.compute_order:
             hook = COMPUTE_HOOKS[stage]  # type: ignore[index]
             if hook not in state.analysis.methods:

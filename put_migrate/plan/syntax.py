@@ -89,28 +89,3 @@ def super_init_index(init: cst.FunctionDef) -> int | None:
         ):
             return index
     return None
-
-
-def self_attributes_reached(methods: dict[str, cst.FunctionDef], start: str) -> set[str]:
-    """``self.<name>`` attributes used in method ``start`` and in the methods of the class it calls, transitively."""
-    found: set[str] = set()
-    todo, seen = [start], set()
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in methods:
-            continue
-        seen.add(name)
-        collector = _SelfNames()
-        visit(methods[name], collector)
-        found |= collector.names
-        todo.extend(collector.names & methods.keys())
-    return found
-
-
-class _SelfNames(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Name) and node.value.value == "self":
-            self.names.add(node.attr.value)

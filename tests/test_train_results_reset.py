@@ -1,0 +1,116 @@
+"""``on_train_results_reset``: the router calls it where Lightning resets the train results, so logged Metrics are
+reset when Lightning resets them (after every ``on_train_epoch_end`` hook), in migrated code too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from shim import PutMixin
+from shim.testing import FileModuleFactory, record_run
+from tests.lightning_package import PACKAGE, pl
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "metrics" / "step_only_logged_late"
+
+
+def _readers(seen: list[tuple[str, int, int]]):
+    """A plain callback (runs before the module's on_train_epoch_end) and a Checkpoint one (Lightning runs it after,
+    as it runs ModelCheckpoint and EarlyStopping), each reading the Metrics' states."""
+
+    def read(who, module):
+        seen.append((who, int(module.train_mse.total), int(module.paired_mse.total)))
+
+    class Reader(pl.Callback):
+        def on_train_epoch_end(self, trainer, pl_module):
+            read("callback", pl_module)
+
+    class MonitoringReader(pl.callbacks.Checkpoint):
+        def on_train_epoch_end(self, trainer, pl_module):
+            read("monitoring", pl_module)
+
+    return lambda: [Reader(), MonitoringReader()]
+
+
+@pytest.mark.skipif(PACKAGE != "lightning.pytorch", reason="the fixture imports lightning.pytorch")
+def test_callbacks_reading_a_logged_train_metric_in_on_train_epoch_end_see_the_epochs_state():
+    kwargs = {"max_epochs": 3, "enable_progress_bar": False}
+    original: list[tuple[str, int, int]] = []
+    migrated: list[tuple[str, int, int]] = []
+    record_run(FileModuleFactory(f"{FIXTURE}.in.py", "Model"), trainer_kwargs=kwargs, callbacks=_readers(original))
+    record_run(FileModuleFactory(f"{FIXTURE}.out.py", "Model"), trainer_kwargs=kwargs, callbacks=_readers(migrated))
+    # train_mse is first logged in epoch 1, so Lightning keeps epoch 0's samples until the reset after epoch 1.
+    assert original == [("callback", 8, 8), ("monitoring", 8, 8), ("callback", 16, 8), ("monitoring", 16, 8),
+                        ("callback", 8, 8), ("monitoring", 8, 8)]
+    assert migrated == original
+
+
+class _Counting(PutMixin, pl.LightningModule):
+    def __init__(self, events):
+        super().__init__()
+        self.layer = torch.nn.Linear(1, 1)
+        self.events = events
+
+    def training_step(self, batch, batch_idx):
+        loss = self.layer(batch[0]).sum()
+        self.put("loss", loss)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.put("val", self.layer(batch[0]).sum())
+
+    def on_train_epoch_end(self):
+        self.events.append("module on_train_epoch_end")
+
+    def on_train_results_reset(self):
+        self.events.append("module reset")
+
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4, 1)), batch_size=2)
+
+    val_dataloader = train_dataloader
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+class _CountingCallback(PutMixin, pl.Callback):
+    def __init__(self, events):
+        self.events = events
+
+    def on_train_results_reset(self, trainer, pl_module):
+        assert isinstance(trainer, pl.Trainer) and isinstance(pl_module, _Counting)
+        self.events.append("callback reset")
+
+
+class _Monitoring(pl.callbacks.Checkpoint):
+    def __init__(self, events):
+        self.events = events
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.events.append("monitoring on_train_epoch_end")
+
+
+def _trainer(tmp_path, events, **kwargs):
+    return pl.Trainer(default_root_dir=tmp_path, max_epochs=2, enable_progress_bar=False, logger=False,
+                      enable_model_summary=False, callbacks=[_CountingCallback(events), _Monitoring(events)], **kwargs)
+
+
+def test_the_router_calls_the_hooks_once_per_train_epoch_after_every_on_train_epoch_end(tmp_path):
+    events: list[str] = []
+    trainer = _trainer(tmp_path, events)
+    module = _Counting(events)
+    trainer.fit(module)  # also resets the train results before the first epoch and the sanity check's results
+    once = ["module on_train_epoch_end", "monitoring on_train_epoch_end", "callback reset", "module reset"]
+    assert events == once * 2
+    events.clear()
+    trainer.validate(module)  # eval results only
+    assert events == []
+
+
+def test_no_hook_under_barebones_where_lightning_logs_no_metric(tmp_path):
+    events: list[str] = []
+    trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, barebones=True, callbacks=[_CountingCallback(events)])
+    trainer.fit(_Counting(events))
+    assert events == ["module on_train_epoch_end"] * 2
