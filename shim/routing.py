@@ -96,6 +96,7 @@ class _RoutingConnector:
     """Mixed into the trainer's ``_LoggerConnector`` class by ``attach``."""
 
     _put_records: dict[int, _Records]
+    _put_collections: set[int]  # ids of the result collections anything was ever put into
     _put_targets: dict[str, _Target]
     _put_eval_compute_due: bool
     _put_callbacks_placed: bool = False
@@ -119,6 +120,7 @@ class _RoutingConnector:
             records = self._put_records.get(id(results))
             if records is None:
                 records = self._put_records[id(results)] = _Records()
+                self._put_collections.add(id(results))
         target = self._put_targets[fx] = _Target(state.fn, state.stage, is_step, results, records,
                                                  bool(self.trainer.barebones))
         return target
@@ -212,11 +214,13 @@ class _RoutingConnector:
     def reset_results(self) -> None:
         results = self.trainer._results
         if results is not None:
-            # Lightning resets every Metric logged into the collection (``_ResultCollection.reset``): for the train
-            # one, the results-reset hooks reset the Metrics the migrated code logged into it. Where nothing was put
-            # into it (a fresh trainer's first reset, before a checkpoint's Metric states may be in use; or
-            # barebones, where nothing is logged) Lightning's reset finds no Metric either.
-            reset_hooks_due = results.training and id(results) in self._put_records and not self.trainer.barebones
+            # Lightning resets every Metric ever logged into the collection (``_ResultCollection.reset``; its keys
+            # outlive resets): for the train one, the results-reset hooks reset the Metrics the migrated code logged
+            # into it. Where nothing was ever put into it (a fresh trainer's first reset, before a checkpoint's
+            # Metric states may be in use; or barebones, where nothing is logged) Lightning's reset finds no Metric
+            # either.
+            reset_hooks_due = (results.training and id(results) in self._put_collections
+                               and not self.trainer.barebones)
             dropped = self._put_records.pop(id(results), None)
             if dropped is not None and dropped.step:
                 # Lightning's entries keep their place past a reset (hidden until logged again): so do the hooks'
@@ -303,6 +307,7 @@ def attach(trainer: Any) -> _RoutingConnector:
             routing_class = _ROUTING_CLASSES[base] = type(f"PutRouting{base.__name__}", (_RoutingConnector, base), {})
         connector.__class__ = routing_class
         connector._put_records = {}
+        connector._put_collections = set()
         connector._put_targets = {}
         connector._put_eval_compute_due = False
     return connector

@@ -114,3 +114,60 @@ def test_no_hook_under_barebones_where_lightning_logs_no_metric(tmp_path):
     trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, barebones=True, callbacks=[_CountingCallback(events)])
     trainer.fit(_Counting(events))
     assert events == ["module on_train_epoch_end"] * 2
+
+
+_LOGGED_IN_THE_FIRST_EPOCH_ONLY = '''
+import lightning.pytorch as pl
+import torch
+import torchmetrics
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Model(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+        self.mse = torchmetrics.MeanSquaredError()
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        out = self.layer(x)
+        self.mse.update(out, y)
+        if self.current_epoch == 0:
+            self.log("mse", self.mse, on_step=False, on_epoch=True)
+        return torch.nn.functional.mse_loss(out, y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def train_dataloader(self):
+        g = torch.Generator().manual_seed(0)
+        return DataLoader(TensorDataset(torch.randn(8, 2, generator=g), torch.randn(8, 1, generator=g)), batch_size=4)
+'''
+
+
+@pytest.mark.skipif(PACKAGE != "lightning.pytorch", reason="the module imports lightning.pytorch")
+def test_a_metric_logged_once_is_reset_at_every_later_train_results_reset(tmp_path):
+    """Logged (on epoch only) in epoch 0 and never again, nothing else logged: Lightning's collection keeps its key,
+    so every later reset resets it, in epochs where nothing is logged or put at all."""
+    from put_migrate.transform import migrate_source
+
+    original = tmp_path / "original.py"
+    original.write_text(_LOGGED_IN_THE_FIRST_EPOCH_ONLY)
+    migrated = tmp_path / "migrated.py"
+    migrated.write_text(migrate_source(_LOGGED_IN_THE_FIRST_EPOCH_ONLY, str(original)).source)
+    assert "self.log(" not in migrated.read_text()
+
+    def readers(seen):
+        class Reader(pl.Callback):
+            def on_train_epoch_start(self, trainer, pl_module):
+                seen.append(int(pl_module.mse.total))
+
+        return lambda: [Reader()]
+
+    kwargs = {"max_epochs": 4, "enable_progress_bar": False}
+    seen: dict[str, list[int]] = {"original": [], "migrated": []}
+    for side, path in (("original", original), ("migrated", migrated)):
+        record_run(FileModuleFactory(str(path), "Model"), trainer_kwargs=kwargs, callbacks=readers(seen[side]))
+    assert seen["original"] == [0, 0, 0, 0]  # reset after every epoch, the first log call having run in epoch 0
+    assert seen["migrated"] == seen["original"]
