@@ -171,3 +171,37 @@ def test_a_metric_logged_once_is_reset_at_every_later_train_results_reset(tmp_pa
         record_run(FileModuleFactory(str(path), "Model"), trainer_kwargs=kwargs, callbacks=readers(seen[side]))
     assert seen["original"] == [0, 0, 0, 0]  # reset after every epoch, the first log call having run in epoch 0
     assert seen["migrated"] == seen["original"]
+
+
+@pytest.mark.skipif(PACKAGE != "lightning.pytorch", reason="the fixture imports lightning.pytorch")
+def test_a_second_fit_on_the_same_trainer_resets_as_lightning_does():
+    """``trainer.fit`` again on the same trainer (the fit loop keeps its result collection, so Lightning's first
+    reset of the new run finds the Metrics logged in the old one): the Metrics' states and ``callback_metrics`` at
+    every train epoch boundary are the same."""
+    from shim.testing import load_file
+
+    def run(path):
+        torch.manual_seed(0)
+        model = load_file(path).Model()
+        seen = []
+
+        class Reader(pl.Callback):
+            def on_train_epoch_start(self, trainer, pl_module):
+                self.read("start", trainer, pl_module)
+
+            def on_train_epoch_end(self, trainer, pl_module):
+                self.read("end", trainer, pl_module)
+
+            def read(self, when, trainer, pl_module):
+                metrics = {k: repr(round(float(v), 6)) for k, v in sorted(trainer.callback_metrics.items())}
+                seen.append((when, trainer.current_epoch, int(pl_module.train_mse.total), metrics))
+
+        trainer = pl.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, enable_checkpointing=False,
+                             enable_model_summary=False, callbacks=[Reader()])
+        trainer.fit(model)
+        trainer.fit_loop.max_epochs = 3
+        trainer.fit(model)
+        return seen
+
+    original, migrated = run(Path(f"{FIXTURE}.in.py")), run(Path(f"{FIXTURE}.out.py"))
+    assert len(original) == 6 and migrated == original
