@@ -140,33 +140,32 @@ class RepositoryIndex:
         """The module keys of the run's files whose text calls ``self.<method>(...)``, each read into the index
         (their classes can then be looked up)."""
         calls = re.compile(rf"\bself\s*\.\s*{re.escape(method)}\s*\(")
-        keys = list(dict.fromkeys(module_name(self.files[i][0]) for i, text in self._texts(self._calling(method))
-                                  if calls.search(text)))
-        for key in keys:
-            self.load(key)
-        return keys
+        return self._loaded(i for i, text in self._texts(self._calling(method)) if calls.search(text))
 
     def self_naming_modules(self, attribute: str) -> list[str]:
         """The module keys of the run's files whose text names ``self.<attribute>``, each read into the index."""
-        if not self.attribute_sites and self.files:
-            for i, text in self._texts(range(len(self.files))):
-                for name in set(_SELF_ATTRIBUTE.findall(text)):
-                    self.attribute_sites.setdefault(name, []).append(i)
-            self.attribute_sites.setdefault("", [])  # built, whatever the files hold
-        keys = list(dict.fromkeys(module_name(self.files[i][0]) for i in self.attribute_sites.get(attribute, [])))
+        return self._loaded(self._sites(self.attribute_sites, _SELF_ATTRIBUTE).get(attribute, []))
+
+    def _loaded(self, indices: Iterable[int]) -> list[str]:
+        """The module keys of the files at ``indices`` (in ``files``), in order, each read into the index."""
+        keys = list(dict.fromkeys(module_name(self.files[i][0]) for i in indices))
         for key in keys:
             self.load(key)
         return keys
 
     def _calling(self, method: str) -> list[int]:
-        """The files (indices in ``files``) whose text calls ``.<method>(``; the map is built by one pass over the
-        run's texts at the first query."""
-        if not self.call_sites and self.files:
+        """The files (indices in ``files``) whose text calls ``.<method>(``."""
+        return self._sites(self.call_sites, _CALL).get(method, [])
+
+    def _sites(self, sites: dict[str, list[int]], pattern: re.Pattern[str]) -> dict[str, list[int]]:
+        """``sites`` (name -> the files whose text has ``pattern`` capture that name), built by one pass over the
+        run's texts at its first query."""
+        if not sites and self.files:
             for i, text in self._texts(range(len(self.files))):
-                for name in set(_CALL.findall(text)):
-                    self.call_sites.setdefault(name, []).append(i)
-            self.call_sites.setdefault("", [])  # built, whatever the files hold
-        return self.call_sites.get(method, [])
+                for name in set(pattern.findall(text)):
+                    sites.setdefault(name, []).append(i)
+            sites.setdefault("", [])  # built, whatever the files hold
+        return sites
 
     def _texts(self, indices: Iterable[int]) -> Iterable[tuple[int, str]]:
         for i in indices:
