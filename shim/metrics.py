@@ -29,6 +29,8 @@ from shim.put import _KEPT_DTYPES
 
 _FLOAT32, _FLOAT64 = _KEPT_DTYPES
 _PRODUCTS_KEPT = 128  # Mean's products kept on the CPU before they are added (see Mean)
+_EXACT_WEIGHT = 2**24  # the ints a float32 holds exactly: a float32 value times one is an exact double
+_NUMPY_DTYPES = {_FLOAT32: numpy.float32, _FLOAT64: numpy.float64}
 
 
 def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
@@ -161,12 +163,15 @@ class Mean(_Aggregator):
     there). Python int weights are summed host-side and folded into the tensor whenever ``weight`` is read
     (compute, sync, device moves, state_dict): a tensor operation less per update, the same integer sum.
 
-    On the CPU, Σv·w is added up the same way: the usual update computes its product ``v·w`` (a new tensor, so a
-    later in-place change of ``v`` cannot reach it) and keeps it; whenever ``weighted_sum`` is read, and every
-    ``_PRODUCTS_KEPT`` updates, the kept products are added to the state in order with numpy's ``add.accumulate``,
-    one rounding per addition in the state's dtype, as that many ``add_`` calls would round. Elsewhere (a GPU) each
-    product is added at once: numpy would cost a host sync. Copies (pickle, deepcopy) carry the host-side parts
-    along.
+    On the CPU, Σv·w is added up the same way: the usual update keeps its product ``v·w`` as a Python float,
+    ``value.item() * w`` (taken at the update, so a later in-place change of ``v`` cannot reach it); whenever
+    ``weighted_sum`` is read, and every ``_PRODUCTS_KEPT`` updates, the kept products are rounded to the state's
+    dtype and added to the state in order with numpy's ``add.accumulate``, one rounding per addition in that dtype,
+    as that many ``add_(v * w)`` calls would round. The float is Lightning's product exactly: for a float64 value
+    the double multiplication is the one torch does; for a float32 value and ``w <= 2**24`` the double product is
+    exact (24 + 24 significant bits), so rounding it to float32 once gives the float32 product. Other weights, and
+    values off the CPU (where ``item()`` would cost a host sync), take the tensor product, added at once.
+    Copies (pickle, deepcopy) carry the host-side parts along.
     """
 
     def __init__(self, sync_on_compute: bool = False, **kwargs: Any) -> None:
@@ -213,14 +218,17 @@ class Mean(_Aggregator):
         fields = self.__dict__
         total, products = fields["_weighted_sum_total"], fields["_products"]
         fields["_products"] = []
-        # Sequential: each running sum is rounded to the dtype before the next product is added.
-        running = numpy.add.accumulate(torch.stack([total, *products]).numpy())
-        total.fill_(running[-1].item())  # a float32/float64 read as a Python float and back: the same bits
+        # Each product rounded once to the state's dtype (exact doubles, see the class docstring), then a
+        # sequential sum: each running sum is rounded to the dtype before the next product is added.
+        terms = numpy.array([total.item(), *products], dtype=numpy.float64).astype(_NUMPY_DTYPES[total.dtype])
+        total.fill_(numpy.add.accumulate(terms)[-1].item())  # read as a Python float and back: the same bits
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if "weighted_sum" in state:  # pickled by a shim that kept the state itself in __dict__
             total = state.pop("weighted_sum")
             state.update(_weighted_sum_total=total, _products=[], _products_kept=total.device.type == "cpu")
+        else:  # a shim before 2026-12-08 kept the products as tensors, already rounded to the state's dtype
+            state["_products"] = [float(product) for product in state.get("_products", ())]
         super().__setstate__(state)
         self.weight = self.weight  # a copy pickled by an earlier shim lacks _weight_counts_ints
 
@@ -228,28 +236,19 @@ class Mean(_Aggregator):
         fields = self.__dict__
         fields["_computed"] = None
         fields["_update_count"] += 1
-        # update()'s usual case in this frame (its calls are a third of an update): a 0-d float32/float64 tensor,
-        # the int weight of the update before (its cached factor), Σw counting ints, and a weighted sum found fit
-        # for in-place updates (_in_place_ok). Anything else takes update().
-        if type(value) is Tensor and type(weight) is int:
-            if value.requires_grad:
-                noted = last_put.last
-                value = (noted[1] if noted is not None and noted[0]() is value and noted[2] == value._version
-                         else value.data)  # detach() without the dispatcher: type(value) is Tensor here
+        # update()'s usual case in this frame (its calls are a third of an update): a 0-d float32/float64 CPU tensor,
+        # an int weight whose products are exact doubles (see the class docstring), Σw counting ints, and a weighted
+        # sum on the CPU found fit for in-place updates (_in_place_ok). Anything else takes update().
+        if type(value) is Tensor and type(weight) is int and fields["_products_kept"] and value.is_cpu:
             dtype = value.dtype
-            if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
-                factor = fields["_weight_factor"]
-                weighted_sum = fields["_weighted_sum_total"]
+            exact = dtype is _FLOAT64 or (dtype is _FLOAT32 and -_EXACT_WEIGHT <= weight <= _EXACT_WEIGHT)
+            if exact and not value.ndim:
                 fit = fields["_fit_state"]
-                if (factor is not None and factor[0] == weight and factor[1] is dtype and fit[0] is weighted_sum
-                        and fit[1] is dtype and fields["_weight_counts_ints"]):
-                    if fields["_products_kept"]:
-                        products = fields["_products"]
-                        products.append(value * factor[2])
-                        if len(products) >= _PRODUCTS_KEPT:
-                            self._add_products()
-                    else:
-                        weighted_sum.add_(value * factor[2])
+                if fit[0] is fields["_weighted_sum_total"] and fit[1] is dtype and fields["_weight_counts_ints"]:
+                    products = fields["_products"]
+                    products.append(value.item() * weight)  # item() reads a graph result too: no detach needed
+                    if len(products) >= _PRODUCTS_KEPT:
+                        self._add_products()
                     fields["_weight_pending"] += weight
                     return
         type(self).update(self, value, weight)

@@ -23,6 +23,15 @@ def lightning_mean() -> _ResultMetric:
     return metric
 
 
+def same_bits(ours: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Equal values of one dtype, -0.0 told from 0.0; NaN equals NaN."""
+    if ours.dtype != expected.dtype:
+        return False
+    if expected.isnan():
+        return bool(ours.isnan())
+    return torch.equal(ours, expected) and bool(torch.signbit(ours) == torch.signbit(expected))
+
+
 def grad_result(value: float) -> torch.Tensor:
     return torch.tensor(value, requires_grad=True) * 1.0
 
@@ -38,6 +47,18 @@ SEQUENCES = {
                                 (torch.tensor(0.3), 2)],
     "float64 values": [(torch.tensor(0.1), 3), (torch.tensor(0.2, dtype=torch.float64), 2**24 + 1),
                        (torch.tensor(0.3), 5)],
+    # Kept products are exact doubles rounded once: weights at float32's exact limit, full 24-bit significands,
+    # products that overflow, underflow to subnormals or are -0.0, inf and NaN.
+    "float32 products at the edges": [(torch.tensor(0.1), 3), (torch.tensor(1 - 2**-24), 2**24),
+                                      (torch.tensor(1 + 2**-23), 2**24 - 1), (torch.tensor(1 + 2**-23), 2**24 + 1),
+                                      (torch.tensor(3.4e38), 7),
+                                      (torch.tensor(-3.4e38), 7), (torch.tensor(1.1e-44), 3), (torch.tensor(-0.0), 5),
+                                      (torch.tensor(0.3), -(2**24)), (torch.tensor(2.5), 0)],
+    "float32 inf and nan": [(torch.tensor(0.1), 3), (torch.tensor(float("inf")), 2), (torch.tensor(0.2), 2),
+                            (torch.tensor(float("nan")), 2), (torch.tensor(0.5), 2)],
+    "float64 products": [(torch.tensor(0.1, dtype=torch.float64), 3), (torch.tensor(1 / 3, dtype=torch.float64), 2**40 + 1),
+                         (torch.tensor(1.7e308, dtype=torch.float64), 2), (torch.tensor(5e-324, dtype=torch.float64), 3),
+                         (torch.tensor(0.7, dtype=torch.float64), 2**53 + 1)],
     "int and half values": [(torch.tensor(3), 2), (torch.tensor(0.1, dtype=torch.float16), 3), (torch.tensor([0.2]), 4)],
 }
 
@@ -52,10 +73,9 @@ def test_mean_equals_lightning_result_metric_bit_for_bit(updates):
         lightning.update(value.detach().squeeze(), weight)  # self.log squeezes before updating
         # ours computes after every update: folding the host-side count midway must not change later sums
         expected = lightning.compute()
-        assert ours.compute().dtype == expected.dtype
-        assert torch.equal(ours.compute(), expected), (ours.compute().item(), expected.item())
+        assert same_bits(ours.compute(), expected), (ours.compute().item(), expected.item())
     for mean in (ours, at_end):
-        assert torch.equal(mean.compute(), lightning.compute())
+        assert same_bits(mean.compute(), lightning.compute()) and same_bits(mean.weighted_sum, lightning.value)
         assert mean.weight.dtype == lightning.cumulated_batch_size.dtype
         assert torch.equal(mean.weight, lightning.cumulated_batch_size)
 
@@ -108,6 +128,7 @@ def test_kept_products_survive_copies_and_a_promoting_update():
 
 def test_a_mean_pickled_by_a_shim_without_kept_products_loads():
     mean = updated_mean()
+    mean.compute()  # that shim kept no products: all are in the state
     state = mean.__getstate__()
     total = state.pop("_weighted_sum_total")
     del state["_products"], state["_products_kept"]
@@ -117,6 +138,21 @@ def test_a_mean_pickled_by_a_shim_without_kept_products_loads():
     assert torch.equal(loaded.compute(), mean.compute())
     loaded.update(torch.tensor(1.0), weight=4)
     assert loaded.weight.item() == 8
+
+
+def test_a_mean_pickled_with_kept_tensor_products_loads():
+    """The shim of 2026-12-07 kept the CPU products as tensors; they load as the floats kept now."""
+    mean = updated_mean()
+    mean.update(torch.tensor(0.1), weight=7)
+    expected = mean.compute()
+    old = updated_mean()
+    old.weighted_sum  # adds the floats kept so far
+    state = old.__getstate__()
+    state["_products"] = [torch.tensor(0.1) * torch.tensor(7.0)]  # as that shim kept the product
+    loaded = Mean.__new__(Mean)
+    loaded.__setstate__(state)
+    loaded.__dict__["_weight_pending"] += 7
+    assert torch.equal(loaded.compute(), expected)
 
 
 def updated_mean(**kwargs) -> Mean:
@@ -202,11 +238,11 @@ def test_updates_cost_one_operation_per_state_change():
     detached = loss.detach()
     mean, high, low, total = Mean(), Max(), Min(), Sum()
     mean.update(loss, weight=16)
-    # Σw is counted host-side; a value outside the autograd graph needs no detach; on the CPU the products are
-    # added when Σv·w is read (or every _PRODUCTS_KEPT updates), all in one pass.
-    assert ops_of(lambda: mean.update(loss, weight=16)) == ["aten.detach.default", "aten.mul.Tensor"]
-    assert ops_of(lambda: mean.update(detached, weight=16)) == ["aten.mul.Tensor"]
-    assert ops_of(lambda: mean.weighted_sum) == ["aten.stack.default", "aten.detach.default", "aten.fill_.Scalar"]
+    # Σw is counted host-side; on the CPU each product is a Python float (one read of the value, in the graph or
+    # not, and no tensor made), added when Σv·w is read (or every _PRODUCTS_KEPT updates), all in one pass.
+    assert ops_of(lambda: mean.update(loss, weight=16)) == ["aten._local_scalar_dense.default"]
+    assert ops_of(lambda: mean.update(detached, weight=16)) == ["aten._local_scalar_dense.default"]
+    assert ops_of(lambda: mean.weighted_sum) == ["aten._local_scalar_dense.default", "aten.fill_.Scalar"]
     elsewhere = Mean().to("meta")  # off the CPU (a GPU) each product is added at once: numpy would sync
     one = torch.ones((), device="meta")
     elsewhere.update(one, weight=16)
