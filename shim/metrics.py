@@ -23,7 +23,6 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric
 
-from shim import last_put
 from shim._warnings import warn_once
 from shim.put import _KEPT_DTYPES
 
@@ -39,9 +38,6 @@ def _as_float_tensor(metric: Metric, value: Any) -> Tensor:
     if not isinstance(value, Tensor):
         return torch.tensor(value, dtype=torch.get_default_dtype(), device=metric.device)
     if value.requires_grad:  # a tensor outside the graph needs no detach (one tensor op less per update)
-        detached = last_put.detached_by_put(value)
-        if detached is not None:
-            return detached  # a forked value: put() has just copied it (shim.last_put)
         value = value.detach()
     if value.ndim:
         if value.numel() != 1:
@@ -122,9 +118,7 @@ class _Aggregator(Metric):
         # folded into a state found fit for in-place updates (_in_place_ok). Anything else takes update().
         if type(value) is Tensor:
             if value.requires_grad:
-                noted = last_put.last
-                value = (noted[1] if noted is not None and noted[0]() is value and noted[2] == value._version
-                         else value.data)  # detach() without the dispatcher: type(value) is Tensor here
+                value = value.data  # detach() without the dispatcher: type(value) is Tensor here
             dtype = value.dtype
             if not value.ndim and (dtype is _FLOAT32 or dtype is _FLOAT64):
                 state = fields[self._state_name]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numbers
 import time
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,14 +58,10 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
     """Convert a value as ``LightningModule.log`` does (semantics §3.1), without a host sync.
 
     Numbers become tensors on ``module``'s device (the LightningModule; None outside a trainer)."""
-    graph_source = None
     if isinstance(value, Tensor):
         # A copy, as Lightning makes (``value.clone().detach()``): the caller may change the tensor in place after
         # the put (``loss += reg``, a buffer, strategy.reduce), and the value put must not follow.
-        if value.requires_grad:
-            graph_source, value = value, value.detach().clone()
-        else:
-            value = value.clone()
+        value = value.detach().clone() if value.requires_grad else value.clone()
         if value.ndim:
             if value.numel() != 1:
                 raise ValueError(
@@ -86,9 +81,6 @@ def to_put_tensor(name: str, value: Any, module: Any) -> Tensor:
     # Lightning's _ResultMetric.update: non-float -> default float dtype, f16/bf16 -> default dtype, f32/f64 kept.
     if value.dtype not in _KEPT_DTYPES:
         value = value.to(torch.get_default_dtype())
-    elif graph_source is not None:
-        # What an aggregator would make of the same value (last_put.remember, inlined: put is on the hot path).
-        last_put.last = (weakref.ref(graph_source), value, graph_source._version)
     return value
 
 
@@ -240,13 +232,9 @@ class PutMixin:
         module = self if self._put_kind == "module" else self.__dict__.get("_put_module")
         if type(value) is Tensor and not value.ndim and value.dtype in _KEPT_DTYPES:
             # to_put_tensor's usual case in this frame (a call costs put about a tenth): a 0-d float32/float64
-            # tensor needs no squeeze and keeps its dtype; the copy and the note are to_put_tensor's.
-            if value.requires_grad:
-                # ``.data`` is ``detach()`` without a trip through the dispatcher; the copy is what is kept.
-                graph_source, value = value, value.data.clone()
-                last_put.last = (weakref.ref(graph_source), value, graph_source._version)
-            else:
-                value = value.clone()
+            # tensor needs no squeeze and keeps its dtype; the copy is to_put_tensor's. ``.data`` is ``detach()``
+            # without a trip through the dispatcher.
+            value = value.data.clone() if value.requires_grad else value.clone()
         else:
             value = to_put_tensor(name, value, module)
         if routing.route(module, name, value, chosen, callback_alias):
@@ -288,5 +276,5 @@ def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:
 
 # At the bottom: routing imports PutData and PutMixin from this module, so it is imported once they exist, and
 # put() does not pay a function-level import per value.
-from shim import last_put, routing  # noqa: E402
+from shim import routing  # noqa: E402
 from shim.aggregator_slots import add_aggregator_slots  # noqa: E402

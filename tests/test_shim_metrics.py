@@ -267,10 +267,7 @@ def test_update_books_once_per_call_in_subclasses_too():
 
 def _fast_path_values() -> list[tuple[object, object]]:
     """(value, weight) pairs covering the fast path of ``update`` on an instance and each way out of it."""
-    from shim import last_put
-
     forked = grad_result(0.25)
-    last_put.remember(forked, forked.detach())  # as put() notes a value it detached
     return [
         (forked, 16), (forked, 16), (grad_result(0.5), 16), (torch.tensor(0.75), 16), (torch.tensor(1.5), 7),
         (torch.tensor(0.1, dtype=torch.float64), 7), (torch.tensor(0.3), 7), (grad_result(0.2) * torch.ones(1), 7),
