@@ -96,7 +96,7 @@ class _RoutingConnector:
     """Mixed into the trainer's ``_LoggerConnector`` class by ``attach``."""
 
     _put_records: dict[int, _Records]
-    _put_collections: set[int]  # ids of the result collections anything was ever put into
+    _put_collections: set[int]  # ids of the result collections anything was ever put into or a batch ran in
     _put_targets: dict[str, _Target]
     _put_eval_compute_due: bool
     _put_callbacks_placed: bool = False
@@ -216,9 +216,9 @@ class _RoutingConnector:
         if results is not None:
             # Lightning resets every Metric ever logged into the collection (``_ResultCollection.reset``; its keys
             # outlive resets): for the train one, the results-reset hooks reset the Metrics the migrated code logged
-            # into it. Where nothing was ever put into it (a fresh trainer's first reset, before a checkpoint's
-            # Metric states may be in use; or barebones, where nothing is logged) Lightning's reset finds no Metric
-            # either.
+            # into it. Where nothing was ever put into it and no batch ran with it (a fresh trainer's first reset,
+            # before a checkpoint's Metric states may be in use; or barebones, where nothing is logged) Lightning's
+            # reset finds no Metric either.
             reset_hooks_due = (results.training and id(results) in self._put_collections
                                and not self.trainer.barebones)
             dropped = self._put_records.pop(id(results), None)
@@ -244,6 +244,9 @@ class _RoutingConnector:
         super().on_batch_start(*args, **kwargs)  # type: ignore[misc]
         results = self._put_active_results()
         self._put_eval_compute_due = not results.training  # an eval batch (trainer.training, without its enum test)
+        # A batch hook may log a Metric that the migrated code never puts (on step only, updated without a forward):
+        # Lightning resets it all the same.
+        self._put_collections.add(id(results))
         if not self._put_callbacks_placed:
             self._put_place_callback_aggregators()
 

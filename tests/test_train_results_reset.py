@@ -205,3 +205,60 @@ def test_a_second_fit_on_the_same_trainer_resets_as_lightning_does():
 
     original, migrated = run(Path(f"{FIXTURE}.in.py")), run(Path(f"{FIXTURE}.out.py"))
     assert len(original) == 6 and migrated == original
+
+
+_LOGGED_ON_STEP_AFTER_AN_UPDATE = '''
+import lightning.pytorch as pl
+import torch
+import torchmetrics
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class Model(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+        self.mae = torchmetrics.MeanAbsoluteError()
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        out = self.layer(x)
+        self.mae.update(out, y)
+        self.log("mae", self.mae, on_step=True, on_epoch=False)
+        return torch.nn.functional.mse_loss(out, y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def train_dataloader(self):
+        g = torch.Generator().manual_seed(0)
+        return DataLoader(TensorDataset(torch.randn(8, 2, generator=g), torch.randn(8, 1, generator=g)), batch_size=4)
+'''
+
+
+@pytest.mark.skipif(PACKAGE != "lightning.pytorch", reason="the module imports lightning.pytorch")
+def test_a_metric_logged_on_step_after_an_update_only_is_reset_though_nothing_is_put(tmp_path):
+    """Logged on step after ``update()`` (no forward): Lightning logs no value but keeps the key, so it resets the
+    Metric after every epoch; the migrated code puts nothing at all, and the hook runs all the same."""
+    from put_migrate.transform import migrate_source
+
+    original = tmp_path / "original.py"
+    original.write_text(_LOGGED_ON_STEP_AFTER_AN_UPDATE)
+    migrated = tmp_path / "migrated.py"
+    migrated.write_text(migrate_source(_LOGGED_ON_STEP_AFTER_AN_UPDATE, str(original)).source)
+    assert "self.log(" not in migrated.read_text() and "self.put(" not in migrated.read_text()
+
+    def readers(seen):
+        class Reader(pl.Callback):
+            def on_train_epoch_start(self, trainer, pl_module):
+                seen.append(int(pl_module.mae.total))
+
+        return lambda: [Reader()]
+
+    kwargs = {"max_epochs": 3, "enable_progress_bar": False}
+    seen: dict[str, list[int]] = {"original": [], "migrated": []}
+    for side, path in (("original", original), ("migrated", migrated)):
+        record_run(FileModuleFactory(str(path), "Model"), trainer_kwargs=kwargs, callbacks=readers(seen[side]),
+                   workdir=tmp_path / side)
+    assert seen["original"] == [0, 0, 0]
+    assert seen["migrated"] == seen["original"]
