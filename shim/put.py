@@ -190,7 +190,8 @@ class PutMixin:
     Epoch aggregates are computed in the compute hooks, which the router calls where Lightning computes
     ``self.log`` epoch values: after the epoch's last batch, before any ``on_*_epoch_end`` hook (callbacks' too).
     A LightningModule defines ``on_{train,validation,test}_epoch_compute(self)``; a Callback defines them with
-    ``(self, trainer, pl_module)``.
+    ``(self, trainer, pl_module)``. Logged Metrics are reset in ``on_{train,validation,test}_results_reset``, which
+    the router calls where Lightning resets the stage's results (same signatures).
     """
 
     put_records: list[PutData]
@@ -267,6 +268,14 @@ class PutMixin:
         """Reset the Metrics logged in the train loop, where Lightning resets its train results: after the train
         epoch's logger call, so after every ``on_train_epoch_end`` hook (module: ``()``; callback: ``(trainer,
         pl_module)``)."""
+
+    def on_validation_results_reset(self, *args: Any) -> None:
+        """Reset the Metrics logged in the validation loop (sanity check included), where Lightning resets its
+        validation results: after every ``on_validation_end`` hook."""
+
+    def on_test_results_reset(self, *args: Any) -> None:
+        """Reset the Metrics logged in the test loop, where Lightning resets its test results: after every
+        ``on_test_end`` hook."""
 
 
 def dataloader_suffix(trainer: Any, dataloader_idx: int) -> str:

@@ -96,7 +96,8 @@ class _RoutingConnector:
     """Mixed into the trainer's ``_LoggerConnector`` class by ``attach``."""
 
     _put_records: dict[int, _Records]
-    _put_collections: set[int]  # ids of the result collections anything was ever put into or a batch ran in
+    # Ids of the result collections anything was ever put into or a batch ran in -> their results-reset hook.
+    _put_collections: dict[int, str]
     _put_targets: dict[str, _Target]
     _put_eval_compute_due: bool
     _put_callbacks_placed: bool = False
@@ -120,10 +121,18 @@ class _RoutingConnector:
             records = self._put_records.get(id(results))
             if records is None:
                 records = self._put_records[id(results)] = _Records()
-                self._put_collections.add(id(results))
+                self._put_note_collection(results)
         target = self._put_targets[fx] = _Target(state.fn, state.stage, is_step, results, records,
                                                  bool(self.trainer.barebones))
         return target
+
+    def _put_note_collection(self, results: Any) -> None:
+        """Remember ``results`` as a collection Lightning's resets may find logged Metrics in, with the hook that
+        resets the Metrics the migrated code logs there: each loop owns its collection (the fit loop's validation,
+        sanity check included, is a validation one)."""
+        hook = ("on_train_results_reset" if results.training
+                else "on_test_results_reset" if self.trainer.testing else "on_validation_results_reset")
+        self._put_collections[id(results)] = hook
 
     def _put_active_results(self) -> Any:
         """``trainer._results``, cached per trainer function and stage as ``route``'s targets are (the pair decides
@@ -215,12 +224,12 @@ class _RoutingConnector:
         results = self.trainer._results
         if results is not None:
             # Lightning resets every Metric ever logged into the collection (``_ResultCollection.reset``; its keys
-            # outlive resets): for the train one, the results-reset hooks reset the Metrics the migrated code logged
-            # into it. Where nothing was ever put into it and no batch ran with it (a fresh trainer's first reset,
-            # before a checkpoint's Metric states may be in use; or barebones, where nothing is logged) Lightning's
-            # reset finds no Metric either.
-            reset_hooks_due = (results.training and id(results) in self._put_collections
-                               and not self.trainer.barebones)
+            # outlive resets): the train results after the train epoch's logger call, the eval results after every
+            # on_validation_end/on_test_end hook (and both at the start of a run and around the sanity check). The
+            # collection's results-reset hooks reset the Metrics the migrated code logged into it. Where nothing was
+            # ever put into it and no batch ran with it (a fresh trainer's first reset, before a checkpoint's Metric
+            # states may be in use; or barebones, where nothing is logged) Lightning's reset finds no Metric either.
+            reset_hook = None if self.trainer.barebones else self._put_collections.get(id(results))
             dropped = self._put_records.pop(id(results), None)
             if dropped is not None and dropped.step:
                 # Lightning's entries keep their place past a reset (hidden until logged again): so do the hooks'
@@ -229,8 +238,8 @@ class _RoutingConnector:
                 kept.step = dict.fromkeys(dropped.step)
             self._put_targets.clear()  # they hold the records just dropped
             self._put_active = None
-            if reset_hooks_due:
-                self._put_call_hooks("on_train_results_reset")
+            if reset_hook is not None:
+                self._put_call_hooks(reset_hook)
         super().reset_results()  # type: ignore[misc]
 
     # -- compute hooks: where Lightning computes self.log epoch aggregates ------------------------------------
@@ -244,9 +253,10 @@ class _RoutingConnector:
         super().on_batch_start(*args, **kwargs)  # type: ignore[misc]
         results = self._put_active_results()
         self._put_eval_compute_due = not results.training  # an eval batch (trainer.training, without its enum test)
-        # A batch hook may log a Metric that the migrated code never puts (on step only, updated without a forward):
-        # Lightning resets it all the same.
-        self._put_collections.add(id(results))
+        if id(results) not in self._put_collections:
+            # A batch hook may log a Metric that the migrated code never puts (on step only, updated without a
+            # forward): Lightning resets it all the same.
+            self._put_note_collection(results)
         if not self._put_callbacks_placed:
             self._put_place_callback_aggregators()
 
@@ -310,7 +320,7 @@ def attach(trainer: Any) -> _RoutingConnector:
             routing_class = _ROUTING_CLASSES[base] = type(f"PutRouting{base.__name__}", (_RoutingConnector, base), {})
         connector.__class__ = routing_class
         connector._put_records = {}
-        connector._put_collections = set()
+        connector._put_collections = {}
         connector._put_targets = {}
         connector._put_eval_compute_due = False
     return connector
