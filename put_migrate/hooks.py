@@ -137,12 +137,13 @@ COMPUTE_HOOKS: dict[Stage, str] = {
     "test": "on_test_epoch_compute",
 }
 
-# Where Lightning resets logged Metric objects (SELF_LOG_SEMANTICS.md §3.4): with the train results (the shim calls
-# the generated ``on_train_results_reset`` there, after every ``on_train_epoch_end`` hook), after eval.
+# Where Lightning resets logged Metric objects (SELF_LOG_SEMANTICS.md §3.4): with the stage's results. The shim calls
+# the generated hooks there: after every ``on_train_epoch_end`` hook, after every ``on_validation_end`` /
+# ``on_test_end`` hook; generated, so no user override can skip them.
 METRIC_RESET_HOOKS: dict[Stage, str] = {
     "train": "on_train_results_reset",
-    "validation": "on_validation_end",
-    "test": "on_test_end",
+    "validation": "on_validation_results_reset",
+    "test": "on_test_results_reset",
 }
 
 

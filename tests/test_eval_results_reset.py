@@ -4,11 +4,14 @@ when Lightning resets them, in migrated code too, whatever a subclass's ``on_val
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from shim import PutMixin
-from tests.lightning_package import pl
+from shim.testing import FileModuleFactory, assert_same_training, record_run
+from tests.lightning_package import PACKAGE, pl
 
 
 def _loader():
@@ -131,3 +134,140 @@ def test_no_eval_hook_under_barebones_where_lightning_logs_no_metric(tmp_path):
     # Barebones runs no sanity check; fit's validation epoch, validate() and test() end without a reset hook.
     assert events == ["callback on_validation_end", "module on_validation_end"] * 2 + [
         "callback on_test_end", "module on_test_end"]
+
+
+
+_BASE_AND_SUBCLASS = '''
+import lightning.pytorch as pl
+import torch
+import torchmetrics
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def _loader(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(TensorDataset(torch.randn(n, 2, generator=g), torch.randn(n, 1, generator=g)), batch_size=4)
+
+
+class Base(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+        self.val_mse = torchmetrics.MeanSquaredError()
+        self.test_mse = torchmetrics.MeanSquaredError()
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return torch.nn.functional.mse_loss(self.layer(x), y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.val_mse.update(self.layer(x), y)
+        self.log("val_mse", self.val_mse, on_step=False, on_epoch=True)
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        self.test_mse.update(self.layer(x), y)
+        self.log("test_mse", self.test_mse, on_step=False, on_epoch=True)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def train_dataloader(self):
+        return _loader(8, 0)
+
+    def val_dataloader(self):
+        return _loader(8, 1)
+
+    def test_dataloader(self):
+        return _loader(8, 2)
+
+
+class Model(Base):
+    """Overrides the eval end hooks without super(): Lightning still resets the logged Metrics after them."""
+
+    def on_validation_end(self):
+        self.ends = getattr(self, "ends", 0) + 1
+
+    def on_test_end(self):
+        self.ends = getattr(self, "ends", 0) + 1
+'''
+
+
+def _migrated(tmp_path: Path, source: str) -> tuple[Path, Path]:
+    from put_migrate.transform import migrate_source
+
+    original = tmp_path / "original.py"
+    original.write_text(source)
+    migrated = tmp_path / "migrated.py"
+    migrated.write_text(migrate_source(source, str(original)).source)
+    assert "self.log(" not in migrated.read_text()
+    return original, migrated
+
+
+def _samples(seen: list[tuple[str, int]]):
+    """A callback reading the eval Metrics' sample counts as each eval loop starts (after the previous reset)."""
+
+    class Reader(pl.Callback):
+        def on_validation_start(self, trainer, pl_module):
+            seen.append(("validation", int(pl_module.val_mse.total)))
+
+        def on_test_start(self, trainer, pl_module):
+            seen.append(("test", int(pl_module.test_mse.total)))
+
+    return lambda: [Reader()]
+
+
+@pytest.mark.skipif(PACKAGE != "lightning.pytorch", reason="the module imports lightning.pytorch")
+def test_a_subclass_overriding_the_eval_end_hooks_without_super_still_gets_the_resets(tmp_path):
+    original, migrated = _migrated(tmp_path, _BASE_AND_SUBCLASS)
+    kwargs = {"max_epochs": 3, "enable_progress_bar": False, "enable_checkpointing": False}
+    stages = ("fit", "validate", "validate", "test", "test")
+    seen: dict[str, list[tuple[str, int]]] = {"original": [], "migrated": []}
+    for side, path in (("original", original), ("migrated", migrated)):
+        record_run(FileModuleFactory(str(path), "Model"), trainer_kwargs=kwargs, stages=stages,
+                   callbacks=_samples(seen[side]), workdir=tmp_path / side)
+    # The sanity check, three validation epochs, two validate() and two test() runs, each from a reset Metric.
+    assert seen["original"] == [("validation", 0)] * 6 + [("test", 0)] * 2
+    assert seen["migrated"] == seen["original"]
+    assert_same_training(FileModuleFactory(str(original), "Model"), FileModuleFactory(str(migrated), "Model"),
+                         trainer_kwargs=kwargs, stages=stages)
+
+
+@pytest.mark.skipif(PACKAGE != "lightning.pytorch", reason="the module imports lightning.pytorch")
+def test_under_barebones_the_logged_eval_metrics_are_never_reset_as_with_lightning(tmp_path):
+    """``Trainer(barebones=True)`` drops ``self.log``, so Lightning never resets the Metric: it accumulates."""
+    from shim.testing import load_file
+
+    original, migrated = _migrated(tmp_path, _BASE_AND_SUBCLASS)
+
+    def run(path):
+        torch.manual_seed(0)
+        seen: list[tuple[str, int]] = []
+        trainer = pl.Trainer(default_root_dir=tmp_path, max_epochs=2, barebones=True, callbacks=_samples(seen)())
+        model = load_file(path).Base()
+        trainer.fit(model)
+        trainer.validate(model)
+        trainer.test(model)
+        trainer.test(model)
+        return seen
+
+    seen = run(original)
+    assert seen == [("validation", 0), ("validation", 8), ("validation", 16), ("test", 0), ("test", 8)]
+    assert run(migrated) == seen
+
+
+@pytest.mark.skipif(PACKAGE != "lightning.pytorch", reason="the module imports lightning.pytorch")
+def test_an_eval_metric_logged_on_step_after_an_update_only_is_reset_though_nothing_is_put(tmp_path):
+    """Logged on step after ``update()`` (no forward): nothing to put, the eval loops put nothing at all, and the
+    hooks still run where Lightning resets the Metrics it keeps the keys of."""
+    source = _BASE_AND_SUBCLASS.replace("on_step=False, on_epoch=True", "on_step=True, on_epoch=False")
+    original, migrated = _migrated(tmp_path, source)
+    assert "self.put(" not in migrated.read_text()
+    kwargs = {"max_epochs": 2, "enable_progress_bar": False, "enable_checkpointing": False}
+    seen: dict[str, list[tuple[str, int]]] = {"original": [], "migrated": []}
+    for side, path in (("original", original), ("migrated", migrated)):
+        record_run(FileModuleFactory(str(path), "Model"), trainer_kwargs=kwargs, stages=("fit", "validate", "test"),
+                   callbacks=_samples(seen[side]), workdir=tmp_path / side)
+    assert seen["original"] == [("validation", 0)] * 4 + [("test", 0)]
+    assert seen["migrated"] == seen["original"]
