@@ -29,10 +29,11 @@ TARGETS=(
 SHIM_TESTS=(
   tests/test_shim_pairs.py tests/test_shim_collectives.py tests/test_shim_versions.py
   tests/test_shim_half_precision.py tests/test_known_differences.py tests/test_train_results_reset.py
+  tests/test_eval_results_reset.py
 )
 FIXTURES_LIGHTNING=(
   train_batch/defaults train_batch/reduce_fx eval_batch/dataloader_idx epoch_hooks/epoch_end
-  callbacks/callback_logs metrics/metric_objects train_batch/sync_dist_numbers
+  callbacks/callback_logs metrics/metric_objects metrics/eval_end_overridden train_batch/sync_dist_numbers
 )
 FIXTURES_CLASSIC=(packages/pytorch_lightning_alias packages/from_import_alias)
 # torch: the CPU wheel (anything else pulls CUDA packages). setuptools: Lightning < 2.4 imports pkg_resources,
