@@ -340,27 +340,48 @@ def _describe_dict_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _differing_keys(a: dict[str, Any], b: dict[str, Any]) -> set[str]:
+    return (a.keys() ^ b.keys()) | {k for k in a.keys() & b.keys() if not _same(a[k], b[k])}
+
+
+def _more(count: int, what: str, keys: set[str]) -> str:
+    """The summary line after a first difference: how many more, and every name that differs in any of them."""
+    return f"{count} more {what} differ; names that differ in any of them: {sorted(keys)}"
+
+
 def differences(original: RunRecord, migrated: RunRecord) -> list[str]:
-    """Plain-words differences between two runs, most telling first (empty when they match)."""
+    """Plain-words differences between two runs, most telling first (empty when they match).
+
+    The first differing logger call and hook snapshot are described value by value; further ones are counted, with
+    every name that differs in any of them."""
     out: list[str] = []
     a_calls, b_calls = original.logger_calls, migrated.logger_calls
-    for i, (ca, cb) in enumerate(zip(a_calls, b_calls)):
-        if not _same(ca, cb):
-            detail = _describe_dict_difference(ca[1], cb[1]) if ca[0] == cb[0] else f"step {ca[0]} vs {cb[0]}"
-            out.append(f"logger call #{i} (step {ca[0]}) differs: {detail}")
-            break
+    differing_calls = [(i, ca, cb) for i, (ca, cb) in enumerate(zip(a_calls, b_calls)) if not _same(ca, cb)]
+    if differing_calls:
+        i, ca, cb = differing_calls[0]
+        detail = _describe_dict_difference(ca[1], cb[1]) if ca[0] == cb[0] else f"step {ca[0]} vs {cb[0]}"
+        out.append(f"logger call #{i} (step {ca[0]}) differs: {detail}")
+        if len(differing_calls) > 1:
+            keys = set().union(*(_differing_keys(ca[1], cb[1]) for _, ca, cb in differing_calls[1:]))
+            out.append(_more(len(differing_calls) - 1, f"of the {len(a_calls)} logger calls", keys))
     if len(a_calls) != len(b_calls):
         out.append(f"the original made {len(a_calls)} logger calls, the migrated {len(b_calls)}")
+    differing: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
+        "callback_metrics": [], "progress_bar_metrics": []}
     for (label_a, cb_a, pb_a), (label_b, cb_b, pb_b) in zip(original.snapshots, migrated.snapshots):
         if label_a != label_b:
             out.append(f"hook sequence differs: {label_a!r} vs {label_b!r}")
-            break
-        if not _same(cb_a, cb_b):
-            out.append(f"callback_metrics at {label_a} differ: {_describe_dict_difference(cb_a, cb_b)}")
-            break
-        if not _same(pb_a, pb_b):
-            out.append(f"progress_bar_metrics at {label_a} differ: {_describe_dict_difference(pb_a, pb_b)}")
-            break
+            break  # later snapshots are of other hooks: comparing them says nothing more
+        for kind, a, b in (("callback_metrics", cb_a, cb_b), ("progress_bar_metrics", pb_a, pb_b)):
+            if not _same(a, b):
+                differing[kind].append((label_a, a, b))
+    for kind, found in differing.items():
+        if found:
+            label, a, b = found[0]
+            out.append(f"{kind} at {label} differ: {_describe_dict_difference(a, b)}")
+            if len(found) > 1:
+                keys = set().union(*(_differing_keys(a, b) for _, a, b in found[1:]))
+                out.append(_more(len(found) - 1, f"hook snapshots of {kind}", keys))
     if len(original.snapshots) != len(migrated.snapshots):
         out.append(f"{len(original.snapshots)} hook snapshots vs {len(migrated.snapshots)}")
     for name in ("final_callback_metrics", "csv_rows", "results", "checkpoint", "early_stopping", "state_dict_keys"):
@@ -368,8 +389,8 @@ def differences(original: RunRecord, migrated: RunRecord) -> list[str]:
         if not _same(a, b):
             out.append(f"{name.replace('_', ' ')} differ: original {a!r}, migrated {b!r}")
     if not _same(original.weights, migrated.weights):
-        keys = [k for k in original.weights if not _same(original.weights.get(k), migrated.weights.get(k))]
-        out.append(f"final weights differ: {keys or sorted(set(migrated.weights) - set(original.weights))}")
+        weights = [k for k in original.weights if not _same(original.weights.get(k), migrated.weights.get(k))]
+        out.append(f"final weights differ: {weights or sorted(set(migrated.weights) - set(original.weights))}")
     return out
 
 
