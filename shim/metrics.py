@@ -162,7 +162,7 @@ class Mean(_Aggregator):
     ``weighted_sum`` is read, and every ``_PRODUCTS_KEPT`` updates, the kept products are rounded to the state's
     dtype and added to the state in order with numpy's ``add.accumulate``, one rounding per addition in that dtype,
     as that many ``add_(v * w)`` calls would round. The float is Lightning's product exactly: for a float64 value
-    the double multiplication is the one torch does; for a float32 value and ``w <= 2**24`` the double product is
+    the double multiplication is the one torch does; for a float32 value and ``|w| <= 2**24`` the double product is
     exact (24 + 24 significant bits), so rounding it to float32 once gives the float32 product. Other weights, and
     values off the CPU (where ``item()`` would cost a host sync), take the tensor product, added at once.
     Copies (pickle, deepcopy) carry the host-side parts along.
@@ -221,7 +221,7 @@ class Mean(_Aggregator):
         if "weighted_sum" in state:  # pickled by a shim that kept the state itself in __dict__
             total = state.pop("weighted_sum")
             state.update(_weighted_sum_total=total, _products=[], _products_kept=total.device.type == "cpu")
-        else:  # a shim before 2026-12-08 kept the products as tensors, already rounded to the state's dtype
+        else:  # an earlier shim kept the products as tensors, already rounded to the state's dtype
             state["_products"] = [float(product) for product in state.get("_products", ())]
         super().__setstate__(state)
         self.weight = self.weight  # a copy pickled by an earlier shim lacks _weight_counts_ints

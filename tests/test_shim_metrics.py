@@ -141,7 +141,7 @@ def test_a_mean_pickled_by_a_shim_without_kept_products_loads():
 
 
 def test_a_mean_pickled_with_kept_tensor_products_loads():
-    """The shim of 2026-12-07 kept the CPU products as tensors; they load as the floats kept now."""
+    """An earlier shim kept the CPU products as tensors; they load as the floats kept now."""
     mean = updated_mean()
     mean.update(torch.tensor(0.1), weight=7)
     expected = mean.compute()
