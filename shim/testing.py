@@ -344,9 +344,12 @@ def _differing_keys(a: dict[str, Any], b: dict[str, Any]) -> set[str]:
     return (a.keys() ^ b.keys()) | {k for k in a.keys() & b.keys() if not _same(a[k], b[k])}
 
 
-def _more(count: int, what: str, keys: set[str]) -> str:
+def _more(pairs: list[tuple[dict[str, Any], dict[str, Any]]], what: str) -> list[str]:
     """The summary line after a first difference: how many more, and every name that differs in any of them."""
-    return f"{count} more {what} differ; names that differ in any of them: {sorted(keys)}"
+    if not pairs:
+        return []
+    keys = set().union(*(_differing_keys(a, b) for a, b in pairs))
+    return [f"{len(pairs)} more {what} differ; names that differ in any of them: {sorted(keys)}"]
 
 
 def differences(original: RunRecord, migrated: RunRecord) -> list[str]:
@@ -361,9 +364,7 @@ def differences(original: RunRecord, migrated: RunRecord) -> list[str]:
         i, ca, cb = differing_calls[0]
         detail = _describe_dict_difference(ca[1], cb[1]) if ca[0] == cb[0] else f"step {ca[0]} vs {cb[0]}"
         out.append(f"logger call #{i} (step {ca[0]}) differs: {detail}")
-        if len(differing_calls) > 1:
-            keys = set().union(*(_differing_keys(ca[1], cb[1]) for _, ca, cb in differing_calls[1:]))
-            out.append(_more(len(differing_calls) - 1, f"of the {len(a_calls)} logger calls", keys))
+        out += _more([(ca[1], cb[1]) for _, ca, cb in differing_calls[1:]], f"of the {len(a_calls)} logger calls")
     if len(a_calls) != len(b_calls):
         out.append(f"the original made {len(a_calls)} logger calls, the migrated {len(b_calls)}")
     differing: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
@@ -379,9 +380,7 @@ def differences(original: RunRecord, migrated: RunRecord) -> list[str]:
         if found:
             label, a, b = found[0]
             out.append(f"{kind} at {label} differ: {_describe_dict_difference(a, b)}")
-            if len(found) > 1:
-                keys = set().union(*(_differing_keys(a, b) for _, a, b in found[1:]))
-                out.append(_more(len(found) - 1, f"hook snapshots of {kind}", keys))
+            out += _more([(a, b) for _, a, b in found[1:]], f"hook snapshots of {kind}")
     if len(original.snapshots) != len(migrated.snapshots):
         out.append(f"{len(original.snapshots)} hook snapshots vs {len(migrated.snapshots)}")
     for name in ("final_callback_metrics", "csv_rows", "results", "checkpoint", "early_stopping", "state_dict_keys"):
