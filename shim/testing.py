@@ -21,9 +21,11 @@ import inspect
 import json
 import math
 import os
+import random
+import socket
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -224,15 +226,7 @@ def record_run(
     kwargs = dict(trainer_kwargs or {})
     spec = _RunSpec(module_factory, package, kwargs, callbacks, tuple(stages), seed, str(workdir), ckpt_path)
     if kwargs.get("strategy") == "ddp_spawn":
-        import torch.multiprocessing as mp
-
-        pl = importlib.import_module(package)
-        seed_quietly(pl, seed)
-        built = (module_factory(), list(callbacks()) if callbacks else [])
-        devices = int(kwargs.get("devices", 2))
-        # spec before the built objects: unpickling its FileModuleFactory imports the file that defines them.
-        mp.start_processes(_run_rank, args=(spec, built), nprocs=devices, start_method="spawn")
-        return [RunRecord.from_json((workdir / f"rank{r}.json").read_text()) for r in range(devices)]
+        return _spawn_ranks(spec, int(kwargs.get("devices", 2)))
     return _run(spec, rank=None)
 
 
@@ -246,6 +240,58 @@ class _RunSpec:
     seed: int
     workdir: str
     ckpt_path: str | None = None
+    port: int = 0
+
+
+_PORT_ATTEMPTS = 3
+
+
+def _spawn_ranks(spec: _RunSpec, devices: int) -> list[RunRecord]:
+    """Run ``spec`` as ``devices`` spawned ranks on the port in ``PUT_MIGRATE_PORT``, or on a free port, chosen again
+    (and the module built again) if another process takes it before rank 0 listens."""
+    import torch.multiprocessing as mp
+
+    chosen = os.environ.get("PUT_MIGRATE_PORT")
+    for attempt in range(1 if chosen else _PORT_ATTEMPTS):
+        pl = importlib.import_module(spec.package)
+        seed_quietly(pl, spec.seed)
+        built = (spec.module_factory(), list(spec.callbacks()) if spec.callbacks else [])
+        ranks_spec = replace(spec, port=int(chosen) if chosen else _free_port())
+        try:
+            # spec before the built objects: unpickling its FileModuleFactory imports the file that defines them.
+            mp.start_processes(_run_rank, args=(ranks_spec, built), nprocs=devices, start_method="spawn")
+        except mp.ProcessRaisedException as error:
+            if chosen or attempt == _PORT_ATTEMPTS - 1 or "EADDRINUSE" not in str(error):
+                raise
+            continue
+        break
+    return [RunRecord.from_json(Path(spec.workdir, f"rank{r}.json").read_text()) for r in range(devices)]
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on, drawn below the kernel's ephemeral range: there no outgoing connection (gloo's,
+    another test's) can take it between this check and rank 0's listen, as it can a port the OS hands out."""
+    low, _ = _ephemeral_range()
+    draw = random.SystemRandom()
+    for _ in range(100):
+        port = draw.randrange(10000, max(low, 10001))
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default; other systems start theirs higher
 
 
 def _run_rank(rank: int, spec: _RunSpec, built: tuple[Any, list[Any]]) -> None:
@@ -273,7 +319,7 @@ def _run(spec: _RunSpec, rank: int | None, built: tuple[Any, list[Any]] | None =
         kwargs["strategy"] = pl.strategies.DDPStrategy(process_group_backend="gloo")
         kwargs.setdefault("devices", 2)
         os.environ.update(
-            MASTER_ADDR="127.0.0.1", MASTER_PORT=os.environ.get("PUT_MIGRATE_PORT", "29517"),
+            MASTER_ADDR="127.0.0.1", MASTER_PORT=str(spec.port),
             WORLD_SIZE=str(kwargs["devices"]), RANK=str(rank), LOCAL_RANK=str(rank), NODE_RANK="0",
         )
     seed_quietly(pl, spec.seed)

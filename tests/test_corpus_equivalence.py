@@ -17,8 +17,6 @@ the worked example of docs/equivalence.md is run. Module-level settings a file m
 from __future__ import annotations
 
 import ast
-import itertools
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +29,6 @@ from shim.testing import FileModuleFactory, differences, load_file, record_run, 
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 DEFAULT_KWARGS = {"max_epochs": 2, "log_every_n_steps": 1}
-# One port range per xdist worker process: 2-process gloo runs of different workers never share a port.
-_ports = itertools.count(20000 + (os.getpid() % 1000) * 8)  # below the ephemeral range; not the fixture tests' ports
 
 
 def _xfail_reason(path: Path) -> str | None:
@@ -115,7 +111,7 @@ def _compare(a, b, label):
 
 
 @pytest.mark.parametrize("path", CASES)
-def test_corpus_module_migrates_and_trains_the_same(path, tmp_path, monkeypatch):
+def test_corpus_module_migrates_and_trains_the_same(path, tmp_path):
     migrated_path, _ = _migrate(path, tmp_path)
     original = load_file(path)
     name = trainable_class_name(original)
@@ -123,7 +119,6 @@ def test_corpus_module_migrates_and_trains_the_same(path, tmp_path, monkeypatch)
     kwargs, stages, callbacks_a = _settings(path, name)
     _, _, callbacks_b = _settings(migrated_path, name)
     if getattr(original, "DDP", False):
-        monkeypatch.setenv("PUT_MIGRATE_PORT", str(next(_ports)))
         kwargs = {**kwargs, "strategy": "ddp_spawn", "devices": 2, "enable_progress_bar": False}
     run = {"trainer_kwargs": kwargs, "stages": stages}
     a = record_run(FileModuleFactory(str(path), name), callbacks=callbacks_a, workdir=tmp_path / "a", **run)

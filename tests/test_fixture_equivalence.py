@@ -7,8 +7,6 @@ codemod's rewrites train and log like the originals. A fixture may set ``TRAINER
 
 from __future__ import annotations
 
-import itertools
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,6 @@ import pytest
 from shim.testing import FileModuleFactory, load_file, trainable_class_name
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-_ports = itertools.count(31000 + (os.getpid() % 300) * 4)
 
 
 def _pairs():
@@ -39,7 +36,7 @@ def _run_settings(module, class_name):
 
 
 @pytest.mark.parametrize(("before", "after"), list(_pairs()))
-def test_fixture_trains_the_same(before, after, monkeypatch):
+def test_fixture_trains_the_same(before, after):
     original, migrated = load_file(before), load_file(after)
     name = trainable_class_name(original)
     if name is None:
@@ -50,7 +47,6 @@ def test_fixture_trains_the_same(before, after, monkeypatch):
     for_migrated = (lambda: [c() for c in migrated_callbacks]) if migrated_callbacks else None
     _assert_pair(before, after, name, kwargs, stages, for_original, for_migrated)
     if getattr(original, "DDP", False):
-        monkeypatch.setenv("PUT_MIGRATE_PORT", str(next(_ports)))
         ddp = {**kwargs, "strategy": "ddp_spawn", "devices": 2, "enable_progress_bar": False}
         _assert_pair(before, after, name, ddp, stages, None, None)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from shim.testing import record_run
@@ -14,12 +12,10 @@ def _epoch_value(records, key):
     return [next(metrics[key] for _, metrics in r.logger_calls if key in metrics) for r in records]
 
 
-def test_gloo_count_truncation_lightning_8_625_vs_exact_7_667(monkeypatch):
+def test_gloo_count_truncation_lightning_8_625_vs_exact_7_667():
     kwargs = {"strategy": "ddp_spawn", "devices": 2, "max_epochs": 1, "enable_progress_bar": False,
               "use_distributed_sampler": False, "limit_val_batches": 0}
-    monkeypatch.setenv("PUT_MIGRATE_PORT", str(29400 + os.getpid() % 500))
     lightning = _epoch_value(record_run(m.LogUnevenRanks, trainer_kwargs=kwargs), "s_bs")
-    monkeypatch.setenv("PUT_MIGRATE_PORT", str(29950 + os.getpid() % 500))
     migrated = _epoch_value(record_run(m.PutUnevenRanks, trainer_kwargs=kwargs), "s_bs")
     assert lightning == [8.625, 8.625]  # 34.5 / trunc(4.5): Lightning's integer division on gloo
     assert migrated == [pytest.approx(69 / 9), pytest.approx(69 / 9)]  # the true weighted mean
