@@ -128,7 +128,9 @@ def shared_items(mapping: LogCall, other: LogCall) -> list[tuple[LogItem, str, b
             expression = item.name_expression if item.name_expression is not None else cst.parse_expression(item.name)
             parts = _parts(expression, dict(other.bindings))
             if keys is None or any(not _disjoint(a, parts) for a in keys):
-                found.append((item, _code(expression), True))
+                # A literal name put through a shared Keyed (name_collisions) is still the literal it is.
+                literal = isinstance(expression, cst.SimpleString)
+                found.append((item, _code(expression), keys is not None or not literal))
         elif item.metric is not None and item.metric.collection and item.metric.keys is None:
             if keys is None or any(not _disjoint(a, [None]) for a in keys):
                 found.append((item, f"a name of `self.{item.metric.attr}`", keys is not None))
