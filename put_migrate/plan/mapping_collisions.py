@@ -8,8 +8,11 @@ mean; with other options the second call raises. A mapping alone gets a ``Keyed`
 where calls of the same batch hook with the same options may log one of its keys, the mapping and those calls
 update the hook's shared ``Keyed`` instead (``runtime_names.shared_slot``, where names computed at run time go), a
 literal name under its string (as ``name_collisions`` does for run-time names). Where anything else may coincide
-with a key (a call of another hook of the stage, other options, a Metric object, options given as expressions),
-the mapping and every call that may log one of its keys are left (PM214).
+with a key by the known parts of both names (a call of another hook of the stage, other options, a Metric object,
+options given as expressions), the mapping and every call that may log one of its keys are left (PM214). A mapping
+whose keys have no known part counts as holding a name only for the shared ``Keyed`` (as left names count only by
+their literal parts): with other options Lightning would raise if a key were the name, so a module that trains
+never logs one.
 """
 
 from __future__ import annotations
@@ -173,8 +176,7 @@ def _collected_together(mapping: LogCall, other: LogCall, collected: set[int]) -
 
 def _unshareable(mapping: LogCall, other: LogCall, shared: list[LogItem]) -> str | None:
     """Why the two calls' values of the names they may share cannot update one ``Keyed`` of their hook, or None:
-    it takes the same batch hook and options (Lightning's metadata), literal options, no dataloader suffix, and
-    tensor values."""
+    it takes the same batch hook and options (Lightning's metadata), literal options, and tensor values."""
     if other.hook != mapping.hook:
         return f"in {other.hook}"
     if _meta(other) != _meta(mapping):
@@ -184,7 +186,7 @@ def _unshareable(mapping: LogCall, other: LogCall, shared: list[LogItem]) -> str
             return f"in {call.hook}, an epoch-level hook"
         if call.raises is not None or call.conditions or call.reduce_expression is not None:
             return "with options given as expressions"
-        if call.dataloader_idx_param is not None or call.sync_group is not None or call.metric_values:
+        if call.sync_group is not None or call.metric_values:
             return "where the values cannot share one aggregator"
     if any(item.metric is not None or item.passed_in for item in shared):
         return "as a Metric object"
