@@ -45,6 +45,8 @@ class LogItem:
     known_keys: tuple[str, ...] | None = None
     # The value is ``self.<attr>`` assigned a parameter: a Metric or a plain value, told apart at run time.
     passed_in: bool = False
+    # A run-time mapping whose epoch values go to its hook's shared ``Keyed`` (plan/mapping_collisions.py).
+    shared_keyed: bool = False
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def collecting_functions(analysis: ClassAnalysis) -> set[int]:
             any(call.in_loop for call in usable)
             or any(item.runtime_name for call in usable for item in call.items)
             or _name_twice(usable)
+            or _mapping_shares(usable)
         )
         if not needed or _returns(members[0].function) is None:
             continue
@@ -69,6 +70,21 @@ def collecting_functions(analysis: ClassAnalysis) -> set[int]:
             continue
         chosen.add(key)
     return chosen
+
+
+def _mapping_shares(calls: list[LogCall]) -> bool:
+    """Whether a mapping of run-time keys may hold a name another log statement of the function logs with the same
+    options (Lightning averages the two values of the name), or one its known parts tell it may hold."""
+    # mapping_collisions imports hook_scope, which imports this module.
+    from put_migrate.plan.mapping_collisions import one_per_invocation, same_meta, shared_items
+
+    return any(
+        mapping is not other and mapping.statement is not other.statement
+        and not one_per_invocation(mapping, other)
+        and any(strong or same_meta(mapping, other) for _, _, strong in shared_items(mapping, other))
+        for mapping in calls if any(i.dynamic for i in mapping.items)
+        for other in calls
+    )
 
 
 def _name_twice(calls: list[LogCall]) -> bool:

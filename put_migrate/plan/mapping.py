@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from put_migrate.analyze import LogCall, LogItem, _code
 from put_migrate.plan.aggregators import epoch_update
 from put_migrate.plan.dataloader_names import name_check
+from put_migrate.plan.runtime_names import shared_slot
 from put_migrate.plan.state import BuildState, Leave
 from put_migrate.plan.statements import (
     Block,
@@ -70,7 +73,11 @@ def mapping_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entr
     if call.on_step and not call.sync:
         body += mapping_step_puts(call, name, value, step_dests, suffix)
         state.record(call, item, _step_names(call, item.name, step_dests, suffix), call.hook)
-    if not direct:
+    if not direct and item.shared_keyed:
+        # Calls of the hook may log one of its keys: one Keyed for them all (plan/mapping_collisions.py).
+        epoch_update(state, call, replace(item, name=shared_slot(call)), value, body, epoch_dests, key=name,
+                     base=f"{call.hook}_metrics", recorded=item)
+    elif not direct:
         epoch_update(state, call, item, value, body, epoch_dests, key=name, base=mapping_base(mapping))
     out.append(Block(f"for {name}, {value} in {mapping_code}.items():", tuple(body)))
 

@@ -13,6 +13,7 @@ from put_migrate.plan.hook_scope import ancestor_conflicts, blocked_hooks, scope
 from put_migrate.plan.hook_values import add_collection, collecting_functions, leave_uncollected, start_collecting
 from put_migrate.plan.left_names import leave_names_shared_with_left
 from put_migrate.plan.log_guard import under_guard
+from put_migrate.plan.mapping_collisions import share_mappings
 from put_migrate.plan.model import MigrationPlan
 from put_migrate.plan.name_collisions import resolve_collisions
 from put_migrate.plan.runtime_names import runtime_conflicts
@@ -52,6 +53,7 @@ def plan_class(analysis: ClassAnalysis, path: str = "<string>", indent: str = " 
         collecting = all_collecting - scoped
         calls = leave_uncollected(list(analysis.calls), collecting | scoped)
         calls = resolve_collisions(analysis, calls)
+        calls = share_mappings(calls, collecting | scoped, batch_calls_in_every_batch(analysis, calls))
         every_batch = batch_calls_in_every_batch(analysis, calls)
         pair_batches = every_batch | chained_every_batch(analysis, calls)  # the step-hook calls batch_end_pair takes
         calls = _check_conflicts(calls, collecting, scoped, every_batch, pair_batches)

@@ -9,7 +9,6 @@ import libcst as cst
 
 from put_migrate.analyze import LogCall, _code
 from put_migrate.analyze.literals import format_parts
-from put_migrate.plan.mapping_keys import comprehension_key
 from put_migrate.plan.names import identifier
 from put_migrate.plan.statements import dest_code, put_call
 
@@ -43,35 +42,38 @@ def pattern(name: cst.BaseExpression, env: dict[str, str]) -> str:
 def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
     """id(call) -> why an epoch value under a run-time name cannot have its own aggregators. Lightning keeps one
     mean per (hook, name): run-time names of one hook share one ``Keyed`` (so names that coincide are averaged
-    together, as Lightning does); they must come from one hook of the stage, and no literal name of the stage (nor
-    a key of a mapping of run-time keys) may be one of their values. (Calls with different options get one ``Keyed`` each: where their names coincide,
-    Lightning raises.)"""
+    together, as Lightning does); they must come from one hook of the stage, and no literal name of the stage may be
+    one of their values (keys of mappings of run-time keys: ``mapping_collisions``). (Calls with different options
+    get one ``Keyed`` each: where their names coincide, Lightning raises.)"""
     runtime: dict[str, list[LogCall]] = {}
     literal: dict[str, list[tuple[str, LogCall]]] = {}
-    mappings: dict[str, list[LogCall]] = {}  # log_dict of run-time keys: any key may be one of the names
     for call in calls:
         if call.problem is not None or call.spec is None or not call.on_epoch:
             continue
         for item in call.items:
             if item.name_expression is not None:
                 runtime.setdefault(call.spec.stage, []).append(call)
-            elif item.dynamic:
-                mappings.setdefault(call.spec.stage, []).append(call)
-            else:
+            elif not item.dynamic:  # mappings of run-time keys: plan/mapping_collisions.py
                 literal.setdefault(call.spec.stage, []).append((item.name, call))
     bad: dict[int, str] = {}
     for stage, members in runtime.items():
-        hooks = sorted({c.hook for c in members})
+        # A literal name put through its hook's shared Keyed keeps its string as its expression: it counts as the
+        # literal it is against the other hooks' names (name_collisions, mapping_collisions).
+        computed = [c for c in members if _string(_expression(c)) is None]
+        hooks = sorted({c.hook for c in computed})
         for call in members:
-            expression = next(i.name_expression for i in call.items if i.name_expression is not None)
-            if len(hooks) > 1:
+            expression = _expression(call)
+            string = _string(expression)
+            if string is None and len(hooks) > 1:
                 bad[id(call)] = f"names computed at run time are logged on_epoch from {', '.join(hooks)}"
-            for other in mappings.get(stage, ()):
-                if _never_a_key(expression, call, other):
-                    continue
-                why = f"{_code(expression)} may be a key of a mapping also logged on_epoch in this stage"
-                bad.setdefault(id(call), why)
-                bad.setdefault(id(other), why)
+            if string is not None:
+                for other in computed:
+                    if other.hook != call.hook and re.fullmatch(
+                        pattern(_expression(other), dict(other.bindings)), string, re.DOTALL
+                    ):
+                        why = f"{_code(_expression(other))} may be {string!r}, also logged on_epoch in this stage"
+                        bad.setdefault(id(call), why)
+                        bad.setdefault(id(other), why)
             for name, other in literal.get(stage, ()):
                 if name in call.name_collisions:  # it raises for that name, as Lightning does (name_collisions)
                     continue
@@ -82,22 +84,16 @@ def runtime_conflicts(calls: list[LogCall]) -> dict[int, str]:
     return bad
 
 
-def _never_a_key(expression: cst.BaseExpression, call: LogCall, other: LogCall) -> bool:
-    """The run-time name is none of the keys of the mapping ``other`` logs: none of its known keys, or (a dict
-    comprehension) none of the keys whose literal beginnings or endings differ from it."""
-    from put_migrate.plan.hook_scope import _disjoint, _parts  # hook_scope imports this module
+def _expression(call: LogCall) -> cst.BaseExpression:
+    expression = next(i.name_expression for i in call.items if i.name_expression is not None)
+    assert expression is not None
+    return expression
 
-    name = _parts(expression, dict(call.bindings))
-    names = pattern(expression, dict(call.bindings))
-    for item in other.items:
-        if item.dynamic and item.known_keys is not None:  # every key it can have is known
-            if any(re.fullmatch(names, key, re.DOTALL) for key in item.known_keys):
-                return False
-            continue
-        key = comprehension_key(other.function, other.statement, item.value) if item.dynamic else None
-        if key is None or not _disjoint(name, _parts(key, {})):
-            return False
-    return True
+
+def _string(expression: cst.BaseExpression) -> str | None:
+    if isinstance(expression, cst.SimpleString) and isinstance(expression.evaluated_value, str):
+        return expression.evaluated_value
+    return None
 
 
 def shared_slot(call: LogCall) -> str:

@@ -31,7 +31,15 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
     label = item.name  # what generated locals and attributes are named after
     name = None  # a run-time name's expression (or the local bound to it)
     checked = call.names_shared_by_dataloaders  # Lightning may raise inside ``self.log``, after the arguments
-    if item.name_expression is not None:
+    # A literal name put through its hook's shared Keyed (name_collisions, mapping_collisions): literal puts, and
+    # the Keyed updated under its string.
+    string = (
+        item.name
+        if isinstance(item.name_expression, cst.SimpleString) and item.name_expression.evaluated_value == item.name
+        and not call.name_collisions
+        else None
+    )
+    if item.name_expression is not None and string is None:
         label = name_base(item.name_expression)
         name = name_code(item.name_expression)
         if (uses > 1 or call.name_collisions or (call.sync and call.on_step) or checked) and not is_simple(
@@ -76,11 +84,11 @@ def tensor_item(state: BuildState, call: LogCall, item: LogItem, out: list[Entry
             reduction = step_reduction(state, call, epoch_value, value)
         lines.append(put(item.name, epoch_value, epoch_dests))
         state.record(call, item, [(item.name, epoch_dests, False)], call.hook)
-    elif call.on_epoch and name is not None:
+    elif call.on_epoch and (name is not None or string is not None):
         # One Keyed per hook for all its run-time names: names that coincide are averaged together (Lightning).
         shared = replace(item, name=shared_slot(call))
-        epoch_update(state, call, shared, value_code, lines, epoch_dests, key=name, base=f"{call.hook}_metrics",
-                     recorded=item)
+        epoch_update(state, call, shared, value_code, lines, epoch_dests, key=name or quote(item.name),
+                     base=f"{call.hook}_metrics", recorded=item)
     elif call.on_epoch:
         epoch_update(state, call, item, value_code, lines, epoch_dests)
     if reduction is None:
