@@ -41,6 +41,8 @@ class Context:
     module_name: str | None = None
     # The hook rebinds its dataloader_idx parameter: its suffix and aggregators follow the running dataloader.
     dataloader_idx_rebound: bool = False
+    # The subclass whose hook runs the helper, when the hook is not the class's own (``subclass_callers``).
+    caller_class: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class HelperCall:
     # The method is no hook: the Callbacks of the run call it on their module from this hook (``hook``), which is
     # then the hook Lightning sees running (``callback_entries``); ``hook_function`` is the method itself.
     entry: bool = False
+    # The call is in a method of this subclass of the class (``subclass_callers``), not of the class itself.
+    subclass: str | None = None
 
 
 # Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
@@ -418,6 +422,7 @@ def helper_context(
         caller.in_loop or (outer is not None and outer.in_loop),
         kwargs=(star_kwargs, tuple(forwarded)) if star_kwargs is not None else None,
         module_name=module_name,
+        caller_class=outer.caller_class if outer is not None else None,
     ), None
 
 
