@@ -69,7 +69,7 @@ def add_imports(module: cst.Module, imports: Sequence[tuple[str, str]], style: I
         statement = cast(cst.SimpleStatementLine, cst.parse_statement(line + "\n", config=module.config_for_parsing))
         section, key = _classify(statement, style)
         entries.insert(_position(entries, section, key), _Entry(statement, section, key, new=True))
-    _space(entries)
+    _space(entries, style)
     after = body[end:]
     if was_empty and after:
         after[0] = _with_blank_lines(after[0], 2 if _is_definition(after[0]) else 1)
@@ -161,9 +161,10 @@ def _merged(
     return new.with_changes(leading_lines=statement.leading_lines, trailing_whitespace=statement.trailing_whitespace)
 
 
-def _space(entries: list[_Entry]) -> None:
-    """Blank lines around the new lines: one between sections, none within one; the first line keeps the block's
-    leading blank lines."""
+def _space(entries: list[_Entry], style: ImportStyle) -> None:
+    """Blank lines around the new lines: one between sections; within one, ``lines-between-types`` between its
+    ``import x`` and its ``from x import`` lines (unless ``force-sort-within-sections`` mixes them), else none; the
+    first line keeps the block's leading blank lines."""
     for i, entry in enumerate(entries):
         if not (entry.new or (i and entries[i - 1].new)):
             continue
@@ -178,8 +179,18 @@ def _space(entries: list[_Entry]) -> None:
                     head.append(line)
                 entry.statement = statement.with_changes(leading_lines=head)
             continue
-        blank = 1 if entries[i - 1].section != entry.section else 0
+        previous = entries[i - 1]
+        if previous.section != entry.section:
+            blank = 1
+        elif _is_from(previous) != _is_from(entry) and not style.force_sort_within_sections:
+            blank = style.lines_between_types
+        else:
+            blank = 0
         entry.statement = _with_blank_lines(statement, blank)
+
+
+def _is_from(entry: _Entry) -> bool:
+    return isinstance(entry.statement.body[0], cst.ImportFrom)
 
 
 def _with_blank_lines(statement: _Statement, count: int) -> _Statement:

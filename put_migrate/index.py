@@ -50,7 +50,7 @@ class IndexedClass:
     bases: tuple[str, ...]  # dotted names of the bases (Lightning's or project classes), unresolved ones dropped
     methods: frozenset[str]
     metrics: tuple[tuple[str, bool], ...]  # (attribute, is a MetricCollection)
-    metric_containers: frozenset[str]  # attributes holding a ModuleDict/ModuleList of metrics
+    metric_containers: frozenset[str]  # attributes holding a ModuleDict/ModuleList (whose items may be Metrics)
     assigned: frozenset[str]  # every self.<attr> assigned in the class
     has_put_mixin: bool
     logs: bool
@@ -524,8 +524,8 @@ class _ClassReader:
                     if qualified:
                         metrics[target.attr] = qualified.endswith("MetricCollection")
                     elif isinstance(value, ast.Call) and (self.qualify(value.func) or "").split(".")[-1] in _METRIC_CONTAINERS:
-                        if any(self.is_torchmetrics(n) for n in ast.walk(value) if isinstance(n, ast.Call)):
-                            containers.add(target.attr)
+                        # Its items may be Metrics built anywhere (``ModuleList([*metrics, loss.clone()])``).
+                        containers.add(target.attr)
         walked = _ClassWalk(node, methods, assigned, may_log=self._may_log(node), metrics=set(metrics))
         logs, logged = walked.logs, walked.logged
         reached_otherwise = frozenset(walked.reached)

@@ -2,7 +2,8 @@
 
 ModelCheckpoint, EarlyStopping and a scheduler dict (``{"scheduler": ..., "monitor": "val_loss"}``) read
 ``trainer.callback_metrics[monitor]``; a name nothing puts there makes them fail or do nothing. Monitors are found in
-Python (``monitor="..."`` keyword arguments, ``"monitor": "..."`` dict entries) and in YAML and JSON configuration
+Python (``monitor="..."`` keyword arguments in modules that import Lightning or to Lightning's callbacks by name,
+``"monitor": "..."`` dict entries) and in YAML and JSON configuration
 files (Hydra, LightningCLI: ``monitor: val_loss``). YAML is read with PyYAML where it can be imported (its node
 positions give the lines), else by a line scan of ``monitor:`` keys; JSON by a scan of ``"monitor": "..."`` pairs.
 
@@ -47,6 +48,8 @@ _PYTHON_MONITOR_BYTES = re.compile(_PYTHON_MONITOR.pattern.encode())  # the same
 _PUT_CALL = re.compile(r"\.\s*put(?:_dict)?\s*\(")
 # A file that may put a name holds ``.log`` or ``.put`` (one ``re`` search: faster than two ``in`` tests).
 _LOG_OR_PUT_BYTES = re.compile(rb"\.(?:log|put)")
+_IMPORTS_LIGHTNING = re.compile(r"^\s*(?:from|import)\s+(?:lightning|pytorch_lightning)\b", re.MULTILINE)
+_LIGHTNING_MONITORING = ("ModelCheckpoint", "EarlyStopping")
 # What the scan looks for is written on the lines of these (``_PythonScan`` visits only the nodes spanning them).
 _OF_INTEREST = re.compile(r"monitor|\.\s*(?:put|log)")
 
@@ -112,6 +115,7 @@ class _PythonScan(ast.NodeVisitor):
         self.runtime_names = 0
         self.hooks: list[str] = []
         self.lines = _lines_of_interest(text)
+        self.imports_lightning = bool(_IMPORTS_LIGHTNING.search(text))
 
     def generic_visit(self, node: ast.AST) -> None:
         # Only the nodes whose lines hold a ``monitor`` or a ``.put``/``.log`` attribute: what the scan looks for is
@@ -139,8 +143,12 @@ class _PythonScan(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         for keyword in node.keywords:
             value = _string(keyword.value)
-            if keyword.arg == "monitor" and value is not None:
-                self.monitors.append(Monitor(value, self.path, node.lineno, "python", _callee(node.func)))
+            callee = _callee(node.func)
+            # In a module that never imports Lightning, ``monitor=`` goes to some other library's callback (gluonts'
+            # own ``Checkpoint``), unless the callee is named as Lightning's monitoring callbacks are.
+            lightning = self.imports_lightning or callee.endswith(_LIGHTNING_MONITORING)
+            if keyword.arg == "monitor" and value is not None and lightning:
+                self.monitors.append(Monitor(value, self.path, node.lineno, "python", callee))
         method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
         if method == "put":
             self._put(node)
@@ -306,8 +314,9 @@ def _may_put(text: str) -> bool:
 
 
 def _interpolated(name: str) -> bool:
-    """A Hydra/OmegaConf interpolation (``${model.monitor}``): its value is not in the file."""
-    return "${" in name
+    """A Hydra/OmegaConf interpolation (``${model.monitor}``) or OmegaConf's missing-value mark (``???``, given on
+    the command line or by another config): its value is not in the file."""
+    return "${" in name or name == "???"
 
 
 # --- the check --------------------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class ImportStyle:
     order_by_type: bool = True
     case_sensitive: bool = False
     from_first: bool = False
+    lines_between_types: int = 0  # blank lines between the ``import x`` and the ``from x import`` lines of a section
     src: tuple[Path, ...] = ()  # folders whose modules are first-party
     same_package: str | None = None  # the top package of the file being migrated
     source: Path | None = field(default=None, compare=False)  # the file the style was read from
@@ -261,6 +262,7 @@ def _ruff_style(settings: dict[str, Any], source: Path) -> ImportStyle:
         order_by_type=_flag(isort.get("order-by-type", True)),
         case_sensitive=_flag(isort.get("case-sensitive", False)),
         from_first=_flag(isort.get("from-first", False)),
+        lines_between_types=_int(isort.get("lines-between-types", 0), "lines-between-types", source),
         src=tuple(dict.fromkeys(src)),
         source=source,
     )
@@ -286,6 +288,7 @@ def _isort_style(settings: dict[str, Any], source: Path) -> ImportStyle:
         order_by_type=_flag(merged.get("order_by_type", True)) and not _flag(merged.get("force_alphabetical_sort")),
         case_sensitive=_flag(merged.get("case_sensitive", False)),
         from_first=_flag(merged.get("from_first", False)),
+        lines_between_types=_int(merged.get("lines_between_types", 0), "lines_between_types", source),
         src=src,
         source=source,
     )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 import libcst as cst
 
 from put_migrate.imports import add_imports
-from put_migrate.lightning_classes import dotted_name
+from put_migrate.lightning_classes import dotted_name, sub_blocks
 from put_migrate.lightning_names import BASES
 from put_migrate.mixin_position import mixin_position
 from put_migrate.plan import MigrationPlan, super_init_index
@@ -289,6 +289,15 @@ class PlanRenderer(cst.CSTTransformer):
         for index, statement in enumerate(body):
             if isinstance(statement, cst.FunctionDef) and statement.name.value == anchor:
                 at = index + 1
+        # One blank line on either side, as between the user's methods: none more where the statement before
+        # ends with a blank line of its own (a line of spaces at the end of a method is its block's), and one
+        # before the statement after where it had none (that line of spaces was all that set it apart).
+        if at and _ends_with_blank_line(body[at - 1]):
+            method = method.with_changes(leading_lines=[])
+        if at < len(body):
+            following = cast("cst.SimpleStatementLine | cst.BaseCompoundStatement", body[at])
+            if not any(line.comment is None for line in following.leading_lines[:1]):
+                body[at] = following.with_changes(leading_lines=[cst.EmptyLine(indent=False), *following.leading_lines])
         body.insert(at, method)
         return body
 
@@ -306,6 +315,19 @@ class PlanRenderer(cst.CSTTransformer):
             at -= 1
         inner[at:at] = statements
         return function.with_changes(body=block.with_changes(body=inner))
+
+
+def _ends_with_blank_line(statement: cst.BaseStatement) -> bool:
+    """The last line of ``statement`` is a blank one of its own: a block's footer (the lines after its last
+    statement indented deeper than the next statement, a line of spaces included) that ends without a comment."""
+    blocks = sub_blocks(statement) if isinstance(statement, cst.BaseCompoundStatement) else []
+    while blocks:
+        block = blocks[-1]
+        if block.footer:
+            return block.footer[-1].comment is None
+        last = block.body[-1] if block.body else None
+        blocks = sub_blocks(last) if isinstance(last, cst.BaseCompoundStatement) else []
+    return False
 
 
 def _dotted_base(node: cst.BaseExpression, resolved: tuple[str, ...]) -> str:

@@ -238,6 +238,14 @@ CALLBACK_METRIC = _rule(
     "would run where the original fails, or put a Metric. Log `self.metric.compute()` (a value), or make the "
     "Metric an attribute of the LightningModule; then run the codemod again.",
 )
+METRIC_REACHED = _rule(
+    "PM225",
+    "value may be a Metric object reached through a container, a loop, a local or a parameter",
+    "Lightning logs a torchmetrics Metric as a Metric object (its forward value on step, compute() at epoch end, "
+    "its own reset) whatever expression reaches it; the rewrite follows a Metric only as `self.<metric>` assigned in "
+    "the class, and a put or an aggregator fed a Metric object raises. Log the Metric as `self.<metric>` under a "
+    "literal name, log a value (the tensor its forward returns), or migrate by hand.",
+)
 # PM4xx: names the code and its configuration depend on.
 MONITOR_NOT_PUT = _rule(
     "PM401",

@@ -382,18 +382,20 @@ def route(module: Any, name: str, value: Tensor, destinations: frozenset[str], c
         )
     results, records = target.results, target.records
     assert records is not None  # _put_new_target sets records whenever is_step is not None
+    # The alias first: Lightning fills callback_metrics with a forked value's plain name before its _step/_epoch
+    # name, and the dict keeps that order.
     if target.is_step:
         dataloader_idx = results.dataloader_idx
-        records.step[(fx, name, dataloader_idx)] = (value, destinations)
         if callback_alias is not None:
             records.step[(fx, callback_alias, dataloader_idx)] = (value, CALLBACKS_ONLY)
+        records.step[(fx, name, dataloader_idx)] = (value, destinations)
     else:
         # Lightning files an epoch-hook value under the running dataloader (_Metadata.dataloader_idx): N in the
         # compute hooks of dataloader N, None in on_*_epoch_start/end.
         running = results.dataloader_idx
-        store_epoch_value(records, results, name, value, destinations, running)
         if callback_alias is not None:
             store_epoch_value(records, results, callback_alias, value, CALLBACKS_ONLY, running)
+        store_epoch_value(records, results, name, value, destinations, running)
     return True
 
 

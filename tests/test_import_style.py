@@ -49,12 +49,17 @@ single-line-exclusions = ["typing"]
 order-by-type = false
 """
 NARROW = "[tool.ruff]\nline-length = 72\n"
+LINES_BETWEEN_TYPES = "[tool.ruff.lint.isort]\nlines-between-types = 1\n"  # rl4co: blank line after `import x`
+ISORT_LINES_BETWEEN_TYPES = '[tool.isort]\nprofile = "black"\nlines_between_types = 1\n'
+RUFF_LINES_BETWEEN_TYPES = "[lint.isort]\nlines-between-types = 1\n"
 CONFIGS = {
     "default": (DEFAULT, None),
     "narrow": (NARROW, None),
     "custom": (CUSTOM, None),
     "single-line": (SINGLE_LINE, None),
     "isort-google": (ISORT_GOOGLE, RUFF_GOOGLE),
+    "lines-between-types": (LINES_BETWEEN_TYPES, None),
+    "isort-lines-between-types": (ISORT_LINES_BETWEEN_TYPES, RUFF_LINES_BETWEEN_TYPES),
 }
 
 

@@ -283,3 +283,21 @@ def test_a_monitor_that_is_no_string_literal_needs_no_parse(source) -> None:
     """Lightning's own callbacks and profilers name ``monitor`` without a literal: their modules are not parsed."""
     assert monitors.scan_python(source, "m.py")[0] == []
     assert not monitors.marks(source.encode())[0]
+
+
+def test_monitor_keyword_outside_lightning_is_another_librarys() -> None:
+    """gluonts' own training engine: ``Checkpoint(monitor=...)`` in a module that never imports Lightning is not a
+    Lightning monitor; Lightning's callbacks are recognised by name even there (a factory module)."""
+    own = 'class Checkpoint:\n    pass\n\ncallbacks = [Checkpoint(monitor="valid/fc_loss")]\n'
+    assert monitors.scan_python(own, "engine.py")[0] == []
+    factory = 'def callbacks(pl):\n    return [pl.callbacks.ModelCheckpoint(monitor="val_loss")]\n'
+    assert [m.name for m in monitors.scan_python(factory, "factory.py")[0]] == ["val_loss"]
+    lightning = 'import lightning.pytorch as pl\n\nc = Checkpoint(monitor="val_loss")\n'
+    assert [m.name for m in monitors.scan_python(lightning, "train.py")[0]] == ["val_loss"]
+
+
+def test_omegaconf_missing_value_is_not_checked(tmp_path, monkeypatch) -> None:
+    """``monitor: ???`` (OmegaConf: given elsewhere, e.g. on the command line) names no monitor."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "callbacks.yaml").write_text("model_checkpoint:\n  monitor: ???\n  mode: min\n")
+    assert monitors.check([], ["callbacks.yaml"]).findings == []

@@ -56,6 +56,14 @@ def test_isort_profiles_and_ini_files(tmp_path):
     assert ini.line_length == 99 and ini.force_single_line
 
 
+def test_lines_between_types(tmp_path):
+    assert import_style(_write(tmp_path / "d" / "m.py", "")).lines_between_types == 0
+    _write(tmp_path / "r" / "pyproject.toml", "[tool.ruff.lint.isort]\nlines-between-types = 1\n")
+    assert import_style(_write(tmp_path / "r" / "m.py", "")).lines_between_types == 1
+    _write(tmp_path / "i" / "setup.cfg", "[isort]\nlines_between_types = 2\n")
+    assert import_style(_write(tmp_path / "i" / "m.py", "")).lines_between_types == 2
+
+
 def test_first_party_detected_from_src_and_own_package(tmp_path):
     _write(tmp_path / "pyproject.toml", '[project]\nname = "demo"\n')
     _write(tmp_path / "src" / "mylib" / "__init__.py", "")

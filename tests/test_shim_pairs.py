@@ -90,3 +90,27 @@ def test_callbacks_per_side():
             _TrainOnly, _TrainOnly, trainer_kwargs=FIT, stages=("fit",), callbacks=lambda: [m.LogCallback()],
             migrated_callbacks=lambda: [],
         )
+
+
+def _key_orders(module_class):
+    """``callback_metrics`` and ``progress_bar_metrics`` keys, in order, at each batch and epoch end of a fit."""
+    seen = []
+
+    class Probe(pl.Callback):
+        def on_train_batch_end(self, trainer, *args):
+            seen.append(("batch", list(trainer.callback_metrics), list(trainer.progress_bar_metrics)))
+
+        def on_train_epoch_end(self, trainer, *args):
+            seen.append(("epoch", list(trainer.callback_metrics), list(trainer.progress_bar_metrics)))
+
+    pl.seed_everything(0)
+    trainer = pl.Trainer(max_epochs=2, log_every_n_steps=1, logger=False, enable_checkpointing=False,
+                         enable_model_summary=False, enable_progress_bar=False, callbacks=[Probe()])
+    trainer.fit(module_class())
+    return seen, list(trainer.callback_metrics)
+
+
+def test_forked_put_keeps_lightnings_key_order():
+    """Lightning fills callback_metrics with a forked value's plain name before its _step/_epoch name; a put with
+    ``callback_alias`` does the same (the progress bar's order too), so callbacks iterating the dict see one order."""
+    assert _key_orders(m.PutBasicAlias) == _key_orders(m.LogBasic)

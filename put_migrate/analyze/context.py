@@ -10,7 +10,7 @@ import libcst as cst
 
 from put_migrate.analyze.constants import constant_str
 from put_migrate.analyze.literals import code_of as _code_of
-from put_migrate.analyze.literals import literal_str
+from put_migrate.analyze.literals import literal_bool, literal_str
 from put_migrate.analyze.local_kwargs import item_of, only_spread
 from put_migrate.analyze.scope import assigns_name, positional_params
 from put_migrate.hooks import HOOKS
@@ -41,6 +41,9 @@ class Context:
     module_name: str | None = None
     # The hook rebinds its dataloader_idx parameter: its suffix and aggregators follow the running dataloader.
     dataloader_idx_rebound: bool = False
+    # Names of the logging function bound to literal True/False by the caller (``self._log(..., train=False)``, or
+    # the parameter's default): an option given as one of them, or its ``not``, is known in this context.
+    truths: tuple[tuple[str, bool], ...] = ()
     # The subclass whose hook runs the helper, when the hook is not the class's own (``subclass_callers``).
     caller_class: str | None = field(default=None, compare=False)
 
@@ -378,8 +381,15 @@ def helper_context(
         if param.name.value not in bound and param.name.value not in from_star and param.default is not None:
             bound[param.name.value] = param.default
     env = []
+    truths = []
+    outer_truths = dict(outer.truths) if outer is not None else {}
     batch_name = dataloader_idx_name = None
     for name, expression in bound.items():
+        truth = literal_bool(expression)
+        if truth is None and isinstance(expression, cst.Name):
+            truth = outer_truths.get(expression.value)
+        if truth is not None and not assigns_name(helper, name):
+            truths.append((name, truth))
         if assigns_name(helper, name):
             # A rebound batch parameter still holds the hook's batch before its first assignment (checked per call).
             if isinstance(expression, cst.Name) and expression.value == hook_ctx.batch_name:
@@ -422,6 +432,7 @@ def helper_context(
         caller.in_loop or (outer is not None and outer.in_loop),
         kwargs=(star_kwargs, tuple(forwarded)) if star_kwargs is not None else None,
         module_name=module_name,
+        truths=tuple(sorted(truths)),
         caller_class=outer.caller_class if outer is not None else None,
     ), None
 

@@ -16,8 +16,8 @@ _VALUE_ANNOTATIONS = frozenset({"int", "float", "bool", "str", "Tensor", "torch.
 
 
 def forwarded_attributes(class_node: cst.ClassDef) -> set[str]:
-    """``x`` for each ``self.x = p`` (a lone target) in a method of the class whose parameter ``p`` may hold a
-    Metric (see the module's docstring)."""
+    """``x`` for each ``self.x = p`` or ``self.x = p.clone()`` (a lone target) in a method of the class whose
+    parameter ``p`` may hold a Metric (see the module's docstring)."""
     names: set[str] = set()
     for function in find_all(class_node, lambda node: isinstance(node, cst.FunctionDef)):
         assert isinstance(function, cst.FunctionDef)
@@ -27,6 +27,8 @@ def forwarded_attributes(class_node: cst.ClassDef) -> set[str]:
         for assign in find_all(function.body, lambda node: isinstance(node, (cst.Assign, cst.AnnAssign))):
             assert isinstance(assign, (cst.Assign, cst.AnnAssign))
             value = assign.value
+            if _clone(value) is not None:
+                value = _clone(value)
             if not (isinstance(value, cst.Name) and value.value in params):
                 continue
             targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]
@@ -34,6 +36,13 @@ def forwarded_attributes(class_node: cst.ClassDef) -> set[str]:
                 if isinstance(target, cst.Attribute) and dotted_name(target.value) == "self":
                     names.add(target.attr.value)
     return names
+
+
+def _clone(value: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """``p`` of ``p.clone()``: a copy of what the caller passed (a Metric's clone is a Metric)."""
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "clone":
+        return value.func.value
+    return None
 
 
 def _params(function: cst.FunctionDef) -> list[cst.Param]:

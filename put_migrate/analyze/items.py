@@ -17,6 +17,7 @@ from put_migrate.rules import (
     ATTRIBUTE_OF_UNKNOWN_TYPE,
     CALLBACK_METRIC,
     MAPPING_UNKNOWN,
+    METRIC_REACHED,
     NAME_NOT_LITERAL,
     STAR_ARGUMENTS,
     VALUE_REJECTED,
@@ -36,7 +37,7 @@ def log_items(
     """One item per logged name (``log``: one; ``log_dict``: one per key, or one for a run-time mapping).
     ``runtime_names``: a ``log`` name computed at run time is an item (epoch-level hooks), not a problem."""
     if found.method == "log":
-        items = _log_item(found, args, env, facts, runtime_names)
+        items = _log_item(found, args, env, facts, function, runtime_names)
     else:
         items = _log_dict_items(found, args, env, facts, function)
     if isinstance(items, Problem):
@@ -48,7 +49,8 @@ def log_items(
 
 
 def _log_item(
-    found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, runtime_names: bool
+    found: Found, args: Arguments, env: dict[str, str], facts: ClassFacts, function: cst.FunctionDef,
+    runtime_names: bool,
 ) -> list[LogItem] | Problem:
     if "name" not in args or "value" not in args:
         return STAR_ARGUMENTS.problem("name or value missing")
@@ -57,6 +59,8 @@ def _log_item(
         # An epoch-level hook whose calls are collected (HookValues): the name is evaluated where it is logged.
         value = args["value"]
         if _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict") is not None:
+            return NAME_NOT_LITERAL.problem(code_of(args["name"]))
+        if _reached_metric(value, facts, function) is not None:
             return NAME_NOT_LITERAL.problem(code_of(args["name"]))
         return [LogItem(code_of(args["name"]), value, metric_of(value, facts.metrics, found.receiver),
                         runtime_name=True)]
@@ -69,9 +73,19 @@ def _log_item(
     if _passed_in(value, found.receiver, facts):
         return [LogItem(name, value, name_expression=name_expression, passed_in=True)]
     problem = _value_problem(value, found.receiver, facts, "a MetricCollection goes to log_dict")
+    if problem is None:
+        problem = _reached_metric(value, facts, function)
+        if problem is not None and name_expression is not None:
+            # A Metric under a run-time name is left for its name first, as one logged as `self.<metric>` is.
+            problem = NAME_NOT_LITERAL.problem(code_of(name_expression))
     if problem is not None:
         return problem
     return [LogItem(name, value, metric_of(value, facts.metrics, found.receiver), name_expression=name_expression)]
+
+
+def _reached_metric(value: cst.BaseExpression, facts: ClassFacts, function: cst.FunctionDef) -> Problem | None:
+    origin = facts.reach.origin(value, function) if facts.reach is not None else None
+    return METRIC_REACHED.problem(f"`{code_of(value)}` (from {origin})") if origin is not None else None
 
 
 def runtime_name_problem(items: list[LogItem], spec: HookSpec) -> Problem | None:
@@ -106,6 +120,8 @@ def _log_dict_items(
                 items.append(LogItem(key, element.value, passed_in=True))
                 continue
             problem = _value_problem(element.value, found.receiver, facts, "a MetricCollection inside log_dict")
+            if problem is None:
+                problem = _reached_metric(element.value, facts, function)
             if problem is not None:
                 return problem
             items.append(LogItem(key, element.value, metric_of(element.value, facts.metrics, found.receiver)))
@@ -248,12 +264,36 @@ def _dynamic_mapping_problem(
     unknown = _unknown_attribute(mapping, receiver, facts)
     if unknown:
         return ATTRIBUTE_OF_UNKNOWN_TYPE.problem(unknown)
+    for value in _mapping_values(mapping, function):
+        if metric_of(value, facts.metrics, receiver) is not None or _reached_metric(value, facts, function):
+            return MAPPING_UNKNOWN.problem(f"`{code_of(mapping)}` may hold a Metric object (`{code_of(value)}`)")
     holder = _collection_holder(mapping, function, receiver) or _holder_argument(mapping, function, receiver, facts)
     if holder:
         return MAPPING_UNKNOWN.problem(
             f"{holder} may be a MetricCollection, whose values Lightning logs as Metric objects"
         )
     return None
+
+
+def _mapping_values(mapping: cst.BaseExpression, function: cst.FunctionDef) -> list[cst.BaseExpression]:
+    """The values a mapping the hook builds may hold: a display's values, a comprehension's value, and for a local
+    the values of the displays bound to it and of its ``name[key] = value`` assignments."""
+    if isinstance(mapping, cst.Dict):
+        return [e.value for e in mapping.elements if isinstance(e, cst.DictElement)]
+    if isinstance(mapping, cst.DictComp):
+        return [mapping.value]
+    if not isinstance(mapping, cst.Name):
+        return []
+    values: list[cst.BaseExpression] = []
+    for bound in values_bound_to(function, mapping.value):
+        if isinstance(bound, (cst.Dict, cst.DictComp)):
+            values += _mapping_values(bound, function)
+    for assign in find_all(function.body, lambda node: isinstance(node, cst.Assign)):
+        assert isinstance(assign, cst.Assign)
+        if any(isinstance(t.target, cst.Subscript) and dotted_name(t.target.value) == mapping.value
+               for t in assign.targets):
+            values.append(assign.value)
+    return values
 
 
 def _holder_argument(

@@ -15,6 +15,7 @@ from put_migrate.rules import Problem
 if TYPE_CHECKING:
     from put_migrate.analyze.closure_literals import ClosureLiterals
     from put_migrate.analyze.context import HelperCall
+    from put_migrate.analyze.metric_reach import MetricReach
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class ClassFacts:
     # Literals the class's methods read from the functions around it (``analyze.closure_literals``).
     closure: ClosureLiterals | None = field(default=None, repr=False)
     passed_in: frozenset[str] = frozenset()  # ``self.m = m`` of a parameter: a Metric or a value (analyze/forwarded.py)
+    reach: MetricReach | None = field(default=None, repr=False)  # Metrics reached indirectly (metric_reach.py)
 
 
 def with_problem(call: LogCall, problem: Problem) -> LogCall:

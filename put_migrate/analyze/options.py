@@ -65,6 +65,21 @@ def cheap(node: cst.BaseExpression) -> bool:
     return dotted_name(node) is not None
 
 
+def known_flags(args: Arguments, truths: tuple[tuple[str, bool], ...]) -> dict[str, bool]:
+    """The flags given as a name the caller bound to a literal True/False (``on_step=train``), or its ``not``."""
+    if not truths:
+        return {}
+    values = dict(truths)
+    known: dict[str, bool] = {}
+    for option in FLAGS:
+        node = args.get(option)
+        negated = isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not)
+        inner = node.expression if negated and isinstance(node, cst.UnaryOperation) else node
+        if isinstance(inner, cst.Name) and inner.value in values:
+            known[option] = values[inner.value] != negated
+    return known
+
+
 def flags(args: Arguments, assumed: dict[str, bool] | None = None) -> dict[str, bool] | Problem:
     """The flags given as literal ``True``/``False`` (or whose value a variant assumes, ``assumed``); or why one
     is not a literal (PM203, PM202)."""

@@ -40,6 +40,7 @@ from put_migrate.analyze.options import (
     cheap,
     epoch_only_rejection,
     flags,
+    known_flags,
     reduction,
     runtime_flags,
     runtime_reduction,
@@ -245,7 +246,8 @@ def _option_variants(
     args = bind_found(found, {**local_expansions(found.call, found.statement, function), **_expansions(context)})
     if isinstance(args, Problem):
         return [()]
-    chosen = runtime_flags(args)
+    known = known_flags(args, context.truths)
+    chosen = [(option, node) for option, node in runtime_flags(args) if option not in known]
     if not chosen or (len(chosen) > 1 and not all(cheap(node) for _, node in chosen)):
         return [()]
     return [
@@ -380,7 +382,8 @@ def _resolve(
         return LOGGING_FORBIDDEN.problem(f"`{hook}`" if context.via is None else f"`{hook}` (through `{context.via}`)")
     if spec is None:
         return NOT_A_HOOK.problem(f"`{hook}`")
-    options = flags(args, {option: value for option, _, value in context.assumed})
+    given = {option: value for option, _, value in context.assumed}
+    options = flags(args, {**known_flags(args, context.truths), **given})
     if isinstance(options, Problem):
         return options
     assumed = {option for option, _, _ in context.assumed}

@@ -32,6 +32,98 @@ def assigns_name(node: cst.CSTNode, name: str) -> bool:
     return visitor.found
 
 
+def rebinds(node: cst.CSTNode, name: str) -> bool:
+    """Something under ``node`` may bind the plain name ``name`` again in the scope ``node`` runs in: an assignment
+    of any form (``name += ...`` too), a ``for``/``with``/``except``/``:=``/``match`` target, ``del``, an import,
+    a nested ``def``/``class`` of that name, or a nested scope that declares it ``nonlocal``/``global``."""
+
+    class Visitor(cst.CSTVisitor):
+        found = False
+
+        def _target(self, target: cst.CSTNode | None) -> None:
+            if isinstance(target, cst.Name):
+                self.found = self.found or target.value == name
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    self._target(element.value)
+            elif isinstance(target, (cst.StarredElement, cst.AsName)):
+                self._target(target.value if isinstance(target, cst.StarredElement) else target.name)
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            self._target(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            self._target(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if node.value is not None:
+                self._target(node.target)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:  # in a comprehension too: it binds out here
+            self._target(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            self._target(node.target)
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            self._target(node.asname)
+
+        def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+            self._target(node.name)
+
+        def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+            self._target(node.name)
+
+        def visit_Del(self, node: cst.Del) -> None:
+            self._target(node.target)
+
+        def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+            self.found = self.found or (node.evaluated_alias or node.evaluated_name).split(".")[0] == name
+
+        def visit_MatchAs(self, node: cst.MatchAs) -> None:
+            self._target(node.name)
+
+        def visit_MatchStar(self, node: cst.MatchStar) -> None:
+            self._target(node.name)
+
+        def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+            self._target(node.rest)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            self._target(node.name)
+            self.found = self.found or declares(node, name)
+            return False  # its own scope
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            self._target(node.name)
+            self.found = self.found or declares(node, name)
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    visitor = Visitor()
+    visit(node, visitor)
+    return visitor.found
+
+
+def declares(scope: cst.CSTNode, name: str) -> bool:
+    """A ``nonlocal``/``global`` statement under ``scope`` names ``name``."""
+
+    class Visitor(cst.CSTVisitor):
+        found = False
+
+        def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+            self.found = self.found or any(item.name.value == name for item in node.names)
+
+        def visit_Global(self, node: cst.Global) -> None:
+            self.found = self.found or any(item.name.value == name for item in node.names)
+
+    visitor = Visitor()
+    visit(scope, visitor)
+    return visitor.found
+
+
 def contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
     """``target`` is ``node`` or one of its descendants."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from put_migrate.analyze import LogCall, LogItem, MetricInfo, _code
+from put_migrate.analyze.scope import declares, rebinds
 from put_migrate.hooks import COMPUTE_HOOKS
 from put_migrate.plan.aggregators import guarded_compute
 from put_migrate.plan.logged_metrics import updates_tell_logged
@@ -22,7 +23,7 @@ from put_migrate.plan.statements import (
     step_puts,
 )
 from put_migrate.plan.sync import Entry
-from put_migrate.plan.syntax import block_path, calls_of, forward_statement
+from put_migrate.plan.syntax import block_path, calls_of, forward_statement, run_between
 from put_migrate.rules import METRIC_STEP_VALUE_UNKNOWN
 
 
@@ -115,15 +116,18 @@ def _collection_compute(state: BuildState, call: LogCall, collection: str,
 
 def forward_value(state: BuildState, call: LogCall, attr: str, alias: str | None = None) -> str | None:
     """The local holding the last ``self.<attr>(...)`` result before the call, or None if only update().
-    ``alias``: a local bound to ``self.<attr>`` (``getattr(self, ...)``), whose calls are the metric's too."""
+    ``alias``: a local bound to ``self.<attr>`` (``getattr(self, ...)``), whose calls are the metric's too.
+    ``x = self.<attr>(...)`` gives ``x`` where nothing between it and the call may bind ``x`` again; else (and
+    for a bare ``self.<attr>(...)``) the statement also binds a fresh local, the same object as the Metric's
+    ``_forward_cache`` (what Lightning logs: it sees in-place changes such as ``x += ...`` on a tensor too)."""
     function = call.function
     forwards = calls_of(function, attr) + (calls_of(function, alias, owner="") if alias else [])
     path = block_path(list(function.body.body), call.statement)
-    candidates: list[cst.SimpleStatementLine] = []
-    for body, index in path or []:
-        for statement in body[:index]:
+    candidates: list[tuple[cst.SimpleStatementLine, int, int]] = []  # (statement, level in path, index there)
+    for level, (body, index) in enumerate(path or []):
+        for at, statement in enumerate(body[:index]):
             if forward_statement(statement, attr) or (alias and forward_statement(statement, alias, owner="")):
-                candidates.append(statement)
+                candidates.append((statement, level, at))
     if not forwards:
         if calls_of(function, f"{attr}.update") or (alias and calls_of(function, f"{alias}.update", owner="")):
             return None  # Lightning has no step value when only update() ran (§3.4)
@@ -133,17 +137,26 @@ def forward_value(state: BuildState, call: LogCall, attr: str, alias: str | None
             METRIC_STEP_VALUE_UNKNOWN,
             f"a self.{attr}(...) call in `{call.hook}` is not a statement before the log call",
         )
-    last = candidates[-1]
+    last, level, at = candidates[-1]
+    assert path is not None
     small = last.body[0]
-    if isinstance(small, cst.Assign):
-        target = small.targets[0].target
-        assert isinstance(target, cst.Name)
+    target = small.targets[0].target if isinstance(small, cst.Assign) else None
+    if isinstance(target, cst.Name) and _still_holds(function, path, level, at, target.value):
         return target.value
     key = id(last)
     if key in state.forward_locals:  # already rewritten for another log call
         return state.forward_locals[key]
     local = state.names.local_in(function, f"{alias}_values" if alias else attr)
-    code = _code(last.body[0])
-    state.replacements[key] = [f"{local} = {code.strip()}"]
+    if isinstance(small, cst.Assign) and isinstance(target, cst.Name):
+        state.replacements[key] = [f"{target.value} = {local} = {_code(small.value).strip()}"]
+    else:
+        state.replacements[key] = [f"{local} = {_code(small).strip()}"]
     state.forward_locals[key] = local
     return local
+
+
+def _still_holds(function: cst.FunctionDef, path: list[tuple[list, int]], level: int, at: int, name: str) -> bool:
+    """``name``, bound by statement ``at`` of ``path[level]``'s block, is bound to nothing else on any way from
+    there to the statement ``path`` leads to (a nested function that declares it ``nonlocal`` may rebind it)."""
+    between = run_between(path, level, at)
+    return between is not None and not declares(function.body, name) and not any(rebinds(n, name) for n in between)

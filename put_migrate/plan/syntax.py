@@ -70,6 +70,35 @@ def block_path(body: list[cst.BaseStatement], target: cst.CSTNode) -> list[tuple
     return None
 
 
+def run_between(path: list[tuple[list, int]], level: int, index: int) -> list[cst.CSTNode] | None:
+    """What may run after statement ``index`` of ``path[level]``'s block and before the statement ``path`` leads
+    to is done (that statement included): the statements between them, the headers of the ``if``/``with``
+    statements on the way, and the whole of a loop, or of a ``try`` entered past its body, on the way (their
+    statements may run before it again, or before it for the first time). None where the way enters a nested
+    scope (``def``, ``class``)."""
+    body, at = path[level]
+    nodes: list[cst.CSTNode] = list(body[index + 1 : at])
+    for (outer, outer_at), (inner, inner_at) in zip(path[level:], path[level + 1 :]):
+        compound, statement = outer[outer_at], inner[inner_at]
+        if isinstance(compound, (cst.FunctionDef, cst.ClassDef)):
+            return None
+        if isinstance(compound, cst.If):
+            branch: cst.BaseSuite | cst.If | cst.Else | None = compound
+            while isinstance(branch, cst.If):
+                nodes.append(branch.test)
+                branch = None if _holds(branch.body, statement) else branch.orelse
+        elif isinstance(compound, cst.With):
+            nodes.extend(compound.items)
+        elif not (isinstance(compound, (cst.Try, cst.TryStar)) and _holds(compound.body, statement)):
+            nodes.append(compound)  # a loop, a try entered past its body, a match: all of it
+    nodes.append(path[-1][0][path[-1][1]])
+    return nodes
+
+
+def _holds(block: cst.BaseSuite, statement: cst.BaseStatement) -> bool:
+    return isinstance(block, cst.IndentedBlock) and any(s is statement for s in block.body)
+
+
 def super_init_index(init: cst.FunctionDef) -> int | None:
     """Index of the ``super().__init__(...)`` statement in ``__init__``'s body."""
     if isinstance(init.body, cst.IndentedBlock):
