@@ -542,7 +542,8 @@ class _ClassReader:
 
     def _method_sources(self, node: ast.ClassDef, naming_self: set[int]) -> tuple[tuple[str, str], ...]:
         """(method, its source, dedented) of each method that names a ``self`` attribute: a subclass's helper may
-        be called there."""
+        be called there; and of each override that reaches its own name otherwise (``super().m``), to tell whether
+        it hands its arguments on unchanged (``subclass_callers``)."""
         sources: list[tuple[str, str]] = []
         for method in node.body:
             if isinstance(method, ast.FunctionDef) and id(method) in naming_self and self.segments is not None:
@@ -588,6 +589,8 @@ class _ClassWalk:
             on_self = isinstance(inner.value, ast.Name) and inner.value.id == "self"
             if not on_self and inner.attr in self.methods:
                 self.reached.add(inner.attr)
+                if isinstance(function, ast.FunctionDef) and function.name == inner.attr:
+                    self.naming_self.add(id(function))  # an override handing on (``super().m``): its source is kept
             elif on_self and function is not None and inner.attr not in self.assigned:
                 self._names(function, inner.attr)
             elif on_self and function is not None and inner.attr in self.metrics and not isinstance(inner.ctx, ast.Store):

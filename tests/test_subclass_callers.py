@@ -175,3 +175,110 @@ def test_a_calling_method_whose_source_is_not_kept_leaves_the_helper(tmp_path: P
     assert [f.code for f in findings] == ["PM205"]
     assert "`Sub.gather` calls `add_aux`, and its source could not be read" in findings[0].message
     assert not any(r.changed for r in results)
+
+
+BASE_AE = """\
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def _loader(n, seed):
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(TensorDataset(torch.randn(n, 4, generator=generator)), batch_size=4)
+
+
+class BaseAE(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.enc = torch.nn.Linear(4, 4)
+
+    def training_step(self, batch, batch_idx):
+        return self._shared(batch)
+
+    def _shared(self, batch):
+        (x,) = batch
+        loss = (self.enc(x) - x).pow(2).mean()
+        self.log("loss", loss, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self._validation_step(batch, batch_idx)
+        self._validation_step(batch, batch_idx, postfix="_ema")
+
+    def _validation_step(self, batch, batch_idx, postfix=""):
+        (x,) = batch
+        rec = (self.enc(x) - x).pow(2).mean()
+        self.log(f"val{postfix}/loss/rec", rec, sync_dist=True)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def train_dataloader(self):
+        return _loader(14, 0)
+
+    def val_dataloader(self):
+        return _loader(10, 1)
+"""
+
+USER_AE = """\
+from aepkg.base_ae import BaseAE
+
+
+class UserAE(BaseAE):
+    def validation_step(self, batch, batch_idx):
+        super().validation_step(batch, batch_idx)
+        self._validation_step(batch, batch_idx, postfix=POSTFIX)
+        self._shared(batch)
+"""
+
+
+def _ae_package(root: Path, postfix: str) -> Path:
+    package = root / "aepkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "base_ae.py").write_text(BASE_AE)
+    (package / "user_ae.py").write_text(USER_AE.replace("POSTFIX", postfix))
+    return package
+
+
+def _load_ae(root: Path):
+    for name in [n for n in sys.modules if n == "aepkg" or n.startswith("aepkg.")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(root))
+    try:
+        return load_file(root / "aepkg" / "user_ae.py")
+    finally:
+        sys.path.remove(str(root))
+
+
+def test_base_helper_the_base_calls_too_is_specialised_for_the_subclass_calls_in_another_file(tmp_path: Path) -> None:
+    """sgm's AbstractAutoencoder, used from another file: the base's own hooks call its helpers, and a subclass's
+    validation_step calls them too, one with another literal postfix and one from another stage than the base's.
+    The rewrite of the base covers every caller in the run: ``val_noisy/loss/rec`` is put, and the validation
+    ``loss`` has its own aggregator (the base's calls alone would drop the one and mix the other into training's)."""
+    original = _ae_package(tmp_path / "a", '"_noisy"')
+    shutil.copytree(original, tmp_path / "b" / "aepkg")
+    results = migrate_paths([tmp_path / "b"], RunOptions(mode=Mode.WRITE, jobs=1, allow_dirty=True))
+    assert sorted(Path(r.path).name for r in results if r.changed) == ["base_ae.py"]
+    assert not [f for r in results for f in r.findings if f.code.startswith("PM2")]
+    migrated = (tmp_path / "b" / "aepkg" / "base_ae.py").read_text()
+    assert 'elif postfix == "_noisy":' in migrated and "if self.trainer.training:" in migrated
+    _load_ae(tmp_path / "a")
+    _load_ae(tmp_path / "b")
+    run = {"trainer_kwargs": {"max_epochs": 2, "log_every_n_steps": 1}, "stages": ("fit", "validate")}
+    a = record_run(FileModuleFactory(str(original / "user_ae.py"), "UserAE"), workdir=tmp_path / "run-a", **run)
+    b = record_run(FileModuleFactory(str(tmp_path / "b" / "aepkg" / "user_ae.py"), "UserAE"),
+                   workdir=tmp_path / "run-b", **run)
+    assert not differences(a, b)
+    assert {"val_noisy/loss/rec", "val_ema/loss/rec", "loss"} <= set(a.final_callback_metrics)
+
+
+def test_a_subclass_call_in_another_file_the_rewrite_cannot_branch_on_leaves_the_base_helper(tmp_path: Path) -> None:
+    """The subclass (another file) passes a postfix held in an attribute: no branch of the base's rewrite can be
+    chosen for it, so the helper's call is left (PM205, naming the subclass's hook); the base's other calls migrate."""
+    _ae_package(tmp_path, "self.postfix")
+    results = migrate_paths([tmp_path], RunOptions(mode=Mode.CHECK, jobs=1, allow_dirty=True))
+    findings = [f for r in results for f in r.findings if f.code.startswith("PM2")]
+    assert [f.code for f in findings] == ["PM205"]
+    assert "UserAE.validation_step" in findings[0].message

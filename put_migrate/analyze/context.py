@@ -44,6 +44,8 @@ class Context:
     # Names of the logging function bound to literal True/False by the caller (``self._log(..., train=False)``, or
     # the parameter's default): an option given as one of them, or its ``not``, is known in this context.
     truths: tuple[tuple[str, bool], ...] = ()
+    # The subclass whose hook runs the helper, when the hook is not the class's own (``subclass_callers``).
+    caller_class: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class HelperCall:
     # The method is no hook: the Callbacks of the run call it on their module from this hook (``hook``), which is
     # then the hook Lightning sees running (``callback_entries``); ``hook_function`` is the method itself.
     entry: bool = False
+    # The call is in a method of this subclass of the class (``subclass_callers``), not of the class itself.
+    subclass: str | None = None
 
 
 # Lightning 1.x epoch-end hooks and the Lightning 2 hooks that replace them.
@@ -429,6 +433,7 @@ def helper_context(
         kwargs=(star_kwargs, tuple(forwarded)) if star_kwargs is not None else None,
         module_name=module_name,
         truths=tuple(sorted(truths)),
+        caller_class=outer.caller_class if outer is not None else None,
     ), None
 
 

@@ -10,6 +10,7 @@ two aggregators cannot reproduce that, so the subclass's call is left.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -199,6 +200,7 @@ def inherited_methods(cls: LightningClass, methods: dict[str, cst.FunctionDef]) 
 _MAX_ROUNDS = 6  # ancestor helpers between an ancestor's hook and this class's method
 
 
+@functools.lru_cache(maxsize=512)
 def _parsed(source: str) -> cst.FunctionDef | None:
     try:
         module = cst.parse_module(source)

@@ -10,6 +10,7 @@ from put_migrate.analyze.context import callback_hooks
 from put_migrate.analyze.literals import code_of, is_none, literal_name
 from put_migrate.analyze.model import ClassFacts, LogItem, MetricInfo
 from put_migrate.analyze.scope import positional_params, values_bound_to
+from put_migrate.analyze.subclass_callers import subclass_callers
 from put_migrate.hooks import HookSpec
 from put_migrate.lightning_classes import dotted_name
 from put_migrate.rules import (
@@ -307,6 +308,7 @@ def _holder_argument(
         not callers and isinstance(callback_hooks(facts.cls, function.name.value), tuple)
     ):
         return f"`{mapping.value}` (a Callback passes it)"  # what a Callback passes is not read: it may be one
+    callers = [*callers, *subclass_callers(facts.cls, function.name.value)[0]]  # a subclass's hook may pass one
     for caller in callers:
         if caller.call is None:
             continue
@@ -316,7 +318,8 @@ def _holder_argument(
                 holder = _collection_holder(arg.value, caller.hook_function, receiver)
                 if holder:
                     origin = _attribute_origin(arg.value, facts.cls.node)
-                    return f"`{mapping.value}` (`{caller.hook}` passes {holder}{origin})"
+                    shown = caller.hook if caller.subclass is None else f"{caller.subclass}.{caller.hook}"
+                    return f"`{mapping.value}` (`{shown}` passes {holder}{origin})"
     return None
 
 

@@ -89,6 +89,8 @@ class LogCall:
     # calling hook, the one Lightning sees as running), and the names bound to literal strings in this variant
     # (helper parameters, ``for`` variables over literal tuples) that its name depends on.
     via: str | None = None
+    # The subclass whose hook (``hook``) calls the helper, when it is not the class's own hook: named in messages.
+    caller_class: str | None = field(default=None, compare=False)
     bindings: tuple[tuple[str, str], ...] = ()
     # Options given as expressions, as (option, expression code, the value this variant is for): the rewrite
     # chooses between the variants with an ``if`` on the expressions where the call was.
@@ -109,6 +111,11 @@ class LogCall:
     @property
     def sync(self) -> bool:
         return self.sync_dist and not self.rank_zero_only
+
+    @property
+    def caller(self) -> str:
+        """The calling hook as messages name it: ``UserAE.validation_step`` where a subclass's hook calls."""
+        return self.hook if self.caller_class is None else f"{self.caller_class}.{self.hook}"
 
 
 @dataclass

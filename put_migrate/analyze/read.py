@@ -46,7 +46,7 @@ from put_migrate.analyze.options import (
     runtime_reduction,
     step_and_epoch,
 )
-from put_migrate.analyze.scope import assigns_name
+from put_migrate.analyze.scope import assigns_name, positional_params
 from put_migrate.analyze.subclass_callers import subclass_callers
 from put_migrate.analyze.unreached import returns_before
 from put_migrate.hooks import FORBIDDEN_HOOKS, HOOKS, PREDICT_LOG_ERROR, PREDICT_STEP
@@ -116,10 +116,27 @@ def read_variants(found: Found, function: cst.FunctionDef, facts: ClassFacts) ->
             ]
         for c in expanded:
             variants.append(replace(c, in_loop=c.in_loop or other_loops))
-    if len(variants) > _MAX_VARIANTS:
+    if len(variants) > _MAX_VARIANTS and _distinct(variants) > _MAX_VARIANTS:
         call = read_call(found, function, contexts[0], facts)
         return [with_problem(call, NAME_NOT_LITERAL.problem(f"{len(variants)} combinations of names"))]
-    return [read_call(found, function, c, facts) for c in variants]
+    return _one_weight_per_hook([read_call(found, function, c, facts) for c in variants])
+
+
+def _one_weight_per_hook(calls: list[LogCall]) -> list[LogCall]:
+    """Two callers under one hook that hand the helper different batches (a subclass's ``training_step`` passes a
+    slice of its batch where the base's passes it whole): Lightning weights both by the batch in flight, which is
+    what each of them then reads (one code for both, where the helper cannot tell them apart)."""
+    sources: dict[str, set[str | None]] = {}
+    for call in calls:
+        if call.problem is None and (call.batch_param is not None or call.weight_in_flight):
+            sources.setdefault(call.hook, set()).add(call.batch_param)
+    mixed = {hook for hook, found in sources.items() if len(found) > 1}
+    return [
+        replace(call, batch_param=None, weight_in_flight=True)
+        if call.problem is None and call.hook in mixed and call.batch_param is not None
+        else call
+        for call in calls
+    ]
 
 
 def helper_contexts(
@@ -130,6 +147,13 @@ def helper_contexts(
     A call from which the helper returns before ``statement`` is no way it runs (unless no call reaches it)."""
     name = function.name.value
     reached = facts.callers.get(name, [])
+    if reached and name not in HOOKS and name not in FORBIDDEN_HOOKS and not any(c.alias for c in reached):
+        # The class's hooks call it, and so may its subclasses' hooks (the same helper, inherited): each of those
+        # calls is one more way it runs (its own stage, batch and literal arguments).
+        more, why = subclass_callers(facts.cls, name)
+        if why is not None:
+            return [], f"`{name}` is also called by subclasses of {facts.cls.name}, but {why}"
+        reached = [*reached, *more]
     if statement is not None:
         reached = [
             c for c in reached if c.call is None or not returns_before(function, statement, c.call)
@@ -169,9 +193,25 @@ def helper_contexts(
                 # A call that raises there needs no arguments bound: the hook alone decides.
                 context = Context(caller.hook, caller.hook_function, via=name, in_loop=caller.in_loop)
             if context is None:
+                if caller.subclass is not None and f"`{caller.subclass}." not in (why or ""):
+                    why = f"{why} (the call in `{caller.subclass}.{caller.hook}`, a subclass of {facts.cls.name})"
                 return [], why
+            if caller.subclass is not None:
+                context = replace(context, caller_class=caller.subclass)
             contexts.append(context)
     return contexts, None
+
+
+def _distinct(contexts: list[Context]) -> int:
+    """How many of the contexts read the statement differently (a subclass's hook calling the helper as the base's
+    does gives the same variant again, which adds no code): what ``_MAX_VARIANTS`` bounds."""
+    keys = set()
+    for context in contexts:
+        kwargs = None if context.kwargs is None else (
+            context.kwargs[0], tuple((key, code_of(value)) for key, value in context.kwargs[1])
+        )
+        keys.add((context, kwargs, "dataloader_iter" in positional_params(context.hook_function)))
+    return len(keys)
 
 
 def _own_method(facts: ClassFacts, name: str | None) -> cst.FunctionDef | None:
@@ -190,6 +230,7 @@ def _calling_helper(caller, facts: ClassFacts) -> bool:
     """The caller is a plain method of this class that a call names directly (not a hook): follow its callers."""
     return (
         caller.call is not None
+        and caller.subclass is None  # a subclass's method is not this class's, whatever its name
         and caller.hook not in HOOKS
         and caller.hook not in FORBIDDEN_HOOKS
         and caller.hook_function.name.value == caller.hook
@@ -298,6 +339,7 @@ def read_call(found: Found, function: cst.FunctionDef, context: Context, facts: 
         trainer=_trainer(found, context, facts),
         in_loop=context.in_loop,
         via=context.via,
+        caller_class=context.caller_class,
     )
     read = _resolve(base, found, function, context, facts)
     return with_problem(base, read) if isinstance(read, Problem) else read

@@ -49,6 +49,7 @@ def chained_every_batch(analysis: ClassAnalysis, calls: Sequence[LogCall]) -> se
     callers = None
     for call in calls:
         if (call.spec is None or call.spec.kind != "batch" or call.statement is None or call.via is None
+                or call.caller_class is not None  # a subclass's hook calls the helper: not read here
                 or " -> " not in call.via or call.hook not in analysis.methods
                 or not _unconditional(call.function, call.statement)):
             continue

@@ -88,7 +88,7 @@ def _dispatch(groups: list[tuple[list[LogCall], list[Statement]]], state: BuildS
     chain = _hook_dispatch(groups, stages, state)
     if chain is not None:
         return chain
-    hooks = sorted({c.hook for c in members})
+    hooks = sorted({c.caller for c in members})
     raise Leave(
         NOT_A_HOOK,
         f"`{members[0].via}` logs differently for {', '.join(hooks)}, and no literal argument tells the callers "

@@ -58,6 +58,8 @@ def collecting_functions(analysis: ClassAnalysis) -> set[int]:
         )
         if not needed or _returns(members[0].function) is None:
             continue
+        if any(call.caller_class is not None for call in members):
+            continue  # a subclass's hook runs it too: how often per call of that hook is not read here
         if callers is None:
             callers = helper_callers(analysis.cls, analysis.methods)
         # A helper, or a hook that other hooks also call (``self.on_train_epoch_start()``): one call of it must be

@@ -31,11 +31,11 @@ def option_chain(variants: list[LogCall], codes: list[list[Statement]]) -> list[
     for index, (call, code) in enumerate(zip(variants, codes)):
         read = tuple(_truth(call, option, expression) for option, expression, _ in call.conditions)
         if index and read != expressions:  # callers that give a helper different options (``**kwargs``)
-            raise Leave(OPTION_NOT_LITERAL, f"`{call.hook}` runs it in several ways with different options")
+            raise Leave(OPTION_NOT_LITERAL, f"`{call.caller}` runs it in several ways with different options")
         expressions = read
         values = tuple(value for _, _, value in call.conditions)
         if by_values.setdefault(values, code) != code:
-            raise Leave(OPTION_NOT_LITERAL, f"`{call.hook}` runs it in several ways with the same option values")
+            raise Leave(OPTION_NOT_LITERAL, f"`{call.caller}` runs it in several ways with the same option values")
     return _chain(expressions, by_values)
 
 

@@ -49,6 +49,8 @@ def batch_calls_in_every_batch(analysis: ClassAnalysis, calls: Sequence[LogCall]
     for call in calls:
         if call.spec is None or call.spec.kind != "batch" or call.statement is None:
             continue
+        if call.caller_class is not None:
+            continue  # a subclass's hook calls the helper: its calls are not read here (not known to run every batch)
         if not _unconditional(call.function, call.statement):
             continue
         if callers is None:
