@@ -105,9 +105,16 @@ class MetricReach:
     def origin(self, value: cst.BaseExpression, function: cst.FunctionDef) -> str | None:
         """Where ``value`` may take a Metric object from (code, for the message), or None. ``self.<metric>`` itself
         is not reported: the codemod logs it as the Metric it is."""
-        if isinstance(value, cst.Attribute) and dotted_name(value.value) == "self":
-            composed = value.attr.value in self.composed
-            return f"`{code_of(value)}`, assigned arithmetic of Metrics (a CompositionalMetric)" if composed else None
+        own = value.attr.value if isinstance(value, cst.Attribute) and dotted_name(value.value) == "self" else None
+        if own in self.composed:
+            return f"`{code_of(value)}`, assigned arithmetic of Metrics (a CompositionalMetric)"
+        if own in self.metrics:
+            return None
+        if _called(value, function):
+            # Called (``m(preds, target)``, ``m.update(...)``) and logged itself: an object, not a tensor or a number.
+            return f"`{code_of(value)}(...)`, called in `{function.name.value}`"
+        if own is not None:
+            return None
         found = self._reach(value, function, set(), 0)
         if found is None or found[0] is Reach.HOLDER:
             return None
@@ -177,6 +184,23 @@ class MetricReach:
                 if found is not None and found[0] is not Reach.HOLDER:
                     return Reach.ITEM, f"`{caller.hook}` passes `{code_of(arg.value)}` as `{name}`"
         return None
+
+
+def _called(value: cst.BaseExpression, function: cst.FunctionDef) -> bool:
+    """``value(...)``, ``value.update(...)`` or ``value.forward(...)`` is called in ``function``."""
+    if isinstance(value, (cst.Name, cst.Call)) or not isinstance(value, (cst.Attribute, cst.Subscript)):
+        return False
+    code = code_of(value)
+
+    def calls_it(node: cst.CSTNode) -> bool:
+        if not isinstance(node, cst.Call):
+            return False
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("update", "forward"):
+            func = func.value
+        return isinstance(func, (cst.Attribute, cst.Subscript)) and code_of(func) == code
+
+    return bool(find_all(function.body, calls_it))
 
 
 def _keyword_params(function: cst.FunctionDef) -> list[str]:

@@ -12,6 +12,10 @@ from put_migrate.lightning_classes import ImportMap, dotted_name, uses_torchmetr
 from put_migrate.walk import visit
 
 
+def _metric_call(node: cst.BaseExpression, imports: ImportMap) -> str | None:
+    return uses_torchmetrics(imports, node.func) if isinstance(node, cst.Call) else None
+
+
 def find_metrics(class_node: cst.ClassDef, imports: ImportMap) -> dict[str, MetricInfo]:
     """``self.x = torchmetrics.Something(...)`` anywhere in the class, and ``self.x = c.clone(prefix=...)`` of a
     MetricCollection ``c`` built in the same method (a local bound once) or held by ``self.y``."""
@@ -46,6 +50,13 @@ def find_metrics(class_node: cst.ClassDef, imports: ImportMap) -> dict[str, Metr
 
         def visit_Assign(self, node: cst.Assign) -> None:
             qualified = uses_torchmetrics(imports, node.value.func) if isinstance(node.value, cst.Call) else None
+            if qualified is None and isinstance(node.value, cst.IfExp):
+                # ``Accuracy(task=...) if new_torchmetrics else Accuracy()``: one Metric either way.
+                arms = [_metric_call(arm, imports) for arm in (node.value.body, node.value.orelse)]
+                if arms[0] is not None and arms[1] is not None and "MetricCollection" not in (arms[0] + arms[1]):
+                    target = node.targets[0].target if len(node.targets) == 1 else None
+                    if isinstance(target, cst.Attribute) and dotted_name(target.value) == "self":
+                        metrics[target.attr.value] = MetricInfo(target.attr.value)
             collection = qualified is not None and qualified.split(".")[-1] == "MetricCollection"
             local = None
             if collection and len(node.targets) == 1 and isinstance(node.value, cst.Call):
