@@ -15,7 +15,7 @@ from put_migrate.analyze.forwarded import forwarded_attributes
 from put_migrate.analyze.hierarchy import live_ancestor_logs
 from put_migrate.analyze.hook_arguments import names_shared_across_calls
 from put_migrate.analyze.log_guard import OVERRIDDEN, class_log_guard
-from put_migrate.analyze.metric_reach import MetricReach, composed_metrics, metric_holders
+from put_migrate.analyze.metric_reach import MetricReach
 from put_migrate.analyze.metric_values import tests_metric_objects
 from put_migrate.analyze.metrics import find_metrics
 from put_migrate.analyze.model import ClassAnalysis, ClassFacts, LogCall, MetricInfo, with_problem
@@ -58,13 +58,12 @@ def analyze_class(cls: LightningClass, imports: ImportMap, positions: dict[cst.C
     # Under a guard, what predict_step reaches is a call Lightning rejects where the guard holds.
     followed = frozenset({"predict_step"}) if log_guard is not None else frozenset()
     callers = helper_callers(cls, methods, followed)
-    holders = metric_holders(cls.node, imports, {a: m.collection for a, m in metrics.items()}) | containers
     single = frozenset(a for a, m in metrics.items() if not m.collection) | passed_in
-    composed = composed_metrics(cls.node, single, holders)
+    reach = MetricReach(cls.node, imports, {a: m.collection for a, m in metrics.items()}, single, containers, callers)
     facts = ClassFacts(
         cls, imports, positions, metrics, frozenset(assigned), containers, callers,
         log_guard, tests_metric_objects(cls.node), closure_literals(cls.node, cls.enclosing),
-        frozenset(passed_in) if cls.kind == "module" else frozenset(), MetricReach(single, holders, callers, composed),
+        frozenset(passed_in) if cls.kind == "module" else frozenset(), reach,
     )
     calls: list[LogCall] = []
     for name, function in methods.items():

@@ -11,6 +11,7 @@ A call's result (``m(preds, y)``, ``m.compute()``) is a value.
 from __future__ import annotations
 
 from enum import Enum
+from functools import cached_property
 
 import libcst as cst
 
@@ -91,25 +92,40 @@ def composed_metrics(class_node: cst.ClassDef, metrics: frozenset[str], holders:
 
 
 class MetricReach:
-    """Answers, for one class, whether an expression in one of its methods may evaluate to a Metric object."""
+    """Answers, for one class, whether an expression in one of its methods may evaluate to a Metric object. The
+    class-wide facts (holders, composed Metrics) are read on first need: most logged values are call results."""
 
     def __init__(
-        self, metrics: frozenset[str], holders: frozenset[str], callers: dict[str, list[HelperCall]],
-        composed: frozenset[str] = frozenset(),
+        self, class_node: cst.ClassDef, imports: ImportMap, metrics: dict[str, bool], single: frozenset[str],
+        inherited_holders: frozenset[str], callers: dict[str, list[HelperCall]],
     ) -> None:
-        self.metrics = metrics | composed  # attributes holding one Metric
-        self.holders = holders
+        self._class_node = class_node
+        self._imports = imports
+        self._known = metrics  # Metric attribute -> whether it is a collection
+        self._single = single  # attributes holding one Metric (or what a caller passed in)
+        self._inherited_holders = inherited_holders
         self.callers = callers
-        self.composed = composed
+
+    @cached_property
+    def holders(self) -> frozenset[str]:
+        return metric_holders(self._class_node, self._imports, self._known) | self._inherited_holders
+
+    @cached_property
+    def composed(self) -> frozenset[str]:
+        return composed_metrics(self._class_node, self._single, self.holders)
+
+    @cached_property
+    def metrics(self) -> frozenset[str]:
+        return self._single | self.composed
 
     def origin(self, value: cst.BaseExpression, function: cst.FunctionDef) -> str | None:
         """Where ``value`` may take a Metric object from (code, for the message), or None. ``self.<metric>`` itself
         is not reported: the codemod logs it as the Metric it is."""
         own = value.attr.value if isinstance(value, cst.Attribute) and dotted_name(value.value) == "self" else None
-        if own in self.composed:
-            return f"`{code_of(value)}`, assigned arithmetic of Metrics (a CompositionalMetric)"
-        if own in self.metrics:
+        if own is not None and own in self._single:
             return None
+        if own is not None and own in self.composed:
+            return f"`{code_of(value)}`, assigned arithmetic of Metrics (a CompositionalMetric)"
         if _called(value, function):
             # Called (``m(preds, target)``, ``m.update(...)``) and logged itself: an object, not a tensor or a number.
             return f"`{code_of(value)}(...)`, called in `{function.name.value}`"
