@@ -26,9 +26,7 @@ def forwarded_attributes(class_node: cst.ClassDef) -> set[str]:
             continue
         for assign in find_all(function.body, lambda node: isinstance(node, (cst.Assign, cst.AnnAssign))):
             assert isinstance(assign, (cst.Assign, cst.AnnAssign))
-            value = assign.value
-            if _clone(value) is not None:
-                value = _clone(value)
+            value = _clone(assign.value) or assign.value
             if not (isinstance(value, cst.Name) and value.value in params):
                 continue
             targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]

@@ -53,7 +53,7 @@ def find_metrics(class_node: cst.ClassDef, imports: ImportMap) -> dict[str, Metr
             if qualified is None and isinstance(node.value, cst.IfExp):
                 # ``Accuracy(task=...) if new_torchmetrics else Accuracy()``: one Metric either way.
                 arms = [_metric_call(arm, imports) for arm in (node.value.body, node.value.orelse)]
-                if arms[0] is not None and arms[1] is not None and "MetricCollection" not in (arms[0] + arms[1]):
+                if all(arm is not None and not arm.endswith("MetricCollection") for arm in arms):
                     target = node.targets[0].target if len(node.targets) == 1 else None
                     if isinstance(target, cst.Attribute) and dotted_name(target.value) == "self":
                         metrics[target.attr.value] = MetricInfo(target.attr.value)
